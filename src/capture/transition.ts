@@ -1,0 +1,69 @@
+// The unit everything downstream consumes: one TCP state change, as the kernel saw it.
+// Sources (the kernel, a replay file, a test) all produce these.
+
+/** TCP states with the kernel's numbering (include/net/tcp_states.h). */
+export const TcpState = {
+	ESTABLISHED: 1,
+	SYN_SENT: 2,
+	SYN_RECV: 3,
+	FIN_WAIT1: 4,
+	FIN_WAIT2: 5,
+	TIME_WAIT: 6,
+	CLOSE: 7,
+	CLOSE_WAIT: 8,
+	LAST_ACK: 9,
+	LISTEN: 10,
+	CLOSING: 11,
+	NEW_SYN_RECV: 12,
+} as const;
+
+export type TcpStateNumber = (typeof TcpState)[keyof typeof TcpState];
+export type TcpStateName = keyof typeof TcpState;
+
+const stateNames: readonly string[] = (() => {
+	const names: string[] = [];
+	for (const [name, value] of Object.entries(TcpState)) {
+		names[value] = name;
+	}
+
+	return names;
+})();
+
+/** The kernel's name for a state number ("UNKNOWN(n)" for a number the kernel does not use). */
+export function stateName(state: number): string {
+	return stateNames[state] ?? `UNKNOWN(${state})`;
+}
+
+/** The state number for a kernel state name, or undefined. */
+export function stateNumber(name: string): TcpStateNumber | undefined {
+	return Object.hasOwn(TcpState, name) ? TcpState[name as TcpStateName] : undefined;
+}
+
+export type Transition = {
+	/** Kernel CLOCK_MONOTONIC time of the change, in milliseconds (fractional). */
+	readonly monoMs: number;
+	/** The same instant as wall-clock milliseconds since the epoch. */
+	readonly wallMs: number;
+	/**
+	 * Identity of the kernel socket: the low 48 bits of its address. Unique among live sockets,
+	 * and stable across a socket's life, so events whose tuple is incomplete (CLOSE -> SYN_SENT
+	 * fires before the local port is chosen) can be joined to the socket's later events.
+	 */
+	readonly sock: number;
+	/** Network namespace (inode number) the socket lives in. */
+	readonly netns: number;
+	/** Process (tgid) and thread running on the CPU when the change fired; 0 in softirq context. */
+	readonly pid: number;
+	readonly tid: number;
+	/** That task's name, as the kernel holds it (not sanitised). */
+	readonly comm: string;
+	readonly family: 4 | 6;
+	readonly laddr: string;
+	readonly lport: number;
+	readonly raddr: string;
+	readonly rport: number;
+	readonly oldstate: number;
+	readonly newstate: number;
+	/** Time the socket spent in oldstate, in milliseconds; null when its entry was not seen. */
+	readonly ms: number | null;
+};
