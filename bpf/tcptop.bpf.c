@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tcptop's kernel side: one record per TCP state change, taken from the
+ * inet_sock_set_state tracepoint through its BTF-typed form (tp_btf), which needs neither
+ * kprobes nor a mounted tracefs. Settings are fixed at load time (const volatile), so
+ * events that a filter rejects never leave the kernel.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "tcptop.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+#define TCP_CLOSE 7
+
+/* Load-time settings, written by the addon between open and load. */
+const volatile __u16 target_family = 0; /* 0: both, else AF_INET or AF_INET6 */
+const volatile __u32 target_pid = 0;    /* 0: every process */
+const volatile __u32 n_lports = 0;
+const volatile __u16 lports[TCPTOP_MAX_PORTS] = {};
+const volatile __u32 n_rports = 0;
+const volatile __u16 rports[TCPTOP_MAX_PORTS] = {};
+const volatile bool use_perf = false;   /* false: ring buffer */
+/*
+ * Ring buffer records are submitted without waking the consumer, which polls on a short
+ * timer; only when this many bytes are waiting is it woken early, so a burst cannot fill
+ * the ring between two polls. Per-event wakeups are what make a tracer expensive.
+ */
+const volatile __u64 wakeup_bytes = 1 << 20;
+
+struct sock_info {
+	__u64 ts_ns; /* when the socket entered its current state */
+	__u32 owner; /* first tgid seen changing its state in process context */
+	__u32 pad;
+};
+
+/* Keyed by socket address; LRU so it can never fill up and refuse new sockets. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct sock_info);
+} sockets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} perf_events SEC(".maps");
+
+/* Records that could not be written because the buffer was full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+static __always_inline bool port_listed(__u16 port, const volatile __u16 *ports, __u32 n)
+{
+	for (int i = 0; i < TCPTOP_MAX_PORTS; i++) {
+		if (i >= n)
+			return false;
+		if (ports[i] == port)
+			return true;
+	}
+	return false;
+}
+
+static __always_inline void count_drop(void)
+{
+	__u32 zero = 0;
+	__u64 *count = bpf_map_lookup_elem(&drops, &zero);
+
+	if (count)
+		(*count)++;
+}
+
+static __always_inline void fill_record(struct tcptop_record *rec, const struct sock *sk,
+					__u64 now, __u64 pid_tgid, __u16 family, __u16 sport,
+					__u16 dport, int oldstate, int newstate)
+{
+	rec->ts_ns = now;
+	rec->skaddr = (__u64)sk;
+	rec->pid = pid_tgid >> 32;
+	rec->tid = (__u32)pid_tgid;
+	rec->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	rec->family = family;
+	rec->sport = sport;
+	rec->dport = dport;
+	rec->oldstate = oldstate;
+	rec->newstate = newstate;
+	rec->type = TCPTOP_RECORD_STATE;
+	rec->reserved = 0;
+	if (family == AF_INET) {
+		__builtin_memset(rec->saddr, 0, sizeof(rec->saddr));
+		__builtin_memset(rec->daddr, 0, sizeof(rec->daddr));
+		BPF_CORE_READ_INTO(rec->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO(rec->daddr, sk, __sk_common.skc_daddr);
+	} else {
+		BPF_CORE_READ_INTO(rec->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(rec->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+	bpf_get_current_comm(rec->comm, sizeof(rec->comm));
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(on_state_change, const struct sock *sk, int oldstate, int newstate)
+{
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (target_family && family != target_family)
+		return 0;
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+
+	__u64 now = bpf_ktime_get_ns();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	__u64 skaddr = (__u64)sk;
+
+	/* Time in the previous state, and the socket's owner for the pid filter. */
+	__u64 delta_ns = 0;
+	__u8 flags = 0;
+	__u32 owner = tgid;
+	struct sock_info *info = bpf_map_lookup_elem(&sockets, &skaddr);
+	if (info) {
+		delta_ns = now - info->ts_ns;
+		flags |= TCPTOP_FLAG_DELTA_KNOWN;
+		if (info->owner)
+			owner = info->owner;
+	}
+	if (newstate == TCP_CLOSE) {
+		bpf_map_delete_elem(&sockets, &skaddr);
+	} else {
+		struct sock_info next = { .ts_ns = now, .owner = owner };
+		bpf_map_update_elem(&sockets, &skaddr, &next, BPF_ANY);
+	}
+
+	__u16 sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	__u16 dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (n_lports && !port_listed(sport, lports, n_lports))
+		return 0;
+	if (n_rports && !port_listed(dport, rports, n_rports))
+		return 0;
+	if (target_pid && tgid != target_pid && owner != target_pid)
+		return 0;
+
+	if (use_perf) {
+		struct tcptop_record rec;
+
+		fill_record(&rec, sk, now, pid_tgid, family, sport, dport, oldstate, newstate);
+		rec.delta_ns = delta_ns;
+		rec.flags = flags;
+		if (bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU, &rec, sizeof(rec)))
+			count_drop();
+		return 0;
+	}
+
+	struct tcptop_record *rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	if (!rec) {
+		count_drop();
+		return 0;
+	}
+	fill_record(rec, sk, now, pid_tgid, family, sport, dport, oldstate, newstate);
+	rec->delta_ns = delta_ns;
+	rec->flags = flags;
+	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	bpf_ringbuf_submit(rec, waiting >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

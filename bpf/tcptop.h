@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The wire format between the BPF program and the native addon: one fixed-size record per
+ * TCP state change. Both sides include this file; the TypeScript decoder
+ * (src/capture/decode.ts) mirrors the offsets and checks the size the addon reports.
+ * Fixed-width types only, explicit padding, no implicit holes.
+ */
+#ifndef TCPTOP_H
+#define TCPTOP_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define TCPTOP_COMM_LEN 16
+#define TCPTOP_MAX_PORTS 16
+
+/* record.type */
+#define TCPTOP_RECORD_STATE 1
+
+/* record.flags */
+#define TCPTOP_FLAG_DELTA_KNOWN 0x1 /* delta_ns is the time spent in oldstate */
+
+struct tcptop_record {
+	__u64 ts_ns;    /*  0: bpf_ktime_get_ns(), CLOCK_MONOTONIC */
+	__u64 skaddr;   /*  8: kernel address of the socket */
+	__u64 delta_ns; /* 16: time spent in oldstate (see flags) */
+	__u32 pid;      /* 24: tgid of the task on the CPU (0 in softirq on the idle task) */
+	__u32 tid;      /* 28 */
+	__u32 netns;    /* 32: inode number of the socket's network namespace */
+	__u16 family;   /* 36: AF_INET or AF_INET6 */
+	__u16 sport;    /* 38: local port, host byte order */
+	__u16 dport;    /* 40: remote port, host byte order */
+	__u8 oldstate;  /* 42 */
+	__u8 newstate;  /* 43 */
+	__u8 type;      /* 44: TCPTOP_RECORD_* */
+	__u8 flags;     /* 45: TCPTOP_FLAG_* */
+	__u16 reserved; /* 46 */
+	__u8 saddr[16]; /* 48: IPv4 in the first 4 bytes, network byte order */
+	__u8 daddr[16]; /* 64 */
+	char comm[TCPTOP_COMM_LEN]; /* 80 */
+};
+
+#define TCPTOP_RECORD_SIZE 96
+
+#ifdef __cplusplus
+static_assert(sizeof(struct tcptop_record) == TCPTOP_RECORD_SIZE,
+	      "struct tcptop_record must stay 96 bytes: src/capture/decode.ts mirrors it");
+#else
+_Static_assert(sizeof(struct tcptop_record) == TCPTOP_RECORD_SIZE,
+	       "struct tcptop_record must stay 96 bytes: src/capture/decode.ts mirrors it");
+#endif
+
+#endif

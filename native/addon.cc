@@ -1,0 +1,130 @@
+// Node-API glue only: turns JS options into CaptureOptions, errors into JS errors with a
+// code, and batches into ArrayBuffers. The work lives in BpfSession and Poller.
+#include <napi.h>
+
+#include <sys/socket.h>
+
+#include <memory>
+
+#include "bpf_session.h"
+#include "poller.h"
+#include "tcptop.h"
+
+namespace tcptop {
+namespace {
+
+std::vector<uint16_t> PortList(const Napi::Object& options, const char* name)
+{
+	std::vector<uint16_t> ports;
+	Napi::Value value = options.Get(name);
+	if (!value.IsArray()) {
+		return ports;
+	}
+	auto array = value.As<Napi::Array>();
+	if (array.Length() > TCPTOP_MAX_PORTS) {
+		throw Napi::RangeError::New(options.Env(), std::string(name) + ": at most " +
+		                                               std::to_string(TCPTOP_MAX_PORTS) + " ports");
+	}
+	for (uint32_t i = 0; i < array.Length(); i++) {
+		ports.push_back(array.Get(i).As<Napi::Number>().Uint32Value());
+	}
+	return ports;
+}
+
+CaptureOptions ParseOptions(const Napi::Object& options)
+{
+	CaptureOptions parsed;
+	Napi::Value transport = options.Get("transport");
+	if (transport.IsString() && transport.As<Napi::String>().Utf8Value() == "perf") {
+		parsed.transport = Transport::PerfBuffer;
+	}
+	Napi::Value family = options.Get("family");
+	if (family.IsNumber()) {
+		uint32_t version = family.As<Napi::Number>().Uint32Value();
+		parsed.family = version == 4 ? AF_INET : version == 6 ? AF_INET6 : 0;
+	}
+	Napi::Value pid = options.Get("pid");
+	if (pid.IsNumber()) {
+		parsed.pid = pid.As<Napi::Number>().Uint32Value();
+	}
+	Napi::Value maxSockets = options.Get("maxSockets");
+	if (maxSockets.IsNumber()) {
+		parsed.maxSockets = maxSockets.As<Napi::Number>().Uint32Value();
+	}
+	parsed.localPorts = PortList(options, "localPorts");
+	parsed.remotePorts = PortList(options, "remotePorts");
+	return parsed;
+}
+
+// new Capture(options, onBatch(block, dropped, lost, errno), onClose())
+// A running capture keeps the process alive until stop() is called.
+class Capture : public Napi::ObjectWrap<Capture> {
+public:
+	static Napi::Function Define(Napi::Env env)
+	{
+		return DefineClass(env, "Capture", {InstanceMethod<&Capture::Stop>("stop")});
+	}
+
+	// JS thread.
+	explicit Capture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Capture>(info)
+	{
+		Napi::Env env = info.Env();
+		if (!info[0].IsObject() || !info[1].IsFunction() || !info[2].IsFunction()) {
+			throw Napi::TypeError::New(env, "new Capture(options, onBatch, onClose)");
+		}
+		CaptureOptions options = ParseOptions(info[0].As<Napi::Object>());
+
+		CaptureError error;
+		std::unique_ptr<BpfSession> session = BpfSession::Open(options, error);
+		if (!session) {
+			Napi::Error jsError = Napi::Error::New(env, error.message);
+			jsError.Set("code", Napi::String::New(env, error.code));
+			jsError.Set("libbpfLog", Napi::String::New(env, error.log));
+			throw jsError;
+		}
+
+		auto onClose = std::make_shared<Napi::FunctionReference>(
+		    Napi::Persistent(info[2].As<Napi::Function>()));
+		auto deliver = Napi::ThreadSafeFunction::New(
+		    env, info[1].As<Napi::Function>(), "tcptop-capture", 0, 1,
+		    [onClose](Napi::Env) { onClose->Call({}); });
+		poller_ = std::make_unique<Poller>(std::move(session), deliver);
+		// Detach when the environment goes away (process exit) even if stop() was not called.
+		napi_add_env_cleanup_hook(env, StopOnExit, this);
+	}
+
+	~Capture() override { StopPoller(); }
+
+private:
+	// JS thread. Idempotent. Returns once the program is detached; batches drained before
+	// that are still delivered, then onClose runs.
+	Napi::Value Stop(const Napi::CallbackInfo& info)
+	{
+		StopPoller();
+		return info.Env().Undefined();
+	}
+
+	void StopPoller()
+	{
+		if (poller_) {
+			poller_.reset();
+			napi_remove_env_cleanup_hook(Env(), StopOnExit, this);
+		}
+	}
+
+	static void StopOnExit(void* self) { static_cast<Capture*>(self)->poller_.reset(); }
+
+	std::unique_ptr<Poller> poller_;
+};
+
+} // namespace
+} // namespace tcptop
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports)
+{
+	exports.Set("Capture", tcptop::Capture::Define(env));
+	exports.Set("recordSize", Napi::Number::New(env, TCPTOP_RECORD_SIZE));
+	return exports;
+}
+
+NODE_API_MODULE(tcptop, Init)

@@ -1,0 +1,257 @@
+#include "bpf_session.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/capability.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
+
+#include "tcptop.h"
+#include "tcptop.skel.h"
+
+namespace tcptop {
+namespace {
+
+constexpr size_t kPerfPagesPerCpu = 64; // 256 KiB a CPU
+constexpr uint32_t kCapPerfmon = 38;
+constexpr uint32_t kCapBpf = 39;
+
+// libbpf reports through one global print hook; while a session is being set up (on the JS
+// thread, one at a time) its output is collected here so it can travel with the error.
+std::string* collectedLog = nullptr;
+
+int CollectLibbpfOutput(enum libbpf_print_level level, const char* format, va_list args)
+{
+	if (collectedLog == nullptr || level == LIBBPF_DEBUG) {
+		return 0;
+	}
+	char line[1024];
+	int length = vsnprintf(line, sizeof(line), format, args);
+	if (length > 0) {
+		collectedLog->append(line, std::min<size_t>(length, sizeof(line) - 1));
+	}
+	return length;
+}
+
+bool HasCapability(const __user_cap_data_struct data[2], uint32_t cap)
+{
+	return (data[cap / 32].effective & (1u << (cap % 32))) != 0;
+}
+
+// Root, or CAP_BPF with CAP_PERFMON (CAP_SYS_ADMIN also covers both).
+bool MayTrace()
+{
+	__user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+	__user_cap_data_struct data[2] = {};
+	if (syscall(SYS_capget, &header, data) != 0) {
+		return geteuid() == 0;
+	}
+	return HasCapability(data, CAP_SYS_ADMIN) ||
+	       (HasCapability(data, kCapBpf) && HasCapability(data, kCapPerfmon));
+}
+
+void Fail(CaptureError& error, const char* code, const std::string& message)
+{
+	error.code = code;
+	error.message = message;
+}
+
+const char* kPermissionHint = "run as root, or grant CAP_BPF and CAP_PERFMON";
+
+} // namespace
+
+std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, CaptureError& error)
+{
+	if (!MayTrace()) {
+		Fail(error, "EPERM", std::string("tcptop needs to load a BPF program: ") + kPermissionHint);
+		return nullptr;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		Fail(error, "ENOBTF",
+		     "this kernel exposes no BTF (/sys/kernel/btf/vmlinux): tcptop needs a kernel built "
+		     "with CONFIG_DEBUG_INFO_BTF (Linux 5.8 or later)");
+		return nullptr;
+	}
+
+	std::unique_ptr<BpfSession> session(new BpfSession());
+	collectedLog = &error.log;
+	libbpf_print_fn_t previousPrint = libbpf_set_print(CollectLibbpfOutput);
+	struct RestorePrint {
+		libbpf_print_fn_t previous;
+		~RestorePrint()
+		{
+			libbpf_set_print(previous);
+			collectedLog = nullptr;
+		}
+	} restore{previousPrint};
+
+	// 1. Open.
+	tcptop_bpf* skel = tcptop_bpf__open();
+	if (skel == nullptr) {
+		Fail(error, "EBPFOPEN", std::string("cannot open the BPF object: ") + strerror(errno));
+		return nullptr;
+	}
+	session->skel_ = skel;
+
+	// 2. Configure: load-time settings become constants the verifier prunes on.
+	skel->rodata->target_family = options.family;
+	skel->rodata->target_pid = options.pid;
+	skel->rodata->n_lports = options.localPorts.size();
+	for (size_t i = 0; i < options.localPorts.size() && i < TCPTOP_MAX_PORTS; i++) {
+		skel->rodata->lports[i] = options.localPorts[i];
+	}
+	skel->rodata->n_rports = options.remotePorts.size();
+	for (size_t i = 0; i < options.remotePorts.size() && i < TCPTOP_MAX_PORTS; i++) {
+		skel->rodata->rports[i] = options.remotePorts[i];
+	}
+	bool perf = options.transport == Transport::PerfBuffer;
+	skel->rodata->use_perf = perf;
+	bpf_map__set_max_entries(skel->maps.sockets, options.maxSockets);
+	if (perf) {
+		// The ring buffer map must exist for the program to load; keep it at its minimum.
+		bpf_map__set_max_entries(skel->maps.events, getpagesize());
+	} else {
+		skel->rodata->wakeup_bytes = bpf_map__max_entries(skel->maps.events) / 4;
+	}
+
+	// 3. Load (the verifier runs here).
+	int err = tcptop_bpf__load(skel);
+	if (err != 0) {
+		int code = -err;
+		if (code == EPERM) {
+			Fail(error, "EPERM",
+			     std::string("the kernel refused to load tcptop's BPF program (") + strerror(code) +
+			         "): " + kPermissionHint + "; a kernel in lockdown mode refuses it even then");
+		} else if (code == ESRCH || code == ENOENT) {
+			Fail(error, "ENOTRACEPOINT",
+			     "this kernel has no sock:inet_sock_set_state tracepoint in its BTF");
+		} else {
+			Fail(error, "EVERIFIER",
+			     std::string("the kernel's verifier rejected tcptop's BPF program (") +
+			         strerror(code) + "); run with --debug to see the verifier's log");
+		}
+		return nullptr;
+	}
+
+	// 4. Attach.
+	err = tcptop_bpf__attach(skel);
+	if (err != 0) {
+		int code = -err;
+		Fail(error, code == ENOENT ? "ENOTRACEPOINT" : "EATTACH",
+		     std::string("cannot attach to the sock:inet_sock_set_state tracepoint: ") +
+		         strerror(code));
+		return nullptr;
+	}
+
+	// 5. Buffer.
+	if (perf) {
+		// Wake the consumer only when a CPU's buffer is half full (the default wakes it for
+		// every event, which costs the traced host most of its connection rate); the
+		// consumer drains the rest on its timer.
+		perf_event_attr attr = {};
+		attr.type = PERF_TYPE_SOFTWARE;
+		attr.config = PERF_COUNT_SW_BPF_OUTPUT;
+		attr.sample_type = PERF_SAMPLE_RAW;
+		attr.sample_period = 1;
+		attr.watermark = 1;
+		attr.wakeup_watermark = kPerfPagesPerCpu * getpagesize() / 2;
+		session->perf_ = perf_buffer__new_raw(bpf_map__fd(skel->maps.perf_events),
+		                                      kPerfPagesPerCpu, &attr, OnPerfEvent,
+		                                      session.get(), nullptr);
+		if (session->perf_ == nullptr) {
+			Fail(error, "EBUFFER", std::string("cannot open the perf buffer: ") + strerror(errno));
+			return nullptr;
+		}
+	} else {
+		session->ring_ = ring_buffer__new(bpf_map__fd(skel->maps.events), OnRingRecord,
+		                                  session.get(), nullptr);
+		if (session->ring_ == nullptr) {
+			Fail(error, "EBUFFER", std::string("cannot open the ring buffer: ") + strerror(errno));
+			return nullptr;
+		}
+	}
+
+	session->dropsFd_ = bpf_map__fd(skel->maps.drops);
+	session->cpus_ = libbpf_num_possible_cpus();
+	if (session->cpus_ < 1) {
+		session->cpus_ = 1;
+	}
+	return session;
+}
+
+BpfSession::~BpfSession()
+{
+	ring_buffer__free(ring_);
+	perf_buffer__free(perf_);
+	tcptop_bpf__destroy(skel_); // detaches the links, closes the maps and programs
+}
+
+int BpfSession::Drain(int timeoutMs, std::vector<uint8_t>& block)
+{
+	block_ = &block;
+	// Both buffers are filled without waking us for every record: the wait below ends on
+	// the timer (or an early wakeup when a buffer fills up), and the consume drains it all.
+	int err = ring_ != nullptr ? ring_buffer__poll(ring_, timeoutMs) : perf_buffer__poll(perf_, timeoutMs);
+	if (err >= 0 || err == -EINTR) {
+		err = ring_ != nullptr ? ring_buffer__consume(ring_) : perf_buffer__consume(perf_);
+	}
+	block_ = nullptr;
+	return err < 0 ? err : 0;
+}
+
+uint64_t BpfSession::Dropped() const
+{
+	std::vector<uint64_t> perCpu(cpus_);
+	uint32_t zero = 0;
+	if (bpf_map_lookup_elem(dropsFd_, &zero, perCpu.data()) != 0) {
+		return 0;
+	}
+	uint64_t total = 0;
+	for (uint64_t count : perCpu) {
+		total += count;
+	}
+	return total;
+}
+
+int BpfSession::OnRingRecord(void* ctx, void* data, size_t size)
+{
+	auto* self = static_cast<BpfSession*>(ctx);
+	if (size >= TCPTOP_RECORD_SIZE) {
+		auto* bytes = static_cast<const uint8_t*>(data);
+		self->block_->insert(self->block_->end(), bytes, bytes + TCPTOP_RECORD_SIZE);
+	}
+	return 0;
+}
+
+enum bpf_perf_event_ret BpfSession::OnPerfEvent(void* ctx, int /*cpu*/, struct perf_event_header* event)
+{
+	auto* self = static_cast<BpfSession*>(ctx);
+	if (event->type == PERF_RECORD_SAMPLE) {
+		// PERF_SAMPLE_RAW: the header, a u32 size, then the record (padded to 8 bytes).
+		struct RawSample {
+			perf_event_header header;
+			uint32_t size;
+			uint8_t data[];
+		};
+		auto* sample = reinterpret_cast<RawSample*>(event);
+		if (sample->size >= TCPTOP_RECORD_SIZE) {
+			self->block_->insert(self->block_->end(), sample->data,
+			                     sample->data + TCPTOP_RECORD_SIZE);
+		}
+	} else if (event->type == PERF_RECORD_LOST) {
+		struct LostRecord {
+			perf_event_header header;
+			uint64_t id;
+			uint64_t lost;
+		};
+		self->lost_ += reinterpret_cast<LostRecord*>(event)->lost;
+	}
+	return LIBBPF_PERF_EVENT_CONT;
+}
+
+} // namespace tcptop

@@ -1,0 +1,69 @@
+// The kernel side of a capture, in plain C++ (no Node-API): open, configure, load and
+// attach the BPF program, then drain its buffer into a contiguous block of records.
+// Destroying the session detaches every link and closes every map.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <bpf/libbpf.h>
+
+struct tcptop_bpf;
+
+namespace tcptop {
+
+enum class Transport { RingBuffer, PerfBuffer };
+
+struct CaptureOptions {
+	Transport transport = Transport::RingBuffer;
+	uint16_t family = 0; // 0: both, else AF_INET / AF_INET6
+	uint32_t pid = 0;    // 0: every process
+	std::vector<uint16_t> localPorts;
+	std::vector<uint16_t> remotePorts;
+	uint32_t maxSockets = 65536; // entries of the socket-keyed map
+};
+
+// Why a session could not start. `code` is what JS sees as error.code; `log` holds what
+// libbpf printed (the verifier's log among it) while the session was being set up.
+struct CaptureError {
+	std::string code;
+	std::string message;
+	std::string log;
+};
+
+class BpfSession {
+public:
+	// JS thread. Returns nullptr and fills `error` when the program cannot run.
+	static std::unique_ptr<BpfSession> Open(const CaptureOptions& options, CaptureError& error);
+	~BpfSession();
+
+	BpfSession(const BpfSession&) = delete;
+	BpfSession& operator=(const BpfSession&) = delete;
+
+	// Poller thread. Waits up to timeoutMs for a wakeup, then drains everything waiting into
+	// `block` (appending whole records). Returns a negative errno on failure.
+	int Drain(int timeoutMs, std::vector<uint8_t>& block);
+
+	// Poller thread. Records the kernel could not write (buffer full), summed over CPUs.
+	uint64_t Dropped() const;
+	// Poller thread. Records the perf buffer reported lost (always 0 for the ring buffer).
+	uint64_t Lost() const { return lost_; }
+
+private:
+	BpfSession() = default;
+
+	static int OnRingRecord(void* ctx, void* data, size_t size);
+	static enum bpf_perf_event_ret OnPerfEvent(void* ctx, int cpu, struct perf_event_header* event);
+
+	tcptop_bpf* skel_ = nullptr;
+	ring_buffer* ring_ = nullptr;
+	perf_buffer* perf_ = nullptr;
+	std::vector<uint8_t>* block_ = nullptr; // the block Drain() is filling
+	uint64_t lost_ = 0;
+	int dropsFd_ = -1;
+	int cpus_ = 1;
+};
+
+} // namespace tcptop
