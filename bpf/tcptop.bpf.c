@@ -104,11 +104,11 @@ static __always_inline void fill_record(struct tcptop_record *rec, const struct 
 	if (family == AF_INET) {
 		__builtin_memset(rec->saddr, 0, sizeof(rec->saddr));
 		__builtin_memset(rec->daddr, 0, sizeof(rec->daddr));
-		BPF_CORE_READ_INTO(rec->saddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO(rec->daddr, sk, __sk_common.skc_daddr);
+		BPF_CORE_READ_INTO((__u32 *)rec->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)rec->daddr, sk, __sk_common.skc_daddr);
 	} else {
-		BPF_CORE_READ_INTO(rec->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(rec->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO((struct in6_addr *)rec->saddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO((struct in6_addr *)rec->daddr, sk, __sk_common.skc_v6_daddr);
 	}
 	bpf_get_current_comm(rec->comm, sizeof(rec->comm));
 }
@@ -148,7 +148,11 @@ int BPF_PROG(on_state_change, const struct sock *sk, int oldstate, int newstate)
 		bpf_map_update_elem(&sockets, &skaddr, &next, BPF_ANY);
 	}
 
-	__u16 sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	/*
+	 * inet_sport, not skc_num: when a socket closes, the kernel releases its port (skc_num
+	 * becomes 0) before the state changes, but inet_sport keeps it, as the tracepoint does.
+	 */
+	__u16 sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	__u16 dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (n_lports && !port_listed(sport, lports, n_lports))
 		return 0;

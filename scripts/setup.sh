@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs and builds everything tcptop needs, and does nothing when all is in place:
+#   1. Debian packages: the BPF toolchain (clang, llvm, bpftool), libbpf, the native build
+#      tools, and what the tests use (iproute2 for ss and ip, tmux);
+#   2. npm dependencies;
+#   3. the native addon (BPF object embedded as a skeleton), when its sources changed;
+#   4. the TypeScript build, when its sources changed.
+# Progress goes to stderr, so stdout stays clean for `tcptop trace --json`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+exec 1>&2
+
+say() { printf 'tcptop setup: %s\n' "$*"; }
+
+packages=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ python3 pkg-config iproute2 tmux)
+missing=()
+for package in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if ((${#missing[@]} > 0)); then
+	if [[ $(id -u) != 0 ]]; then
+		say "missing Debian packages: ${missing[*]}; install them as root (apt-get install ${missing[*]}) or run this as root"
+		exit 1
+	fi
+	say "installing ${missing[*]}"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+	say "installing npm dependencies"
+	npm ci --no-audit --no-fund --loglevel=error
+fi
+
+addon=build/Release/tcptop.node
+if [[ ! -f $addon || -n $(find native bpf binding.gyp -newer "$addon" -print -quit) ]]; then
+	say "building the native addon and its BPF program"
+	npx --no-install node-gyp rebuild --loglevel=error >/dev/null
+fi
+
+stamp=dist/.built
+if [[ ! -f $stamp || -n $(find src tsconfig.json package.json -newer "$stamp" -print -quit) ]]; then
+	say "compiling TypeScript"
+	rm -rf dist
+	npx --no-install tsc -p tsconfig.json
+	touch "$stamp"
+fi

@@ -1,0 +1,53 @@
+// The only module that knows the native addon exists. Everything else talks to a
+// TransitionSource, so tests and replay can put another source in its place.
+import {createRequire} from 'node:module';
+
+export type Transport = 'ringbuf' | 'perf';
+
+export type NativeCaptureOptions = {
+	transport: Transport;
+	/** 0 for both families. */
+	family: 0 | 4 | 6;
+	/** 0 for every process. */
+	pid: number;
+	localPorts: readonly number[];
+	remotePorts: readonly number[];
+	/** Entries of the kernel's socket-keyed map (time in state). */
+	maxSockets: number;
+};
+
+/** Called on the JS thread once per drained batch; the counters are running totals. */
+export type BatchCallback = (block: ArrayBuffer, dropped: number, lost: number, errno: number) => void;
+
+export type NativeCapture = {
+	/** Detaches the program. Batches drained before it are still delivered, then onClose runs. */
+	stop(): void;
+};
+
+export type CaptureAddon = {
+	readonly recordSize: number;
+	readonly Capture: new (
+		options: NativeCaptureOptions,
+		onBatch: BatchCallback,
+		onClose: () => void,
+	) => NativeCapture;
+};
+
+/** An error from the kernel side; `code` says what went wrong (EPERM, ENOBTF, EVERIFIER, ...). */
+export type CaptureError = Error & {code?: string; libbpfLog?: string};
+
+let addon: CaptureAddon | undefined;
+
+export function loadAddon(): CaptureAddon {
+	try {
+		addon ??= createRequire(import.meta.url)('../../build/Release/tcptop.node') as CaptureAddon;
+	} catch (error) {
+		if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') {
+			throw new Error('the native addon is not built: run \'npm run build\' in tcptop\'s folder');
+		}
+
+		throw error;
+	}
+
+	return addon;
+}

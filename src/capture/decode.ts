@@ -1,0 +1,144 @@
+// Decodes the addon's blocks: whole 96-byte records back to back, little-endian, laid out
+// as struct tcptop_record in bpf/tcptop.h (the offsets below mirror it).
+import {formatIPv4, formatIPv6} from './address.js';
+import type {Transition} from './transition.js';
+
+export const RECORD_SIZE = 96;
+const RECORD_STATE = 1;
+const FLAG_DELTA_KNOWN = 0x1;
+const AF_INET = 2;
+const AF_INET6 = 10;
+
+const Offset = {
+	tsNs: 0,
+	skaddr: 8,
+	deltaNs: 16,
+	pid: 24,
+	tid: 28,
+	netns: 32,
+	family: 36,
+	sport: 38,
+	dport: 40,
+	oldstate: 42,
+	newstate: 43,
+	type: 44,
+	flags: 45,
+	saddr: 48,
+	daddr: 64,
+	comm: 80,
+	commLength: 16,
+} as const;
+
+export class DecodeError extends Error {
+	override name = 'DecodeError';
+}
+
+const commDecoder = new TextDecoder();
+
+/**
+ * A decoded record. Numbers are read eagerly; strings (addresses, comm) are formatted on
+ * first use, since most consumers (the connection table, counters) never need them.
+ * A Transition keeps its block alive until it is collected.
+ */
+class KernelTransition implements Transition {
+	readonly monoMs: number;
+	readonly wallMs: number;
+	readonly sock: number;
+	readonly netns: number;
+	readonly pid: number;
+	readonly tid: number;
+	readonly family: 4 | 6;
+	readonly lport: number;
+	readonly rport: number;
+	readonly oldstate: number;
+	readonly newstate: number;
+	readonly ms: number | null;
+	readonly #bytes: Uint8Array;
+	readonly #offset: number;
+	#laddr: string | undefined;
+	#raddr: string | undefined;
+	#comm: string | undefined;
+
+	constructor(view: DataView, bytes: Uint8Array, offset: number, wallOffsetMs: number) {
+		this.#bytes = bytes;
+		this.#offset = offset;
+		this.monoMs = readU64(view, offset + Offset.tsNs) / 1e6;
+		this.wallMs = this.monoMs + wallOffsetMs;
+		// Kernel addresses differ in their low 48 bits; a double holds those exactly.
+		this.sock = ((view.getUint32(offset + Offset.skaddr + 4, true) & 0xff_ff) * 2 ** 32) + view.getUint32(offset + Offset.skaddr, true);
+		this.netns = view.getUint32(offset + Offset.netns, true);
+		this.pid = view.getUint32(offset + Offset.pid, true);
+		this.tid = view.getUint32(offset + Offset.tid, true);
+		this.family = view.getUint16(offset + Offset.family, true) === AF_INET ? 4 : 6;
+		this.lport = view.getUint16(offset + Offset.sport, true);
+		this.rport = view.getUint16(offset + Offset.dport, true);
+		this.oldstate = view.getUint8(offset + Offset.oldstate);
+		this.newstate = view.getUint8(offset + Offset.newstate);
+		this.ms = (view.getUint8(offset + Offset.flags) & FLAG_DELTA_KNOWN) === 0
+			? null
+			: readU64(view, offset + Offset.deltaNs) / 1e6;
+	}
+
+	get laddr(): string {
+		this.#laddr ??= this.#address(Offset.saddr);
+		return this.#laddr;
+	}
+
+	get raddr(): string {
+		this.#raddr ??= this.#address(Offset.daddr);
+		return this.#raddr;
+	}
+
+	get comm(): string {
+		if (this.#comm === undefined) {
+			const start = this.#offset + Offset.comm;
+			let end = start;
+			while (end < start + Offset.commLength && this.#bytes[end] !== 0) {
+				end++;
+			}
+
+			this.#comm = commDecoder.decode(this.#bytes.subarray(start, end));
+		}
+
+		return this.#comm;
+	}
+
+	#address(field: number): string {
+		return this.family === 4
+			? formatIPv4(this.#bytes, this.#offset + field)
+			: formatIPv6(this.#bytes, this.#offset + field);
+	}
+}
+
+function readU64(view: DataView, offset: number): number {
+	return (view.getUint32(offset + 4, true) * 2 ** 32) + view.getUint32(offset, true);
+}
+
+/**
+ * Decodes one block. `wallOffsetMs` turns the kernel's monotonic clock into wall-clock time.
+ * Throws DecodeError on a block that is not whole records of a known kind.
+ */
+export function decodeBlock(block: ArrayBuffer, wallOffsetMs: number): Transition[] {
+	if (block.byteLength % RECORD_SIZE !== 0) {
+		throw new DecodeError(`truncated block: ${block.byteLength} bytes is not a whole number of ${RECORD_SIZE}-byte records`);
+	}
+
+	const view = new DataView(block);
+	const bytes = new Uint8Array(block);
+	const transitions: Transition[] = [];
+	for (let offset = 0; offset < block.byteLength; offset += RECORD_SIZE) {
+		const type = view.getUint8(offset + Offset.type);
+		if (type !== RECORD_STATE) {
+			throw new DecodeError(`record ${offset / RECORD_SIZE}: unknown record type ${type}`);
+		}
+
+		const family = view.getUint16(offset + Offset.family, true);
+		if (family !== AF_INET && family !== AF_INET6) {
+			throw new DecodeError(`record ${offset / RECORD_SIZE}: unknown address family ${family}`);
+		}
+
+		transitions.push(new KernelTransition(view, bytes, offset, wallOffsetMs));
+	}
+
+	return transitions;
+}

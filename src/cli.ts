@@ -1,0 +1,161 @@
+// The command line: parses arguments, picks a mode, turns every failure into one line on
+// stderr and an exit code (2: usage, 1: runtime).
+import {readFileSync} from 'node:fs';
+import {parseArgs} from 'node:util';
+import type {CaptureError, Transport} from './capture/addon.js';
+import {KernelSource} from './capture/kernel-source.js';
+import {runTrace} from './output/trace.js';
+
+const help = `Usage: tcptop [command] [options]
+
+top for TCP: every TCP connection on this host and every state change it makes,
+captured live by eBPF. Needs root, or CAP_BPF and CAP_PERFMON.
+
+Commands:
+  trace              stream every TCP state transition, one per line
+                     (columns: TIME PID COMM LADDR LPORT RADDR RPORT OLDSTATE -> NEWSTATE MS)
+
+Options for trace:
+  --json             one JSON object per transition (NDJSON)
+  -4, -6             IPv4 or IPv6 only
+  --lport LIST       only these local ports (comma-separated, at most 16)
+  --rport LIST       only these remote ports (comma-separated, at most 16)
+  --pid PID          only sockets of this process
+  --transport KIND   ringbuf (default) or perf
+  --duration SECS    stop after this many seconds
+  --debug            on a load failure, print libbpf's output (the verifier log)
+
+  -h, --help         this help
+  -V, --version      the version
+`;
+
+class UsageError extends Error {}
+
+const optionSpec = {
+	help: {type: 'boolean', short: 'h'},
+	version: {type: 'boolean', short: 'V'},
+	json: {type: 'boolean'},
+	ipv4: {type: 'boolean', short: '4'},
+	ipv6: {type: 'boolean', short: '6'},
+	lport: {type: 'string'},
+	rport: {type: 'string'},
+	pid: {type: 'string'},
+	transport: {type: 'string'},
+	duration: {type: 'string'},
+	debug: {type: 'boolean'},
+} as const;
+
+function parsePorts(flag: string, text: string | undefined): number[] {
+	if (text === undefined) {
+		return [];
+	}
+
+	const ports = text.split(',').map(part => {
+		const port = Number(part.trim());
+		if (!/^\d+$/.test(part.trim()) || port < 1 || port > 65_535) {
+			throw new UsageError(`--${flag}: '${part}' is not a port number (1-65535)`);
+		}
+
+		return port;
+	});
+	if (ports.length > 16) {
+		throw new UsageError(`--${flag}: at most 16 ports`);
+	}
+
+	return ports;
+}
+
+function parsePositiveNumber(flag: string, text: string | undefined, integer: boolean): number | undefined {
+	if (text === undefined) {
+		return undefined;
+	}
+
+	const value = Number(text);
+	if (text.trim() === '' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+		throw new UsageError(`--${flag}: '${text}' is not a positive ${integer ? 'integer' : 'number'}`);
+	}
+
+	return value;
+}
+
+function parseTransport(text: string | undefined): Transport {
+	if (text === undefined || text === 'ringbuf' || text === 'perf') {
+		return text ?? 'ringbuf';
+	}
+
+	throw new UsageError(`--transport: '${text}' is not ringbuf or perf`);
+}
+
+function version(): string {
+	const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {version: string};
+	return manifest.version;
+}
+
+async function main(argv: string[]): Promise<number> {
+	let parsed;
+	try {
+		parsed = parseArgs({args: argv, options: optionSpec, allowPositionals: true, strict: true});
+	} catch (error) {
+		// Node's own messages go on with advice about '--'; the first sentence is the point.
+		throw new UsageError((error as Error).message.split(/\. |\n/)[0]!);
+	}
+
+	const {values, positionals} = parsed;
+	if (values.help) {
+		process.stdout.write(help);
+		return 0;
+	}
+
+	if (values.version) {
+		process.stdout.write(`tcptop ${version()}\n`);
+		return 0;
+	}
+
+	const [command, ...rest] = positionals;
+	if (command === undefined) {
+		throw new UsageError('the interactive view is not available yet; \'tcptop trace\' streams transitions');
+	}
+
+	if (command !== 'trace') {
+		throw new UsageError(`unknown command '${command}'`);
+	}
+
+	if (rest.length > 0) {
+		throw new UsageError(`unexpected argument '${rest[0]}'`);
+	}
+
+	if (values.ipv4 && values.ipv6) {
+		throw new UsageError('-4 and -6 cannot be used together');
+	}
+
+	const source = new KernelSource({
+		transport: parseTransport(values.transport),
+		family: values.ipv4 ? 4 : values.ipv6 ? 6 : 0,
+		pid: parsePositiveNumber('pid', values.pid, true) ?? 0,
+		localPorts: parsePorts('lport', values.lport),
+		remotePorts: parsePorts('rport', values.rport),
+	});
+	const durationSeconds = parsePositiveNumber('duration', values.duration, false);
+	try {
+		return await runTrace(source, {format: values.json ? 'json' : 'text', durationSeconds, ipv6Only: values.ipv6}, process.stdout, process.stderr);
+	} catch (error) {
+		const captureError = error as CaptureError;
+		if (values.debug && captureError.libbpfLog) {
+			process.stderr.write(captureError.libbpfLog);
+		}
+
+		throw error;
+	}
+}
+
+try {
+	process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+	if (error instanceof UsageError) {
+		process.stderr.write(`tcptop: ${error.message} (see tcptop --help)\n`);
+		process.exitCode = 2;
+	} else {
+		process.stderr.write(`tcptop: ${(error as Error).message}\n`);
+		process.exitCode = 1;
+	}
+}

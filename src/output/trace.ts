@@ -1,0 +1,81 @@
+// `tcptop trace`: every transition from a source, streamed to a writable until the source
+// fails, the duration ends, stdout closes, or a signal arrives.
+import type {Writable} from 'node:stream';
+import type {TransitionSource} from '../capture/source.js';
+import {formatBatch, TextLayout, type TraceFormat} from './trace-format.js';
+
+export type TraceOptions = {
+	format: TraceFormat;
+	/** Stop after this many seconds; undefined runs until stopped. */
+	durationSeconds?: number;
+	ipv6Only?: boolean;
+};
+
+const stopSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** Resolves to the exit code once the trace has ended and the source is stopped. */
+export async function runTrace(source: TransitionSource, options: TraceOptions, out: Writable, err: Writable): Promise<number> {
+	const layout = new TextLayout({ipv6Only: options.ipv6Only});
+	let dropped = 0;
+	let lost = 0;
+	let failure: Error | undefined;
+	let end!: () => void;
+	const ended = new Promise<void>(resolve => {
+		end = resolve;
+	});
+
+	const onOutputError = (error: NodeJS.ErrnoException) => {
+		// A reader that goes away (tcptop trace | head) ends the trace quietly.
+		if (error.code !== 'EPIPE') {
+			failure = error;
+		}
+
+		end();
+	};
+
+	out.on('error', onOutputError);
+	for (const signal of stopSignals) {
+		process.on(signal, end);
+	}
+
+	const timer = options.durationSeconds === undefined ? undefined : setTimeout(end, options.durationSeconds * 1000);
+
+	if (options.format === 'text') {
+		out.write(layout.header() + '\n');
+	}
+
+	try {
+		source.start({
+			batch(batch) {
+				dropped = batch.dropped;
+				lost = batch.lost;
+				if (batch.transitions.length > 0 && out.writable) {
+					out.write(formatBatch(batch.transitions, options.format, layout));
+				}
+			},
+			error(error) {
+				failure = error;
+				end();
+			},
+		});
+		await ended;
+	} finally {
+		clearTimeout(timer);
+		for (const signal of stopSignals) {
+			process.off(signal, end);
+		}
+
+		await source.stop();
+	}
+
+	if (dropped + lost > 0) {
+		err.write(`tcptop: ${dropped + lost} events lost (${dropped} dropped by the kernel, buffer full; ${lost} lost by the perf buffer)\n`);
+	}
+
+	if (failure) {
+		err.write(`tcptop: ${failure.message}\n`);
+		return 1;
+	}
+
+	return 0;
+}
