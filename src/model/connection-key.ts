@@ -1,0 +1,48 @@
+// Connection identity: network namespace + 4-tuple, as one flat string.
+//
+// A string is the cheapest key lru-cache can hash that holds a 4-tuple (128+ bits do not fit
+// in a number), and the addresses are stored only here: the table derives laddr/raddr from the
+// key on demand instead of keeping a second copy per connection.
+//
+// Layout: "<laddr> <lport> <raddr> <rport> <netns>[ <tag>]". The tag tells apart sockets that
+// share a tuple: "L<sock>" for listeners (SO_REUSEPORT lets several listen on one tuple) and
+// "S<sock>" for a connect whose local port the kernel has not chosen yet.
+
+export type Tuple = {
+	readonly netns: number;
+	readonly laddr: string;
+	readonly lport: number;
+	readonly raddr: string;
+	readonly rport: number;
+};
+
+export function connectionKey(tuple: Tuple): string {
+	return `${tuple.laddr} ${tuple.lport} ${tuple.raddr} ${tuple.rport} ${tuple.netns}`;
+}
+
+export function listenerKey(tuple: Tuple, sock: number): string {
+	return `${connectionKey(tuple)} L${sock}`;
+}
+
+export function pendingConnectKey(tuple: Tuple, sock: number): string {
+	return `${connectionKey(tuple)} S${sock}`;
+}
+
+/**
+ * Returns key after making it one flat string. Template literals build a tree of string pieces;
+ * reading a character makes V8 flatten it in place, and a stored key kept as a tree costs about
+ * three times the memory of the flat string.
+ */
+export function flatKey(key: string): string {
+	key.charCodeAt(0);
+	return key;
+}
+
+export function localAddressOf(key: string): string {
+	return key.slice(0, key.indexOf(' '));
+}
+
+export function remoteAddressOf(key: string): string {
+	const start = key.indexOf(' ', key.indexOf(' ') + 1) + 1;
+	return key.slice(start, key.indexOf(' ', start));
+}

@@ -1,0 +1,136 @@
+// Columnar storage for connections: one typed array per field, indexed by slot number.
+//
+// One object per connection costs ~350 bytes at a million connections (object header, boxed
+// doubles, pointers); these arrays cost about 110 bytes a slot, which is what keeps the table
+// within its memory budget. The table owns the slots; Connection is a read-only view of one.
+
+/** Transitions kept per connection (a ring; the oldest are overwritten). */
+export const historyLength = 4;
+
+const initialCapacity = 1024;
+
+export class ConnectionSlots {
+	/** The LRU key of the connection in each slot; undefined marks a free slot. */
+	key: Array<string | undefined> = [];
+	comm: string[] = [];
+	netns = new Uint32Array(0);
+	family = new Uint8Array(0);
+	lport = new Uint16Array(0);
+	rport = new Uint16Array(0);
+	state = new Uint8Array(0);
+	previousState = new Uint8Array(0);
+	direction = new Uint8Array(0);
+	ending = new Uint8Array(0);
+	ownerSource = new Uint8Array(0);
+	pid = new Uint32Array(0);
+	firstSeenMs = new Float64Array(0);
+	stateSinceMs = new Float64Array(0);
+	transitions = new Uint32Array(0);
+	/** Bumped whenever a slot is freed, so queued references to its old occupant can be told apart. */
+	generation = new Uint32Array(0);
+	/** historyLength (from, to) pairs per slot. */
+	historyStates = new Uint8Array(0);
+	/** Time spent in `from`, per history entry; NaN when unknown. */
+	historyMs = new Float32Array(0);
+	/** Kernel statistics (filled by applyStats); statsAtMs is NaN until the first sample. */
+	statsAtMs = new Float64Array(0);
+	bytesAcked = new Float64Array(0);
+	bytesReceived = new Float64Array(0);
+	txBytesPerSec = new Float32Array(0);
+	rxBytesPerSec = new Float32Array(0);
+	srttUs = new Uint32Array(0);
+	retransmits = new Uint32Array(0);
+
+	private capacity = 0;
+	private readonly freeSlots: number[] = [];
+	private highWater = 0;
+
+	constructor(private readonly maxCapacity: number) {}
+
+	/** Number of slots ever handed out (live or free): iterate 0..end and skip free ones. */
+	get end(): number {
+		return this.highWater;
+	}
+
+	allocate(key: string): number {
+		let slot = this.freeSlots.pop();
+		if (slot === undefined) {
+			if (this.highWater === this.capacity) {
+				this.grow();
+			}
+
+			slot = this.highWater++;
+		}
+
+		this.key[slot] = key;
+		this.clear(slot);
+		return slot;
+	}
+
+	free(slot: number): void {
+		this.key[slot] = undefined;
+		this.comm[slot] = '';
+		this.generation[slot]!++;
+		this.freeSlots.push(slot);
+	}
+
+	private clear(slot: number): void {
+		this.comm[slot] = '';
+		this.netns[slot] = 0;
+		this.family[slot] = 0;
+		this.lport[slot] = 0;
+		this.rport[slot] = 0;
+		this.state[slot] = 0;
+		this.previousState[slot] = 0;
+		this.direction[slot] = 0;
+		this.ending[slot] = 0;
+		this.ownerSource[slot] = 0;
+		this.pid[slot] = 0;
+		this.firstSeenMs[slot] = 0;
+		this.stateSinceMs[slot] = 0;
+		this.transitions[slot] = 0;
+		this.statsAtMs[slot] = Number.NaN;
+		this.txBytesPerSec[slot] = Number.NaN;
+		this.rxBytesPerSec[slot] = Number.NaN;
+	}
+
+	private grow(): void {
+		const capacity = Math.min(this.maxCapacity, Math.max(initialCapacity, this.capacity * 2));
+		if (capacity <= this.capacity) {
+			throw new RangeError(`connection slots exhausted (${this.maxCapacity})`);
+		}
+
+		this.netns = resized(this.netns, capacity);
+		this.family = resized(this.family, capacity);
+		this.lport = resized(this.lport, capacity);
+		this.rport = resized(this.rport, capacity);
+		this.state = resized(this.state, capacity);
+		this.previousState = resized(this.previousState, capacity);
+		this.direction = resized(this.direction, capacity);
+		this.ending = resized(this.ending, capacity);
+		this.ownerSource = resized(this.ownerSource, capacity);
+		this.pid = resized(this.pid, capacity);
+		this.firstSeenMs = resized(this.firstSeenMs, capacity);
+		this.stateSinceMs = resized(this.stateSinceMs, capacity);
+		this.transitions = resized(this.transitions, capacity);
+		this.generation = resized(this.generation, capacity);
+		this.historyStates = resized(this.historyStates, capacity * historyLength * 2);
+		this.historyMs = resized(this.historyMs, capacity * historyLength);
+		this.statsAtMs = resized(this.statsAtMs, capacity);
+		this.bytesAcked = resized(this.bytesAcked, capacity);
+		this.bytesReceived = resized(this.bytesReceived, capacity);
+		this.txBytesPerSec = resized(this.txBytesPerSec, capacity);
+		this.rxBytesPerSec = resized(this.rxBytesPerSec, capacity);
+		this.srttUs = resized(this.srttUs, capacity);
+		this.retransmits = resized(this.retransmits, capacity);
+		this.capacity = capacity;
+	}
+}
+
+type NumberArray = Uint8Array | Uint16Array | Uint32Array | Float32Array | Float64Array;
+
+function resized<T extends NumberArray>(array: T, length: number): T {
+	const bigger = new (array.constructor as new (length: number) => T)(length);
+	bigger.set(array);
+	return bigger;
+}

@@ -1,0 +1,478 @@
+// The live picture of every TCP connection on the host: a bounded LRU keyed by netns + 4-tuple,
+// driven by the kernel's state transitions, with per-state counts and transition rates.
+//
+// Time is the kernel's monotonic clock in ms: transitions carry it (monoMs) and callers pass it
+// to sweep(), so the table never reads a clock of its own.
+import {LRUCache} from 'lru-cache';
+import {TcpState, type Transition} from '../capture/transition.js';
+import {Connection, Direction, Ending, OwnerSource} from './connection.js';
+import {historyLength, ConnectionSlots} from './connection-slots.js';
+import {connectionKey, flatKey, listenerKey, pendingConnectKey, type Tuple} from './connection-key.js';
+import {ExpiryQueue} from './expiry-queue.js';
+import {RateSeries, TransitionRates} from './transition-rates.js';
+import {stateCount} from './tcp-states.js';
+import {StuckPolicy, type StuckThresholds} from './stuck-policy.js';
+
+export type ConnectionTableOptions = {
+	/** Most connections kept; beyond it the least recently active is evicted (default 65,536). */
+	readonly maxConnections?: number;
+	/** How long a closed connection stays visible (default 3 s). */
+	readonly lingerMs?: number;
+	/** How long an actively closed connection shows as TIME_WAIT (the kernel's 60 s). */
+	readonly timeWaitMs?: number;
+	readonly stuckAfterMs?: StuckThresholds;
+};
+
+/** An existing socket found at start-up, before any of its transitions were seen. */
+export type SnapshotEntry = Tuple & {
+	readonly sock: number;
+	readonly family: 4 | 6;
+	readonly state: number;
+	readonly pid: number;
+	readonly comm: string;
+	readonly monoMs: number;
+};
+
+/** Per-connection counters sampled from the kernel. */
+export type StatsSample = Tuple & {
+	readonly monoMs: number;
+	readonly bytesAcked: number;
+	readonly bytesReceived: number;
+	readonly srttUs: number;
+	readonly retransmits: number;
+};
+
+// Transitions the kernel makes only inside a system call of the socket's owner, so the task on
+// the CPU is the owner. Others may run in softirq on top of whatever task was interrupted.
+const ownerEdges: ReadonlyMap<number, OwnerSource> = new Map([
+	[edge(TcpState.CLOSE, TcpState.SYN_SENT), OwnerSource.connect],
+	[edge(TcpState.CLOSE, TcpState.LISTEN), OwnerSource.listen],
+	[edge(TcpState.ESTABLISHED, TcpState.FIN_WAIT1), OwnerSource.close],
+	[edge(TcpState.CLOSE_WAIT, TcpState.LAST_ACK), OwnerSource.close],
+]);
+
+// A connect() that fails before its first SYN retransmission (1 s) was answered: refused.
+const refusedWithinMs = 1000;
+// Comms are interned so a million connections of one program share one string; the cap keeps a
+// host with ever-new process names from growing the intern table without bound.
+const maxInternedComms = 4096;
+
+export class ConnectionTable {
+	readonly rates = new TransitionRates();
+	private readonly slots: ConnectionSlots;
+	private readonly lru: LRUCache<string, number>;
+	private readonly stateCounts = new Uint32Array(stateCount);
+	/** In-flight connect()s whose local port is not known yet, by kernel socket identity. */
+	private readonly pendingConnects = new Map<number, number>();
+	/** Listening sockets by netns and port, to hand their owner to accepted connections. */
+	private readonly listeners = new Map<number, number>();
+	private readonly lingering = new ExpiryQueue();
+	private readonly timeWaiting = new ExpiryQueue();
+	private readonly comms = new Map<string, string>();
+	private readonly stuckPolicy: StuckPolicy;
+	private readonly lingerMs: number;
+	private readonly timeWaitMs: number;
+	private evictionCount = 0;
+
+	constructor(options: ConnectionTableOptions = {}) {
+		const max = options.maxConnections ?? 65_536;
+		this.lingerMs = options.lingerMs ?? 3000;
+		this.timeWaitMs = options.timeWaitMs ?? 60_000;
+		this.stuckPolicy = new StuckPolicy(options.stuckAfterMs);
+		// One spare slot: a new connection takes its slot before the LRU evicts to make room.
+		this.slots = new ConnectionSlots(max + 1);
+		this.lru = new LRUCache<string, number>({
+			max,
+			dispose: (slot, _key, reason) => {
+				if (reason === 'evict') {
+					this.evictionCount++;
+					this.release(slot);
+				}
+			},
+		});
+	}
+
+	/** Connections in the table, including closed ones still lingering. */
+	get size(): number {
+		return this.lru.size;
+	}
+
+	/** Connections pushed out by the size cap since start. */
+	get evictions(): number {
+		return this.evictionCount;
+	}
+
+	/** Connections currently in a state (TIME_WAIT included, as ss counts it). */
+	countInState(state: number): number {
+		return this.stateCounts[state] ?? 0;
+	}
+
+	apply(transition: Transition): void {
+		const {oldstate, newstate, monoMs} = transition;
+		this.rates.record(oldstate, newstate, monoMs);
+		let slot: number;
+		if (oldstate === TcpState.CLOSE && newstate === TcpState.SYN_SENT) {
+			slot = this.openActive(transition);
+		} else if (oldstate === TcpState.LISTEN && newstate === TcpState.SYN_RECV) {
+			slot = this.openPassive(transition);
+		} else if (newstate === TcpState.LISTEN || oldstate === TcpState.LISTEN) {
+			slot = this.listenerTransition(transition);
+		} else {
+			slot = (oldstate === TcpState.SYN_SENT ? this.joinPendingConnect(transition) : undefined)
+				?? this.continuing(transition);
+		}
+
+		this.advance(slot, transition);
+	}
+
+	/** Removes connections whose linger or TIME_WAIT is over, and moves the rate clock to now. */
+	sweep(nowMs: number): void {
+		this.rates.advance(nowMs);
+		this.lingering.popExpired(nowMs, (slot, generation) => {
+			this.removeIfStill(slot, generation, TcpState.CLOSE);
+		});
+		this.timeWaiting.popExpired(nowMs, (slot, generation) => {
+			this.removeIfStill(slot, generation, TcpState.TIME_WAIT);
+		});
+	}
+
+	/** Counts events the source lost, so they show in the rates. */
+	recordLost(count: number, nowMs: number): void {
+		this.rates.count(RateSeries.lost, nowMs, count);
+	}
+
+	/** The connection under a key, without refreshing its recency. */
+	get(key: string): Connection | undefined {
+		const slot = this.lru.peek(key);
+		return slot === undefined ? undefined : new Connection(this.slots, slot);
+	}
+
+	/** The connection with a tuple (not a listener or a connect still waiting for its port). */
+	find(tuple: Tuple): Connection | undefined {
+		return this.get(connectionKey(tuple));
+	}
+
+	/**
+	 * Calls visit once per connection with one reused view (copy what you keep). Visiting order
+	 * is storage order, which is neither age nor recency.
+	 */
+	forEach(visit: (connection: Connection) => void): void {
+		const view = new Connection(this.slots, 0);
+		for (let slot = 0; slot < this.slots.end; slot++) {
+			if (this.slots.key[slot] !== undefined) {
+				view.slot = slot;
+				visit(view);
+			}
+		}
+	}
+
+	/** A view of its own for a connection met through forEach. */
+	view(slot: number): Connection {
+		return new Connection(this.slots, slot);
+	}
+
+	/** In a state that should have ended by now (see StuckPolicy). */
+	isStuck(connection: Connection, nowMs: number): boolean {
+		return this.stuckPolicy.isStuck(connection.state, nowMs - connection.stateSinceMs);
+	}
+
+	countStuck(nowMs: number): number {
+		let count = 0;
+		this.forEach(connection => {
+			if (this.isStuck(connection, nowMs)) {
+				count++;
+			}
+		});
+		return count;
+	}
+
+	/** Adds a socket found by the start-up snapshot; sockets already seen through events win. */
+	upsertFromSnapshot(entry: SnapshotEntry): void {
+		const isListener = entry.state === TcpState.LISTEN;
+		const key = isListener ? listenerKey(entry, entry.sock) : connectionKey(entry);
+		const known = this.lru.get(key);
+		if (known !== undefined) {
+			this.adoptOwner(known, entry.pid, entry.comm, OwnerSource.snapshot);
+			return;
+		}
+
+		const slot = this.create(key, entry, entry.family, entry.state, entry.monoMs,
+			isListener ? Direction.listener : Direction.unknown);
+		this.adoptOwner(slot, entry.pid, entry.comm, OwnerSource.snapshot);
+		if (isListener) {
+			this.listeners.set(portKey(entry), slot);
+		} else if (entry.state === TcpState.TIME_WAIT) {
+			this.timeWaiting.push(slot, this.slots.generation[slot]!, entry.monoMs + this.timeWaitMs);
+		}
+	}
+
+	/** Records a statistics sample; returns false for a connection the table does not hold. */
+	applyStats(sample: StatsSample): boolean {
+		const slot = this.lru.get(connectionKey(sample));
+		if (slot === undefined) {
+			return false;
+		}
+
+		const s = this.slots;
+		const seconds = (sample.monoMs - s.statsAtMs[slot]!) / 1000;
+		if (seconds > 0) {
+			s.txBytesPerSec[slot] = Math.max(0, sample.bytesAcked - s.bytesAcked[slot]!) / seconds;
+			s.rxBytesPerSec[slot] = Math.max(0, sample.bytesReceived - s.bytesReceived[slot]!) / seconds;
+		}
+
+		s.statsAtMs[slot] = sample.monoMs;
+		s.bytesAcked[slot] = sample.bytesAcked;
+		s.bytesReceived[slot] = sample.bytesReceived;
+		s.srttUs[slot] = sample.srttUs;
+		s.retransmits[slot] = sample.retransmits;
+		return true;
+	}
+
+	private openActive(t: Transition): number {
+		this.rates.count(RateSeries.opened, t.monoMs);
+		// A socket address is reused once its socket is freed: an entry still pending under it
+		// belongs to a connect whose later events were lost.
+		const stale = this.pendingConnects.get(t.sock);
+		if (stale !== undefined) {
+			this.remove(stale);
+		}
+
+		if (t.lport !== 0) {
+			return this.startLifecycle(connectionKey(t), t, Direction.active);
+		}
+
+		const slot = this.create(pendingConnectKey(t, t.sock), t, t.family, t.oldstate, t.monoMs, Direction.active);
+		this.pendingConnects.set(t.sock, slot);
+		return slot;
+	}
+
+	private openPassive(t: Transition): number {
+		this.rates.count(RateSeries.opened, t.monoMs);
+		const slot = this.startLifecycle(connectionKey(t), t, Direction.passive);
+		const listener = this.listeners.get(portKey(t));
+		if (listener !== undefined) {
+			this.adoptOwner(slot, this.slots.pid[listener]!, this.slots.comm[listener]!, OwnerSource.listener);
+		}
+
+		return slot;
+	}
+
+	private listenerTransition(t: Transition): number {
+		const key = listenerKey(t, t.sock);
+		if (t.newstate === TcpState.LISTEN) {
+			const slot = this.startLifecycle(key, t, Direction.listener);
+			this.listeners.set(portKey(t), slot);
+			return slot;
+		}
+
+		return this.lru.get(key) ?? this.create(key, t, t.family, t.oldstate, t.monoMs, Direction.listener, t.ms);
+	}
+
+	/** The in-flight connect this SYN_SENT -> X belongs to, re-keyed by its full tuple. */
+	private joinPendingConnect(t: Transition): number | undefined {
+		const slot = this.pendingConnects.get(t.sock);
+		if (slot === undefined) {
+			return undefined;
+		}
+
+		this.pendingConnects.delete(t.sock);
+		if (t.lport !== 0) {
+			const key = connectionKey(t);
+			this.removeKey(key);
+			this.lru.delete(this.slots.key[slot]!);
+			this.slots.key[slot] = flatKey(key);
+			this.slots.lport[slot] = t.lport;
+			this.lru.set(key, slot);
+		}
+
+		return slot;
+	}
+
+	/** The connection a mid-life transition belongs to; a fresh one when its tuple is free or done. */
+	private continuing(t: Transition): number {
+		const key = connectionKey(t);
+		const slot = this.lru.get(key);
+		if (slot !== undefined && !isDone(this.slots.state[slot]!)) {
+			return slot;
+		}
+
+		// A closed or TIME_WAIT entry gets no more events: this is a new socket on a reused tuple
+		// whose opening transition was not seen.
+		return this.startLifecycle(key, t, Direction.unknown);
+	}
+
+	private startLifecycle(key: string, t: Transition, direction: Direction): number {
+		this.removeKey(key);
+		return this.create(key, t, t.family, t.oldstate, t.monoMs, direction,
+			direction === Direction.unknown ? t.ms : null);
+	}
+
+	private create(
+		key: string, tuple: Tuple, family: 4 | 6, state: number, atMs: number, direction: Direction,
+		msInState: number | null = null,
+	): number {
+		const s = this.slots;
+		const slot = s.allocate(flatKey(key));
+		s.netns[slot] = tuple.netns;
+		s.family[slot] = family;
+		s.lport[slot] = tuple.lport;
+		s.rport[slot] = tuple.rport;
+		s.state[slot] = state;
+		s.direction[slot] = direction;
+		s.firstSeenMs[slot] = atMs;
+		s.stateSinceMs[slot] = atMs - (msInState ?? 0);
+		this.stateCounts[state]! += 1;
+		this.lru.set(key, slot);
+		return slot;
+	}
+
+	/** Moves a connection along one transition. */
+	private advance(slot: number, t: Transition): void {
+		const s = this.slots;
+		const {oldstate, monoMs} = t;
+		// Time in the old state: the kernel's figure, else ours if we saw the state begin.
+		const ms = t.ms ?? (s.transitions[slot]! > 0 && s.state[slot] === oldstate ? monoMs - s.stateSinceMs[slot]! : null);
+		const ownerSource = ownerEdges.get(edge(oldstate, t.newstate));
+		if (ownerSource !== undefined) {
+			this.adoptOwner(slot, t.pid, t.comm, ownerSource);
+		}
+
+		let newstate = t.newstate;
+		if (newstate === TcpState.CLOSE) {
+			newstate = this.end(slot, t, ms);
+		}
+
+		const at = (slot * historyLength) + (s.transitions[slot]! % historyLength);
+		s.historyStates[at * 2] = oldstate;
+		s.historyStates[(at * 2) + 1] = newstate;
+		s.historyMs[at] = ms ?? Number.NaN;
+		s.transitions[slot]! += 1;
+		s.previousState[slot] = oldstate;
+		this.stateCounts[s.state[slot]!]! -= 1;
+		this.stateCounts[newstate]! += 1;
+		s.state[slot] = newstate;
+		s.stateSinceMs[slot] = monoMs;
+	}
+
+	/** Records how a connection ended and queues its removal; returns the state it ends in. */
+	private end(slot: number, t: Transition, msInOldState: number | null): number {
+		const s = this.slots;
+		const generation = s.generation[slot]!;
+		switch (t.oldstate) {
+			case TcpState.FIN_WAIT2:
+			case TcpState.CLOSING: {
+				// The kernel keeps the tuple as a timewait socket, which has no tracepoint.
+				s.ending[slot] = Ending.fin;
+				this.timeWaiting.push(slot, generation, t.monoMs + this.timeWaitMs);
+				return TcpState.TIME_WAIT;
+			}
+
+			case TcpState.SYN_SENT: {
+				this.rates.count(RateSeries.failedConnects, t.monoMs);
+				s.ending[slot] = msInOldState !== null && msInOldState >= refusedWithinMs ? Ending.timedOut : Ending.refused;
+				this.pendingConnects.delete(t.sock);
+				break;
+			}
+
+			case TcpState.LAST_ACK: {
+				s.ending[slot] = Ending.fin;
+				break;
+			}
+
+			case TcpState.LISTEN: {
+				this.forgetListener(slot);
+				break;
+			}
+
+			default: {
+				// Leaving ESTABLISHED, SYN_RECV, FIN_WAIT1 or CLOSE_WAIT straight for CLOSE takes a
+				// reset. The owner's own task on the CPU means its close() sent it (SO_LINGER 0, unread
+				// data); anything else is taken as a reset from the peer.
+				this.rates.count(RateSeries.resets, t.monoMs);
+				s.ending[slot] = t.pid !== 0 && t.pid === s.pid[slot] ? Ending.resetSent : Ending.resetReceived;
+			}
+		}
+
+		this.lingering.push(slot, generation, t.monoMs + this.lingerMs);
+		return TcpState.CLOSE;
+	}
+
+	private adoptOwner(slot: number, pid: number, comm: string, source: OwnerSource): void {
+		const s = this.slots;
+		if (pid === 0 || s.pid[slot] !== 0) {
+			return;
+		}
+
+		s.pid[slot] = pid;
+		s.comm[slot] = this.intern(comm);
+		s.ownerSource[slot] = source;
+	}
+
+	private intern(comm: string): string {
+		const known = this.comms.get(comm);
+		if (known !== undefined) {
+			return known;
+		}
+
+		if (this.comms.size >= maxInternedComms) {
+			this.comms.clear();
+		}
+
+		this.comms.set(comm, comm);
+		return comm;
+	}
+
+	private removeIfStill(slot: number, generation: number, state: number): void {
+		if (this.slots.generation[slot] === generation && this.slots.state[slot] === state) {
+			this.remove(slot);
+		}
+	}
+
+	private removeKey(key: string): void {
+		const slot = this.lru.peek(key);
+		if (slot !== undefined) {
+			this.remove(slot);
+		}
+	}
+
+	private remove(slot: number): void {
+		this.lru.delete(this.slots.key[slot]!);
+		this.release(slot);
+	}
+
+	/** Frees a slot the LRU no longer holds. */
+	private release(slot: number): void {
+		const s = this.slots;
+		this.stateCounts[s.state[slot]!]! -= 1;
+		if (s.direction[slot] === Direction.listener) {
+			this.forgetListener(slot);
+		} else if (s.lport[slot] === 0 && s.direction[slot] === Direction.active) {
+			const key = s.key[slot]!;
+			const sock = Number(key.slice(key.lastIndexOf(' S') + 2));
+			if (this.pendingConnects.get(sock) === slot) {
+				this.pendingConnects.delete(sock);
+			}
+		}
+
+		s.free(slot);
+	}
+
+	private forgetListener(slot: number): void {
+		const port = (this.slots.netns[slot]! * 65_536) + this.slots.lport[slot]!;
+		if (this.listeners.get(port) === slot) {
+			this.listeners.delete(port);
+		}
+	}
+}
+
+function edge(from: number, to: number): number {
+	return (from * 16) + to;
+}
+
+function portKey(tuple: Tuple): number {
+	return (tuple.netns * 65_536) + tuple.lport;
+}
+
+function isDone(state: number): boolean {
+	return state === TcpState.CLOSE || state === TcpState.TIME_WAIT;
+}

@@ -1,0 +1,188 @@
+// What the rest of tcptop sees of a tracked connection: a read-only view of one table slot.
+import {historyLength, type ConnectionSlots} from './connection-slots.js';
+import {localAddressOf, remoteAddressOf} from './connection-key.js';
+
+/** Who opened the connection. */
+export const Direction = {
+	/** Opened before tcptop saw it (no opening transition observed). */
+	unknown: 0,
+	/** connect(): CLOSE -> SYN_SENT. */
+	active: 1,
+	/** accepted from a listener: LISTEN -> SYN_RECV. */
+	passive: 2,
+	listener: 3,
+} as const;
+export type Direction = (typeof Direction)[keyof typeof Direction];
+
+/** How a connection ended, once it has. */
+export const Ending = {
+	open: 0,
+	fin: 1,
+	resetSent: 2,
+	resetReceived: 3,
+	refused: 4,
+	timedOut: 5,
+} as const;
+export type Ending = (typeof Ending)[keyof typeof Ending];
+
+/** Where the owner (pid, comm) came from; a later source never overwrites a known owner with pid 0. */
+export const OwnerSource = {
+	none: 0,
+	/** The task that called connect() (CLOSE -> SYN_SENT runs in its context). */
+	connect: 1,
+	/** The task that called listen(). */
+	listen: 2,
+	/** Inherited from the listener that accepted it. */
+	listener: 3,
+	/** The task that closed it (close() or shutdown() moves ESTABLISHED or CLOSE_WAIT on). */
+	close: 4,
+	/** The start-up snapshot of existing sockets. */
+	snapshot: 5,
+} as const;
+export type OwnerSource = (typeof OwnerSource)[keyof typeof OwnerSource];
+
+export const directionNames = ['unknown', 'active', 'passive', 'listener'] as const;
+export const ownerSourceNames = ['none', 'connect', 'listen', 'listener', 'close', 'snapshot'] as const;
+export const endingNames = ['open', 'fin', 'reset-sent', 'reset-received', 'refused', 'timed-out'] as const;
+
+export type HistoryEntry = {
+	readonly from: number;
+	readonly to: number;
+	/** Time spent in `from`, in ms; null when its start was not seen. */
+	readonly ms: number | null;
+};
+
+/**
+ * A view of the connection in one slot. Valid until the table next changes (apply, sweep,
+ * eviction may give the slot to another connection): read what you need within a frame.
+ */
+export class Connection {
+	constructor(
+		private readonly slots: ConnectionSlots,
+		/** Slot number; mutable so one view can walk many slots without allocating. */
+		public slot: number,
+	) {}
+
+	get key(): string {
+		return this.slots.key[this.slot]!;
+	}
+
+	get netns(): number {
+		return this.slots.netns[this.slot]!;
+	}
+
+	get family(): 4 | 6 {
+		return this.slots.family[this.slot] === 6 ? 6 : 4;
+	}
+
+	get laddr(): string {
+		return localAddressOf(this.key);
+	}
+
+	/** 0 while a connect() has not yet been given its local port. */
+	get lport(): number {
+		return this.slots.lport[this.slot]!;
+	}
+
+	get raddr(): string {
+		return remoteAddressOf(this.key);
+	}
+
+	get rport(): number {
+		return this.slots.rport[this.slot]!;
+	}
+
+	/** Kernel state number; TIME_WAIT is synthesised after an orderly active close. */
+	get state(): number {
+		return this.slots.state[this.slot]!;
+	}
+
+	get previousState(): number {
+		return this.slots.previousState[this.slot]!;
+	}
+
+	get firstSeenMs(): number {
+		return this.slots.firstSeenMs[this.slot]!;
+	}
+
+	get stateSinceMs(): number {
+		return this.slots.stateSinceMs[this.slot]!;
+	}
+
+	/** 0 when unknown (only softirq-context events seen so far). */
+	get pid(): number {
+		return this.slots.pid[this.slot]!;
+	}
+
+	get comm(): string {
+		return this.slots.comm[this.slot]!;
+	}
+
+	get ownerSource(): OwnerSource {
+		return this.slots.ownerSource[this.slot] as OwnerSource;
+	}
+
+	get direction(): Direction {
+		return this.slots.direction[this.slot] as Direction;
+	}
+
+	get ending(): Ending {
+		return this.slots.ending[this.slot] as Ending;
+	}
+
+	get transitionCount(): number {
+		return this.slots.transitions[this.slot]!;
+	}
+
+	/** The last few transitions, oldest first. */
+	get history(): HistoryEntry[] {
+		const count = Math.min(this.transitionCount, historyLength);
+		const entries: HistoryEntry[] = [];
+		for (let index = this.transitionCount - count; index < this.transitionCount; index++) {
+			const at = this.slot * historyLength + (index % historyLength);
+			const ms = this.slots.historyMs[at]!;
+			entries.push({
+				from: this.slots.historyStates[at * 2]!,
+				to: this.slots.historyStates[(at * 2) + 1]!,
+				ms: Number.isNaN(ms) ? null : ms,
+			});
+		}
+
+		return entries;
+	}
+
+	/** Kernel statistics; undefined until the first sample arrives. */
+	get bytesAcked(): number | undefined {
+		return this.stat(this.slots.bytesAcked);
+	}
+
+	get bytesReceived(): number | undefined {
+		return this.stat(this.slots.bytesReceived);
+	}
+
+	/** Send rate between the last two samples; undefined until there are two. */
+	get txBytesPerSec(): number | undefined {
+		return this.rate(this.slots.txBytesPerSec);
+	}
+
+	get rxBytesPerSec(): number | undefined {
+		return this.rate(this.slots.rxBytesPerSec);
+	}
+
+	get srttUs(): number | undefined {
+		return this.stat(this.slots.srttUs);
+	}
+
+	get retransmits(): number | undefined {
+		return this.stat(this.slots.retransmits);
+	}
+
+	private stat(values: Float64Array | Uint32Array): number | undefined {
+		return Number.isNaN(this.slots.statsAtMs[this.slot]) ? undefined : values[this.slot];
+	}
+
+	private rate(values: Float32Array): number | undefined {
+		const value = values[this.slot]!;
+		return Number.isNaN(value) ? undefined : value;
+	}
+}

@@ -1,0 +1,150 @@
+// How fast each kind of transition happens: per-edge (OLD -> NEW) and per-series counts in
+// one-second buckets over the last two minutes, plus totals since start for counters.
+//
+// Windows cover whole completed seconds (the last W seconds before the current one): a
+// partially filled current second would make a 1 s rate jump about as the second fills.
+
+/** Named totals the table counts alongside the edges. */
+export const RateSeries = {
+	transitions: 0,
+	/** Opening transitions: CLOSE -> SYN_SENT and LISTEN -> SYN_RECV. */
+	opened: 1,
+	/** connect() attempts that ended in SYN_SENT -> CLOSE. */
+	failedConnects: 2,
+	/** Connections that ended by reset. */
+	resets: 3,
+	/** Events the capture lost (reported by the source, not seen as transitions). */
+	lost: 4,
+} as const;
+export type RateSeries = (typeof RateSeries)[keyof typeof RateSeries];
+
+const seriesCount = 5;
+/** Kernel state numbers fit in 4 bits, so an edge is from * 16 + to. */
+const edgeCount = 256;
+
+export const historySeconds = 120;
+
+export type Edge = {readonly from: number; readonly to: number};
+
+export class TransitionRates {
+	private readonly edgeBuckets = new Uint32Array(edgeCount * historySeconds);
+	private readonly seriesBuckets = new Uint32Array(seriesCount * historySeconds);
+	private readonly edgeTotals = new Float64Array(edgeCount);
+	private readonly seriesTotals = new Float64Array(seriesCount);
+	private currentSecond = Number.NaN;
+
+	record(from: number, to: number, atMs: number): void {
+		const edge = ((from & 15) * 16) + (to & 15);
+		this.edgeTotals[edge]! += 1;
+		this.seriesTotals[RateSeries.transitions]! += 1;
+		const bucket = this.bucketFor(atMs);
+		if (bucket >= 0) {
+			this.edgeBuckets[(edge * historySeconds) + bucket]! += 1;
+			this.seriesBuckets[(RateSeries.transitions * historySeconds) + bucket]! += 1;
+		}
+	}
+
+	count(series: RateSeries, atMs: number, amount = 1): void {
+		this.seriesTotals[series]! += amount;
+		const bucket = this.bucketFor(atMs);
+		if (bucket >= 0) {
+			this.seriesBuckets[(series * historySeconds) + bucket]! += amount;
+		}
+	}
+
+	/** Moves the clock to nowMs, so seconds without events read as zero. */
+	advance(nowMs: number): void {
+		this.bucketFor(nowMs);
+	}
+
+	/** Transitions per second on one edge over the last windowSeconds completed seconds. */
+	edgeRate(from: number, to: number, windowSeconds: number): number {
+		return this.sum(this.edgeBuckets, (from * 16) + to, windowSeconds) / windowSeconds;
+	}
+
+	seriesRate(series: RateSeries, windowSeconds: number): number {
+		return this.sum(this.seriesBuckets, series, windowSeconds) / windowSeconds;
+	}
+
+	/** Per-second counts on one edge for the last `seconds` completed seconds, oldest first. */
+	edgeHistory(from: number, to: number, seconds = historySeconds - 1): number[] {
+		return this.history(this.edgeBuckets, (from * 16) + to, seconds);
+	}
+
+	seriesHistory(series: RateSeries, seconds = historySeconds - 1): number[] {
+		return this.history(this.seriesBuckets, series, seconds);
+	}
+
+	/** Count since start, for counters that must only go up (metrics). */
+	edgeTotal(from: number, to: number): number {
+		return this.edgeTotals[(from * 16) + to]!;
+	}
+
+	seriesTotal(series: RateSeries): number {
+		return this.seriesTotals[series]!;
+	}
+
+	/** Every edge seen since start, in (from, to) order. */
+	edges(): Edge[] {
+		const edges: Edge[] = [];
+		for (let edge = 0; edge < edgeCount; edge++) {
+			if (this.edgeTotals[edge]! > 0) {
+				edges.push({from: edge >> 4, to: edge & 15});
+			}
+		}
+
+		return edges;
+	}
+
+	/** The bucket for a time, after moving the clock forward to it; -1 if too old to keep. */
+	private bucketFor(atMs: number): number {
+		const second = Math.floor(atMs / 1000);
+		if (Number.isNaN(this.currentSecond)) {
+			this.currentSecond = second;
+		} else if (second > this.currentSecond) {
+			this.clearSeconds(this.currentSecond + 1, second);
+			this.currentSecond = second;
+		} else if (second <= this.currentSecond - historySeconds) {
+			return -1;
+		}
+
+		return second % historySeconds;
+	}
+
+	private clearSeconds(first: number, last: number): void {
+		const from = Math.max(first, last - historySeconds + 1);
+		for (let second = from; second <= last; second++) {
+			const bucket = second % historySeconds;
+			for (let row = 0; row < edgeCount; row++) {
+				this.edgeBuckets[(row * historySeconds) + bucket] = 0;
+			}
+
+			for (let row = 0; row < seriesCount; row++) {
+				this.seriesBuckets[(row * historySeconds) + bucket] = 0;
+			}
+		}
+	}
+
+	private sum(buckets: Uint32Array, row: number, seconds: number): number {
+		let total = 0;
+		for (const value of this.history(buckets, row, seconds)) {
+			total += value;
+		}
+
+		return total;
+	}
+
+	private history(buckets: Uint32Array, row: number, seconds: number): number[] {
+		const counts: number[] = [];
+		if (Number.isNaN(this.currentSecond)) {
+			return new Array<number>(seconds).fill(0);
+		}
+
+		const span = Math.min(seconds, historySeconds - 1);
+		for (let second = this.currentSecond - seconds; second < this.currentSecond; second++) {
+			counts.push(second < this.currentSecond - span ? 0 : buckets[(row * historySeconds) + (second % historySeconds)]!);
+		}
+
+		return counts;
+	}
+}
