@@ -1,0 +1,169 @@
+// The connection list's columns as data (htop's model): sorting by any column is one code path,
+// and adding a column is adding a row here.
+import type {Connection} from './connection.js';
+import {formatBytes, formatDuration, formatEndpoint, formatMicroseconds} from './format.js';
+import {displayStateName} from './tcp-states.js';
+
+export type Column = {
+	readonly key: string;
+	readonly title: string;
+	readonly width: number;
+	/** 1 is kept longest; as the terminal narrows, columns with the highest number go first. */
+	readonly priority: number;
+	readonly align: 'left' | 'right';
+	format(connection: Connection, nowMs: number): string;
+	/** Ascending order; a sort direction flips it. */
+	compare(a: Connection, b: Connection): number;
+	/** Sort biggest first when the user picks the column (rates, ages), as top does. */
+	readonly descendingByDefault: boolean;
+};
+
+export const columns: readonly Column[] = [
+	{
+		key: 'pid', title: 'PID', width: 7, priority: 3, align: 'right', descendingByDefault: false,
+		format: c => (c.pid === 0 ? '-' : String(c.pid)),
+		compare: (a, b) => a.pid - b.pid,
+	},
+	{
+		key: 'comm', title: 'COMMAND', width: 15, priority: 2, align: 'left', descendingByDefault: false,
+		format: c => c.comm || '-',
+		compare: (a, b) => compareText(a.comm, b.comm),
+	},
+	{
+		key: 'local', title: 'LOCAL', width: 21, priority: 1, align: 'left', descendingByDefault: false,
+		format: c => formatEndpoint(c.laddr, c.lport),
+		compare: (a, b) => compareAddress(a.laddr, b.laddr) || a.lport - b.lport,
+	},
+	{
+		key: 'remote', title: 'REMOTE', width: 21, priority: 1, align: 'left', descendingByDefault: false,
+		format: c => formatEndpoint(c.raddr, c.rport),
+		compare: (a, b) => compareAddress(a.raddr, b.raddr) || a.rport - b.rport,
+	},
+	{
+		key: 'state', title: 'STATE', width: 10, priority: 1, align: 'left', descendingByDefault: false,
+		format: c => displayStateName(c.state),
+		compare: (a, b) => a.state - b.state,
+	},
+	{
+		key: 'age', title: 'AGE', width: 6, priority: 5, align: 'right', descendingByDefault: true,
+		format: (c, now) => formatDuration(now - c.firstSeenMs),
+		// Older first-seen means greater age.
+		compare: (a, b) => b.firstSeenMs - a.firstSeenMs,
+	},
+	{
+		key: 'inState', title: 'IN STATE', width: 8, priority: 4, align: 'right', descendingByDefault: true,
+		format: (c, now) => formatDuration(now - c.stateSinceMs),
+		compare: (a, b) => b.stateSinceMs - a.stateSinceMs,
+	},
+	{
+		key: 'tx', title: 'TX/s', width: 6, priority: 6, align: 'right', descendingByDefault: true,
+		format: c => optional(c.txBytesPerSec, formatBytes),
+		compare: (a, b) => compareOptional(a.txBytesPerSec, b.txBytesPerSec),
+	},
+	{
+		key: 'rx', title: 'RX/s', width: 6, priority: 6, align: 'right', descendingByDefault: true,
+		format: c => optional(c.rxBytesPerSec, formatBytes),
+		compare: (a, b) => compareOptional(a.rxBytesPerSec, b.rxBytesPerSec),
+	},
+	{
+		key: 'rtt', title: 'RTT', width: 7, priority: 7, align: 'right', descendingByDefault: true,
+		format: c => optional(c.srttUs, formatMicroseconds),
+		compare: (a, b) => compareOptional(a.srttUs, b.srttUs),
+	},
+	{
+		key: 'retrans', title: 'RETRANS', width: 7, priority: 8, align: 'right', descendingByDefault: true,
+		format: c => optional(c.retransmits, String),
+		compare: (a, b) => compareOptional(a.retransmits, b.retransmits),
+	},
+];
+
+export function columnByKey(key: string): Column | undefined {
+	return columns.find(column => column.key === key);
+}
+
+/**
+ * The columns that fit in a terminal width (one space between columns), in table order:
+ * drops the highest priority numbers first, and never the priority-1 columns.
+ */
+export function fitColumns(width: number, from: readonly Column[] = columns): Column[] {
+	const kept = [...from];
+	const used = () => kept.reduce((sum, column) => sum + column.width, 0) + Math.max(0, kept.length - 1);
+	while (used() > width) {
+		const widest = Math.max(...kept.map(column => column.priority));
+		if (widest <= 1) {
+			break;
+		}
+
+		kept.splice(kept.findLastIndex(column => column.priority === widest), 1);
+	}
+
+	return kept;
+}
+
+function optional(value: number | undefined, format: (value: number) => string): string {
+	return value === undefined ? '-' : format(value);
+}
+
+/** Unknown values sort below every known one. */
+function compareOptional(a: number | undefined, b: number | undefined): number {
+	if (a === undefined || b === undefined) {
+		return (a === undefined ? 0 : 1) - (b === undefined ? 0 : 1);
+	}
+
+	return a - b;
+}
+
+function compareText(a: string, b: string): number {
+	return a < b ? -1 : (a > b ? 1 : 0);
+}
+
+/**
+ * IPv4 before IPv6, then field by field as numbers ("10.0.0.9" before "10.0.0.10"), reading
+ * characters in place: it runs for every comparison of a sort. IPv6 "::" runs compare as one
+ * empty field, which orders the common cases (::1, fe80::...) sensibly without expanding them.
+ */
+export function compareAddress(a: string, b: string): number {
+	const hex = a.includes(':');
+	if (hex !== b.includes(':')) {
+		return hex ? 1 : -1;
+	}
+
+	let i = 0;
+	let j = 0;
+	while (i < a.length || j < b.length) {
+		let aValue = 0;
+		for (let digit; i < a.length && (digit = digitValue(a.charCodeAt(i), hex)) >= 0; i++) {
+			aValue = (aValue * 16) + digit;
+		}
+
+		let bValue = 0;
+		for (let digit; j < b.length && (digit = digitValue(b.charCodeAt(j), hex)) >= 0; j++) {
+			bValue = (bValue * 16) + digit;
+		}
+
+		if (aValue !== bValue) {
+			return aValue - bValue;
+		}
+
+		// Skip the separator; a missing one (end of string) sorts first.
+		const separator = (i < a.length ? a.charCodeAt(i) : -1) - (j < b.length ? b.charCodeAt(j) : -1);
+		if (separator !== 0) {
+			return separator;
+		}
+
+		i++;
+		j++;
+	}
+
+	return 0;
+}
+
+/** A digit's value, or -1 for a separator. Decimal digits are scaled as hex: order is kept. */
+function digitValue(code: number, hex: boolean): number {
+	if (code >= 48 && code <= 57) {
+		return code - 48;
+	}
+
+	const lower = code | 32;
+	return hex && lower >= 97 && lower <= 102 ? lower - 87 : -1;
+}

@@ -1,0 +1,71 @@
+// Compact, fixed-width-friendly renderings of durations, sizes and endpoints, top-style.
+
+/** "850ms", "4.2s", "37s", "12m05s", "3h07m", "2d04h". */
+export function formatDuration(ms: number): string {
+	if (ms < 1000) {
+		return `${Math.max(0, Math.floor(ms))}ms`;
+	}
+
+	const seconds = Math.floor(ms / 1000);
+	if (seconds < 10) {
+		return `${(Math.floor(ms / 100) / 10).toFixed(1)}s`;
+	}
+
+	if (seconds < 60) {
+		return `${seconds}s`;
+	}
+
+	const minutes = Math.floor(seconds / 60);
+	if (minutes < 60) {
+		return `${minutes}m${pad(seconds % 60)}s`;
+	}
+
+	const hours = Math.floor(minutes / 60);
+	if (hours < 24) {
+		return `${hours}h${pad(minutes % 60)}m`;
+	}
+
+	return `${Math.floor(hours / 24)}d${pad(hours % 24)}h`;
+}
+
+const units = ['', 'K', 'M', 'G', 'T'];
+
+/** Bytes with a binary-prefix unit, at most four characters: "512", "1.5K", "34M". */
+export function formatBytes(bytes: number): string {
+	let value = bytes;
+	let unit = 0;
+	while (value >= 1000 && unit < units.length - 1) {
+		value /= 1024;
+		unit++;
+	}
+
+	const digits = unit > 0 && value < 10 ? value.toFixed(1) : String(Math.round(value));
+	return `${digits}${units[unit]}`;
+}
+
+/** A smoothed RTT given in microseconds: "85us", "0.35ms", "12ms", "1.2s". */
+export function formatMicroseconds(us: number): string {
+	if (us < 100) {
+		return `${us}us`;
+	}
+
+	if (us < 10_000) {
+		return `${(us / 1000).toFixed(2)}ms`;
+	}
+
+	if (us < 1_000_000) {
+		return `${Math.round(us / 1000)}ms`;
+	}
+
+	return `${(us / 1_000_000).toFixed(1)}s`;
+}
+
+/** "10.0.0.1:443", "[::1]:8080"; port 0 (not chosen yet, or a listener's peer) shows as "*". */
+export function formatEndpoint(address: string, port: number): string {
+	const host = address.includes(':') ? `[${address}]` : address;
+	return `${host}:${port === 0 ? '*' : port}`;
+}
+
+function pad(value: number): string {
+	return value < 10 ? `0${value}` : String(value);
+}

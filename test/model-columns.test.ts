@@ -1,0 +1,143 @@
+import test from 'ava';
+import {TcpState, type Transition} from '../src/capture/transition.js';
+import {columnByKey, columns, compareAddress, fitColumns} from '../src/model/columns.js';
+import {ConnectionTable} from '../src/model/connection-table.js';
+import {compileFilter} from '../src/model/filter.js';
+import {formatBytes, formatDuration, formatEndpoint, formatMicroseconds} from '../src/model/format.js';
+import {selectRows} from '../src/model/select-rows.js';
+import {TopK} from '../src/model/top-k.js';
+
+const {ESTABLISHED, SYN_RECV, CLOSE_WAIT, LISTEN, CLOSE} = TcpState;
+
+function established(table: ConnectionTable, fields: Partial<Transition> & {lport: number}): void {
+	table.apply({
+		monoMs: 0, wallMs: 0, sock: fields.lport, netns: 1, pid: 0, tid: 0, comm: '', family: 4,
+		laddr: '10.0.0.1', raddr: '10.0.0.2', rport: 80, oldstate: SYN_RECV, newstate: ESTABLISHED, ms: null,
+		...fields,
+	});
+}
+
+test('the column table holds every column the list shows, with unique keys', t => {
+	t.deepEqual(columns.map(column => column.title), ['PID', 'COMMAND', 'LOCAL', 'REMOTE', 'STATE', 'AGE', 'IN STATE', 'TX/s', 'RX/s', 'RTT', 'RETRANS']);
+	t.is(new Set(columns.map(column => column.key)).size, columns.length);
+	t.is(columnByKey('rtt')?.title, 'RTT');
+	t.is(columnByKey('nope'), undefined);
+});
+
+test('columns format a connection', t => {
+	const table = new ConnectionTable();
+	table.apply({
+		monoMs: 1000, wallMs: 0, sock: 1, netns: 1, pid: 0, tid: 0, comm: '', family: 6,
+		laddr: '::1', lport: 8080, raddr: '::1', rport: 51_000, oldstate: ESTABLISHED, newstate: CLOSE_WAIT, ms: 500,
+	});
+	table.applyStats({netns: 1, laddr: '::1', lport: 8080, raddr: '::1', rport: 51_000, monoMs: 1000, bytesAcked: 0, bytesReceived: 0, srttUs: 350, retransmits: 3});
+	table.applyStats({netns: 1, laddr: '::1', lport: 8080, raddr: '::1', rport: 51_000, monoMs: 2000, bytesAcked: 1536, bytesReceived: 100, srttUs: 350, retransmits: 3});
+	const connection = table.find({netns: 1, laddr: '::1', lport: 8080, raddr: '::1', rport: 51_000})!;
+	const cells = Object.fromEntries(columns.map(column => [column.key, column.format(connection, 73_000)]));
+	t.deepEqual(cells, {
+		pid: '-', comm: '-', local: '[::1]:8080', remote: '[::1]:51000', state: 'CLOSE-WAIT',
+		age: '1m12s', inState: '1m12s', tx: '1.5K', rx: '100', rtt: '0.35ms', retrans: '3',
+	});
+});
+
+test('formatters', t => {
+	t.is(formatDuration(0), '0ms');
+	t.is(formatDuration(850.7), '850ms');
+	t.is(formatDuration(4250), '4.2s');
+	t.is(formatDuration(37_000), '37s');
+	t.is(formatDuration(725_000), '12m05s');
+	t.is(formatDuration(3_600_000 * 3.12), '3h07m');
+	t.is(formatDuration(86_400_000 * 2.2), '2d04h');
+	t.is(formatBytes(512), '512');
+	t.is(formatBytes(1000), '1.0K');
+	t.is(formatBytes(34 * 1024 * 1024), '34M');
+	t.is(formatMicroseconds(85), '85us');
+	t.is(formatMicroseconds(12_400), '12ms');
+	t.is(formatMicroseconds(1_250_000), '1.3s');
+	t.is(formatEndpoint('10.0.0.1', 0), '10.0.0.1:*');
+});
+
+test('addresses compare as numbers, IPv4 before IPv6', t => {
+	const sorted = ['10.0.0.10', '::1', '10.0.0.9', '9.255.255.255', 'fe80::1', '10.0.0.9', '::ffff:1.2.3.4', '192.168.0.1'].sort(compareAddress);
+	t.deepEqual(sorted, ['9.255.255.255', '10.0.0.9', '10.0.0.9', '10.0.0.10', '192.168.0.1', '::1', '::ffff:1.2.3.4', 'fe80::1']);
+	t.is(compareAddress('10.0.0.1', '10.0.0.1'), 0);
+});
+
+test('fitColumns drops the highest priority numbers first and keeps the essentials', t => {
+	const titles = (width: number) => fitColumns(width).map(column => column.title);
+	t.is(titles(500).length, columns.length);
+	t.deepEqual(titles(80), ['PID', 'COMMAND', 'LOCAL', 'REMOTE', 'STATE']);
+	t.deepEqual(titles(90), ['PID', 'COMMAND', 'LOCAL', 'REMOTE', 'STATE', 'IN STATE']);
+	t.deepEqual(titles(10), ['LOCAL', 'REMOTE', 'STATE']);
+});
+
+test('TopK keeps the first k of an order, whatever the arrival order', t => {
+	const values = [5, 3, 9, 1, 7, 2, 8, 6, 4, 0];
+	const top = new TopK(4, (a, b) => values[a]! > values[b]!);
+	for (let id = 0; id < values.length; id++) {
+		top.offer(id);
+	}
+
+	t.deepEqual(top.sorted().map(id => values[id]), [9, 8, 7, 6]);
+	const none = new TopK(0, () => true);
+	none.offer(1);
+	t.deepEqual(none.sorted(), []);
+});
+
+test('selectRows sorts by any column in both directions and returns only the top k', t => {
+	const table = new ConnectionTable();
+	const pids = [300, 100, 500, 200, 400];
+	for (const [index, pid] of pids.entries()) {
+		established(table, {lport: 1000 + index, monoMs: index * 10});
+		table.apply({
+			monoMs: 100 + index, wallMs: 0, sock: 1000 + index, netns: 1, pid, tid: pid, comm: `app${index}`, family: 4,
+			laddr: '10.0.0.1', lport: 1000 + index, raddr: '10.0.0.2', rport: 80, oldstate: ESTABLISHED, newstate: TcpState.FIN_WAIT1, ms: null,
+		});
+	}
+
+	const pid = columnByKey('pid')!;
+	const pidsOf = (descending: boolean, limit: number) => selectRows(table, {column: pid, descending, limit}).rows.map(row => row.pid);
+	t.deepEqual(pidsOf(false, 3), [100, 200, 300]);
+	t.deepEqual(pidsOf(true, 3), [500, 400, 300]);
+	t.deepEqual(pidsOf(true, 50), [500, 400, 300, 200, 100]);
+
+	const age = columnByKey('age')!;
+	t.deepEqual(selectRows(table, {column: age, descending: age.descendingByDefault, limit: 2}).rows.map(row => row.lport), [1000, 1001], 'oldest first');
+	const local = columnByKey('local')!;
+	t.deepEqual(selectRows(table, {column: local, descending: true, limit: 2}).rows.map(row => row.lport), [1004, 1003]);
+
+	const filter = compileFilter('pid >= 300');
+	t.true(filter.ok);
+	const filtered = selectRows(table, {column: pid, descending: false, limit: 2, filter: filter.ok ? filter.filter : undefined});
+	t.deepEqual(filtered.rows.map(row => row.pid), [300, 400]);
+	t.is(filtered.matched, 3);
+});
+
+test('every column sorts a table both ways consistently with its compare', t => {
+	const table = new ConnectionTable();
+	for (let index = 0; index < 40; index++) {
+		established(table, {lport: 2000 + index, monoMs: (index * 7919) % 97, laddr: `10.0.${index % 3}.${index % 11}`, pid: 0});
+		if (index % 2 === 0) {
+			table.apply({
+				monoMs: 200, wallMs: 0, sock: 0, netns: 1, pid: 0, tid: 0, comm: '', family: 4,
+				laddr: `10.0.${index % 3}.${index % 11}`, lport: 2000 + index, raddr: '10.0.0.2', rport: 80, oldstate: ESTABLISHED, newstate: index % 4 === 0 ? CLOSE : CLOSE_WAIT, ms: null,
+			});
+		}
+	}
+
+	table.apply({monoMs: 5, wallMs: 0, sock: 9, netns: 1, pid: 1, tid: 1, comm: 'init', family: 4, laddr: '0.0.0.0', lport: 22, raddr: '0.0.0.0', rport: 0, oldstate: CLOSE, newstate: LISTEN, ms: null});
+	const slots: number[] = [];
+	table.forEach(connection => slots.push(connection.slot));
+	for (const column of columns) {
+		for (const descending of [false, true]) {
+			const {rows} = selectRows(table, {column, descending, limit: 10});
+			const sign = descending ? -1 : 1;
+			const fullSort = [...slots].sort((x, y) => (sign * column.compare(table.view(x), table.view(y))) || x - y);
+			t.deepEqual(rows.map(row => row.slot), fullSort.slice(0, 10), `${column.key}: the same rows as a full sort`);
+			for (let index = 1; index < rows.length; index++) {
+				const order = column.compare(rows[index - 1]!, rows[index]!) * (descending ? -1 : 1);
+				t.true(order <= 0, `${column.key} ${descending ? 'descending' : 'ascending'} at row ${index}`);
+			}
+		}
+	}
+});
