@@ -15,6 +15,10 @@
 #define TCPTOP_COMM_LEN 16
 #define TCPTOP_MAX_PORTS 16
 
+/* Indexes of the per-CPU counters map. */
+#define TCPTOP_COUNTER_DROPPED 0 /* records the buffer had no room for */
+#define TCPTOP_COUNTERS 1
+
 /* record.type */
 #define TCPTOP_RECORD_STATE 1
 

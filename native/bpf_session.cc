@@ -176,7 +176,7 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 		}
 	}
 
-	session->dropsFd_ = bpf_map__fd(skel->maps.drops);
+	session->countersFd_ = bpf_map__fd(skel->maps.counters);
 	session->cpus_ = libbpf_num_possible_cpus();
 	if (session->cpus_ < 1) {
 		session->cpus_ = 1;
@@ -204,11 +204,10 @@ int BpfSession::Drain(int timeoutMs, std::vector<uint8_t>& block)
 	return err < 0 ? err : 0;
 }
 
-uint64_t BpfSession::Dropped() const
+uint64_t BpfSession::Counter(uint32_t index) const
 {
 	std::vector<uint64_t> perCpu(cpus_);
-	uint32_t zero = 0;
-	if (bpf_map_lookup_elem(dropsFd_, &zero, perCpu.data()) != 0) {
+	if (bpf_map_lookup_elem(countersFd_, &index, perCpu.data()) != 0) {
 		return 0;
 	}
 	uint64_t total = 0;
@@ -216,6 +215,11 @@ uint64_t BpfSession::Dropped() const
 		total += count;
 	}
 	return total;
+}
+
+uint64_t BpfSession::Dropped() const
+{
+	return Counter(TCPTOP_COUNTER_DROPPED);
 }
 
 int BpfSession::OnRingRecord(void* ctx, void* data, size_t size)

@@ -46,7 +46,7 @@ public:
 	// `block` (appending whole records). Returns a negative errno on failure.
 	int Drain(int timeoutMs, std::vector<uint8_t>& block);
 
-	// Poller thread. Records the kernel could not write (buffer full), summed over CPUs.
+	// Poller thread. Records the kernel could not write (no room in the buffer).
 	uint64_t Dropped() const;
 	// Poller thread. Records the perf buffer reported lost (always 0 for the ring buffer).
 	uint64_t Lost() const { return lost_; }
@@ -62,7 +62,9 @@ private:
 	perf_buffer* perf_ = nullptr;
 	std::vector<uint8_t>* block_ = nullptr; // the block Drain() is filling
 	uint64_t lost_ = 0;
-	int dropsFd_ = -1;
+	uint64_t Counter(uint32_t index) const; // summed over CPUs
+
+	int countersFd_ = -1;
 	int cpus_ = 1;
 };
 

@@ -1,0 +1,157 @@
+// The capture pipeline against the real kernel: real loopback sockets, real transitions.
+import type {ExecutionContext} from 'ava';
+import type {Transport} from '../src/capture/addon.js';
+import type {Transition} from '../src/capture/transition.js';
+import {bySocket, captureDuring, edges, kernelTest, kernelTestSerial} from './helpers/kernel.js';
+import {closedPort, connectAndClose, connectAndReset, connectRefused, inParallel, listen} from './helpers/net.js';
+
+const activeClose = ['CLOSE->SYN_SENT', 'SYN_SENT->ESTABLISHED', 'ESTABLISHED->FIN_WAIT1', 'FIN_WAIT1->FIN_WAIT2', 'FIN_WAIT2->CLOSE'];
+const simultaneousClose = ['CLOSE->SYN_SENT', 'SYN_SENT->ESTABLISHED', 'ESTABLISHED->FIN_WAIT1', 'FIN_WAIT1->CLOSING', 'CLOSING->CLOSE'];
+const passiveClose = ['LISTEN->SYN_RECV', 'SYN_RECV->ESTABLISHED', 'ESTABLISHED->CLOSE_WAIT', 'CLOSE_WAIT->LAST_ACK', 'LAST_ACK->CLOSE'];
+
+/** Each socket's transitions: the one that starts by connecting, and the accepted one. */
+function clientAndServer(t: ExecutionContext, transitions: readonly Transition[], port: number) {
+	const sockets = [...bySocket(transitions, port).values()];
+	const client = sockets.find(list => list[0]?.rport === port && edges(list)[0] === 'CLOSE->SYN_SENT');
+	const server = sockets.find(list => list[0]?.lport === port && edges(list)[0] === 'LISTEN->SYN_RECV');
+	t.truthy(client, 'the client socket was seen');
+	t.truthy(server, 'the accepted socket was seen');
+	return {client: client ?? [], server: server ?? []};
+}
+
+/** Every transition's `ms` is the time since the socket's previous transition. */
+function assertDurationsMatchTimestamps(t: ExecutionContext, transitions: readonly Transition[]) {
+	t.is(transitions[0]?.ms, null, 'a new socket has no previous state to time');
+	for (let i = 1; i < transitions.length; i++) {
+		const expected = transitions[i]!.monoMs - transitions[i - 1]!.monoMs;
+		t.true(Math.abs(transitions[i]!.ms! - expected) < 1e-6, `ms of transition ${i}: ${transitions[i]!.ms} vs ${expected}`);
+	}
+}
+
+for (const [family, host] of [[4, '127.0.0.1'], [6, '::1']] as const) {
+	kernelTest(`IPv${family}: the client and the accepted socket go through their whole lifecycles`, async t => {
+		const server = await listen(host);
+		let clientPort = 0;
+		const {transitions} = await captureDuring({}, async () => {
+			clientPort = await connectAndClose(host, server.port);
+			await server.settled();
+		});
+		await server.close();
+
+		const {client, server: accepted} = clientAndServer(t, transitions, server.port);
+		t.true([activeClose.join(), simultaneousClose.join()].includes(edges(client).join()), edges(client).join());
+		t.deepEqual(edges(accepted), passiveClose);
+
+		// The connect() caller owns CLOSE -> SYN_SENT, which fires before the local port is chosen.
+		t.like(client[0], {pid: process.pid, family, raddr: host, rport: server.port, lport: 0});
+		for (const transition of client.slice(1)) {
+			t.like(transition, {family, laddr: host, lport: clientPort, raddr: host, rport: server.port});
+		}
+
+		for (const transition of accepted) {
+			t.like(transition, {family, laddr: host, lport: server.port, raddr: host, rport: clientPort});
+		}
+
+		assertDurationsMatchTimestamps(t, client);
+		assertDurationsMatchTimestamps(t, accepted);
+		t.true(client.every(transition => transition.netns === client[0]!.netns && transition.netns > 0));
+	});
+}
+
+kernelTest('a refused connect goes SYN_SENT -> CLOSE', async t => {
+	const port = await closedPort('127.0.0.1');
+	const {transitions} = await captureDuring({}, async () => connectRefused('127.0.0.1', port));
+	const sockets = [...bySocket(transitions, port).values()];
+	t.is(sockets.length, 1);
+	t.deepEqual(edges(sockets[0]!), ['CLOSE->SYN_SENT', 'SYN_SENT->CLOSE']);
+});
+
+kernelTest('a reset close (SO_LINGER 0) goes ESTABLISHED -> CLOSE on both ends', async t => {
+	const server = await listen('127.0.0.1');
+	const {transitions} = await captureDuring({}, async () => {
+		await connectAndReset('127.0.0.1', server.port);
+		await server.settled();
+	});
+	await server.close();
+	const {client, server: accepted} = clientAndServer(t, transitions, server.port);
+	t.deepEqual(edges(client), ['CLOSE->SYN_SENT', 'SYN_SENT->ESTABLISHED', 'ESTABLISHED->CLOSE']);
+	t.deepEqual(edges(accepted), ['LISTEN->SYN_RECV', 'SYN_RECV->ESTABLISHED', 'ESTABLISHED->CLOSE']);
+});
+
+for (const transport of ['ringbuf', 'perf'] as const satisfies readonly Transport[]) {
+	kernelTestSerial(`${transport}: 2,000 connections arrive as exactly 20,000 transitions, none lost`, async t => {
+		const connections = 2000;
+		const server = await listen('127.0.0.1');
+		const capture = await captureDuring({transport}, async () => {
+			await inParallel(connections, 20, async () => connectAndClose('127.0.0.1', server.port));
+			await server.settled();
+		});
+		await server.close();
+
+		const mine = capture.transitions.filter(x => x.lport === server.port || x.rport === server.port);
+		t.is(mine.length, connections * 10);
+		t.is(capture.dropped, 0);
+		t.is(capture.lost, 0);
+		const counts = new Map<string, number>();
+		for (const edge of edges(mine)) {
+			counts.set(edge, (counts.get(edge) ?? 0) + 1);
+		}
+
+		for (const edge of [...passiveClose, 'CLOSE->SYN_SENT', 'SYN_SENT->ESTABLISHED', 'ESTABLISHED->FIN_WAIT1']) {
+			t.is(counts.get(edge), connections, edge);
+		}
+	});
+}
+
+kernelTest('port filters run in the kernel: other ports never arrive', async t => {
+	const wanted = await listen('127.0.0.1');
+	const other = await listen('127.0.0.1');
+	const run = async () => {
+		for (let i = 0; i < 5; i++) {
+			await connectAndClose('127.0.0.1', wanted.port);
+			await connectAndClose('127.0.0.1', other.port);
+		}
+
+		await Promise.all([wanted.settled(), other.settled()]);
+	};
+
+	const local = await captureDuring({localPorts: [wanted.port]}, run);
+	const remote = await captureDuring({remotePorts: [wanted.port]}, run);
+	await Promise.all([wanted.close(), other.close()]);
+
+	// Local port: only the accepted sockets of the wanted server (5 transitions each).
+	t.is(local.transitions.length, 25);
+	t.true(local.transitions.every(x => x.lport === wanted.port));
+	// Remote port: only the clients connecting to it.
+	t.is(remote.transitions.length, 25);
+	t.true(remote.transitions.every(x => x.rport === wanted.port));
+});
+
+kernelTest('the family filter runs in the kernel', async t => {
+	const v4 = await listen('127.0.0.1');
+	const v6 = await listen('::1');
+	const {transitions} = await captureDuring({family: 6}, async () => {
+		await connectAndClose('127.0.0.1', v4.port);
+		await connectAndClose('::1', v6.port);
+		await Promise.all([v4.settled(), v6.settled()]);
+	});
+	await Promise.all([v4.close(), v6.close()]);
+	t.true(transitions.every(x => x.family === 6));
+	t.is(bySocket(transitions, v4.port).size, 0);
+	t.is(bySocket(transitions, v6.port).size, 2);
+});
+
+kernelTest('the pid filter keeps the sockets of that process only', async t => {
+	const server = await listen('127.0.0.1');
+	const work = async () => {
+		await connectAndClose('127.0.0.1', server.port);
+		await server.settled();
+	};
+
+	const mine = await captureDuring({pid: process.pid}, work);
+	// pid 1 exists but opens no sockets on this port.
+	const others = await captureDuring({pid: 1}, work);
+	await server.close();
+	t.true(bySocket(mine.transitions, server.port).size >= 1);
+	t.is(bySocket(others.transitions, server.port).size, 0);
+});

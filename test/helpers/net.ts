@@ -1,0 +1,93 @@
+// Loopback servers and clients whose sockets go through known TCP lifecycles.
+import net from 'node:net';
+import {once} from 'node:events';
+
+export type Server = {
+	port: number;
+	/** Resolves when every accepted socket has closed. */
+	settled(): Promise<void>;
+	close(): Promise<void>;
+};
+
+/**
+ * A server that lets the client close first: it reads until the client's FIN, then closes
+ * its side (ESTABLISHED -> CLOSE_WAIT -> LAST_ACK -> CLOSE).
+ */
+export async function listen(host: string, onSocket: (socket: net.Socket) => void = () => {}): Promise<Server> {
+	const open = new Set<Promise<unknown>>();
+	const server = net.createServer(socket => {
+		socket.on('error', () => {});
+		socket.resume();
+		// Not events.once: that rejects on the 'error' a reset brings, and the close still comes.
+		const closed = new Promise(resolve => socket.on('close', resolve));
+		open.add(closed);
+		void closed.then(() => open.delete(closed));
+		onSocket(socket);
+	});
+	server.listen(0, host);
+	await once(server, 'listening');
+	return {
+		port: (server.address() as net.AddressInfo).port,
+		async settled() {
+			while (open.size > 0) {
+				await Promise.all(open);
+			}
+		},
+		async close() {
+			server.close();
+			await once(server, 'close');
+		},
+	};
+}
+
+/** Connects, then closes first and waits for the whole close. Returns the local port used. */
+export async function connectAndClose(host: string, port: number): Promise<number> {
+	const socket = net.connect(port, host);
+	await once(socket, 'connect');
+	const localPort = socket.localPort!;
+	socket.resume();
+	socket.end();
+	await once(socket, 'close');
+	return localPort;
+}
+
+/** Connects, then aborts with a reset (SO_LINGER 0). Returns the local port used. */
+export async function connectAndReset(host: string, port: number): Promise<number> {
+	const socket = net.connect(port, host);
+	await once(socket, 'connect');
+	const localPort = socket.localPort!;
+	socket.resetAndDestroy();
+	await once(socket, 'close');
+	return localPort;
+}
+
+/** A port with nothing listening on it (bound for a moment, then released). */
+export async function closedPort(host: string): Promise<number> {
+	const server = net.createServer().listen(0, host);
+	await once(server, 'listening');
+	const {port} = server.address() as net.AddressInfo;
+	server.close();
+	await once(server, 'close');
+	return port;
+}
+
+/** Expects the connect to be refused. */
+export async function connectRefused(host: string, port: number): Promise<void> {
+	const socket = net.connect(port, host);
+	const [error] = await once(socket, 'error') as [NodeJS.ErrnoException];
+	if (error.code !== 'ECONNREFUSED') {
+		throw error;
+	}
+}
+
+/** Runs `count` calls of `job`, `parallel` at a time. */
+export async function inParallel(count: number, parallel: number, job: (index: number) => Promise<unknown>): Promise<void> {
+	let next = 0;
+	const worker = async () => {
+		while (next < count) {
+			await job(next++);
+		}
+	};
+
+	await Promise.all(Array.from({length: parallel}, worker));
+}
