@@ -58,9 +58,12 @@ test('formatters', t => {
 });
 
 test('addresses compare as numbers, IPv4 before IPv6', t => {
-	const sorted = ['10.0.0.10', '::1', '10.0.0.9', '9.255.255.255', 'fe80::1', '10.0.0.9', '::ffff:1.2.3.4', '192.168.0.1'].sort(compareAddress);
+	const compare = (a: string, b: string) => compareAddress(a, 0, b, 0);
+	const sorted = ['10.0.0.10', '::1', '10.0.0.9', '9.255.255.255', 'fe80::1', '10.0.0.9', '::ffff:1.2.3.4', '192.168.0.1'].sort(compare);
 	t.deepEqual(sorted, ['9.255.255.255', '10.0.0.9', '10.0.0.9', '10.0.0.10', '192.168.0.1', '::1', '::ffff:1.2.3.4', 'fe80::1']);
-	t.is(compareAddress('10.0.0.1', '10.0.0.1'), 0);
+	t.is(compare('10.0.0.1', '10.0.0.1'), 0);
+	t.true(compareAddress('x 10.0.0.9 1', 2, '10.0.0.10 7 ::1', 0) < 0, 'reads up to the next space inside a longer string');
+	t.true(compareAddress('1.2.3.4 5 ::1 6', 10, '1.2.3.4 5 10.0.0.1 6', 10) > 0);
 });
 
 test('fitColumns drops the highest priority numbers first and keeps the essentials', t => {

@@ -1,6 +1,7 @@
 // The connection list's columns as data (htop's model): sorting by any column is one code path,
 // and adding a column is adding a row here.
 import type {Connection} from './connection.js';
+import {remoteAddressOffset} from './connection-key.js';
 import {formatBytes, formatDuration, formatEndpoint, formatMicroseconds} from './format.js';
 import {displayStateName} from './tcp-states.js';
 
@@ -32,12 +33,12 @@ export const columns: readonly Column[] = [
 	{
 		key: 'local', title: 'LOCAL', width: 21, priority: 1, align: 'left', descendingByDefault: false,
 		format: c => formatEndpoint(c.laddr, c.lport),
-		compare: (a, b) => compareAddress(a.laddr, b.laddr) || a.lport - b.lport,
+		compare: (a, b) => compareAddress(a.key, 0, b.key, 0) || a.lport - b.lport,
 	},
 	{
 		key: 'remote', title: 'REMOTE', width: 21, priority: 1, align: 'left', descendingByDefault: false,
 		format: c => formatEndpoint(c.raddr, c.rport),
-		compare: (a, b) => compareAddress(a.raddr, b.raddr) || a.rport - b.rport,
+		compare: (a, b) => compareAddress(a.key, remoteAddressOffset(a.key), b.key, remoteAddressOffset(b.key)) || a.rport - b.rport,
 	},
 	{
 		key: 'state', title: 'STATE', width: 10, priority: 1, align: 'left', descendingByDefault: false,
@@ -118,26 +119,30 @@ function compareText(a: string, b: string): number {
 }
 
 /**
- * IPv4 before IPv6, then field by field as numbers ("10.0.0.9" before "10.0.0.10"), reading
- * characters in place: it runs for every comparison of a sort. IPv6 "::" runs compare as one
- * empty field, which orders the common cases (::1, fe80::...) sensibly without expanding them.
+ * Orders two addresses held inside longer strings (connection keys) from the given offsets to
+ * the next space or the end: IPv4 before IPv6, then field by field as numbers ("10.0.0.9"
+ * before "10.0.0.10"). It reads characters in place because it runs for every comparison of a
+ * sort. IPv6 "::" compares as one empty field, which orders the common cases (::1, fe80::...)
+ * sensibly without expanding them.
  */
-export function compareAddress(a: string, b: string): number {
-	const hex = a.includes(':');
-	if (hex !== b.includes(':')) {
+export function compareAddress(a: string, aStart: number, b: string, bStart: number): number {
+	const aEnd = endOfField(a, aStart);
+	const bEnd = endOfField(b, bStart);
+	const hex = isIPv6(a, aStart, aEnd);
+	if (hex !== isIPv6(b, bStart, bEnd)) {
 		return hex ? 1 : -1;
 	}
 
-	let i = 0;
-	let j = 0;
-	while (i < a.length || j < b.length) {
+	let i = aStart;
+	let j = bStart;
+	while (i < aEnd || j < bEnd) {
 		let aValue = 0;
-		for (let digit; i < a.length && (digit = digitValue(a.charCodeAt(i), hex)) >= 0; i++) {
+		for (let digit; i < aEnd && (digit = digitValue(a.charCodeAt(i), hex)) >= 0; i++) {
 			aValue = (aValue * 16) + digit;
 		}
 
 		let bValue = 0;
-		for (let digit; j < b.length && (digit = digitValue(b.charCodeAt(j), hex)) >= 0; j++) {
+		for (let digit; j < bEnd && (digit = digitValue(b.charCodeAt(j), hex)) >= 0; j++) {
 			bValue = (bValue * 16) + digit;
 		}
 
@@ -145,8 +150,8 @@ export function compareAddress(a: string, b: string): number {
 			return aValue - bValue;
 		}
 
-		// Skip the separator; a missing one (end of string) sorts first.
-		const separator = (i < a.length ? a.charCodeAt(i) : -1) - (j < b.length ? b.charCodeAt(j) : -1);
+		// Compare the separators; running out (the end of the address) sorts first.
+		const separator = (i < aEnd ? a.charCodeAt(i) : -1) - (j < bEnd ? b.charCodeAt(j) : -1);
 		if (separator !== 0) {
 			return separator;
 		}
@@ -156,6 +161,16 @@ export function compareAddress(a: string, b: string): number {
 	}
 
 	return 0;
+}
+
+function endOfField(text: string, start: number): number {
+	const space = text.indexOf(' ', start);
+	return space === -1 ? text.length : space;
+}
+
+function isIPv6(text: string, start: number, end: number): boolean {
+	const colon = text.indexOf(':', start);
+	return colon !== -1 && colon < end;
 }
 
 /** A digit's value, or -1 for a separator. Decimal digits are scaled as hex: order is kept. */

@@ -43,6 +43,11 @@ export function localAddressOf(key: string): string {
 }
 
 export function remoteAddressOf(key: string): string {
-	const start = key.indexOf(' ', key.indexOf(' ') + 1) + 1;
+	const start = remoteAddressOffset(key);
 	return key.slice(start, key.indexOf(' ', start));
+}
+
+/** Where the remote address starts in a key (the local one starts at 0); both end at a space. */
+export function remoteAddressOffset(key: string): number {
+	return key.indexOf(' ', key.indexOf(' ') + 1) + 1;
 }

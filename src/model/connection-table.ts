@@ -83,9 +83,13 @@ export class ConnectionTable {
 		this.slots = new ConnectionSlots(max + 1);
 		this.lru = new LRUCache<string, number>({
 			max,
+			// 'evict': pushed out by the cap. 'set': a new lifecycle took over the key. Deletes
+			// ('delete') are the table's own and free their slot themselves.
 			dispose: (slot, _key, reason) => {
 				if (reason === 'evict') {
 					this.evictionCount++;
+					this.release(slot);
+				} else if (reason === 'set') {
 					this.release(slot);
 				}
 			},
@@ -278,7 +282,6 @@ export class ConnectionTable {
 		this.pendingConnects.delete(t.sock);
 		if (t.lport !== 0) {
 			const key = connectionKey(t);
-			this.removeKey(key);
 			this.lru.delete(this.slots.key[slot]!);
 			this.slots.key[slot] = flatKey(key);
 			this.slots.lport[slot] = t.lport;
@@ -301,8 +304,8 @@ export class ConnectionTable {
 		return this.startLifecycle(key, t, Direction.unknown);
 	}
 
+	/** A new connection under key; the lifecycle it replaces, if any, is released by dispose. */
 	private startLifecycle(key: string, t: Transition, direction: Direction): number {
-		this.removeKey(key);
 		return this.create(key, t, t.family, t.oldstate, t.monoMs, direction,
 			direction === Direction.unknown ? t.ms : null);
 	}
@@ -424,13 +427,6 @@ export class ConnectionTable {
 
 	private removeIfStill(slot: number, generation: number, state: number): void {
 		if (this.slots.generation[slot] === generation && this.slots.state[slot] === state) {
-			this.remove(slot);
-		}
-	}
-
-	private removeKey(key: string): void {
-		const slot = this.lru.peek(key);
-		if (slot !== undefined) {
 			this.remove(slot);
 		}
 	}
