@@ -68,7 +68,7 @@ const char* kPermissionHint = "run as root, or grant CAP_BPF and CAP_PERFMON";
 std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, CaptureError& error)
 {
 	if (!MayTrace()) {
-		Fail(error, "EPERM", std::string("tcptop needs to load a BPF program: ") + kPermissionHint);
+		Fail(error, "EPERM", std::string("loading the BPF program needs privileges: ") + kPermissionHint);
 		return nullptr;
 	}
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {

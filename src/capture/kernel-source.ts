@@ -46,7 +46,7 @@ export class KernelSource implements TransitionSource {
 		const reorder = this.#options.transport === 'perf';
 		let failed = false;
 		let resolveClosed!: () => void;
-		this.#closed = new Promise(resolve => {
+		const closed = new Promise<void>(resolve => {
 			resolveClosed = resolve;
 		});
 		const onBatch = (block: ArrayBuffer, dropped: number, lost: number, errno: number) => {
@@ -73,6 +73,7 @@ export class KernelSource implements TransitionSource {
 		};
 
 		this.#capture = new this.#addon.Capture(this.#options, onBatch, resolveClosed);
+		this.#closed = closed;
 	}
 
 	async stop(): Promise<void> {

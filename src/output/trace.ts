@@ -33,18 +33,14 @@ export async function runTrace(source: TransitionSource, options: TraceOptions, 
 		end();
 	};
 
-	out.on('error', onOutputError);
+	// Signals are taken over before the program attaches, so none can kill tcptop mid-start.
 	for (const signal of stopSignals) {
 		process.on(signal, end);
 	}
 
-	const timer = options.durationSeconds === undefined ? undefined : setTimeout(end, options.durationSeconds * 1000);
-
-	if (options.format === 'text') {
-		out.write(layout.header() + '\n');
-	}
-
+	let timer: NodeJS.Timeout | undefined;
 	try {
+		// Throws (nothing printed yet) when the source cannot start; batches arrive from the next tick on.
 		source.start({
 			batch(batch) {
 				dropped = batch.dropped;
@@ -58,6 +54,15 @@ export async function runTrace(source: TransitionSource, options: TraceOptions, 
 				end();
 			},
 		});
+		out.on('error', onOutputError);
+		if (options.durationSeconds !== undefined) {
+			timer = setTimeout(end, options.durationSeconds * 1000);
+		}
+
+		if (options.format === 'text') {
+			out.write(layout.header() + '\n');
+		}
+
 		await ended;
 	} finally {
 		clearTimeout(timer);

@@ -1,0 +1,142 @@
+// The command line, run as a user runs it: arguments, output formats, exits and clean-up.
+import test from 'ava';
+import {kernelTest} from './helpers/kernel.js';
+import {attached, bpfLinksOnHost, finish, run, start} from './helpers/cli.js';
+import {connectAndClose, listen} from './helpers/net.js';
+
+function assertOneLineError(t: import('ava').ExecutionContext, stderr: string, pattern: RegExp) {
+	t.regex(stderr, /^tcptop: [^\n]+\n$/, 'exactly one line, starting with tcptop:');
+	t.regex(stderr, pattern);
+	t.notRegex(stderr, /\n\s+at /, 'no stack trace');
+}
+
+test('--help lists the trace command and exits 0', async t => {
+	const {code, stdout} = await run(['--help']);
+	t.is(code, 0);
+	t.regex(stdout, /^Usage: tcptop/);
+	for (const option of ['--json', '--lport', '--rport', '--pid', '--transport', '--duration', '-4, -6']) {
+		t.true(stdout.includes(option), option);
+	}
+});
+
+test('--version prints the package version', async t => {
+	const {code, stdout} = await run(['--version']);
+	t.is(code, 0);
+	t.regex(stdout, /^tcptop \d+\.\d+\.\d+\n$/);
+});
+
+const usageErrors: Array<[string[], RegExp]> = [
+	[['trace', '--bogus'], /Unknown option '--bogus'/],
+	[['trace', '--lport', '99999'], /--lport: '99999' is not a port number/],
+	[['trace', '--rport', '80,x'], /--rport: 'x' is not a port number/],
+	[['trace', '--pid', '-3'], /--pid/],
+	[['trace', '--transport', 'carrier-pigeon'], /--transport: 'carrier-pigeon' is not ringbuf or perf/],
+	[['trace', '--duration', 'soon'], /--duration: 'soon' is not a positive number/],
+	[['trace', '-4', '-6'], /-4 and -6 cannot be used together/],
+	[['frobnicate'], /unknown command 'frobnicate'/],
+];
+
+for (const [args, pattern] of usageErrors) {
+	test(`usage error: tcptop ${args.join(' ')}`, async t => {
+		const {code, stdout, stderr} = await run(args);
+		t.is(code, 2);
+		t.is(stdout, '');
+		assertOneLineError(t, stderr, pattern);
+	});
+}
+
+test('without privileges: one line saying what to do, exit 1', async t => {
+	const {code, stdout, stderr} = await run(['trace'], {prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all']});
+	t.is(code, 1);
+	t.is(stdout, '');
+	assertOneLineError(t, stderr, /run as root, or grant CAP_BPF and CAP_PERFMON/);
+});
+
+kernelTest('trace --json: one object per transition with the documented fields', async t => {
+	const server = await listen('127.0.0.1');
+	const child = start(['trace', '--json', '--rport', String(server.port), '--duration', '2']);
+	const finished = finish(child);
+	await attached(child);
+	const clientPort = await connectAndClose('127.0.0.1', server.port);
+	await server.settled();
+	const {code, stdout, stderr} = await finished;
+	await server.close();
+
+	t.is(code, 0);
+	t.is(stderr, '');
+	const lines = stdout.trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>);
+	t.deepEqual(lines.map(line => `${line.oldstate}->${line.newstate}`), ['CLOSE->SYN_SENT', 'SYN_SENT->ESTABLISHED', 'ESTABLISHED->FIN_WAIT1', 'FIN_WAIT1->FIN_WAIT2', 'FIN_WAIT2->CLOSE']);
+	for (const line of lines) {
+		t.like(line, {family: 4, laddr: '127.0.0.1', raddr: '127.0.0.1', rport: server.port, pid: child.pid === undefined ? -1 : line.pid});
+		t.regex(line.time as string, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+		t.true(Math.abs(Date.parse(line.time as string) - Date.now()) < 60_000);
+		t.true(line.ms === null || typeof line.ms === 'number');
+		t.is(typeof line.comm, 'string');
+	}
+
+	t.is(lines[0]!.pid, process.pid);
+	t.is(lines[0]!.ms, null);
+	t.is(lines[1]!.lport, clientPort);
+});
+
+kernelTest('trace: tcpstates-style text', async t => {
+	const server = await listen('::1');
+	const child = start(['trace', '-6', '--lport', String(server.port), '--duration', '2']);
+	const finished = finish(child);
+	await attached(child);
+	await connectAndClose('::1', server.port);
+	await server.settled();
+	const {code, stdout} = await finished;
+	await server.close();
+
+	t.is(code, 0);
+	const [header, ...lines] = stdout.trim().split('\n');
+	t.regex(header!, /^TIME\s+PID\s+COMM\s+LADDR\s+LPORT\s+RADDR\s+RPORT\s+OLDSTATE\s+-> NEWSTATE\s+MS$/);
+	t.is(lines.length, 5);
+	t.regex(lines[0]!, new RegExp(`^\\d\\d:\\d\\d:\\d\\d \\d+\\s+\\S+\\s+::1\\s+${server.port}\\s+::1\\s+\\d+\\s+LISTEN\\s+-> SYN_RECV\\s+-$`));
+	t.regex(lines[4]!, /LAST_ACK\s+-> CLOSE\s+\d+\.\d{3}$/);
+});
+
+kernelTest('trace | head -1: exits quietly when stdout closes', async t => {
+	const server = await listen('127.0.0.1');
+	const child = start(['trace', '--rport', String(server.port)]);
+	const finished = finish(child);
+	await attached(child);
+	child.stdout.destroy(); // the reader goes away, as head does
+	for (let i = 0; i < 3; i++) {
+		await connectAndClose('127.0.0.1', server.port);
+	}
+
+	const {code, signal, stderr} = await finished;
+	await server.close();
+	t.is(code, 0);
+	t.is(signal, null);
+	t.is(stderr, '');
+});
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+	kernelTest(`trace stops on ${signal}, exit 0, and its BPF links are gone`, async t => {
+		const child = start(['trace']);
+		const finished = finish(child);
+		const links = await attached(child);
+		t.is(links.length, 2, 'two programs attached while running');
+		child.kill(signal);
+		const {code, stderr} = await finished;
+		t.is(code, 0);
+		t.is(stderr, '');
+		const remaining = new Set(bpfLinksOnHost());
+		t.deepEqual(links.filter(id => remaining.has(id)), []);
+	});
+}
+
+kernelTest('trace --duration exits by itself and detaches', async t => {
+	const child = start(['trace', '--duration', '0.5']);
+	const finished = finish(child);
+	const links = await attached(child);
+	const started = Date.now();
+	const {code} = await finished;
+	t.is(code, 0);
+	t.true(Date.now() - started < 5000);
+	const remaining = new Set(bpfLinksOnHost());
+	t.deepEqual(links.filter(id => remaining.has(id)), []);
+});

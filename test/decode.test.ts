@@ -1,0 +1,117 @@
+// The decoder on hand-built records laid out as struct tcptop_record (bpf/tcptop.h).
+import test from 'ava';
+import {decodeBlock, DecodeError, RECORD_SIZE} from '../src/capture/decode.js';
+import {TcpState} from '../src/capture/transition.js';
+
+type RecordFields = {
+	tsNs?: bigint;
+	skaddr?: bigint;
+	deltaNs?: bigint | null;
+	pid?: number;
+	tid?: number;
+	netns?: number;
+	family?: number;
+	sport?: number;
+	dport?: number;
+	oldstate?: number;
+	newstate?: number;
+	type?: number;
+	saddr?: number[];
+	daddr?: number[];
+	comm?: string;
+};
+
+function record(fields: RecordFields = {}): Uint8Array {
+	const bytes = new Uint8Array(RECORD_SIZE);
+	const view = new DataView(bytes.buffer);
+	view.setBigUint64(0, fields.tsNs ?? 5_000_000_000n, true);
+	view.setBigUint64(8, fields.skaddr ?? 0xffff_8881_2345_6780n, true);
+	view.setBigUint64(16, fields.deltaNs ?? 0n, true);
+	view.setUint32(24, fields.pid ?? 1234, true);
+	view.setUint32(28, fields.tid ?? 1235, true);
+	view.setUint32(32, fields.netns ?? 4_026_531_840, true);
+	view.setUint16(36, fields.family ?? 2, true);
+	view.setUint16(38, fields.sport ?? 40_000, true);
+	view.setUint16(40, fields.dport ?? 443, true);
+	view.setUint8(42, fields.oldstate ?? TcpState.SYN_SENT);
+	view.setUint8(43, fields.newstate ?? TcpState.ESTABLISHED);
+	view.setUint8(44, fields.type ?? 1);
+	view.setUint8(45, fields.deltaNs === null ? 0 : 1);
+	bytes.set(fields.saddr ?? [127, 0, 0, 1], 48);
+	bytes.set(fields.daddr ?? [10, 1, 2, 3], 64);
+	bytes.set(new TextEncoder().encode(fields.comm ?? 'curl'), 80);
+	return bytes;
+}
+
+function block(...records: Uint8Array[]): ArrayBuffer {
+	const bytes = new Uint8Array(records.length * RECORD_SIZE);
+	for (const [index, one] of records.entries()) {
+		bytes.set(one, index * RECORD_SIZE);
+	}
+
+	return bytes.buffer;
+}
+
+test('an IPv4 record decodes field by field', t => {
+	const [transition] = decodeBlock(block(record({deltaNs: 1_500_000n})), 1_000);
+	t.like(transition, {
+		monoMs: 5000,
+		wallMs: 6000,
+		sock: 0x8881_2345_6780,
+		netns: 4_026_531_840,
+		pid: 1234,
+		tid: 1235,
+		comm: 'curl',
+		family: 4,
+		laddr: '127.0.0.1',
+		lport: 40_000,
+		raddr: '10.1.2.3',
+		rport: 443,
+		oldstate: TcpState.SYN_SENT,
+		newstate: TcpState.ESTABLISHED,
+		ms: 1.5,
+	});
+});
+
+test('an IPv6 record formats its addresses compressed', t => {
+	const loopback = [...Array.from({length: 15}, () => 0), 1];
+	const documentation = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x42];
+	const [transition] = decodeBlock(block(record({family: 10, saddr: loopback, daddr: documentation})), 0);
+	t.like(transition, {family: 6, laddr: '::1', raddr: '2001:db8::42'});
+});
+
+test('a record whose previous state was not seen has ms null', t => {
+	const [transition] = decodeBlock(block(record({deltaNs: null})), 0);
+	t.is(transition!.ms, null);
+});
+
+test('a full-length comm without a terminating NUL is read whole', t => {
+	const [transition] = decodeBlock(block(record({comm: 'abcdefghijklmnop'})), 0);
+	t.is(transition!.comm, 'abcdefghijklmnop');
+});
+
+test('records in a block come out in order', t => {
+	const transitions = decodeBlock(block(record({sport: 1}), record({sport: 2}), record({sport: 3})), 0);
+	t.deepEqual(transitions.map(x => x.lport), [1, 2, 3]);
+});
+
+test('an empty block is no transitions', t => {
+	t.deepEqual(decodeBlock(new ArrayBuffer(0), 0), []);
+});
+
+test('a truncated block is a clear error', t => {
+	const truncated = block(record(), record()).slice(0, RECORD_SIZE + 10);
+	const error = t.throws(() => decodeBlock(truncated, 0), {instanceOf: DecodeError});
+	t.is(error.message, `truncated block: ${RECORD_SIZE + 10} bytes is not a whole number of 96-byte records`);
+});
+
+test('an unknown record type or family is a clear error', t => {
+	t.throws(() => decodeBlock(block(record(), record({type: 9})), 0), {instanceOf: DecodeError, message: 'record 1: unknown record type 9'});
+	t.throws(() => decodeBlock(block(record({family: 1})), 0), {instanceOf: DecodeError, message: 'record 0: unknown address family 1'});
+});
+
+test('timestamps past 2^53 ns keep sub-microsecond precision', t => {
+	const tsNs = (2n ** 60n) + 123_456_789n;
+	const [transition] = decodeBlock(block(record({tsNs})), 0);
+	t.true(Math.abs(transition!.monoMs - (Number(tsNs) / 1e6)) < 0.001);
+});

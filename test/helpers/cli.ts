@@ -1,0 +1,78 @@
+// Runs the real command, as a user would.
+import {execFileSync, spawn, type ChildProcessWithoutNullStreams} from 'node:child_process';
+import {once} from 'node:events';
+import {readdirSync, readFileSync} from 'node:fs';
+import {setTimeout as delay} from 'node:timers/promises';
+import {fileURLToPath} from 'node:url';
+
+export const tcptop = fileURLToPath(new URL('../../bin/tcptop', import.meta.url));
+
+export type Finished = {code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string};
+
+export function start(args: string[], options: {prefix?: string[]} = {}): ChildProcessWithoutNullStreams {
+	const [command, ...rest] = [...(options.prefix ?? []), process.execPath, tcptop, ...args];
+	return spawn(command!, rest, {stdio: 'pipe'});
+}
+
+export async function finish(child: ChildProcessWithoutNullStreams): Promise<Finished> {
+	let stdout = '';
+	let stderr = '';
+	child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+		stdout += chunk;
+	});
+	child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+		stderr += chunk;
+	});
+	const [code, signal] = await once(child, 'exit') as [number | null, NodeJS.Signals | null];
+	return {code, signal, stdout, stderr};
+}
+
+export async function run(args: string[], options: {prefix?: string[]} = {}): Promise<Finished> {
+	return finish(start(args, options));
+}
+
+/** Resolves with the ids of the child's BPF links once both programs are attached. */
+export async function attached(child: ChildProcessWithoutNullStreams): Promise<number[]> {
+	for (;;) {
+		if (child.exitCode !== null) {
+			throw new Error(`tcptop exited with ${child.exitCode} before attaching`);
+		}
+
+		const links = bpfLinksOf(child.pid!);
+		if (links.length >= 2) {
+			return links;
+		}
+
+		await delay(20);
+	}
+}
+
+/** Ids of the BPF links a process holds open. */
+export function bpfLinksOf(pid: number): number[] {
+	const ids: number[] = [];
+	let fds: string[];
+	try {
+		fds = readdirSync(`/proc/${pid}/fdinfo`);
+	} catch {
+		return ids; // the process is gone
+	}
+
+	for (const fd of fds) {
+		try {
+			const id = /^link_id:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'))?.[1];
+			if (id) {
+				ids.push(Number(id));
+			}
+		} catch {
+			// The fd closed while we looked.
+		}
+	}
+
+	return ids;
+}
+
+/** Ids of every BPF link that exists on the host. */
+export function bpfLinksOnHost(): number[] {
+	const links = JSON.parse(execFileSync('bpftool', ['-j', 'link', 'show'], {encoding: 'utf8'}) || '[]') as Array<{id: number}>;
+	return links.map(link => link.id);
+}
