@@ -41,9 +41,6 @@ export const OwnerSource = {
 } as const;
 export type OwnerSource = (typeof OwnerSource)[keyof typeof OwnerSource];
 
-export const directionNames = ['unknown', 'active', 'passive', 'listener'] as const;
-export const ownerSourceNames = ['none', 'connect', 'listen', 'listener', 'close', 'snapshot'] as const;
-export const endingNames = ['open', 'fin', 'reset-sent', 'reset-received', 'refused', 'timed-out'] as const;
 
 export type HistoryEntry = {
 	readonly from: number;

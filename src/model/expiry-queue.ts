@@ -10,10 +10,6 @@ export class ExpiryQueue {
 	private deadlines: number[] = [];
 	private head = 0;
 
-	get length(): number {
-		return this.slots.length - this.head;
-	}
-
 	push(slot: number, generation: number, deadline: number): void {
 		this.slots.push(slot);
 		this.generations.push(generation);
