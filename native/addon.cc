@@ -47,10 +47,6 @@ CaptureOptions ParseOptions(const Napi::Object& options)
 	if (pid.IsNumber()) {
 		parsed.pid = pid.As<Napi::Number>().Uint32Value();
 	}
-	Napi::Value maxSockets = options.Get("maxSockets");
-	if (maxSockets.IsNumber()) {
-		parsed.maxSockets = maxSockets.As<Napi::Number>().Uint32Value();
-	}
 	parsed.localPorts = PortList(options, "localPorts");
 	parsed.remotePorts = PortList(options, "remotePorts");
 	return parsed;

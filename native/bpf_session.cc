@@ -17,7 +17,7 @@
 namespace tcptop {
 namespace {
 
-constexpr size_t kPerfPagesPerCpu = 64; // 256 KiB a CPU
+constexpr size_t kPerfPagesPerCpu = 256; // 1 MiB a CPU
 constexpr uint32_t kCapPerfmon = 38;
 constexpr uint32_t kCapBpf = 39;
 
@@ -111,12 +111,9 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 	}
 	bool perf = options.transport == Transport::PerfBuffer;
 	skel->rodata->use_perf = perf;
-	bpf_map__set_max_entries(skel->maps.sockets, options.maxSockets);
 	if (perf) {
 		// The ring buffer map must exist for the program to load; keep it at its minimum.
 		bpf_map__set_max_entries(skel->maps.events, getpagesize());
-	} else {
-		skel->rodata->wakeup_bytes = bpf_map__max_entries(skel->maps.events) / 4;
 	}
 
 	// 3. Load (the verifier runs here).
@@ -150,16 +147,16 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 
 	// 5. Buffer.
 	if (perf) {
-		// Wake the consumer only when a CPU's buffer is half full (the default wakes it for
-		// every event, which costs the traced host most of its connection rate); the
-		// consumer drains the rest on its timer.
+		// Wake the consumer only when a CPU's buffer is three quarters full (the default
+		// wakes it for every event, which costs the traced host most of its connection
+		// rate); the consumer drains it on its 10 ms timer long before that.
 		perf_event_attr attr = {};
 		attr.type = PERF_TYPE_SOFTWARE;
 		attr.config = PERF_COUNT_SW_BPF_OUTPUT;
 		attr.sample_type = PERF_SAMPLE_RAW;
 		attr.sample_period = 1;
 		attr.watermark = 1;
-		attr.wakeup_watermark = kPerfPagesPerCpu * getpagesize() / 2;
+		attr.wakeup_watermark = kPerfPagesPerCpu * getpagesize() / 4 * 3;
 		session->perf_ = perf_buffer__new_raw(bpf_map__fd(skel->maps.perf_events),
 		                                      kPerfPagesPerCpu, &attr, OnPerfEvent,
 		                                      session.get(), nullptr);
@@ -194,8 +191,8 @@ BpfSession::~BpfSession()
 int BpfSession::Drain(int timeoutMs, std::vector<uint8_t>& block)
 {
 	block_ = &block;
-	// Both buffers are filled without waking us for every record: the wait below ends on
-	// the timer (or an early wakeup when a buffer fills up), and the consume drains it all.
+	// Neither buffer wakes us for every record: the wait below ends on the timer (or when a
+	// perf buffer is three quarters full), and the consume drains everything waiting.
 	int err = ring_ != nullptr ? ring_buffer__poll(ring_, timeoutMs) : perf_buffer__poll(perf_, timeoutMs);
 	if (err >= 0 || err == -EINTR) {
 		err = ring_ != nullptr ? ring_buffer__consume(ring_) : perf_buffer__consume(perf_);

@@ -22,7 +22,6 @@ struct CaptureOptions {
 	uint32_t pid = 0;    // 0: every process
 	std::vector<uint16_t> localPorts;
 	std::vector<uint16_t> remotePorts;
-	uint32_t maxSockets = 65536; // entries of the socket-keyed map
 };
 
 // Why a session could not start. `code` is what JS sees as error.code; `log` holds what

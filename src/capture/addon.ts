@@ -12,8 +12,6 @@ export type NativeCaptureOptions = {
 	pid: number;
 	localPorts: readonly number[];
 	remotePorts: readonly number[];
-	/** Entries of the kernel's socket-keyed map (time in state). */
-	maxSockets: number;
 };
 
 /** Called on the JS thread once per drained batch; the counters are running totals. */

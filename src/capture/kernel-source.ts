@@ -12,7 +12,6 @@ const defaults: NativeCaptureOptions = {
 	pid: 0,
 	localPorts: [],
 	remotePorts: [],
-	maxSockets: 65_536,
 };
 
 /** Milliseconds to add to CLOCK_MONOTONIC (the kernel's bpf_ktime_get_ns) to get wall time. */
