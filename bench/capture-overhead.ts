@@ -1,0 +1,133 @@
+// The observer effect of tcptop's capture: how much of its connection rate a host keeps
+// while tcptop traces it. The load generator (loadgen.c) churns loopback connections; each
+// round runs it untraced, then traced, back to back, so both see the same machine.
+//
+// Tracers:
+//   ringbuf, perf  the capture pipeline in this process: every event decoded in JS and counted
+//   trace-json     `tcptop trace --json > /dev/null`, a separate process
+//
+// Usage: node --import=tsx bench/capture-overhead.ts [--seconds S] [--rounds N] [--tracer T]... [--workload W]...
+import {spawn} from 'node:child_process';
+import {once} from 'node:events';
+import {openSync} from 'node:fs';
+import {setTimeout as delay} from 'node:timers/promises';
+import {fileURLToPath} from 'node:url';
+import {parseArgs} from 'node:util';
+import {KernelSource} from '../src/capture/kernel-source.js';
+import {TcpState} from '../src/capture/transition.js';
+import {attached} from '../test/helpers/cli.js';
+
+const {values} = parseArgs({
+	options: {
+		seconds: {type: 'string', default: '3'},
+		rounds: {type: 'string', default: '3'},
+		tracer: {type: 'string', multiple: true},
+		workload: {type: 'string', multiple: true},
+		loadgen: {type: 'string', default: '/tmp/tcptop-loadgen'},
+	},
+});
+
+const seconds = Number(values.seconds);
+const rounds = Number(values.rounds);
+const tracers = values.tracer ?? ['ringbuf', 'perf', 'trace-json'];
+const workloads = values.workload ?? ['single/graceful', 'single/reset', 'threads/graceful', 'threads/reset'];
+const tcptop = fileURLToPath(new URL('../bin/tcptop', import.meta.url));
+
+type LoadResult = {port: number; connections: number; seconds: number};
+
+/** Runs the load generator; `onPort` runs as soon as its listener is up. */
+async function load(workload: string, onPort: (port: number) => void = () => {}): Promise<LoadResult> {
+	const [mode, variant] = workload.split('/');
+	const child = spawn(values.loadgen!, [mode!, variant!, String(seconds)], {stdio: ['ignore', 'pipe', 'inherit']});
+	let output = '';
+	child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+		if (output === '') {
+			onPort(Number.parseInt(chunk, 10));
+		}
+
+		output += chunk;
+	});
+	const [code] = await once(child, 'exit') as [number];
+	if (code !== 0) {
+		throw new Error(`loadgen exited with ${code}`);
+	}
+
+	return JSON.parse(output.trim().split('\n').at(-1)!) as LoadResult;
+}
+
+type Traced = {rate: number; expected: number; received: number | undefined; lost: number};
+
+const perConnection = (workload: string) => (workload.endsWith('graceful') ? 10 : 6);
+const isListenerEvent = (oldstate: number, newstate: number) =>
+	(oldstate === TcpState.CLOSE && newstate === TcpState.LISTEN) || (oldstate === TcpState.LISTEN && newstate === TcpState.CLOSE);
+
+async function tracedInProcess(workload: string, transport: 'ringbuf' | 'perf'): Promise<Traced> {
+	let port = -1;
+	let received = 0;
+	let lost = 0;
+	const source = new KernelSource({transport});
+	source.start({
+		batch(batch) {
+			for (const t of batch.transitions) {
+				if ((t.lport === port || t.rport === port) && !isListenerEvent(t.oldstate, t.newstate)) {
+					received++;
+				}
+			}
+
+			lost = batch.dropped + batch.lost;
+		},
+		error(error) {
+			throw error;
+		},
+	});
+	const result = await load(workload, p => {
+		port = p;
+	});
+	await delay(100);
+	await source.stop();
+	return {rate: result.connections / result.seconds, expected: result.connections * perConnection(workload), received, lost};
+}
+
+async function tracedByCommand(workload: string): Promise<Traced> {
+	const child = spawn(process.execPath, [tcptop, 'trace', '--json'], {stdio: ['ignore', openSync('/dev/null', 'w'), 'pipe']});
+	let stderr = '';
+	child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+		stderr += chunk;
+	});
+	await attached(child as never);
+	const result = await load(workload);
+	await delay(100);
+	child.kill('SIGINT');
+	await once(child, 'exit');
+	const lost = Number(/tcptop: (\d+) events lost/.exec(stderr)?.[1] ?? 0);
+	return {rate: result.connections / result.seconds, expected: result.connections * perConnection(workload), received: undefined, lost};
+}
+
+const rows: string[][] = [['workload', 'tracer', 'untraced conn/s', 'traced conn/s', 'ratio', 'events expected', 'received', 'lost']];
+for (const workload of workloads) {
+	for (const tracer of tracers) {
+		let untraced = 0;
+		let traced = 0;
+		let expected = 0;
+		let received: number | undefined = 0;
+		let lost = 0;
+		for (let round = 0; round < rounds; round++) {
+			const plain = await load(workload);
+			untraced += plain.connections / plain.seconds;
+			const run = tracer === 'trace-json' ? await tracedByCommand(workload) : await tracedInProcess(workload, tracer as 'ringbuf' | 'perf');
+			traced += run.rate;
+			expected += run.expected;
+			received = run.received === undefined ? undefined : received! + run.received;
+			lost += run.lost;
+		}
+
+		const row = [workload, tracer, (untraced / rounds).toFixed(0), (traced / rounds).toFixed(0), (traced / untraced).toFixed(3), String(expected), received === undefined ? 'n/a' : String(received), String(lost)];
+		rows.push(row);
+		console.error(row.join('  '));
+	}
+}
+
+const widths = rows[0]!.map((_, column) => Math.max(...rows.map(row => row[column]!.length)));
+for (const row of rows) {
+	console.log(row.map((cell, column) => cell.padStart(widths[column]!)).join('  '));
+}
