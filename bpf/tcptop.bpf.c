@@ -33,13 +33,16 @@ struct sock_info {
 };
 
 /*
- * Keyed by socket address; LRU so it can never fill up and refuse new sockets (a socket
- * evicted from it only loses its time in state). The entry of a closed socket is removed
- * by the second program to see the close (see below).
+ * Keyed by socket address. Not an LRU map: an LRU may recycle an entry for another socket
+ * at any time, even before it is full, which would make the in-place updates below land
+ * in the wrong socket's entry. Entries are removed when their socket closes (by the second
+ * program to see the close, see below); a socket that finds the map full goes without time
+ * in state. Entries are allocated as sockets come: the size costs nothing until used.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 20);
 	__type(key, __u64);
 	__type(value, struct sock_info);
 } sockets SEC(".maps");
@@ -54,6 +57,23 @@ struct {
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(__u32));
 } perf_events SEC(".maps");
+
+/*
+ * The last change this CPU could not record in `sockets` (map full), so the second program
+ * does not take it for one the first program missed.
+ */
+struct change {
+	__u64 skaddr;
+	__u32 newstate;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct change);
+} unrecorded SEC(".maps");
 
 /* Per-CPU event counters, indexed by TCPTOP_COUNTER_*, read by the addon. */
 struct {
@@ -125,7 +145,7 @@ static __always_inline void fill_record(struct tcptop_record *rec, const struct 
 }
 
 static __always_inline int handle_state_change(void *ctx, const struct sock *sk, int oldstate,
-					       int newstate)
+					       int newstate, bool second)
 {
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
@@ -137,12 +157,20 @@ static __always_inline int handle_state_change(void *ctx, const struct sock *sk,
 
 	__u64 skaddr = (__u64)sk;
 	struct sock_info *info = bpf_map_lookup_elem(&sockets, &skaddr);
+	__u32 zero = 0;
+	struct change *last_unrecorded = bpf_map_lookup_elem(&unrecorded, &zero);
+	if (!last_unrecorded)
+		return 0;
 	if (info && info->state == newstate) {
 		/* The other program already recorded this change: it is not a new one. */
 		if (newstate == TCP_CLOSE)
 			bpf_map_delete_elem(&sockets, &skaddr);
 		return 0;
 	}
+	if (!info && last_unrecorded->skaddr == skaddr && last_unrecorded->newstate == newstate)
+		return 0; /* the other program handled it, but the map had no room to say so */
+	if (second)
+		count(TCPTOP_COUNTER_RESCUED);
 
 	__u64 now = bpf_ktime_get_ns();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -168,7 +196,10 @@ static __always_inline int handle_state_change(void *ctx, const struct sock *sk,
 		info->state = newstate;
 	} else {
 		struct sock_info entry = { .ts_ns = now, .owner = owner, .state = newstate };
-		bpf_map_update_elem(&sockets, &skaddr, &entry, BPF_ANY);
+		if (bpf_map_update_elem(&sockets, &skaddr, &entry, BPF_NOEXIST) != 0) {
+			last_unrecorded->skaddr = skaddr;
+			last_unrecorded->newstate = newstate;
+		}
 	}
 
 	/*
@@ -222,17 +253,21 @@ static __always_inline int handle_state_change(void *ctx, const struct sock *sk,
  * change is recorded once, by whichever copy sees it first: the second finds the socket's
  * entry already in the new state. (Nesting goes one level deep: process context, then
  * softirq; state changes do not happen in hard interrupts.)
+ *
+ * The skeleton attaches them in this order, so tcptop_state sees each change first and
+ * tcptop_state2 records only what tcptop_state missed; it counts those (COUNTER_RESCUED),
+ * and user space reports tcptop_state's misses that were not rescued as dropped.
  */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tcptop_state, const struct sock *sk, int oldstate, int newstate)
 {
-	return handle_state_change(ctx, sk, oldstate, newstate);
+	return handle_state_change(ctx, sk, oldstate, newstate, false);
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tcptop_state2, const struct sock *sk, int oldstate, int newstate)
 {
-	return 0;
+	return handle_state_change(ctx, sk, oldstate, newstate, true);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -17,7 +17,8 @@
 
 /* Indexes of the per-CPU counters map. */
 #define TCPTOP_COUNTER_DROPPED 0 /* records the buffer had no room for */
-#define TCPTOP_COUNTERS 1
+#define TCPTOP_COUNTER_RESCUED 1 /* changes tcptop_state missed and tcptop_state2 handled */
+#define TCPTOP_COUNTERS 2
 
 /* record.type */
 #define TCPTOP_RECORD_STATE 1

@@ -30,10 +30,16 @@ int CollectLibbpfOutput(enum libbpf_print_level level, const char* format, va_li
 	if (collectedLog == nullptr || level == LIBBPF_DEBUG) {
 		return 0;
 	}
-	char line[1024];
-	int length = vsnprintf(line, sizeof(line), format, args);
+	// The verifier's log arrives as one (long) argument: size the text before writing it.
+	va_list sizing;
+	va_copy(sizing, args);
+	int length = vsnprintf(nullptr, 0, format, sizing);
+	va_end(sizing);
 	if (length > 0) {
-		collectedLog->append(line, std::min<size_t>(length, sizeof(line) - 1));
+		std::string text(length + 1, '\0');
+		vsnprintf(text.data(), text.size(), format, args);
+		text.pop_back();
+		collectedLog->append(text);
 	}
 	return length;
 }
@@ -214,9 +220,23 @@ uint64_t BpfSession::Counter(uint32_t index) const
 	return total;
 }
 
-uint64_t BpfSession::Dropped() const
+uint64_t BpfSession::Dropped()
 {
-	return Counter(TCPTOP_COUNTER_DROPPED);
+	// Changes the first program missed (it was already running on that CPU: the kernel's
+	// recursion_misses) that the second did not rescue. Misses are read before rescues, so
+	// a rescue is never counted without its miss: the difference can fall short for a
+	// moment but never overshoots, and its running maximum only grows.
+	bpf_prog_info info = {};
+	uint32_t length = sizeof(info);
+	uint64_t misses = 0;
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(skel_->progs.tcptop_state), &info, &length) == 0) {
+		misses = info.recursion_misses;
+	}
+	uint64_t rescued = Counter(TCPTOP_COUNTER_RESCUED);
+	if (misses > rescued && misses - rescued > unrescued_) {
+		unrescued_ = misses - rescued;
+	}
+	return Counter(TCPTOP_COUNTER_DROPPED) + unrescued_;
 }
 
 int BpfSession::OnRingRecord(void* ctx, void* data, size_t size)

@@ -45,8 +45,9 @@ public:
 	// `block` (appending whole records). Returns a negative errno on failure.
 	int Drain(int timeoutMs, std::vector<uint8_t>& block);
 
-	// Poller thread. Records the kernel could not write (no room in the buffer).
-	uint64_t Dropped() const;
+	// Poller thread. Changes the kernel could not deliver: no room in the buffer, or missed
+	// by both programs (see tcptop_state2 in bpf/tcptop.bpf.c).
+	uint64_t Dropped();
 	// Poller thread. Records the perf buffer reported lost (always 0 for the ring buffer).
 	uint64_t Lost() const { return lost_; }
 
@@ -63,6 +64,7 @@ private:
 	uint64_t lost_ = 0;
 	uint64_t Counter(uint32_t index) const; // summed over CPUs
 
+	uint64_t unrescued_ = 0;
 	int countersFd_ = -1;
 	int cpus_ = 1;
 };
