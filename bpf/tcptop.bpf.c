@@ -25,6 +25,7 @@ const volatile __u16 lports[TCPTOP_MAX_PORTS] = {};
 const volatile __u32 n_rports = 0;
 const volatile __u16 rports[TCPTOP_MAX_PORTS] = {};
 const volatile bool use_perf = false;   /* false: ring buffer */
+
 struct sock_info {
 	__u64 ts_ns; /* when the socket entered `state` */
 	__u32 owner; /* first non-zero tgid seen changing its state */
