@@ -271,4 +271,54 @@ int BPF_PROG(tcptop_state2, const struct sock *sk, int oldstate, int newstate)
 	return handle_state_change(ctx, sk, oldstate, newstate, true);
 }
 
+/*
+ * The start-up snapshot: every TCP socket that exists (listeners, connections, TIME_WAIT and
+ * request sockets included), one TCPTOP_RECORD_SOCKET record each, read by user space
+ * from the iterator's file. The family and port settings apply; the pid setting does not
+ * (a socket found here has no task on the CPU).
+ */
+SEC("iter/tcp")
+int tcptop_snapshot(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	if (!skc)
+		return 0;
+
+	__u16 family = skc->skc_family;
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	if (target_family && family != target_family)
+		return 0;
+	__u16 sport = skc->skc_num;
+	__u16 dport = bpf_ntohs(skc->skc_dport);
+	if (n_lports && !port_listed(sport, lports, n_lports))
+		return 0;
+	if (n_rports && !port_listed(dport, rports, n_rports))
+		return 0;
+
+	struct tcptop_record rec = {};
+	rec.ts_ns = bpf_ktime_get_ns();
+	rec.skaddr = (__u64)skc;
+	rec.netns = skc->skc_net.net->ns.inum;
+	rec.family = family;
+	rec.sport = sport;
+	rec.dport = dport;
+	rec.oldstate = skc->skc_state;
+	rec.newstate = skc->skc_state;
+	rec.type = TCPTOP_RECORD_SOCKET;
+	__u32 *saddr = (__u32 *)rec.saddr;
+	__u32 *daddr = (__u32 *)rec.daddr;
+	if (family == AF_INET) {
+		saddr[0] = skc->skc_rcv_saddr;
+		daddr[0] = skc->skc_daddr;
+	} else {
+		for (int i = 0; i < 4; i++) {
+			saddr[i] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[i];
+			daddr[i] = skc->skc_v6_daddr.in6_u.u6_addr32[i];
+		}
+	}
+	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";

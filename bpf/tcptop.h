@@ -21,7 +21,8 @@
 #define TCPTOP_COUNTERS 2
 
 /* record.type */
-#define TCPTOP_RECORD_STATE 1
+#define TCPTOP_RECORD_STATE 1  /* a state change: oldstate -> newstate */
+#define TCPTOP_RECORD_SOCKET 2 /* a socket found by the start-up snapshot, in newstate */
 
 /* record.flags */
 #define TCPTOP_FLAG_DELTA_KNOWN 0x1 /* delta_ns is the time spent in oldstate */

@@ -4,6 +4,7 @@
 
 #include <sys/socket.h>
 
+#include <cstring>
 #include <memory>
 
 #include "bpf_session.h"
@@ -58,7 +59,10 @@ class Capture : public Napi::ObjectWrap<Capture> {
 public:
 	static Napi::Function Define(Napi::Env env)
 	{
-		return DefineClass(env, "Capture", {InstanceMethod<&Capture::Stop>("stop")});
+		return DefineClass(env, "Capture", {
+		    InstanceMethod<&Capture::Stop>("stop"),
+		    InstanceMethod<&Capture::Snapshot>("snapshot"),
+		});
 	}
 
 	// JS thread.
@@ -98,6 +102,27 @@ private:
 	{
 		StopPoller();
 		return info.Env().Undefined();
+	}
+
+	// JS thread. Every TCP socket that exists now, as TCPTOP_RECORD_SOCKET records.
+	Napi::Value Snapshot(const Napi::CallbackInfo& info)
+	{
+		Napi::Env env = info.Env();
+		if (!poller_) {
+			throw Napi::Error::New(env, "the capture is stopped");
+		}
+		auto* block = new std::vector<uint8_t>();
+		int err = poller_->Snapshot(*block);
+		if (err != 0) {
+			delete block;
+			Napi::Error error = Napi::Error::New(
+			    env, std::string("cannot list the existing TCP sockets: ") + strerror(-err));
+			error.Set("code", Napi::String::New(env, "ESNAPSHOT"));
+			throw error;
+		}
+		return Napi::ArrayBuffer::New(
+		    env, block->data(), block->size(),
+		    [](Napi::Env, void*, std::vector<uint8_t>* owner) { delete owner; }, block);
 	}
 
 	void StopPoller()

@@ -116,6 +116,8 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 		skel->rodata->rports[i] = options.remotePorts[i];
 	}
 	bool perf = options.transport == Transport::PerfBuffer;
+	// The snapshot iterator runs on demand (Snapshot()), not as a tracepoint.
+	bpf_program__set_autoattach(skel->progs.tcptop_snapshot, false);
 	skel->rodata->use_perf = perf;
 	if (perf) {
 		// The ring buffer map must exist for the program to load; keep it at its minimum.
@@ -205,6 +207,36 @@ int BpfSession::Drain(int timeoutMs, std::vector<uint8_t>& block)
 	}
 	block_ = nullptr;
 	return err < 0 ? err : 0;
+}
+
+int BpfSession::Snapshot(std::vector<uint8_t>& block)
+{
+	bpf_link* link = bpf_program__attach_iter(skel_->progs.tcptop_snapshot, nullptr);
+	if (link == nullptr) {
+		return -errno;
+	}
+	int err = 0;
+	int fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		err = -errno;
+	} else {
+		// Each read returns whole records or the rest of one; appending them keeps the block whole.
+		uint8_t buffer[64 * 1024];
+		for (;;) {
+			ssize_t length = read(fd, buffer, sizeof(buffer));
+			if (length < 0 && errno == EINTR) {
+				continue;
+			}
+			if (length <= 0) {
+				err = length < 0 ? -errno : 0;
+				break;
+			}
+			block.insert(block.end(), buffer, buffer + length);
+		}
+		close(fd);
+	}
+	bpf_link__destroy(link);
+	return err;
 }
 
 uint64_t BpfSession::Counter(uint32_t index) const

@@ -41,6 +41,10 @@ public:
 	BpfSession(const BpfSession&) = delete;
 	BpfSession& operator=(const BpfSession&) = delete;
 
+	// JS thread. Appends one TCPTOP_RECORD_SOCKET record per TCP socket that exists now
+	// (the iter/tcp program). Returns a negative errno on failure.
+	int Snapshot(std::vector<uint8_t>& block);
+
 	// Poller thread. Waits up to timeoutMs for a wakeup, then drains everything waiting into
 	// `block` (appending whole records). Returns a negative errno on failure.
 	int Drain(int timeoutMs, std::vector<uint8_t>& block);

@@ -31,6 +31,9 @@ public:
 	// `deliver` (batches already queued are still delivered).
 	~Poller();
 
+	// JS thread. See BpfSession::Snapshot.
+	int Snapshot(std::vector<uint8_t>& block) { return session_->Snapshot(block); }
+
 private:
 	void Run(); // poller thread
 	void Send(Batch* batch); // poller thread

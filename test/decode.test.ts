@@ -1,6 +1,6 @@
 // The decoder on hand-built records laid out as struct tcptop_record (bpf/tcptop.h).
 import test from 'ava';
-import {decodeBlock, DecodeError, RECORD_SIZE} from '../src/capture/decode.js';
+import {decodeBlock, decodeSnapshot, DecodeError, RECORD_SIZE} from '../src/capture/decode.js';
 import {TcpState} from '../src/capture/transition.js';
 
 type RecordFields = {
@@ -114,4 +114,26 @@ test('timestamps past 2^53 ns keep sub-microsecond precision', t => {
 	const tsNs = (2n ** 60n) + 123_456_789n;
 	const [transition] = decodeBlock(block(record({tsNs})), 0);
 	t.true(Math.abs(transition!.monoMs - (Number(tsNs) / 1e6)) < 0.001);
+});
+
+test('a snapshot block decodes into existing sockets with their state', t => {
+	const listener = record({type: 2, oldstate: TcpState.LISTEN, newstate: TcpState.LISTEN, dport: 0, daddr: [0, 0, 0, 0]});
+	const [socket] = decodeSnapshot(block(listener), 1000);
+	t.deepEqual(socket, {
+		monoMs: 5000,
+		wallMs: 6000,
+		sock: 0x8881_2345_6780,
+		netns: 4_026_531_840,
+		family: 4,
+		laddr: '127.0.0.1',
+		lport: 40_000,
+		raddr: '0.0.0.0',
+		rport: 0,
+		state: TcpState.LISTEN,
+	});
+});
+
+test('state changes and snapshot records are not mixed up', t => {
+	t.throws(() => decodeSnapshot(block(record()), 0), {instanceOf: DecodeError, message: 'record 0: unknown record type 1'});
+	t.throws(() => decodeBlock(block(record({type: 2})), 0), {instanceOf: DecodeError, message: 'record 0: unknown record type 2'});
 });

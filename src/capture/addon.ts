@@ -20,6 +20,8 @@ export type BatchCallback = (block: ArrayBuffer, dropped: number, lost: number, 
 export type NativeCapture = {
 	/** Detaches the program. Batches drained before it are still delivered, then onClose runs. */
 	stop(): void;
+	/** Every TCP socket that exists now, as one block of socket records. */
+	snapshot(): ArrayBuffer;
 };
 
 export type CaptureAddon = {

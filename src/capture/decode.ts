@@ -1,10 +1,11 @@
 // Decodes the addon's blocks: whole 96-byte records back to back, little-endian, laid out
 // as struct tcptop_record in bpf/tcptop.h (the offsets below mirror it).
 import {formatIPv4, formatIPv6} from './address.js';
-import type {Transition} from './transition.js';
+import type {ExistingSocket, Transition} from './transition.js';
 
 export const RECORD_SIZE = 96;
 const RECORD_STATE = 1;
+const RECORD_SOCKET = 2;
 const FLAG_DELTA_KNOWN = 0x1;
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -114,22 +115,18 @@ function readU64(view: DataView, offset: number): number {
 	return (view.getUint32(offset + 4, true) * 2 ** 32) + view.getUint32(offset, true);
 }
 
-/**
- * Decodes one block. `wallOffsetMs` turns the kernel's monotonic clock into wall-clock time.
- * Throws DecodeError on a block that is not whole records of a known kind.
- */
-export function decodeBlock(block: ArrayBuffer, wallOffsetMs: number): Transition[] {
+/** Checks that a block holds whole records of one type; calls visit with each record's offset. */
+function forEachRecord(block: ArrayBuffer, type: number, visit: (view: DataView, bytes: Uint8Array, offset: number) => void): void {
 	if (block.byteLength % RECORD_SIZE !== 0) {
 		throw new DecodeError(`truncated block: ${block.byteLength} bytes is not a whole number of ${RECORD_SIZE}-byte records`);
 	}
 
 	const view = new DataView(block);
 	const bytes = new Uint8Array(block);
-	const transitions: Transition[] = [];
 	for (let offset = 0; offset < block.byteLength; offset += RECORD_SIZE) {
-		const type = view.getUint8(offset + Offset.type);
-		if (type !== RECORD_STATE) {
-			throw new DecodeError(`record ${offset / RECORD_SIZE}: unknown record type ${type}`);
+		const recordType = view.getUint8(offset + Offset.type);
+		if (recordType !== type) {
+			throw new DecodeError(`record ${offset / RECORD_SIZE}: unknown record type ${recordType}`);
 		}
 
 		const family = view.getUint16(offset + Offset.family, true);
@@ -137,8 +134,28 @@ export function decodeBlock(block: ArrayBuffer, wallOffsetMs: number): Transitio
 			throw new DecodeError(`record ${offset / RECORD_SIZE}: unknown address family ${family}`);
 		}
 
-		transitions.push(new KernelTransition(view, bytes, offset, wallOffsetMs));
+		visit(view, bytes, offset);
 	}
+}
 
+/**
+ * Decodes one block of state changes. `wallOffsetMs` turns the kernel's monotonic clock into
+ * wall-clock time. Throws DecodeError on a block that is not whole records of a known kind.
+ */
+export function decodeBlock(block: ArrayBuffer, wallOffsetMs: number): Transition[] {
+	const transitions: Transition[] = [];
+	forEachRecord(block, RECORD_STATE, (view, bytes, offset) => {
+		transitions.push(new KernelTransition(view, bytes, offset, wallOffsetMs));
+	});
 	return transitions;
+}
+
+/** Decodes the start-up snapshot's block: one record per existing socket. */
+export function decodeSnapshot(block: ArrayBuffer, wallOffsetMs: number): ExistingSocket[] {
+	const sockets: ExistingSocket[] = [];
+	forEachRecord(block, RECORD_SOCKET, (view, bytes, offset) => {
+		const {monoMs, wallMs, sock, netns, family, laddr, lport, raddr, rport, newstate} = new KernelTransition(view, bytes, offset, wallOffsetMs);
+		sockets.push({monoMs, wallMs, sock, netns, family, laddr, lport, raddr, rport, state: newstate});
+	});
+	return sockets;
 }

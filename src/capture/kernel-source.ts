@@ -1,6 +1,6 @@
 // Transitions from the kernel, through the native addon.
 import {loadAddon, type CaptureAddon, type NativeCapture, type NativeCaptureOptions} from './addon.js';
-import {decodeBlock, RECORD_SIZE} from './decode.js';
+import {decodeBlock, decodeSnapshot, RECORD_SIZE} from './decode.js';
 import type {SourceHandlers, TransitionSource} from './source.js';
 import {errnoName} from './errno.js';
 
@@ -73,6 +73,16 @@ export class KernelSource implements TransitionSource {
 
 		this.#capture = new this.#addon.Capture(this.#options, onBatch, resolveClosed);
 		this.#closed = closed;
+		if (handlers.snapshot) {
+			// Taken after the programs attached, so no change falls between the two: a socket
+			// that changes meanwhile is in the snapshot and in the first batch.
+			try {
+				handlers.snapshot(decodeSnapshot(this.#capture.snapshot(), wallOffsetMs));
+			} catch (error) {
+				this.#capture.stop();
+				throw error;
+			}
+		}
 	}
 
 	async stop(): Promise<void> {

@@ -1,5 +1,5 @@
 // Where transitions come from. The kernel is one source; a replay file or a test is another.
-import type {Transition} from './transition.js';
+import type {ExistingSocket, Transition} from './transition.js';
 
 export type TransitionBatch = {
 	readonly transitions: readonly Transition[];
@@ -10,6 +10,11 @@ export type TransitionBatch = {
 };
 
 export type SourceHandlers = {
+	/**
+	 * The sockets that exist when the source starts, delivered once, before any batch. A
+	 * source only takes the snapshot (a walk of every TCP socket) when this is given.
+	 */
+	snapshot?(sockets: readonly ExistingSocket[]): void;
 	batch(batch: TransitionBatch): void;
 	/** The source cannot go on; it has stopped. */
 	error(error: Error): void;

@@ -39,6 +39,23 @@ export function stateNumber(name: string): TcpStateNumber | undefined {
 	return Object.hasOwn(TcpState, name) ? TcpState[name as TcpStateName] : undefined;
 }
 
+/** A TCP socket that existed when the capture started (the start-up snapshot). */
+export type ExistingSocket = {
+	/** When the snapshot saw it (CLOCK_MONOTONIC ms, as Transition.monoMs). */
+	readonly monoMs: number;
+	readonly wallMs: number;
+	/** Same identity as Transition.sock, so its later transitions join it. */
+	readonly sock: number;
+	readonly netns: number;
+	readonly family: 4 | 6;
+	readonly laddr: string;
+	readonly lport: number;
+	readonly raddr: string;
+	readonly rport: number;
+	/** Its state: any TcpState, TIME_WAIT and NEW_SYN_RECV (a request socket) included. */
+	readonly state: number;
+};
+
 export type Transition = {
 	/** Kernel CLOCK_MONOTONIC time of the change, in milliseconds (fractional). */
 	readonly monoMs: number;
