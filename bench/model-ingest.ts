@@ -90,7 +90,7 @@ function decodeOnly(): number {
 	let sink = 0;
 	const seconds = time(() => {
 		for (const block of blocks) {
-			for (const transition of decodeBlock(block, 0)) {
+			for (const transition of decodeBlock(block, 0).transitions) {
 				sink += transition.newstate;
 			}
 		}
@@ -102,7 +102,7 @@ function decodeAndModel(): {seconds: number; table: ConnectionTable} {
 	const table = new ConnectionTable();
 	const seconds = time(() => {
 		for (const block of blocks) {
-			const batch = decodeBlock(block, 0);
+			const batch = decodeBlock(block, 0).transitions;
 			for (const transition of batch) {
 				table.apply(transition);
 			}

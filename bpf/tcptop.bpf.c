@@ -14,8 +14,7 @@
 
 #define AF_INET 2
 #define AF_INET6 10
-#define IPPROTO_TCP 6
-#define TCP_CLOSE 7
+/* IPPROTO_TCP and the TCP_* states come from vmlinux.h's enums. */
 
 /* Load-time settings, written by the addon between open and load. */
 const volatile __u16 target_family = 0; /* 0: both, else AF_INET or AF_INET6 */
@@ -110,8 +109,8 @@ static __always_inline void count(__u32 counter)
  * needs a probe read.
  */
 static __always_inline void fill_record(struct tcptop_record *rec, const struct sock *sk,
-					__u64 now, __u64 pid_tgid, __u16 family, __u16 sport,
-					__u16 dport, int oldstate, int newstate)
+					__u8 type, __u64 now, __u64 pid_tgid, __u16 family,
+					__u16 sport, __u16 dport, int oldstate, int newstate)
 {
 	rec->ts_ns = now;
 	rec->skaddr = (__u64)sk;
@@ -123,7 +122,7 @@ static __always_inline void fill_record(struct tcptop_record *rec, const struct 
 	rec->dport = dport;
 	rec->oldstate = oldstate;
 	rec->newstate = newstate;
-	rec->type = TCPTOP_RECORD_STATE;
+	rec->type = type;
 	rec->reserved = 0;
 	__u32 *saddr = (__u32 *)rec->saddr;
 	__u32 *daddr = (__u32 *)rec->daddr;
@@ -143,6 +142,37 @@ static __always_inline void fill_record(struct tcptop_record *rec, const struct 
 	__u64 *comm = (__u64 *)rec->comm;
 	comm[0] = *(__u64 *)&task->comm[0];
 	comm[1] = *(__u64 *)&task->comm[8];
+}
+
+/* Writes one record to the transport chosen at load time; counts it if there is no room. */
+static __always_inline void submit(void *ctx, const struct sock *sk, __u8 type, __u64 now,
+				   __u64 pid_tgid, __u16 family, __u16 sport, __u16 dport,
+				   int oldstate, int newstate, __u64 delta_ns, __u8 flags)
+{
+	if (use_perf) {
+		struct tcptop_record rec;
+
+		fill_record(&rec, sk, type, now, pid_tgid, family, sport, dport, oldstate, newstate);
+		rec.delta_ns = delta_ns;
+		rec.flags = flags;
+		if (bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU, &rec, sizeof(rec)))
+			count(TCPTOP_COUNTER_DROPPED);
+		return;
+	}
+
+	struct tcptop_record *rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	if (!rec) {
+		count(TCPTOP_COUNTER_DROPPED);
+		return;
+	}
+	fill_record(rec, sk, type, now, pid_tgid, family, sport, dport, oldstate, newstate);
+	rec->delta_ns = delta_ns;
+	rec->flags = flags;
+	/*
+	 * No wakeup: a wakeup per record is what makes a tracer expensive. The consumer drains
+	 * on a 10 ms timer, and the ring holds far more than 10 ms of records.
+	 */
+	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline int handle_state_change(void *ctx, const struct sock *sk, int oldstate,
@@ -218,30 +248,8 @@ static __always_inline int handle_state_change(void *ctx, const struct sock *sk,
 	if (target_pid && tgid != target_pid && owner != target_pid)
 		return 0;
 
-	if (use_perf) {
-		struct tcptop_record rec;
-
-		fill_record(&rec, sk, now, pid_tgid, family, sport, dport, oldstate, newstate);
-		rec.delta_ns = delta_ns;
-		rec.flags = flags;
-		if (bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU, &rec, sizeof(rec)))
-			count(TCPTOP_COUNTER_DROPPED);
-		return 0;
-	}
-
-	struct tcptop_record *rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
-	if (!rec) {
-		count(TCPTOP_COUNTER_DROPPED);
-		return 0;
-	}
-	fill_record(rec, sk, now, pid_tgid, family, sport, dport, oldstate, newstate);
-	rec->delta_ns = delta_ns;
-	rec->flags = flags;
-	/*
-	 * No wakeup: a wakeup per record is what makes a tracer expensive. The consumer drains
-	 * on a 10 ms timer, and the ring holds far more than 10 ms of records.
-	 */
-	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
+	submit(ctx, sk, TCPTOP_RECORD_STATE, now, pid_tgid, family, sport, dport, oldstate,
+	       newstate, delta_ns, flags);
 	return 0;
 }
 
@@ -269,6 +277,54 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tcptop_state2, const struct sock *sk, int oldstate, int newstate)
 {
 	return handle_state_change(ctx, sk, oldstate, newstate, true);
+}
+
+/*
+ * Resets, so a connection that ends can be told refused (a reset received in SYN_SENT)
+ * from timed out, and aborted from closed. The record carries the socket's state when
+ * the reset was sent or received: a received reset comes before the change to CLOSE it
+ * causes; an abort (close() with SO_LINGER 0, unread data) changes the state to CLOSE
+ * first, then sends its reset. Resets sent for no socket, or for a timewait or request
+ * socket, are left out: they belong to no connection tcptop tracks.
+ */
+static __always_inline int handle_reset(void *ctx, const struct sock *sk, __u8 type)
+{
+	if (!sk)
+		return 0;
+	int state = sk->__sk_common.skc_state;
+	if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV || sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	__u16 family = sk->__sk_common.skc_family;
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	if (target_family && family != target_family)
+		return 0;
+	__u16 sport = sk->__sk_common.skc_num;
+	if (sport == 0)
+		sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	__u16 dport = bpf_ntohs(sk->__sk_common.skc_dport);
+	if (n_lports && !port_listed(sport, lports, n_lports))
+		return 0;
+	if (n_rports && !port_listed(dport, rports, n_rports))
+		return 0;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (target_pid && (pid_tgid >> 32) != target_pid)
+		return 0;
+
+	submit(ctx, sk, type, bpf_ktime_get_ns(), pid_tgid, family, sport, dport, state, state, 0, 0);
+	return 0;
+}
+
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(tcptop_reset_sent, const struct sock *sk)
+{
+	return handle_reset(ctx, sk, TCPTOP_RECORD_RESET_SENT);
+}
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(tcptop_reset_received, const struct sock *sk)
+{
+	return handle_reset(ctx, sk, TCPTOP_RECORD_RESET_RECEIVED);
 }
 
 /*

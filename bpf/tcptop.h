@@ -23,6 +23,8 @@
 /* record.type */
 #define TCPTOP_RECORD_STATE 1  /* a state change: oldstate -> newstate */
 #define TCPTOP_RECORD_SOCKET 2 /* a socket found by the start-up snapshot, in newstate */
+#define TCPTOP_RECORD_RESET_SENT 3     /* the socket, in newstate, sent a reset */
+#define TCPTOP_RECORD_RESET_RECEIVED 4 /* the socket, in newstate, received a reset */
 
 /* record.flags */
 #define TCPTOP_FLAG_DELTA_KNOWN 0x1 /* delta_ns is the time spent in oldstate */

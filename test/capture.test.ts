@@ -1,7 +1,7 @@
 // The capture pipeline against the real kernel: real loopback sockets, real transitions.
 import type {ExecutionContext} from 'ava';
 import type {Transport} from '../src/capture/addon.js';
-import type {Transition} from '../src/capture/transition.js';
+import {stateName, TcpState, type Transition} from '../src/capture/transition.js';
 import {bySocket, captureDuring, edges, kernelTest, kernelTestSerial} from './helpers/kernel.js';
 import {closedPort, connectAndClose, connectAndReset, connectRefused, inParallel, listen} from './helpers/net.js';
 
@@ -58,17 +58,22 @@ for (const [family, host] of [[4, '127.0.0.1'], [6, '::1']] as const) {
 	});
 }
 
-kernelTest('a refused connect goes SYN_SENT -> CLOSE', async t => {
+kernelTest('a refused connect goes SYN_SENT -> CLOSE after receiving a reset', async t => {
 	const port = await closedPort('127.0.0.1');
-	const {transitions} = await captureDuring({}, async () => connectRefused('127.0.0.1', port));
+	const {transitions, resets} = await captureDuring({}, async () => connectRefused('127.0.0.1', port));
 	const sockets = [...bySocket(transitions, port).values()];
 	t.is(sockets.length, 1);
-	t.deepEqual(edges(sockets[0]!), ['CLOSE->SYN_SENT', 'SYN_SENT->CLOSE']);
+	const client = sockets[0]!;
+	t.deepEqual(edges(client), ['CLOSE->SYN_SENT', 'SYN_SENT->CLOSE']);
+	const received = resets.filter(reset => reset.sock === client[0]!.sock);
+	t.is(received.length, 1);
+	t.like(received[0], {sent: false, state: TcpState.SYN_SENT, rport: port, raddr: '127.0.0.1'});
+	t.true(received[0]!.monoMs <= client[1]!.monoMs, 'the reset comes before the close it causes');
 });
 
-kernelTest('a reset close (SO_LINGER 0) goes ESTABLISHED -> CLOSE on both ends', async t => {
+kernelTest('a reset close (SO_LINGER 0) goes ESTABLISHED -> CLOSE on both ends, with the reset seen on each', async t => {
 	const server = await listen('127.0.0.1');
-	const {transitions} = await captureDuring({}, async () => {
+	const {transitions, resets} = await captureDuring({}, async () => {
 		await connectAndReset('127.0.0.1', server.port);
 		await server.settled();
 	});
@@ -76,6 +81,12 @@ kernelTest('a reset close (SO_LINGER 0) goes ESTABLISHED -> CLOSE on both ends',
 	const {client, server: accepted} = clientAndServer(t, transitions, server.port);
 	t.deepEqual(edges(client), ['CLOSE->SYN_SENT', 'SYN_SENT->ESTABLISHED', 'ESTABLISHED->CLOSE']);
 	t.deepEqual(edges(accepted), ['LISTEN->SYN_RECV', 'SYN_RECV->ESTABLISHED', 'ESTABLISHED->CLOSE']);
+	// The client aborts (already CLOSE when the reset goes out), the accepted socket receives
+	// it while ESTABLISHED, before its own change to CLOSE.
+	const resetOf = (sock: number) => resets.filter(reset => reset.sock === sock).map(reset => [reset.sent, stateName(reset.state)]);
+	t.deepEqual(resetOf(client[0]!.sock), [[true, 'CLOSE']]);
+	t.deepEqual(resetOf(accepted[0]!.sock), [[false, 'ESTABLISHED']]);
+	t.true(resets.find(reset => reset.sock === accepted[0]!.sock)!.monoMs <= accepted[2]!.monoMs);
 });
 
 for (const transport of ['ringbuf', 'perf'] as const satisfies readonly Transport[]) {

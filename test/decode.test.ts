@@ -43,6 +43,10 @@ function record(fields: RecordFields = {}): Uint8Array {
 	return bytes;
 }
 
+function transitionsOf(block: ArrayBuffer, wallOffsetMs: number) {
+	return decodeBlock(block, wallOffsetMs).transitions;
+}
+
 function block(...records: Uint8Array[]): ArrayBuffer {
 	const bytes = new Uint8Array(records.length * RECORD_SIZE);
 	for (const [index, one] of records.entries()) {
@@ -53,7 +57,7 @@ function block(...records: Uint8Array[]): ArrayBuffer {
 }
 
 test('an IPv4 record decodes field by field', t => {
-	const [transition] = decodeBlock(block(record({deltaNs: 1_500_000n})), 1_000);
+	const [transition] = transitionsOf(block(record({deltaNs: 1_500_000n})), 1_000);
 	t.like(transition, {
 		monoMs: 5000,
 		wallMs: 6000,
@@ -76,27 +80,27 @@ test('an IPv4 record decodes field by field', t => {
 test('an IPv6 record formats its addresses compressed', t => {
 	const loopback = [...Array.from({length: 15}, () => 0), 1];
 	const documentation = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x42];
-	const [transition] = decodeBlock(block(record({family: 10, saddr: loopback, daddr: documentation})), 0);
+	const [transition] = transitionsOf(block(record({family: 10, saddr: loopback, daddr: documentation})), 0);
 	t.like(transition, {family: 6, laddr: '::1', raddr: '2001:db8::42'});
 });
 
 test('a record whose previous state was not seen has ms null', t => {
-	const [transition] = decodeBlock(block(record({deltaNs: null})), 0);
+	const [transition] = transitionsOf(block(record({deltaNs: null})), 0);
 	t.is(transition!.ms, null);
 });
 
 test('a full-length comm without a terminating NUL is read whole', t => {
-	const [transition] = decodeBlock(block(record({comm: 'abcdefghijklmnop'})), 0);
+	const [transition] = transitionsOf(block(record({comm: 'abcdefghijklmnop'})), 0);
 	t.is(transition!.comm, 'abcdefghijklmnop');
 });
 
 test('records in a block come out in order', t => {
-	const transitions = decodeBlock(block(record({sport: 1}), record({sport: 2}), record({sport: 3})), 0);
+	const transitions = transitionsOf(block(record({sport: 1}), record({sport: 2}), record({sport: 3})), 0);
 	t.deepEqual(transitions.map(x => x.lport), [1, 2, 3]);
 });
 
 test('an empty block is no transitions', t => {
-	t.deepEqual(decodeBlock(new ArrayBuffer(0), 0), []);
+	t.deepEqual(decodeBlock(new ArrayBuffer(0), 0), {transitions: [], resets: []});
 });
 
 test('a truncated block is a clear error', t => {
@@ -112,7 +116,7 @@ test('an unknown record type or family is a clear error', t => {
 
 test('timestamps past 2^53 ns keep sub-microsecond precision', t => {
 	const tsNs = (2n ** 60n) + 123_456_789n;
-	const [transition] = decodeBlock(block(record({tsNs})), 0);
+	const [transition] = transitionsOf(block(record({tsNs})), 0);
 	t.true(Math.abs(transition!.monoMs - (Number(tsNs) / 1e6)) < 0.001);
 });
 
@@ -136,4 +140,15 @@ test('a snapshot block decodes into existing sockets with their state', t => {
 test('state changes and snapshot records are not mixed up', t => {
 	t.throws(() => decodeSnapshot(block(record()), 0), {instanceOf: DecodeError, message: 'record 0: unknown record type 1'});
 	t.throws(() => decodeBlock(block(record({type: 2})), 0), {instanceOf: DecodeError, message: 'record 0: unknown record type 2'});
+});
+
+test('resets decode apart from state changes, in the state the socket was in', t => {
+	const {transitions, resets} = decodeBlock(block(
+		record({type: 4, oldstate: TcpState.SYN_SENT, newstate: TcpState.SYN_SENT}),
+		record({oldstate: TcpState.SYN_SENT, newstate: TcpState.CLOSE}),
+		record({type: 3, oldstate: TcpState.ESTABLISHED, newstate: TcpState.ESTABLISHED}),
+	), 0);
+	t.deepEqual(transitions.map(x => x.newstate), [TcpState.CLOSE]);
+	t.deepEqual(resets.map(r => [r.state, r.sent]), [[TcpState.SYN_SENT, false], [TcpState.ESTABLISHED, true]]);
+	t.like(resets[0], {laddr: '127.0.0.1', lport: 40_000, raddr: '10.1.2.3', rport: 443, pid: 1234, comm: 'curl'});
 });

@@ -1,11 +1,13 @@
 // Decodes the addon's blocks: whole 96-byte records back to back, little-endian, laid out
 // as struct tcptop_record in bpf/tcptop.h (the offsets below mirror it).
 import {formatIPv4, formatIPv6} from './address.js';
-import type {ExistingSocket, Transition} from './transition.js';
+import type {ExistingSocket, Reset, Transition} from './transition.js';
 
 export const RECORD_SIZE = 96;
 const RECORD_STATE = 1;
 const RECORD_SOCKET = 2;
+const RECORD_RESET_SENT = 3;
+const RECORD_RESET_RECEIVED = 4;
 const FLAG_DELTA_KNOWN = 0x1;
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -115,8 +117,8 @@ function readU64(view: DataView, offset: number): number {
 	return (view.getUint32(offset + 4, true) * 2 ** 32) + view.getUint32(offset, true);
 }
 
-/** Checks that a block holds whole records of one type; calls visit with each record's offset. */
-function forEachRecord(block: ArrayBuffer, type: number, visit: (view: DataView, bytes: Uint8Array, offset: number) => void): void {
+/** Checks that a block holds whole records; calls visit with each record's type and offset. */
+function forEachRecord(block: ArrayBuffer, visit: (type: number, view: DataView, bytes: Uint8Array, offset: number) => void): void {
 	if (block.byteLength % RECORD_SIZE !== 0) {
 		throw new DecodeError(`truncated block: ${block.byteLength} bytes is not a whole number of ${RECORD_SIZE}-byte records`);
 	}
@@ -124,36 +126,51 @@ function forEachRecord(block: ArrayBuffer, type: number, visit: (view: DataView,
 	const view = new DataView(block);
 	const bytes = new Uint8Array(block);
 	for (let offset = 0; offset < block.byteLength; offset += RECORD_SIZE) {
-		const recordType = view.getUint8(offset + Offset.type);
-		if (recordType !== type) {
-			throw new DecodeError(`record ${offset / RECORD_SIZE}: unknown record type ${recordType}`);
-		}
-
 		const family = view.getUint16(offset + Offset.family, true);
 		if (family !== AF_INET && family !== AF_INET6) {
 			throw new DecodeError(`record ${offset / RECORD_SIZE}: unknown address family ${family}`);
 		}
 
-		visit(view, bytes, offset);
+		visit(view.getUint8(offset + Offset.type), view, bytes, offset);
 	}
 }
 
+function unknownType(type: number, offset: number): DecodeError {
+	return new DecodeError(`record ${offset / RECORD_SIZE}: unknown record type ${type}`);
+}
+
+export type DecodedBlock = {
+	transitions: Transition[];
+	resets: Reset[];
+};
+
 /**
- * Decodes one block of state changes. `wallOffsetMs` turns the kernel's monotonic clock into
- * wall-clock time. Throws DecodeError on a block that is not whole records of a known kind.
+ * Decodes one block of the live stream. `wallOffsetMs` turns the kernel's monotonic clock
+ * into wall-clock time. Throws DecodeError on a block that is not whole records of a known kind.
  */
-export function decodeBlock(block: ArrayBuffer, wallOffsetMs: number): Transition[] {
-	const transitions: Transition[] = [];
-	forEachRecord(block, RECORD_STATE, (view, bytes, offset) => {
-		transitions.push(new KernelTransition(view, bytes, offset, wallOffsetMs));
+export function decodeBlock(block: ArrayBuffer, wallOffsetMs: number): DecodedBlock {
+	const decoded: DecodedBlock = {transitions: [], resets: []};
+	forEachRecord(block, (type, view, bytes, offset) => {
+		if (type === RECORD_STATE) {
+			decoded.transitions.push(new KernelTransition(view, bytes, offset, wallOffsetMs));
+		} else if (type === RECORD_RESET_SENT || type === RECORD_RESET_RECEIVED) {
+			const {monoMs, wallMs, sock, netns, pid, comm, family, laddr, lport, raddr, rport, newstate} = new KernelTransition(view, bytes, offset, wallOffsetMs);
+			decoded.resets.push({monoMs, wallMs, sock, netns, pid, comm, family, laddr, lport, raddr, rport, state: newstate, sent: type === RECORD_RESET_SENT});
+		} else {
+			throw unknownType(type, offset);
+		}
 	});
-	return transitions;
+	return decoded;
 }
 
 /** Decodes the start-up snapshot's block: one record per existing socket. */
 export function decodeSnapshot(block: ArrayBuffer, wallOffsetMs: number): ExistingSocket[] {
 	const sockets: ExistingSocket[] = [];
-	forEachRecord(block, RECORD_SOCKET, (view, bytes, offset) => {
+	forEachRecord(block, (type, view, bytes, offset) => {
+		if (type !== RECORD_SOCKET) {
+			throw unknownType(type, offset);
+		}
+
 		const {monoMs, wallMs, sock, netns, family, laddr, lport, raddr, rport, newstate} = new KernelTransition(view, bytes, offset, wallOffsetMs);
 		sockets.push({monoMs, wallMs, sock, netns, family, laddr, lport, raddr, rport, state: newstate});
 	});

@@ -58,12 +58,13 @@ export class KernelSource implements TransitionSource {
 					throw new Error(`waiting on the kernel's buffer failed: ${errnoName(-errno)}`);
 				}
 
-				const transitions = decodeBlock(block, wallOffsetMs);
+				const {transitions, resets} = decodeBlock(block, wallOffsetMs);
 				if (reorder) {
 					transitions.sort((a, b) => a.monoMs - b.monoMs);
+					resets.sort((a, b) => a.monoMs - b.monoMs);
 				}
 
-				handlers.batch({transitions, dropped, lost});
+				handlers.batch({transitions, resets, dropped, lost});
 			} catch (error) {
 				failed = true;
 				this.#capture?.stop();

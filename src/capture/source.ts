@@ -1,8 +1,10 @@
 // Where transitions come from. The kernel is one source; a replay file or a test is another.
-import type {ExistingSocket, Transition} from './transition.js';
+import type {ExistingSocket, Reset, Transition} from './transition.js';
 
 export type TransitionBatch = {
 	readonly transitions: readonly Transition[];
+	/** Resets sent or received in the same span (see Reset for how they order with CLOSE). */
+	readonly resets: readonly Reset[];
 	/** Running total of records the kernel could not write (its buffer was full). */
 	readonly dropped: number;
 	/** Running total of records the perf buffer reported lost. */

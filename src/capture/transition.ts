@@ -56,6 +56,28 @@ export type ExistingSocket = {
 	readonly state: number;
 };
 
+/**
+ * A reset a socket sent or received. A received reset comes before the change to CLOSE it
+ * causes; a socket that aborts changes to CLOSE first, then sends its reset.
+ */
+export type Reset = {
+	readonly monoMs: number;
+	readonly wallMs: number;
+	readonly sock: number;
+	readonly netns: number;
+	readonly pid: number;
+	readonly comm: string;
+	readonly family: 4 | 6;
+	readonly laddr: string;
+	readonly lport: number;
+	readonly raddr: string;
+	readonly rport: number;
+	/** The socket's state when the reset went out or came in. */
+	readonly state: number;
+	/** true: the socket sent it; false: it received it. */
+	readonly sent: boolean;
+};
+
 export type Transition = {
 	/** Kernel CLOCK_MONOTONIC time of the change, in milliseconds (fractional). */
 	readonly monoMs: number;

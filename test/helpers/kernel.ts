@@ -4,7 +4,7 @@
 import {readFileSync} from 'node:fs';
 import test, {type ExecutionContext} from 'ava';
 import {KernelSource, type KernelSourceOptions} from '../../src/capture/kernel-source.js';
-import {stateName, type Transition} from '../../src/capture/transition.js';
+import {stateName, type Reset, type Transition} from '../../src/capture/transition.js';
 
 const capSysAdmin = 21n;
 const capPerfmon = 38n;
@@ -31,6 +31,7 @@ export const kernelTestSerial = reason ? test.serial.skip : test.serial;
 
 export type Capture = {
 	transitions: Transition[];
+	resets: Reset[];
 	dropped: number;
 	lost: number;
 };
@@ -38,11 +39,12 @@ export type Capture = {
 /** Runs `action` while the real program captures; returns what arrived once it has stopped. */
 export async function captureDuring(options: KernelSourceOptions, action: () => Promise<void>): Promise<Capture> {
 	const source = new KernelSource(options);
-	const capture: Capture = {transitions: [], dropped: 0, lost: 0};
+	const capture: Capture = {transitions: [], resets: [], dropped: 0, lost: 0};
 	let failure: Error | undefined;
 	source.start({
 		batch(batch) {
 			capture.transitions.push(...batch.transitions);
+			capture.resets.push(...batch.resets);
 			capture.dropped = batch.dropped;
 			capture.lost = batch.lost;
 		},
