@@ -66,12 +66,25 @@ test('addresses compare as numbers, IPv4 before IPv6', t => {
 	t.true(compareAddress('1.2.3.4 5 ::1 6', 10, '1.2.3.4 5 10.0.0.1 6', 10) > 0);
 });
 
-test('fitColumns drops the highest priority numbers first and keeps the essentials', t => {
+test('fitColumns cuts COMMAND before dropping a column, drops the highest priority numbers first, keeps the essentials', t => {
 	const titles = (width: number) => fitColumns(width).map(column => column.title);
+	const commandWidth = (width: number) => fitColumns(width).find(column => column.key === 'comm')?.width;
 	t.is(titles(500).length, columns.length);
-	t.deepEqual(titles(80), ['PID', 'COMMAND', 'LOCAL', 'REMOTE', 'STATE']);
-	t.deepEqual(titles(90), ['PID', 'COMMAND', 'LOCAL', 'REMOTE', 'STATE', 'IN STATE']);
+	t.is(commandWidth(500), 15);
+	t.deepEqual(titles(80), ['PID', 'COMMAND', 'LOCAL', 'REMOTE', 'STATE', 'IN STATE']);
+	t.is(commandWidth(80), 8);
+	t.deepEqual(titles(86), ['PID', 'COMMAND', 'LOCAL', 'REMOTE', 'STATE', 'IN STATE']);
+	t.is(commandWidth(86), 14);
+	t.deepEqual(titles(87), ['PID', 'COMMAND', 'LOCAL', 'REMOTE', 'STATE', 'AGE', 'IN STATE']);
+	t.is(commandWidth(87), 8);
+	t.deepEqual(titles(90), ['PID', 'COMMAND', 'LOCAL', 'REMOTE', 'STATE', 'AGE', 'IN STATE']);
+	t.is(commandWidth(90), 11);
+	t.deepEqual(titles(72), ['PID', 'COMMAND', 'LOCAL', 'REMOTE', 'STATE']);
 	t.deepEqual(titles(10), ['LOCAL', 'REMOTE', 'STATE']);
+	for (const width of [60, 72, 80, 86, 87, 90, 100, 120]) {
+		const used = fitColumns(width).reduce((sum, column) => sum + column.width + 1, -1);
+		t.true(used <= width, `${width} columns`);
+	}
 });
 
 test('TopK keeps the first k of an order, whatever the arrival order', t => {

@@ -9,6 +9,8 @@ export type Column = {
 	readonly key: string;
 	readonly title: string;
 	readonly width: number;
+	/** Narrowest the column may be cut to (its text truncated) to keep other columns on screen. */
+	readonly minWidth?: number;
 	/** 1 is kept longest; as the terminal narrows, columns with the highest number go first. */
 	readonly priority: number;
 	readonly align: 'left' | 'right';
@@ -26,7 +28,7 @@ export const columns: readonly Column[] = [
 		compare: (a, b) => a.pid - b.pid,
 	},
 	{
-		key: 'comm', title: 'COMMAND', width: 15, priority: 2, align: 'left', descendingByDefault: false,
+		key: 'comm', title: 'COMMAND', width: 15, minWidth: 8, priority: 2, align: 'left', descendingByDefault: false,
 		format: c => c.comm || '-',
 		compare: (a, b) => compareText(a.comm, b.comm),
 	},
@@ -84,12 +86,24 @@ export function columnByKey(key: string): Column | undefined {
 
 /**
  * The columns that fit in a terminal width (one space between columns), in table order:
- * drops the highest priority numbers first, and never the priority-1 columns.
+ * cuts columns that have a minWidth when that is enough (as top cuts COMMAND), else drops the
+ * highest priority numbers first, and never the priority-1 columns. A cut column comes back as
+ * a copy with its narrower width.
  */
 export function fitColumns(width: number, from: readonly Column[] = columns): Column[] {
 	const kept = [...from];
 	const used = () => kept.reduce((sum, column) => sum + column.width, 0) + Math.max(0, kept.length - 1);
+	const slack = () => kept.reduce((sum, column) => sum + column.width - (column.minWidth ?? column.width), 0);
 	while (used() > width) {
+		if (used() - slack() <= width) {
+			let excess = used() - width;
+			return kept.map(column => {
+				const cut = Math.min(excess, column.width - (column.minWidth ?? column.width));
+				excess -= cut;
+				return cut > 0 ? {...column, width: column.width - cut} : column;
+			});
+		}
+
 		const widest = Math.max(...kept.map(column => column.priority));
 		if (widest <= 1) {
 			break;
