@@ -1,0 +1,35 @@
+import {Text} from 'ink';
+import type {Column} from '../model/columns.js';
+import {cell} from './row-text.js';
+import {useTheme} from './theme.js';
+
+export type ColumnTitlesProps = {
+	readonly shown: readonly Column[];
+	readonly sortKey: string;
+	readonly descending: boolean;
+	readonly width: number;
+};
+
+/** The title bar; the sorted column carries its direction (▲ ascending, ▼ descending). */
+export function ColumnTitles({shown, sortKey, descending, width}: ColumnTitlesProps) {
+	const theme = useTheme();
+	return (
+		<Text wrap="truncate" inverse={theme.titleBackground === undefined} backgroundColor={theme.titleBackground} color={theme.titleBackground ? 'black' : undefined}>
+			{shown.map((column, index) => {
+				const sorted = column.key === sortKey;
+				// The marker takes the title's last character when the title fills the column.
+				const title = sorted ? `${column.title.slice(0, column.width - 1)}${descending ? '▼' : '▲'}` : column.title;
+				return (
+					<Text key={column.key} bold={sorted} backgroundColor={sorted ? theme.sortedTitleBackground : undefined}>
+						{index > 0 ? ' ' : ''}{cell(title, column)}
+					</Text>
+				);
+			})}
+			{' '.repeat(Math.max(0, width - lineWidth(shown)))}
+		</Text>
+	);
+}
+
+function lineWidth(shown: readonly Column[]): number {
+	return shown.reduce((sum, column) => sum + column.width, 0) + Math.max(0, shown.length - 1);
+}

@@ -1,0 +1,25 @@
+import {Box} from 'ink';
+import type {Column} from '../model/columns.js';
+import {ColumnTitles} from './column-titles.js';
+import {ConnectionRow} from './connection-row.js';
+import type {RowView} from './snapshot.js';
+
+export type ConnectionsPaneProps = {
+	/** The rows to show, already scrolled. */
+	readonly rows: readonly RowView[];
+	readonly shown: readonly Column[];
+	readonly selectedKey: string | undefined;
+	readonly sortKey: string;
+	readonly descending: boolean;
+	readonly width: number;
+};
+
+/** The connection list: a title bar, then one dense line per connection. */
+export function ConnectionsPane({rows, shown, selectedKey, sortKey, descending, width}: ConnectionsPaneProps) {
+	return (
+		<Box flexDirection="column">
+			<ColumnTitles shown={shown} sortKey={sortKey} descending={descending} width={width} />
+			{rows.map(row => <ConnectionRow key={row.key} row={row} shown={shown} selected={row.key === selectedKey} />)}
+		</Box>
+	);
+}

@@ -1,0 +1,23 @@
+// A source's batches into the connection table, with the events it lost counted in the rates.
+import type {TransitionSource} from '../capture/source.js';
+import type {ConnectionTable} from '../model/connection-table.js';
+
+/** Starts the source (throws if it cannot start); onError hears why it stopped on its own. */
+export function feedTable(source: TransitionSource, table: ConnectionTable, now: () => number, onError: (error: Error) => void): void {
+	let lostSoFar = 0;
+	source.start({
+		batch(batch) {
+			for (const transition of batch.transitions) {
+				table.apply(transition);
+			}
+
+			// The source reports running totals; the table counts what is new.
+			const lost = batch.dropped + batch.lost;
+			if (lost > lostSoFar) {
+				table.recordLost(lost - lostSoFar, now());
+				lostSoFar = lost;
+			}
+		},
+		error: onError,
+	});
+}

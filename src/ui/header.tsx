@@ -1,0 +1,20 @@
+import {Text} from 'ink';
+import {formatDuration} from '../model/format.js';
+
+export type HeaderProps = {
+	readonly host: string;
+	readonly kernel: string;
+	readonly uptimeMs: number;
+	readonly delaySeconds: number;
+	readonly paused: boolean;
+};
+
+/** top's first line: where, since when, how often. */
+export function Header({host, kernel, uptimeMs, delaySeconds, paused}: HeaderProps) {
+	return (
+		<Text wrap="truncate">
+			<Text bold>tcptop</Text> - {host} - Linux {kernel} - up {formatDuration(uptimeMs)} - refresh {delaySeconds}s
+			{paused ? <Text inverse bold> PAUSED </Text> : ''}
+		</Text>
+	);
+}

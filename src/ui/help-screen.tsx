@@ -1,0 +1,28 @@
+import {Box, Text} from 'ink';
+
+const keys: ReadonlyArray<readonly [string, string]> = [
+	['↑ ↓ PgUp PgDn Home End j k', 'move the selection'],
+	['< >', 'sort by the previous / next column'],
+	['I r', 'invert the sort order'],
+	['P S A T', 'sort by PID, state, age, throughput (TX/s)'],
+	['/', 'filter (ss syntax: state close-wait and dport = :5432); Enter applies, Esc cancels'],
+	['s', 'cycle the state filter: all, established, close-wait, syn-sent, time-wait, ...'],
+	['space p', 'pause the display (capture and counts go on)'],
+	['c', 'clear closed connections still shown'],
+	['? h', 'this help'],
+	['q F10 Ctrl-C', 'quit'],
+];
+
+/** Every key on one screen; any key returns to the list. */
+export function HelpScreen() {
+	return (
+		<Box flexDirection="column">
+			<Text bold wrap="truncate">Keys (any key returns)</Text>
+			{keys.map(([key, meaning]) => (
+				<Text key={key} wrap="truncate"><Text bold>{key.padEnd(28)}</Text>{meaning}</Text>
+			))}
+			<Text wrap="truncate"> </Text>
+			<Text wrap="truncate">Dimmed rows closed a moment ago; bold rows are stuck (CLOSE-WAIT, SYN-SENT, ... too long).</Text>
+		</Box>
+	);
+}

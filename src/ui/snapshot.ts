@@ -1,0 +1,166 @@
+// One frame's worth of data, copied out of the connection table: the table's views are only
+// valid until it next changes, and a paused display must keep showing what it showed.
+import {TcpState} from '../capture/transition.js';
+import {sanitize} from '../output/sanitize.js';
+import {columnByKey, columns} from '../model/columns.js';
+import type {Connection} from '../model/connection.js';
+import type {ConnectionTable} from '../model/connection-table.js';
+import {compileFilter, type Filter, type FilterSubject} from '../model/filter.js';
+import {selectRows} from '../model/select-rows.js';
+import {RateSeries} from '../model/transition-rates.js';
+import {quickStates, type ViewState} from './view-state.js';
+
+export type RowView = {
+	readonly key: string;
+	/** Formatted and sanitised, one per entry of the model's column table. */
+	readonly cells: readonly string[];
+	readonly closed: boolean;
+	readonly stuck: boolean;
+};
+
+export type StateCount = {readonly state: number; readonly count: number};
+
+export type Snapshot = {
+	readonly nowMs: number;
+	/** Every state with connections in it, in lifecycle order; ESTABLISHED always. */
+	readonly stateCounts: readonly StateCount[];
+	readonly tracked: number;
+	/** Per second, over the last completed second. */
+	readonly opened: number;
+	readonly closed: number;
+	readonly failedConnects: number;
+	readonly resets: number;
+	readonly transitions: number;
+	/** Totals since start. */
+	readonly lost: number;
+	readonly evictions: number;
+	/** The first rows in sort order, from the top of the list (not only the visible ones). */
+	readonly rows: readonly RowView[];
+	/** Connections that pass the filters. */
+	readonly matched: number;
+};
+
+const lifecycleOrder = [
+	TcpState.ESTABLISHED, TcpState.SYN_SENT, TcpState.SYN_RECV, TcpState.FIN_WAIT1, TcpState.FIN_WAIT2,
+	TcpState.TIME_WAIT, TcpState.CLOSE_WAIT, TcpState.LAST_ACK, TcpState.CLOSING, TcpState.LISTEN, TcpState.CLOSE,
+];
+
+const quickStateFilters = quickStates.map(word => {
+	const result = compileFilter(`state ${word}`);
+	if (!result.ok) {
+		throw new Error(`quick state filter '${word}': ${result.error.message}`);
+	}
+
+	return result.filter;
+});
+
+export type SnapshotRequest = {
+	readonly view: ViewState;
+	readonly nowMs: number;
+	/** How many rows from the top of the sorted list to copy. */
+	readonly limit: number;
+	/** The frame before; its order is kept while the view holds sorting still. */
+	readonly previous: Snapshot | undefined;
+};
+
+export function takeSnapshot(table: ConnectionTable, request: SnapshotRequest): Snapshot {
+	const {view, nowMs, limit, previous} = request;
+	const filter = combinedFilter(view);
+	let rows: RowView[];
+	let matched: number;
+	if (previous && nowMs < view.holdUntilMs && limit <= previous.rows.length) {
+		// Same connections in the same order, with fresh values; the ones gone since drop out.
+		rows = [];
+		for (const {key} of previous.rows) {
+			const connection = table.get(key);
+			if (connection && (!filter || filter.matchConnection(connection))) {
+				rows.push(rowView(table, connection, nowMs));
+			}
+		}
+
+		matched = countMatching(table, filter);
+	} else {
+		const column = columnByKey(view.sortKey) ?? columns[0]!;
+		const selection = selectRows(table, {column, descending: view.descending, limit, filter});
+		rows = selection.rows.map(connection => rowView(table, connection, nowMs));
+		matched = selection.matched;
+	}
+
+	const {rates} = table;
+	let closed = 0;
+	for (const edge of rates.edges()) {
+		if (edge.to === TcpState.CLOSE) {
+			closed += rates.edgeRate(edge.from, edge.to, 1);
+		}
+	}
+
+	return {
+		nowMs,
+		stateCounts: lifecycleOrder
+			.map(state => ({state, count: table.countInState(state)}))
+			.filter(({state, count}) => count > 0 || state === TcpState.ESTABLISHED),
+		tracked: table.size,
+		opened: rates.seriesRate(RateSeries.opened, 1),
+		closed,
+		failedConnects: rates.seriesRate(RateSeries.failedConnects, 1),
+		resets: rates.seriesRate(RateSeries.resets, 1),
+		transitions: rates.seriesRate(RateSeries.transitions, 1),
+		lost: rates.seriesTotal(RateSeries.lost),
+		evictions: table.evictions,
+		rows,
+		matched,
+	};
+}
+
+function rowView(table: ConnectionTable, connection: Connection, nowMs: number): RowView {
+	return {
+		key: connection.key,
+		cells: columns.map(column => sanitize(column.format(connection, nowMs))),
+		closed: connection.state === TcpState.CLOSE,
+		stuck: table.isStuck(connection, nowMs),
+	};
+}
+
+/** The typed filter, the quick state filter and `c`'s clearing, as one filter; undefined for none. */
+function combinedFilter(view: ViewState): Filter | undefined {
+	const parts: Array<(connection: Connection) => boolean> = [];
+	if (view.filter) {
+		parts.push(view.filter.matchConnection);
+	}
+
+	const quick = quickStateFilters[view.quickState];
+	if (quick) {
+		parts.push(quick.matchConnection);
+	}
+
+	if (view.clearedAtMs > Number.NEGATIVE_INFINITY) {
+		const {clearedAtMs} = view;
+		parts.push(connection => !(connection.state === TcpState.CLOSE && connection.stateSinceMs <= clearedAtMs));
+	}
+
+	if (parts.length === 0) {
+		return undefined;
+	}
+
+	return {
+		text: [view.filter?.text, quick?.text].filter(Boolean).join(' and '),
+		// selectRows and countMatching hand it connections, never bare subjects.
+		matchConnection: (subject: FilterSubject) => parts.every(part => part(subject as Connection)),
+		// The view filters connections only.
+		matchTransition: () => true,
+	};
+}
+
+function countMatching(table: ConnectionTable, filter: Filter | undefined): number {
+	if (!filter) {
+		return table.size;
+	}
+
+	let count = 0;
+	table.forEach(connection => {
+		if (filter.matchConnection(connection)) {
+			count++;
+		}
+	});
+	return count;
+}

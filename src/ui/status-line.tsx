@@ -1,0 +1,37 @@
+import {Text} from 'ink';
+import {sanitize} from '../output/sanitize.js';
+import {columnByKey} from '../model/columns.js';
+import {formatCount} from './format-rate.js';
+import {useTheme} from './theme.js';
+import {quickStates, type ViewState} from './view-state.js';
+
+export type StatusLineProps = {
+	readonly view: ViewState;
+	readonly matched: number;
+	readonly tracked: number;
+};
+
+/** The sort, the filters in force and how many connections pass them; or the filter being typed. */
+export function StatusLine({view, matched, tracked}: StatusLineProps) {
+	const theme = useTheme();
+	if (view.prompt) {
+		const {text, error} = view.prompt;
+		return (
+			<Text wrap="truncate">
+				Filter: {sanitize(text)}<Text inverse> </Text>
+				{error ? <Text color={theme.alarm} bold>  {error.message} (at character {error.position + 1}); Esc cancels</Text> : '  Enter applies, Esc cancels'}
+			</Text>
+		);
+	}
+
+	const sortTitle = columnByKey(view.sortKey)?.title ?? view.sortKey;
+	const quick = quickStates[view.quickState];
+	return (
+		<Text wrap="truncate">
+			Sort: {sortTitle} {view.descending ? '▼' : '▲'}
+			{view.filter ? <Text bold>  Filter: {sanitize(view.filter.text)}</Text> : ''}
+			{quick ? <Text bold>  State: {quick}</Text> : ''}
+			{'  '}{formatCount(matched)} of {formatCount(tracked)} shown · ? help
+		</Text>
+	);
+}

@@ -1,0 +1,193 @@
+// tsconfig.json covers src/ only, so tsx compiles this file without its jsx setting.
+/** @jsxRuntime automatic @jsxImportSource react */
+// The interactive view in ink-testing-library, fed by a fake source on a clock the test moves.
+import {setTimeout as delay} from 'node:timers/promises';
+import type {ExecutionContext} from 'ava';
+import {render} from 'ink-testing-library';
+import {TcpState, type Transition} from '../../src/capture/transition.js';
+import type {SourceHandlers, TransitionSource} from '../../src/capture/source.js';
+import {ConnectionTable} from '../../src/model/connection-table.js';
+import {App} from '../../src/ui/app.js';
+import {feedTable} from '../../src/ui/feed-table.js';
+import {colorTheme, plainTheme, ThemeContext} from '../../src/ui/theme.js';
+import {initialViewState} from '../../src/ui/view-state.js';
+import type {Filter} from '../../src/model/filter.js';
+
+/** A source the test pushes hand-built transitions through. */
+export class FakeSource implements TransitionSource {
+	handlers: SourceHandlers | undefined;
+	stopped = false;
+
+	start(handlers: SourceHandlers): void {
+		this.handlers = handlers;
+	}
+
+	async stop(): Promise<void> {
+		this.stopped = true;
+	}
+
+	push(transitions: Transition[], lost = 0): void {
+		this.handlers!.batch({transitions, dropped: 0, lost});
+	}
+}
+
+let nextSock = 1;
+
+/** One transition on 127.0.0.1, from lport to rport. */
+export function transition(fields: Partial<Transition> & {oldstate: number; newstate: number; monoMs: number}): Transition {
+	return {
+		wallMs: fields.monoMs,
+		sock: nextSock++,
+		netns: 1,
+		pid: 100,
+		tid: 100,
+		comm: 'client',
+		family: 4,
+		laddr: '127.0.0.1',
+		lport: 40_000,
+		raddr: '127.0.0.1',
+		rport: 5432,
+		ms: null,
+		...fields,
+	};
+}
+
+/** A connection that connected at monoMs and is ESTABLISHED (two transitions). */
+export function established(fields: Partial<Transition> & {monoMs: number}): Transition[] {
+	const sock = nextSock++;
+	return [
+		transition({...fields, sock, oldstate: TcpState.CLOSE, newstate: TcpState.SYN_SENT}),
+		transition({...fields, sock, oldstate: TcpState.SYN_SENT, newstate: TcpState.ESTABLISHED, pid: 0, comm: 'swapper/0'}),
+	];
+}
+
+export type ViewHarness = {
+	source: FakeSource;
+	table: ConnectionTable;
+	clock: {now: number};
+	frame(): string;
+	press(...sequence: string[]): Promise<void>;
+	/** Waits until the frame passes `test` (a refresh or a key may be on its way). */
+	until(test: (frame: string) => boolean): Promise<string>;
+	resize(columns: number, rows: number): void;
+	unmount(): void;
+};
+
+export const tickSeconds = 0.02;
+
+export type HarnessOptions = {
+	color?: boolean;
+	sortKey?: string;
+	filter?: Filter;
+	columns?: number;
+	rows?: number;
+};
+
+/** Renders the view for one test, unmounted when the test ends (or its timer keeps the process alive). */
+export function renderView(t: ExecutionContext, options: HarnessOptions = {}): ViewHarness {
+	const source = new FakeSource();
+	const table = new ConnectionTable();
+	const clock = {now: 100_000};
+	const now = () => clock.now;
+	feedTable(source, table, now, error => {
+		throw error;
+	});
+	const view = (
+		<ThemeContext.Provider value={options.color === false ? plainTheme : colorTheme}>
+			<App
+				table={table}
+				now={now}
+				startedAtMs={clock.now}
+				host="testhost"
+				kernel="6.18.0-test"
+				delaySeconds={tickSeconds}
+				initialView={initialViewState({sortKey: options.sortKey ?? 'inState', filter: options.filter})}
+			/>
+		</ThemeContext.Provider>
+	);
+	// The size is set before the first frame, as a terminal has one from the start.
+	const instance = renderSized(view, options.columns ?? 100, options.rows ?? 24);
+	t.teardown(() => {
+		instance.unmount();
+	});
+	const frame = () => instance.lastFrame() ?? '';
+	let typed = false;
+	const until = async (test: (frame: string) => boolean) => {
+		for (let waited = 0; waited < 2000; waited += 10) {
+			if (test(frame())) {
+				return frame();
+			}
+
+			await delay(10);
+		}
+
+		throw new Error(`the frame never matched; last frame:\n${frame()}`);
+	};
+
+	return {
+		source,
+		table,
+		clock,
+		frame,
+		async press(...sequence) {
+			// Ink subscribes to keys in an effect that runs after the first frame is drawn.
+			if (!typed) {
+				typed = true;
+				await delay(50);
+			}
+
+			for (const key of sequence) {
+				instance.stdin.write(key);
+				// Ink takes a lone Escape as a key only after a short wait for more of a sequence.
+				await delay(key === keys.escape ? 60 : 15);
+			}
+		},
+		until,
+		resize(columns, rows) {
+			setSize(instance.stdout, columns, rows);
+			instance.stdout.emit('resize');
+		},
+		unmount() {
+			instance.unmount();
+		},
+	};
+}
+
+export const keys = {
+	up: '\u001B[A',
+	down: '\u001B[B',
+	pageDown: '\u001B[6~',
+	pageUp: '\u001B[5~',
+	home: '\u001B[H',
+	end: '\u001B[F',
+	enter: '\r',
+	escape: '\u001B',
+	backspace: '\u007F',
+	f10: '\u001B[21~',
+	ctrlC: '\u0003',
+};
+
+function renderSized(view: React.JSX.Element, columns: number, rows: number): ReturnType<typeof render> {
+	// ink-testing-library's stdout is 100 columns with no rows; the view reads both on mount.
+	const instance = render(<></>);
+	setSize(instance.stdout, columns, rows);
+	instance.rerender(view);
+	return instance;
+}
+
+function setSize(stdout: object, columns: number, rows: number): void {
+	Object.defineProperty(stdout, 'columns', {value: columns, configurable: true});
+	Object.defineProperty(stdout, 'rows', {value: rows, configurable: true});
+}
+
+/** The text of a frame without colour codes. */
+export function plain(frame: string): string {
+	return frame.replaceAll(/\u001B\[[\d;]*m/g, '');
+}
+
+/** The frame's connection rows: the lines after the title bar. */
+export function rowLines(frame: string): string[] {
+	const lines = plain(frame).split('\n');
+	const title = lines.findIndex(line => line.includes('LOCAL') && line.includes('REMOTE'));
+	return title === -1 ? [] : lines.slice(title + 1).filter(line => line.trim() !== '');
+}
