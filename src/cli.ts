@@ -4,6 +4,8 @@ import {readFileSync} from 'node:fs';
 import {parseArgs} from 'node:util';
 import type {CaptureError, Transport} from './capture/addon.js';
 import {KernelSource} from './capture/kernel-source.js';
+import {columns, type Column} from './model/columns.js';
+import {compileFilter, type Filter} from './model/filter.js';
 import {runTrace} from './output/trace.js';
 
 const help = `Usage: tcptop [command] [options]
@@ -11,9 +13,21 @@ const help = `Usage: tcptop [command] [options]
 top for TCP: every TCP connection on this host and every state change it makes,
 captured live by eBPF. Needs root, or CAP_BPF and CAP_PERFMON.
 
+Without a command, tcptop shows the connections live on the terminal (? for keys).
+
 Commands:
   trace              stream every TCP state transition, one per line
                      (columns: TIME PID COMM LADDR LPORT RADDR RPORT OLDSTATE -> NEWSTATE MS)
+
+Options for the live view:
+  -d, --delay SECS   refresh interval (default 1)
+  --sort COLUMN      sort by pid, command, local, remote, state, age, in-state, tx, rx,
+                     rtt or retrans (default in-state)
+  --filter EXPR      show only connections matching EXPR (ss syntax, e.g.
+                     'state close-wait and dport = :5432')
+  --no-color         no colours (also when NO_COLOR is set)
+  --max-conns N      track at most N connections (default 65536)
+  --transport KIND   ringbuf (default) or perf
 
 Options for trace:
   --json             one JSON object per transition (NDJSON)
@@ -43,6 +57,11 @@ const optionSpec = {
 	transport: {type: 'string'},
 	duration: {type: 'string'},
 	debug: {type: 'boolean'},
+	delay: {type: 'string', short: 'd'},
+	sort: {type: 'string'},
+	filter: {type: 'string'},
+	'no-color': {type: 'boolean'},
+	'max-conns': {type: 'string'},
 } as const;
 
 function parsePorts(flag: string, text: string | undefined): number[] {
@@ -86,6 +105,69 @@ function parseTransport(text: string | undefined): Transport {
 	throw new UsageError(`--transport: '${text}' is not ringbuf or perf`);
 }
 
+/** A column by its key or title, in any case and without punctuation: "in-state", "TX/s". */
+function parseSortColumn(text: string | undefined): Column | undefined {
+	if (text === undefined) {
+		return undefined;
+	}
+
+	const wanted = normalised(text);
+	const column = columns.find(column => normalised(column.key) === wanted || normalised(column.title) === wanted);
+	if (!column) {
+		throw new UsageError(`--sort: '${text}' is not a column (${columns.map(column => column.title.toLowerCase()).join(', ')})`);
+	}
+
+	return column;
+}
+
+function normalised(name: string): string {
+	return name.toLowerCase().replace(/\/s$/, '').replace(/[^a-z]/g, '');
+}
+
+function parseFilter(text: string | undefined): Filter | undefined {
+	if (text === undefined) {
+		return undefined;
+	}
+
+	const result = compileFilter(text);
+	if (!result.ok) {
+		throw new UsageError(`--filter: ${result.error.message} (at character ${result.error.position + 1})`);
+	}
+
+	return result.filter;
+}
+
+type OptionValues = {[K in keyof typeof optionSpec]?: (typeof optionSpec)[K]['type'] extends 'boolean' ? boolean : string};
+
+async function runInteractive(values: OptionValues): Promise<number> {
+	const delaySeconds = parsePositiveNumber('delay', values.delay, false) ?? 1;
+	const sortColumn = parseSortColumn(values.sort);
+	const filter = parseFilter(values.filter);
+	const maxConnections = parsePositiveNumber('max-conns', values['max-conns'], true);
+	const transport = parseTransport(values.transport);
+	if (!process.stdout.isTTY) {
+		throw new UsageError('the live view needs a terminal on stdout; \'tcptop trace\' streams transitions to a pipe or file');
+	}
+
+	// Ink decides once, when it is first imported, that it runs in CI if CI or
+	// CONTINUOUS_INTEGRATION is set, and then draws nothing until it exits. tcptop has a real
+	// terminal here (checked above), so a CI variable left in a shell must not blank the screen:
+	// they are removed before the view, and with it Ink, is loaded.
+	delete process.env.CI;
+	delete process.env.CONTINUOUS_INTEGRATION;
+	// React's development build records a performance measure for every render, without bound.
+	process.env.NODE_ENV = 'production';
+	const [{runView}, {initialViewState}] = await Promise.all([import('./ui/run-view.js'), import('./ui/view-state.js')]);
+	const noColorEnv = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '';
+	await runView(new KernelSource({transport}), {
+		delaySeconds,
+		initialView: initialViewState({sortKey: sortColumn?.key ?? 'inState', filter}),
+		color: !values['no-color'] && !noColorEnv,
+		maxConnections,
+	});
+	return 0;
+}
+
 function version(): string {
 	const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {version: string};
 	return manifest.version;
@@ -113,7 +195,7 @@ async function main(argv: string[]): Promise<number> {
 
 	const [command, ...rest] = positionals;
 	if (command === undefined) {
-		throw new UsageError('the interactive view is not available yet; \'tcptop trace\' streams transitions');
+		return runInteractive(values);
 	}
 
 	if (command !== 'trace') {

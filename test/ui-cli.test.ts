@@ -1,0 +1,40 @@
+// `tcptop` with no command: its options and where it refuses to run.
+import test from 'ava';
+import {run} from './helpers/cli.js';
+
+function assertOneLineError(t: import('ava').ExecutionContext, stderr: string, pattern: RegExp) {
+	t.regex(stderr, /^tcptop: [^\n]+\n$/, 'exactly one line, starting with tcptop:');
+	t.regex(stderr, pattern);
+}
+
+test('without a terminal on stdout: one line pointing at tcptop trace, exit 2', async t => {
+	const {code, stdout, stderr} = await run([]);
+	t.is(code, 2);
+	t.is(stdout, '');
+	assertOneLineError(t, stderr, /needs a terminal on stdout; 'tcptop trace' streams transitions/);
+});
+
+const usageErrors: Array<[string[], RegExp]> = [
+	[['-d', '0'], /--delay: '0' is not a positive number/],
+	[['--delay', 'soon'], /--delay: 'soon' is not a positive number/],
+	[['--sort', 'colour'], /--sort: 'colour' is not a column \(pid, command, local, remote, state, age, in state, tx\/s/],
+	[['--filter', 'state bogus'], /--filter: .*bogus.* \(at character 7\)/],
+	[['--max-conns', '1.5'], /--max-conns: '1.5' is not a positive integer/],
+	[['--transport', 'carrier-pigeon'], /--transport: 'carrier-pigeon' is not ringbuf or perf/],
+];
+
+for (const [args, pattern] of usageErrors) {
+	test(`usage error: tcptop ${args.join(' ')}`, async t => {
+		const {code, stdout, stderr} = await run(args);
+		t.is(code, 2);
+		t.is(stdout, '');
+		assertOneLineError(t, stderr, pattern);
+	});
+}
+
+test('--help describes the live view and its options', async t => {
+	const {stdout} = await run(['--help']);
+	for (const option of ['-d, --delay', '--sort', '--filter', '--no-color', '--max-conns']) {
+		t.true(stdout.includes(option), option);
+	}
+});
