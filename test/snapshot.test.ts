@@ -30,7 +30,9 @@ function portOf(endpoint: string): number {
 /** Per-state counts of the sockets with a local or remote port in `ports`, as ss -tan sees them. */
 function ssCounts(ports: ReadonlySet<number>): Map<string, number> {
 	const counts = new Map<string, number>();
-	for (const line of execFileSync('ss', ['-tanH'], {encoding: 'utf8'}).trim().split('\n')) {
+	// ss filters itself: a busy host's full list (other tests' TIME_WAITs) can be megabytes.
+	const filter = [...ports].map(port => `sport = :${port} or dport = :${port}`).join(' or ');
+	for (const line of execFileSync('ss', ['-tanH', `( ${filter} )`], {encoding: 'utf8'}).trim().split('\n')) {
 		const [state, , , local, peer] = line.trim().split(/\s+/);
 		if (ports.has(portOf(local!)) || ports.has(portOf(peer!))) {
 			const name = fromSs[state!] ?? state!;

@@ -31,7 +31,10 @@ export async function run(args: string[], options: {prefix?: string[]} = {}): Pr
 	return finish(start(args, options));
 }
 
-/** Resolves with the ids of the child's BPF links once both programs are attached. */
+/** BPF links a running tcptop holds: two state-change handlers, two reset handlers. */
+export const linksWhileTracing = 4;
+
+/** Resolves with the ids of the child's BPF links once all its programs are attached. */
 export async function attached(child: ChildProcessWithoutNullStreams): Promise<number[]> {
 	for (;;) {
 		if (child.exitCode !== null) {
@@ -39,7 +42,7 @@ export async function attached(child: ChildProcessWithoutNullStreams): Promise<n
 		}
 
 		const links = bpfLinksOf(child.pid!);
-		if (links.length >= 2) {
+		if (links.length >= linksWhileTracing) {
 			return links;
 		}
 
