@@ -1,5 +1,5 @@
 import test from 'ava';
-import {TcpState, type Transition} from '../src/capture/transition.js';
+import {TcpState, type Reset, type Transition} from '../src/capture/transition.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
 import {Direction, Ending, OwnerSource} from '../src/model/connection.js';
 import {RateSeries} from '../src/model/transition-rates.js';
@@ -179,6 +179,39 @@ test('a connect that stays in SYN_SENT past the first retransmission ends as tim
 	const table = new ConnectionTable();
 	play(table, [[CLOSE, SYN_SENT, 0, connecting], [SYN_SENT, CLOSE, 127_000]]);
 	t.is(table.find({netns: 4_026_531_840, ...client})!.ending, Ending.timedOut);
+});
+
+function reset(fields: Partial<Reset> & {state: number; sent: boolean; monoMs: number}): Reset {
+	return {wallMs: 0, sock: 0xA1, netns: 4_026_531_840, pid: 0, comm: 'swapper/0', family: 4, ...client, ...fields};
+}
+
+test('a reset received in SYN_SENT makes a failed connect refused, however long it waited', t => {
+	const table = new ConnectionTable();
+	play(table, [[CLOSE, SYN_SENT, 0, connecting]]);
+	table.applyReset(reset({state: SYN_SENT, sent: false, monoMs: 3000}));
+	play(table, [[SYN_SENT, CLOSE, 3000]]);
+	t.is(table.find({netns: 4_026_531_840, ...client})!.ending, Ending.refused);
+});
+
+test('an abort\'s reset, sent just after the change to CLOSE, makes the ending reset-sent', t => {
+	const table = new ConnectionTable();
+	play(table, [
+		[CLOSE, SYN_SENT, 0, connecting],
+		[SYN_SENT, ESTABLISHED, 1],
+		// Taken from softirq context, the close alone would read as a reset received.
+		[ESTABLISHED, CLOSE, 50, {pid: 0}],
+	]);
+	const found = () => table.find({netns: 4_026_531_840, ...client})!;
+	t.is(found().ending, Ending.resetReceived);
+	table.applyReset(reset({state: CLOSE, sent: true, monoMs: 50}));
+	t.is(found().ending, Ending.resetSent);
+	t.is(table.rates.seriesTotal(RateSeries.resets), 1);
+});
+
+test('a reset for a connection the table does not hold changes nothing', t => {
+	const table = new ConnectionTable();
+	table.applyReset(reset({state: ESTABLISHED, sent: false, monoMs: 0}));
+	t.is(table.size, 0);
 });
 
 test('a connect that fails before getting a port ends without leaving a port-0 entry behind', t => {

@@ -4,7 +4,7 @@
 // Time is the kernel's monotonic clock in ms: transitions carry it (monoMs) and callers pass it
 // to sweep(), so the table never reads a clock of its own.
 import {LRUCache} from 'lru-cache';
-import {TcpState, type Transition} from '../capture/transition.js';
+import {TcpState, type Reset, type Transition} from '../capture/transition.js';
 import {Connection, Direction, Ending, OwnerSource} from './connection.js';
 import {historyLength, ConnectionSlots} from './connection-slots.js';
 import {connectionKey, flatKey, listenerKey, pendingConnectKey, type Tuple} from './connection-key.js';
@@ -190,6 +190,19 @@ export class ConnectionTable {
 		return count;
 	}
 
+	/**
+	 * Records a reset the kernel saw, so how the connection ended is a fact, not a guess: a
+	 * reset received in SYN_SENT makes the failed connect refused (however long it waited),
+	 * and an abort's reset, which the kernel sends just after the change to CLOSE, makes the
+	 * lingering connection reset-sent.
+	 */
+	applyReset(reset: Reset): void {
+		const slot = this.pendingConnects.get(reset.sock) ?? this.lru.peek(connectionKey(reset));
+		if (slot !== undefined) {
+			this.slots.ending[slot] = reset.sent ? Ending.resetSent : Ending.resetReceived;
+		}
+	}
+
 	/** Adds a socket found by the start-up snapshot; sockets already seen through events win. */
 	upsertFromSnapshot(entry: SnapshotEntry): void {
 		const isListener = entry.state === TcpState.LISTEN;
@@ -372,7 +385,10 @@ export class ConnectionTable {
 
 			case TcpState.SYN_SENT: {
 				this.rates.count(RateSeries.failedConnects, t.monoMs);
-				s.ending[slot] = msInOldState !== null && msInOldState >= refusedWithinMs ? Ending.timedOut : Ending.refused;
+				// Without a reset seen (a source that does not report them), guess by the time it took.
+				s.ending[slot] = s.ending[slot] === Ending.resetReceived || msInOldState === null || msInOldState < refusedWithinMs
+					? Ending.refused
+					: Ending.timedOut;
 				this.pendingConnects.delete(t.sock);
 				break;
 			}
@@ -392,7 +408,9 @@ export class ConnectionTable {
 				// reset. The owner's own task on the CPU means its close() sent it (SO_LINGER 0, unread
 				// data); anything else is taken as a reset from the peer.
 				this.rates.count(RateSeries.resets, t.monoMs);
-				s.ending[slot] = t.pid !== 0 && t.pid === s.pid[slot] ? Ending.resetSent : Ending.resetReceived;
+				if (s.ending[slot] === Ending.open) {
+					s.ending[slot] = t.pid !== 0 && t.pid === s.pid[slot] ? Ending.resetSent : Ending.resetReceived;
+				}
 			}
 		}
 
