@@ -57,6 +57,9 @@ async function load(workload: string, onPort: (port: number) => void = () => {})
 
 type Traced = {rate: number; expected: number; received: number | undefined; lost: number};
 
+// The load generator's last connections can finish closing a while after it exits; the
+// tracer waits this long before stopping, so their changes are counted.
+const settleMs = 1000;
 const perConnection = (workload: string) => (workload.endsWith('graceful') ? 10 : 6);
 const isListenerEvent = (oldstate: number, newstate: number) =>
 	(oldstate === TcpState.CLOSE && newstate === TcpState.LISTEN) || (oldstate === TcpState.LISTEN && newstate === TcpState.CLOSE);
@@ -83,7 +86,7 @@ async function tracedInProcess(workload: string, transport: 'ringbuf' | 'perf'):
 	const result = await load(workload, p => {
 		port = p;
 	});
-	await delay(100);
+	await delay(settleMs);
 	await source.stop();
 	return {rate: result.connections / result.seconds, expected: result.connections * perConnection(workload), received, lost};
 }
@@ -96,7 +99,7 @@ async function tracedByCommand(workload: string): Promise<Traced> {
 	});
 	await attached(child as never);
 	const result = await load(workload);
-	await delay(100);
+	await delay(settleMs);
 	child.kill('SIGINT');
 	await once(child, 'exit');
 	const lost = Number(/tcptop: (\d+) events lost/.exec(stderr)?.[1] ?? 0);
