@@ -129,6 +129,18 @@ test('a filter typed after / applies on Enter; a bad one shows its error in plac
 	t.notRegex(frame, /Filter:/);
 });
 
+test('keys that arrive together, as a paste or over a slow link, each count', async t => {
+	const view = await ready(t);
+	await view.press('/dport = :6379\r');
+	t.deepEqual(commands(await view.until(frame => rowLines(frame).length === 1)), ['redis-cli']);
+	t.regex(plain(view.frame()), /Sort: IN STATE ▼ {2}Filter: dport = :6379/);
+	await view.press('Pq');
+	await new Promise(resolve => setTimeout(resolve, 100));
+	view.source.push(established({monoMs: view.clock.now, comm: 'late', lport: 40_050, rport: 6379}));
+	await new Promise(resolve => setTimeout(resolve, 100));
+	t.false(view.frame().includes('late'), 'q after P quit');
+});
+
 test('--filter gives the initial filter', async t => {
 	const result = compileFilter('comm ~ ^post');
 	if (!result.ok) {

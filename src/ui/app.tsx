@@ -68,7 +68,18 @@ export function App({table, now, startedAtMs, host, kernel, delaySeconds, initia
 	const visible = rows.slice(offset, offset + paneHeight);
 
 	useInput((input, key) => {
-		dispatch({type: 'key', input, key, screen: {rowKeys, matched: snapshot.matched, paneHeight, nowMs: now()}});
+		const screen = {rowKeys, matched: snapshot.matched, paneHeight, nowMs: now()};
+		if (input.length <= 1 || key.ctrl || key.meta) {
+			dispatch({type: 'key', input, key, screen});
+			return;
+		}
+
+		// Keys that come faster than stdin is read (a paste, or typing over a slow link) arrive as
+		// one string: each is a key of its own, and a carriage return among them is Enter.
+		for (const character of input) {
+			const enter = character === '\r';
+			dispatch({type: 'key', input: enter ? '' : character, key: {...key, return: enter, shift: /[A-Z]/.test(character)}, screen});
+		}
 	});
 	// Right after the frame that saw the key, before another tick can draw.
 	useLayoutEffect(() => {
