@@ -1,0 +1,92 @@
+// The live view in a real terminal: tmux runs tcptop as a user would, keys go in through
+// send-keys, the screen comes back through capture-pane.
+import {execFileSync} from 'node:child_process';
+import {readFileSync} from 'node:fs';
+import net from 'node:net';
+import {once} from 'node:events';
+import {setTimeout as delay} from 'node:timers/promises';
+import {bpfLinksOf, bpfLinksOnHost, tcptop} from './helpers/cli.js';
+import {kernelTest} from './helpers/kernel.js';
+import {listen} from './helpers/net.js';
+
+/** A tmux server of the test's own, so no user's sessions or settings are involved. */
+const socket = `tcptop-test-${process.pid}`;
+const session = 'view';
+
+function tmux(...args: string[]): string {
+	return execFileSync('tmux', ['-L', socket, ...args], {encoding: 'utf8'});
+}
+
+function screen(): string {
+	return tmux('capture-pane', '-p', '-t', session);
+}
+
+async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
+	for (let waited = 0; waited < 10_000; waited += 50) {
+		const value = probe();
+		if (value !== undefined) {
+			return value;
+		}
+
+		await delay(50);
+	}
+
+	throw new Error(`timed out waiting for ${what}; screen:\n${screen()}`);
+}
+
+kernelTest('tcptop in tmux: draws despite CI=true, sorts and filters by key, quits with q and detaches', async t => {
+	const server = await listen('127.0.0.1');
+	const clients: net.Socket[] = [];
+	t.teardown(async () => {
+		for (const client of clients) {
+			client.destroy();
+		}
+
+		await server.close();
+		try {
+			tmux('kill-server');
+		} catch {
+			// Already gone.
+		}
+	});
+
+	// CI=true is set on purpose: on a terminal, tcptop must draw anyway. The shell around it
+	// reports its exit status, and shows it is usable afterwards.
+	tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '30',
+		`env CI=true CONTINUOUS_INTEGRATION=1 ${process.execPath} ${tcptop} --delay 0.2; echo "tcptop exited with $?"`);
+	tmux('set-option', '-t', session, 'remain-on-exit', 'on');
+	const shell = tmux('display-message', '-p', '-t', session, '#{pane_pid}').trim();
+	await until('the first frame', () => (screen().includes('Sort: IN STATE') ? true : undefined));
+	const pid = Number(readFileSync(`/proc/${shell}/task/${shell}/children`, 'utf8').trim());
+	const links = await until('the programs to attach', () => {
+		const ids = bpfLinksOf(pid);
+		return ids.length > 0 ? ids : undefined;
+	});
+
+	tmux('send-keys', '-t', session, 'P');
+	await until('the PID sort', () => (screen().includes('Sort: PID ▲') ? true : undefined));
+
+	tmux('send-keys', '-t', session, '/');
+	tmux('send-keys', '-t', session, '-l', `dport = :${server.port}`);
+	tmux('send-keys', '-t', session, 'Enter');
+	await until('the filter', () => (screen().includes(`Sort: PID ▲  Filter: dport = :${server.port}`) ? true : undefined));
+
+	// Other tests may be making connections by the thousand: the filter keeps ours on screen.
+	for (let index = 0; index < 3; index++) {
+		const client = net.connect(server.port, '127.0.0.1');
+		await once(client, 'connect');
+		clients.push(client);
+	}
+
+	const port = `127.0.0.1:${server.port}`;
+	const filtered = await until('the connections', () => (screen().split(port).length - 1 >= 3 ? screen() : undefined));
+	const rows = filtered.split('\n').filter(line => line.includes(port));
+	t.is(rows.length, 3, 'the three client ends, not the server ends');
+	t.true(rows.every(line => /ESTAB/.test(line)));
+	t.regex(filtered, /3 of [\d,]+ shown/);
+
+	tmux('send-keys', '-t', session, 'q');
+	await until('tcptop to exit', () => (screen().includes('tcptop exited with 0') ? true : undefined));
+	const remaining = new Set(bpfLinksOnHost());
+	t.deepEqual(links.filter(id => remaining.has(id)), [], 'no BPF link of tcptop remains');
+});
