@@ -266,3 +266,16 @@ test('listeners show with a * peer port', async t => {
 	const frame = plain(await view.until(frame => frame.includes('nginx')));
 	t.regex(frame, /nginx +127\.0\.0\.1:8080 +0\.0\.0\.0:\* +LISTEN/);
 });
+
+test('sockets that existed before the start are on the first frame, owner unknown', async t => {
+	const existing = {monoMs: 100_000, wallMs: 0, netns: 1, family: 4 as const, laddr: '127.0.0.1', raddr: '127.0.0.1'};
+	const view = renderView(t, {existing: [
+		{...existing, sock: 9001, lport: 5432, raddr: '0.0.0.0', rport: 0, state: LISTEN},
+		{...existing, sock: 9002, lport: 5432, rport: 41_000, state: CLOSE_WAIT},
+	]});
+	const frame = await view.until(frame => rowLines(frame).length === 2);
+	t.regex(frame, /LISTEN 1/);
+	t.regex(frame, /CLOSE-WAIT 1/);
+	t.true(rowLines(frame).some(line => /127\.0\.0\.1:5432\s+127\.0\.0\.1:41000\s+CLOSE-WAIT/.test(line)), frame);
+	t.true(rowLines(frame).every(line => line.trim().startsWith('-')), 'no owner is made up');
+});

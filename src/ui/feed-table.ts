@@ -1,4 +1,6 @@
-// A source's batches into the connection table, with the events it lost counted in the rates.
+// A source into the connection table: the sockets that existed at the start, then every
+// batch (resets first, so a received reset marks its connection before the close it
+// causes), with the events the source lost counted in the rates.
 import type {TransitionSource} from '../capture/source.js';
 import type {ConnectionTable} from '../model/connection-table.js';
 
@@ -6,7 +8,18 @@ import type {ConnectionTable} from '../model/connection-table.js';
 export function feedTable(source: TransitionSource, table: ConnectionTable, now: () => number, onError: (error: Error) => void): void {
 	let lostSoFar = 0;
 	source.start({
+		snapshot(sockets) {
+			// Owners of existing sockets are not known yet: they show as unknown until a
+			// transition run by their process names one.
+			for (const socket of sockets) {
+				table.upsertFromSnapshot({...socket, pid: 0, comm: ''});
+			}
+		},
 		batch(batch) {
+			for (const reset of batch.resets) {
+				table.applyReset(reset);
+			}
+
 			for (const transition of batch.transitions) {
 				table.apply(transition);
 			}

@@ -4,7 +4,7 @@
 import {setTimeout as delay} from 'node:timers/promises';
 import type {ExecutionContext} from 'ava';
 import {render} from 'ink-testing-library';
-import {TcpState, type Transition} from '../../src/capture/transition.js';
+import {TcpState, type ExistingSocket, type Transition} from '../../src/capture/transition.js';
 import type {SourceHandlers, TransitionSource} from '../../src/capture/source.js';
 import {ConnectionTable} from '../../src/model/connection-table.js';
 import {App} from '../../src/ui/app.js';
@@ -18,8 +18,12 @@ export class FakeSource implements TransitionSource {
 	handlers: SourceHandlers | undefined;
 	stopped = false;
 
+	/** `existing` is the start-up snapshot it hands a consumer that asks for one. */
+	constructor(private readonly existing: readonly ExistingSocket[] = []) {}
+
 	start(handlers: SourceHandlers): void {
 		this.handlers = handlers;
+		handlers.snapshot?.(this.existing);
 	}
 
 	async stop(): Promise<void> {
@@ -27,7 +31,7 @@ export class FakeSource implements TransitionSource {
 	}
 
 	push(transitions: Transition[], lost = 0): void {
-		this.handlers!.batch({transitions, dropped: 0, lost});
+		this.handlers!.batch({transitions, resets: [], dropped: 0, lost});
 	}
 }
 
@@ -81,11 +85,12 @@ export type HarnessOptions = {
 	filter?: Filter;
 	columns?: number;
 	rows?: number;
+	existing?: readonly ExistingSocket[];
 };
 
 /** Renders the view for one test, unmounted when the test ends (or its timer keeps the process alive). */
 export function renderView(t: ExecutionContext, options: HarnessOptions = {}): ViewHarness {
-	const source = new FakeSource();
+	const source = new FakeSource(options.existing);
 	const table = new ConnectionTable();
 	const clock = {now: 100_000};
 	const now = () => clock.now;
