@@ -377,4 +377,39 @@ int tcptop_snapshot(struct bpf_iter__tcp *ctx)
 	return 0;
 }
 
+/*
+ * Owners for the snapshot: every open file of every process that is a TCP socket, as one
+ * TCPTOP_RECORD_OWNER record (socket address, pid, comm). User space joins them to the
+ * socket records by address; a socket shared by several processes gets one record each.
+ */
+SEC("iter/task_file")
+int tcptop_owners(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	if (!task || !file)
+		return 0;
+	struct socket *socket = bpf_sock_from_file(file);
+	if (!socket)
+		return 0;
+	struct sock *sk = socket->sk;
+	if (!sk || sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	__u16 family = sk->__sk_common.skc_family;
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+
+	struct tcptop_record rec = {};
+	rec.skaddr = (__u64)sk;
+	rec.pid = task->tgid;
+	rec.tid = task->pid;
+	rec.family = family;
+	rec.type = TCPTOP_RECORD_OWNER;
+	__u64 *comm = (__u64 *)rec.comm;
+	comm[0] = *(__u64 *)&task->comm[0];
+	comm[1] = *(__u64 *)&task->comm[8];
+	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
+	return 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";

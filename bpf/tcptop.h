@@ -25,6 +25,7 @@
 #define TCPTOP_RECORD_SOCKET 2 /* a socket found by the start-up snapshot, in newstate */
 #define TCPTOP_RECORD_RESET_SENT 3     /* the socket, in newstate, sent a reset */
 #define TCPTOP_RECORD_RESET_RECEIVED 4 /* the socket, in newstate, received a reset */
+#define TCPTOP_RECORD_OWNER 5          /* process pid (comm) holds the socket skaddr open */
 
 /* record.flags */
 #define TCPTOP_FLAG_DELTA_KNOWN 0x1 /* delta_ns is the time spent in oldstate */

@@ -116,8 +116,9 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 		skel->rodata->rports[i] = options.remotePorts[i];
 	}
 	bool perf = options.transport == Transport::PerfBuffer;
-	// The snapshot iterator runs on demand (Snapshot()), not as a tracepoint.
+	// The snapshot iterators run on demand (Snapshot()), not as tracepoints.
 	bpf_program__set_autoattach(skel->progs.tcptop_snapshot, false);
+	bpf_program__set_autoattach(skel->progs.tcptop_owners, false);
 	skel->rodata->use_perf = perf;
 	if (perf) {
 		// The ring buffer map must exist for the program to load; keep it at its minimum.
@@ -209,9 +210,12 @@ int BpfSession::Drain(int timeoutMs, std::vector<uint8_t>& block)
 	return err < 0 ? err : 0;
 }
 
-int BpfSession::Snapshot(std::vector<uint8_t>& block)
+namespace {
+
+// Runs an iterator program once and appends everything it writes to `block`.
+int ReadIterator(bpf_program* program, std::vector<uint8_t>& block)
 {
-	bpf_link* link = bpf_program__attach_iter(skel_->progs.tcptop_snapshot, nullptr);
+	bpf_link* link = bpf_program__attach_iter(program, nullptr);
 	if (link == nullptr) {
 		return -errno;
 	}
@@ -237,6 +241,14 @@ int BpfSession::Snapshot(std::vector<uint8_t>& block)
 	}
 	bpf_link__destroy(link);
 	return err;
+}
+
+} // namespace
+
+int BpfSession::Snapshot(std::vector<uint8_t>& block)
+{
+	int err = ReadIterator(skel_->progs.tcptop_snapshot, block);
+	return err != 0 ? err : ReadIterator(skel_->progs.tcptop_owners, block);
 }
 
 uint64_t BpfSession::Counter(uint32_t index) const

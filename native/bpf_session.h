@@ -42,7 +42,8 @@ public:
 	BpfSession& operator=(const BpfSession&) = delete;
 
 	// JS thread. Appends one TCPTOP_RECORD_SOCKET record per TCP socket that exists now
-	// (the iter/tcp program). Returns a negative errno on failure.
+	// (iter/tcp), then one TCPTOP_RECORD_OWNER record per process holding one open
+	// (iter/task_file). Returns a negative errno on failure.
 	int Snapshot(std::vector<uint8_t>& block);
 
 	// Poller thread. Waits up to timeoutMs for a wakeup, then drains everything waiting into

@@ -134,7 +134,17 @@ test('a snapshot block decodes into existing sockets with their state', t => {
 		raddr: '0.0.0.0',
 		rport: 0,
 		state: TcpState.LISTEN,
+		pid: 0,
+		comm: '',
 	});
+});
+
+test('owner records join the snapshot\'s sockets by identity; the lowest pid wins', t => {
+	const socket = record({type: 2, oldstate: TcpState.ESTABLISHED, newstate: TcpState.ESTABLISHED});
+	const other = record({type: 2, skaddr: 0xffff_8881_0000_0040n, oldstate: TcpState.TIME_WAIT, newstate: TcpState.TIME_WAIT});
+	const owners = [record({type: 5, pid: 900, comm: 'worker'}), record({type: 5, pid: 800, comm: 'master'})];
+	const sockets = decodeSnapshot(block(socket, other, ...owners), 0);
+	t.deepEqual(sockets.map(s => [s.state, s.pid, s.comm]), [[TcpState.ESTABLISHED, 800, 'master'], [TcpState.TIME_WAIT, 0, '']]);
 });
 
 test('state changes and snapshot records are not mixed up', t => {

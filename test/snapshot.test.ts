@@ -1,10 +1,10 @@
 // The start-up snapshot against the kernel, with ss from iproute2 as the independent oracle:
 // sockets opened before the capture starts are all found, in the states ss reports.
-import {execFileSync} from 'node:child_process';
+import {execFileSync, spawn} from 'node:child_process';
 import net from 'node:net';
 import {once} from 'node:events';
 import {KernelSource} from '../src/capture/kernel-source.js';
-import {stateName, type ExistingSocket} from '../src/capture/transition.js';
+import {stateName, TcpState, type ExistingSocket} from '../src/capture/transition.js';
 import {kernelTest} from './helpers/kernel.js';
 import {connectAndClose, listen} from './helpers/net.js';
 
@@ -123,5 +123,39 @@ for (const host of ['127.0.0.1', '::1']) {
 		const listener = sockets.find(socket => socket.lport === established.port && stateName(socket.state) === 'LISTEN');
 		t.like(listener, {laddr: host, family: host.includes(':') ? 6 : 4});
 		t.true(listener!.netns > 0 && listener!.sock > 0);
+		// Every socket this process holds has it as owner; TIME_WAIT ones belong to no process.
+		for (const socket of sockets.filter(socket => ports.has(socket.lport) || ports.has(socket.rport))) {
+			t.is(socket.pid, stateName(socket.state) === 'TIME_WAIT' ? 0 : process.pid, stateName(socket.state));
+		}
 	});
 }
+
+kernelTest('the snapshot names each side\'s owner when client and server are different processes', async t => {
+	const server = await listen('127.0.0.1');
+	const client = spawn(process.execPath, ['-e', `
+		const socket = require('node:net').connect(${server.port}, '127.0.0.1', () => console.log(socket.localPort));
+		setTimeout(() => {}, 60000);
+	`]);
+	try {
+		const [output] = await once(client.stdout, 'data') as [Buffer];
+		const clientPort = Number(output.toString());
+		let sockets: readonly ExistingSocket[] = [];
+		const source = new KernelSource();
+		source.start({
+			snapshot(found) {
+				sockets = found;
+			},
+			batch() {},
+			error() {},
+		});
+		await source.stop();
+
+		const clientSide = sockets.find(socket => socket.lport === clientPort && socket.rport === server.port);
+		const serverSide = sockets.find(socket => socket.lport === server.port && socket.rport === clientPort);
+		t.like(clientSide, {pid: client.pid, comm: 'node', state: TcpState.ESTABLISHED});
+		t.like(serverSide, {pid: process.pid, state: TcpState.ESTABLISHED});
+	} finally {
+		client.kill();
+		await server.close();
+	}
+});

@@ -267,15 +267,16 @@ test('listeners show with a * peer port', async t => {
 	t.regex(frame, /nginx +127\.0\.0\.1:8080 +0\.0\.0\.0:\* +LISTEN/);
 });
 
-test('sockets that existed before the start are on the first frame, owner unknown', async t => {
+test('sockets that existed before the start are on the first frame, with the owner the snapshot found', async t => {
 	const existing = {monoMs: 100_000, wallMs: 0, netns: 1, family: 4 as const, laddr: '127.0.0.1', raddr: '127.0.0.1'};
 	const view = renderView(t, {existing: [
-		{...existing, sock: 9001, lport: 5432, raddr: '0.0.0.0', rport: 0, state: LISTEN},
-		{...existing, sock: 9002, lport: 5432, rport: 41_000, state: CLOSE_WAIT},
+		{...existing, sock: 9001, lport: 5432, raddr: '0.0.0.0', rport: 0, state: LISTEN, pid: 777, comm: 'postgres'},
+		{...existing, sock: 9002, lport: 5432, rport: 41_000, state: CLOSE_WAIT, pid: 0, comm: ''},
 	]});
 	const frame = await view.until(frame => rowLines(frame).length === 2);
 	t.regex(frame, /LISTEN 1/);
 	t.regex(frame, /CLOSE-WAIT 1/);
-	t.true(rowLines(frame).some(line => /127\.0\.0\.1:5432\s+127\.0\.0\.1:41000\s+CLOSE-WAIT/.test(line)), frame);
-	t.true(rowLines(frame).every(line => line.trim().startsWith('-')), 'no owner is made up');
+	const rows = rowLines(frame);
+	t.true(rows.some(line => /^\s*777 postgres\s+127\.0\.0\.1:5432\s+0\.0\.0\.0:\*\s+LISTEN/.test(line)), frame);
+	t.true(rows.some(line => /^\s*-\s+-?\s*127\.0\.0\.1:5432\s+127\.0\.0\.1:41000\s+CLOSE-WAIT/.test(line)), 'no owner is made up');
 });

@@ -8,6 +8,7 @@ const RECORD_STATE = 1;
 const RECORD_SOCKET = 2;
 const RECORD_RESET_SENT = 3;
 const RECORD_RESET_RECEIVED = 4;
+const RECORD_OWNER = 5;
 const FLAG_DELTA_KNOWN = 0x1;
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -163,16 +164,28 @@ export function decodeBlock(block: ArrayBuffer, wallOffsetMs: number): DecodedBl
 	return decoded;
 }
 
-/** Decodes the start-up snapshot's block: one record per existing socket. */
+/**
+ * Decodes the start-up snapshot's block: socket records, then owner records (a process that
+ * holds a socket open), joined by socket identity.
+ */
 export function decodeSnapshot(block: ArrayBuffer, wallOffsetMs: number): ExistingSocket[] {
-	const sockets: ExistingSocket[] = [];
+	const found: KernelTransition[] = [];
+	const owners = new Map<number, KernelTransition>();
 	forEachRecord(block, (type, view, bytes, offset) => {
-		if (type !== RECORD_SOCKET) {
+		const record = new KernelTransition(view, bytes, offset, wallOffsetMs);
+		if (type === RECORD_SOCKET) {
+			found.push(record);
+		} else if (type === RECORD_OWNER) {
+			const known = owners.get(record.sock);
+			if (known === undefined || record.pid < known.pid) {
+				owners.set(record.sock, record);
+			}
+		} else {
 			throw unknownType(type, offset);
 		}
-
-		const {monoMs, wallMs, sock, netns, family, laddr, lport, raddr, rport, newstate} = new KernelTransition(view, bytes, offset, wallOffsetMs);
-		sockets.push({monoMs, wallMs, sock, netns, family, laddr, lport, raddr, rport, state: newstate});
 	});
-	return sockets;
+	return found.map(({monoMs, wallMs, sock, netns, family, laddr, lport, raddr, rport, newstate}) => {
+		const owner = owners.get(sock);
+		return {monoMs, wallMs, sock, netns, family, laddr, lport, raddr, rport, state: newstate, pid: owner?.pid ?? 0, comm: owner?.comm ?? ''};
+	});
 }

@@ -54,6 +54,12 @@ export type ExistingSocket = {
 	readonly rport: number;
 	/** Its state: any TcpState, TIME_WAIT and NEW_SYN_RECV (a request socket) included. */
 	readonly state: number;
+	/**
+	 * A process holding it open (the lowest pid when several do), and that process's name;
+	 * 0 and '' for sockets no process holds (TIME_WAIT, request sockets, orphans).
+	 */
+	readonly pid: number;
+	readonly comm: string;
 };
 
 /**

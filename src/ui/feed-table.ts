@@ -9,10 +9,8 @@ export function feedTable(source: TransitionSource, table: ConnectionTable, now:
 	let lostSoFar = 0;
 	source.start({
 		snapshot(sockets) {
-			// Owners of existing sockets are not known yet: they show as unknown until a
-			// transition run by their process names one.
 			for (const socket of sockets) {
-				table.upsertFromSnapshot({...socket, pid: 0, comm: ''});
+				table.upsertFromSnapshot(socket);
 			}
 		},
 		batch(batch) {
