@@ -54,7 +54,8 @@ test('without privileges: one line saying what to do, exit 1', async t => {
 
 kernelTest('trace --json: one object per transition with the documented fields', async t => {
 	const server = await listen('127.0.0.1');
-	const child = start(['trace', '--json', '--rport', String(server.port), '--duration', '2']);
+	// -4: an IPv6 server of another test may have the same port number.
+	const child = start(['trace', '--json', '-4', '--rport', String(server.port), '--duration', '2']);
 	const finished = finish(child);
 	await attached(child);
 	const clientPort = await connectAndClose('127.0.0.1', server.port);
