@@ -95,6 +95,22 @@ static __always_inline bool port_listed(__u16 port, const volatile __u16 *ports,
 	return false;
 }
 
+/*
+ * Reads a full socket's ports; false when the port settings filter it out. When a socket
+ * closes, the kernel releases its port (skc_num becomes 0) before the state changes;
+ * inet_sport keeps it, as the tracepoint does.
+ */
+static __always_inline bool ports_wanted(const struct sock *sk, __u16 *sport, __u16 *dport)
+{
+	*sport = sk->__sk_common.skc_num;
+	if (*sport == 0)
+		*sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	*dport = bpf_ntohs(sk->__sk_common.skc_dport);
+	if (n_lports && !port_listed(*sport, lports, n_lports))
+		return false;
+	return !n_rports || port_listed(*dport, rports, n_rports);
+}
+
 static __always_inline void count(__u32 counter)
 {
 	__u64 *value = bpf_map_lookup_elem(&counters, &counter);
@@ -233,17 +249,8 @@ static __always_inline int handle_state_change(void *ctx, const struct sock *sk,
 		}
 	}
 
-	/*
-	 * When a socket closes, the kernel releases its port (skc_num becomes 0) before the
-	 * state changes; inet_sport keeps it, as the tracepoint does.
-	 */
-	__u16 sport = sk->__sk_common.skc_num;
-	if (sport == 0)
-		sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
-	__u16 dport = bpf_ntohs(sk->__sk_common.skc_dport);
-	if (n_lports && !port_listed(sport, lports, n_lports))
-		return 0;
-	if (n_rports && !port_listed(dport, rports, n_rports))
+	__u16 sport, dport;
+	if (!ports_wanted(sk, &sport, &dport))
 		return 0;
 	if (target_pid && tgid != target_pid && owner != target_pid)
 		return 0;
@@ -299,13 +306,8 @@ static __always_inline int handle_reset(void *ctx, const struct sock *sk, __u8 t
 		return 0;
 	if (target_family && family != target_family)
 		return 0;
-	__u16 sport = sk->__sk_common.skc_num;
-	if (sport == 0)
-		sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
-	__u16 dport = bpf_ntohs(sk->__sk_common.skc_dport);
-	if (n_lports && !port_listed(sport, lports, n_lports))
-		return 0;
-	if (n_rports && !port_listed(dport, rports, n_rports))
+	__u16 sport, dport;
+	if (!ports_wanted(sk, &sport, &dport))
 		return 0;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (target_pid && (pid_tgid >> 32) != target_pid)

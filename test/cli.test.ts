@@ -2,13 +2,8 @@
 import test from 'ava';
 import {kernelTest} from './helpers/kernel.js';
 import {attached, bpfLinksOnHost, finish, linksWhileTracing, run, start} from './helpers/cli.js';
+import {assertOneLineError, testUsageErrors} from './helpers/usage-errors.js';
 import {connectAndClose, listen} from './helpers/net.js';
-
-function assertOneLineError(t: import('ava').ExecutionContext, stderr: string, pattern: RegExp) {
-	t.regex(stderr, /^tcptop: [^\n]+\n$/, 'exactly one line, starting with tcptop:');
-	t.regex(stderr, pattern);
-	t.notRegex(stderr, /\n\s+at /, 'no stack trace');
-}
 
 test('--help lists the trace command and exits 0', async t => {
 	const {code, stdout} = await run(['--help']);
@@ -36,14 +31,7 @@ const usageErrors: Array<[string[], RegExp]> = [
 	[['frobnicate'], /unknown command 'frobnicate'/],
 ];
 
-for (const [args, pattern] of usageErrors) {
-	test(`usage error: tcptop ${args.join(' ')}`, async t => {
-		const {code, stdout, stderr} = await run(args);
-		t.is(code, 2);
-		t.is(stdout, '');
-		assertOneLineError(t, stderr, pattern);
-	});
-}
+testUsageErrors(usageErrors);
 
 test('without privileges: one line saying what to do, exit 1', async t => {
 	const {code, stdout, stderr} = await run(['trace'], {prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all']});

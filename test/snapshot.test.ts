@@ -55,6 +55,20 @@ function snapshotCounts(sockets: readonly ExistingSocket[], ports: ReadonlySet<n
 	return counts;
 }
 
+/** Starts a kernel source and returns the snapshot it took (stop the source when done). */
+function startWithSnapshot(): {sockets: readonly ExistingSocket[]; source: KernelSource} {
+	let sockets: readonly ExistingSocket[] = [];
+	const source = new KernelSource();
+	source.start({
+		snapshot(found) {
+			sockets = found;
+		},
+		batch() {},
+		error() {},
+	});
+	return {sockets, source};
+}
+
 function sorted(counts: Map<string, number>): Array<[string, number]> {
 	return [...counts].sort(([a], [b]) => a.localeCompare(b));
 }
@@ -95,15 +109,7 @@ for (const host of ['127.0.0.1', '::1']) {
 		await new Promise(resolve => setTimeout(resolve, 100)); // the leaky server's sockets reach CLOSE_WAIT
 
 		const ports = new Set([established.port, leakyPort, finished.port]);
-		let sockets: readonly ExistingSocket[] = [];
-		const source = new KernelSource();
-		source.start({
-			snapshot(found) {
-				sockets = found;
-			},
-			batch() {},
-			error() {},
-		});
+		const {sockets, source} = startWithSnapshot();
 		const expected = ssCounts(ports);
 		await source.stop();
 
@@ -139,15 +145,7 @@ kernelTest('the snapshot names each side\'s owner when client and server are dif
 	try {
 		const [output] = await once(client.stdout, 'data') as [Buffer];
 		const clientPort = Number(output.toString());
-		let sockets: readonly ExistingSocket[] = [];
-		const source = new KernelSource();
-		source.start({
-			snapshot(found) {
-				sockets = found;
-			},
-			batch() {},
-			error() {},
-		});
+		const {sockets, source} = startWithSnapshot();
 		await source.stop();
 
 		const clientSide = sockets.find(socket => socket.lport === clientPort && socket.rport === server.port);

@@ -1,11 +1,7 @@
 // `tcptop` with no command: its options and where it refuses to run.
 import test from 'ava';
 import {run} from './helpers/cli.js';
-
-function assertOneLineError(t: import('ava').ExecutionContext, stderr: string, pattern: RegExp) {
-	t.regex(stderr, /^tcptop: [^\n]+\n$/, 'exactly one line, starting with tcptop:');
-	t.regex(stderr, pattern);
-}
+import {assertOneLineError, testUsageErrors} from './helpers/usage-errors.js';
 
 test('without a terminal on stdout: one line pointing at tcptop trace, exit 2', async t => {
 	const {code, stdout, stderr} = await run([]);
@@ -23,14 +19,7 @@ const usageErrors: Array<[string[], RegExp]> = [
 	[['--transport', 'carrier-pigeon'], /--transport: 'carrier-pigeon' is not ringbuf or perf/],
 ];
 
-for (const [args, pattern] of usageErrors) {
-	test(`usage error: tcptop ${args.join(' ')}`, async t => {
-		const {code, stdout, stderr} = await run(args);
-		t.is(code, 2);
-		t.is(stdout, '');
-		assertOneLineError(t, stderr, pattern);
-	});
-}
+testUsageErrors(usageErrors);
 
 test('--help describes the live view and its options', async t => {
 	const {stdout} = await run(['--help']);

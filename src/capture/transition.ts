@@ -39,19 +39,29 @@ export function stateNumber(name: string): TcpStateNumber | undefined {
 	return Object.hasOwn(TcpState, name) ? TcpState[name as TcpStateName] : undefined;
 }
 
-/** A TCP socket that existed when the capture started (the start-up snapshot). */
-export type ExistingSocket = {
-	/** When the snapshot saw it (CLOCK_MONOTONIC ms, as Transition.monoMs). */
+/** What every kernel event says about its socket: when, which socket, and its 4-tuple. */
+export type SocketEvent = {
+	/** Kernel CLOCK_MONOTONIC time of the event, in milliseconds (fractional). */
 	readonly monoMs: number;
+	/** The same instant as wall-clock milliseconds since the epoch. */
 	readonly wallMs: number;
-	/** Same identity as Transition.sock, so its later transitions join it. */
+	/**
+	 * Identity of the kernel socket: the low 48 bits of its address. Unique among live sockets,
+	 * and stable across a socket's life, so events whose tuple is incomplete (CLOSE -> SYN_SENT
+	 * fires before the local port is chosen) can be joined to the socket's later events.
+	 */
 	readonly sock: number;
+	/** Network namespace (inode number) the socket lives in. */
 	readonly netns: number;
 	readonly family: 4 | 6;
 	readonly laddr: string;
 	readonly lport: number;
 	readonly raddr: string;
 	readonly rport: number;
+};
+
+/** A TCP socket that existed when the capture started (the start-up snapshot). */
+export type ExistingSocket = SocketEvent & {
 	/** Its state: any TcpState, TIME_WAIT and NEW_SYN_RECV (a request socket) included. */
 	readonly state: number;
 	/**
@@ -66,47 +76,22 @@ export type ExistingSocket = {
  * A reset a socket sent or received. A received reset comes before the change to CLOSE it
  * causes; a socket that aborts changes to CLOSE first, then sends its reset.
  */
-export type Reset = {
-	readonly monoMs: number;
-	readonly wallMs: number;
-	readonly sock: number;
-	readonly netns: number;
+export type Reset = SocketEvent & {
+	/** The task on the CPU, as for a Transition. */
 	readonly pid: number;
 	readonly comm: string;
-	readonly family: 4 | 6;
-	readonly laddr: string;
-	readonly lport: number;
-	readonly raddr: string;
-	readonly rport: number;
 	/** The socket's state when the reset went out or came in. */
 	readonly state: number;
 	/** true: the socket sent it; false: it received it. */
 	readonly sent: boolean;
 };
 
-export type Transition = {
-	/** Kernel CLOCK_MONOTONIC time of the change, in milliseconds (fractional). */
-	readonly monoMs: number;
-	/** The same instant as wall-clock milliseconds since the epoch. */
-	readonly wallMs: number;
-	/**
-	 * Identity of the kernel socket: the low 48 bits of its address. Unique among live sockets,
-	 * and stable across a socket's life, so events whose tuple is incomplete (CLOSE -> SYN_SENT
-	 * fires before the local port is chosen) can be joined to the socket's later events.
-	 */
-	readonly sock: number;
-	/** Network namespace (inode number) the socket lives in. */
-	readonly netns: number;
+export type Transition = SocketEvent & {
 	/** Process (tgid) and thread running on the CPU when the change fired; 0 in softirq context. */
 	readonly pid: number;
 	readonly tid: number;
 	/** That task's name, as the kernel holds it (not sanitised). */
 	readonly comm: string;
-	readonly family: 4 | 6;
-	readonly laddr: string;
-	readonly lport: number;
-	readonly raddr: string;
-	readonly rport: number;
 	readonly oldstate: number;
 	readonly newstate: number;
 	/** Time the socket spent in oldstate, in milliseconds; null when its entry was not seen. */
