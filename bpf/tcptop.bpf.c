@@ -95,6 +95,12 @@ static __always_inline bool port_listed(__u16 port, const volatile __u16 *ports,
 	return false;
 }
 
+/* IPv4 and IPv6 only, and only the family the settings ask for. */
+static __always_inline bool family_wanted(__u16 family)
+{
+	return (family == AF_INET || family == AF_INET6) && (!target_family || family == target_family);
+}
+
 /*
  * Reads a full socket's ports; false when the port settings filter it out. When a socket
  * closes, the kernel releases its port (skc_num becomes 0) before the state changes;
@@ -197,9 +203,7 @@ static __always_inline int handle_state_change(void *ctx, const struct sock *sk,
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	__u16 family = sk->__sk_common.skc_family;
-	if (family != AF_INET && family != AF_INET6)
-		return 0;
-	if (target_family && family != target_family)
+	if (!family_wanted(family))
 		return 0;
 
 	__u64 skaddr = (__u64)sk;
@@ -302,9 +306,7 @@ static __always_inline int handle_reset(void *ctx, const struct sock *sk, __u8 t
 	if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV || sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	__u16 family = sk->__sk_common.skc_family;
-	if (family != AF_INET && family != AF_INET6)
-		return 0;
-	if (target_family && family != target_family)
+	if (!family_wanted(family))
 		return 0;
 	__u16 sport, dport;
 	if (!ports_wanted(sk, &sport, &dport))
@@ -343,9 +345,7 @@ int tcptop_snapshot(struct bpf_iter__tcp *ctx)
 		return 0;
 
 	__u16 family = skc->skc_family;
-	if (family != AF_INET && family != AF_INET6)
-		return 0;
-	if (target_family && family != target_family)
+	if (!family_wanted(family))
 		return 0;
 	__u16 sport = skc->skc_num;
 	__u16 dport = bpf_ntohs(skc->skc_dport);
