@@ -274,8 +274,18 @@ test('sockets that existed before the start are on the first frame, with the own
 	]});
 	const frame = await view.until(frame => rowLines(frame).length === 2);
 	t.regex(frame, /LISTEN 1/);
+	t.notRegex(frame, /NEW-SYN-RECV/, 'a state with no sockets is not counted');
 	t.regex(frame, /CLOSE-WAIT 1/);
 	const rows = rowLines(frame);
 	t.true(rows.some(line => /^\s*777 postgres\s+127\.0\.0\.1:5432\s+0\.0\.0\.0:\*\s+LISTEN/.test(line)), frame);
 	t.true(rows.some(line => /^\s*-\s+-?\s*127\.0\.0\.1:5432\s+127\.0\.0\.1:41000\s+CLOSE-WAIT/.test(line)), 'no owner is made up');
+});
+
+test('request sockets the snapshot found are counted in the header as well as listed', async t => {
+	const view = renderView(t, {existing: [{
+		monoMs: 100_000, wallMs: 0, netns: 1, family: 4, sock: 9101, laddr: '127.0.0.1', lport: 5432,
+		raddr: '127.0.0.1', rport: 41_001, state: TcpState.NEW_SYN_RECV, pid: 0, comm: '',
+	}]});
+	const frame = await view.until(frame => rowLines(frame).length === 1);
+	t.regex(frame, /NEW-SYN-RECV 1/);
 });

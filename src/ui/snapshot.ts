@@ -41,7 +41,7 @@ export type Snapshot = {
 };
 
 const lifecycleOrder = [
-	TcpState.ESTABLISHED, TcpState.SYN_SENT, TcpState.SYN_RECV, TcpState.FIN_WAIT1, TcpState.FIN_WAIT2,
+	TcpState.ESTABLISHED, TcpState.SYN_SENT, TcpState.SYN_RECV, TcpState.NEW_SYN_RECV, TcpState.FIN_WAIT1, TcpState.FIN_WAIT2,
 	TcpState.TIME_WAIT, TcpState.CLOSE_WAIT, TcpState.LAST_ACK, TcpState.CLOSING, TcpState.LISTEN, TcpState.CLOSE,
 ];
 
