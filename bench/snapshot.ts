@@ -8,6 +8,7 @@ import {execFileSync} from 'node:child_process';
 import {performance} from 'node:perf_hooks';
 import {KernelSource} from '../src/capture/kernel-source.js';
 import type {ExistingSocket} from '../src/capture/transition.js';
+import type {SocketPass} from '../src/capture/source.js';
 
 const loadRuns = Number(process.argv[2] ?? 6);
 for (let run = 0; run < loadRuns; run++) {
@@ -27,8 +28,8 @@ async function startAndStop(withSnapshot: boolean): Promise<{ms: number; sockets
 	const source = new KernelSource();
 	const started = performance.now();
 	source.start({
-		...(withSnapshot ? {snapshot(found: readonly ExistingSocket[]) {
-			sockets = found;
+		...(withSnapshot ? {snapshot(pass: SocketPass) {
+			sockets = pass.sockets;
 		}} : {}),
 		batch() {},
 		error() {},

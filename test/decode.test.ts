@@ -136,6 +136,7 @@ test('a snapshot block decodes into existing sockets with their state', t => {
 		state: TcpState.LISTEN,
 		pid: 0,
 		comm: '',
+		figures: undefined,
 	});
 });
 

@@ -60,8 +60,8 @@ function startWithSnapshot(): {sockets: readonly ExistingSocket[]; source: Kerne
 	let sockets: readonly ExistingSocket[] = [];
 	const source = new KernelSource();
 	source.start({
-		snapshot(found) {
-			sockets = found;
+		snapshot(pass) {
+			sockets = pass.sockets;
 		},
 		batch() {},
 		error() {},

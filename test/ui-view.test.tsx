@@ -267,7 +267,7 @@ test('listeners show with a * peer port', async t => {
 });
 
 test('sockets that existed before the start are on the first frame, with the owner the snapshot found', async t => {
-	const existing = {monoMs: 100_000, wallMs: 0, netns: 1, family: 4 as const, laddr: '127.0.0.1', raddr: '127.0.0.1'};
+	const existing = {monoMs: 100_000, wallMs: 0, netns: 1, family: 4 as const, laddr: '127.0.0.1', raddr: '127.0.0.1', figures: undefined};
 	const view = renderView(t, {existing: [
 		{...existing, sock: 9001, lport: 5432, raddr: '0.0.0.0', rport: 0, state: LISTEN, pid: 777, comm: 'postgres'},
 		{...existing, sock: 9002, lport: 5432, rport: 41_000, state: CLOSE_WAIT, pid: 0, comm: ''},
@@ -284,7 +284,7 @@ test('sockets that existed before the start are on the first frame, with the own
 test('request sockets the snapshot found are counted in the header as well as listed', async t => {
 	const view = renderView(t, {existing: [{
 		monoMs: 100_000, wallMs: 0, netns: 1, family: 4, sock: 9101, laddr: '127.0.0.1', lport: 5432,
-		raddr: '127.0.0.1', rport: 41_001, state: TcpState.NEW_SYN_RECV, pid: 0, comm: '',
+		raddr: '127.0.0.1', rport: 41_001, state: TcpState.NEW_SYN_RECV, pid: 0, comm: '', figures: undefined,
 	}]});
 	const frame = await view.until(frame => rowLines(frame).length === 1);
 	t.regex(frame, /NEW-SYN-RECV 1/);

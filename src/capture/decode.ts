@@ -186,6 +186,6 @@ export function decodeSnapshot(block: ArrayBuffer, wallOffsetMs: number): Existi
 	});
 	return found.map(({monoMs, wallMs, sock, netns, family, laddr, lport, raddr, rport, newstate}) => {
 		const owner = owners.get(sock);
-		return {monoMs, wallMs, sock, netns, family, laddr, lport, raddr, rport, state: newstate, pid: owner?.pid ?? 0, comm: owner?.comm ?? ''};
+		return {monoMs, wallMs, sock, netns, family, laddr, lport, raddr, rport, state: newstate, pid: owner?.pid ?? 0, comm: owner?.comm ?? '', figures: undefined};
 	});
 }

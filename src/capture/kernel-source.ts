@@ -64,7 +64,7 @@ export class KernelSource implements TransitionSource {
 					resets.sort((a, b) => a.monoMs - b.monoMs);
 				}
 
-				handlers.batch({transitions, resets, dropped, lost});
+				handlers.batch({transitions, resets, accepted: [], dropped, lost});
 			} catch (error) {
 				failed = true;
 				this.#capture?.stop();
@@ -78,7 +78,9 @@ export class KernelSource implements TransitionSource {
 			// Taken after the programs attached, so no change falls between the two: a socket
 			// that changes meanwhile is in the snapshot and in the first batch.
 			try {
-				handlers.snapshot(decodeSnapshot(this.#capture.snapshot(), wallOffsetMs));
+				const monoMs = Number(process.hrtime.bigint()) / 1e6;
+				const sockets = decodeSnapshot(this.#capture.snapshot(), wallOffsetMs);
+				handlers.snapshot({monoMs, wallMs: monoMs + wallOffsetMs, sockets, owners: true});
 			} catch (error) {
 				this.#capture.stop();
 				throw error;

@@ -1,22 +1,39 @@
 // Where transitions come from. The kernel is one source; a replay file or a test is another.
-import type {ExistingSocket, Reset, Transition} from './transition.js';
+import type {Accepted, ExistingSocket, Reset, Transition} from './transition.js';
 
 export type TransitionBatch = {
 	readonly transitions: readonly Transition[];
 	/** Resets sent or received in the same span (see Reset for how they order with CLOSE). */
 	readonly resets: readonly Reset[];
+	/** Connections accepted in the same span, with the accepting process. */
+	readonly accepted: readonly Accepted[];
 	/** Running total of records the kernel could not write (its buffer was full). */
 	readonly dropped: number;
 	/** Running total of records the perf buffer reported lost. */
 	readonly lost: number;
 };
 
+/** Every TCP socket that existed at one instant, as a walk of the kernel's socket tables saw it. */
+export type SocketPass = {
+	readonly monoMs: number;
+	readonly wallMs: number;
+	readonly sockets: readonly ExistingSocket[];
+	/** Whether the pass looked up which process holds each socket (pid and comm are filled). */
+	readonly owners: boolean;
+};
+
 export type SourceHandlers = {
 	/**
-	 * The sockets that exist when the source starts, delivered once, before any batch. A
-	 * source only takes the snapshot (a walk of every TCP socket) when this is given.
+	 * The sockets that exist when the source starts (with their owners), delivered once,
+	 * before any batch. A source only takes this snapshot when the handler is given.
 	 */
-	snapshot?(sockets: readonly ExistingSocket[]): void;
+	snapshot?(pass: SocketPass): void;
+	/**
+	 * Later passes, taken every `passIntervalMs` of the source (without owners): the
+	 * sockets' counters, and what exists, to reconcile with. Batches taken before the pass
+	 * started are delivered before it.
+	 */
+	pass?(pass: SocketPass): void;
 	batch(batch: TransitionBatch): void;
 	/** The source cannot go on; it has stopped. */
 	error(error: Error): void;

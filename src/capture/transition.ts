@@ -70,6 +70,34 @@ export type ExistingSocket = SocketEvent & {
 	 */
 	readonly pid: number;
 	readonly comm: string;
+	/**
+	 * The kernel's counters for the socket at the time of the pass; undefined for sockets that
+	 * keep none (TIME_WAIT and request sockets).
+	 */
+	readonly figures: SocketFigures | undefined;
+};
+
+/** Counters a full TCP socket keeps (struct tcp_sock), read by a socket pass. */
+export type SocketFigures = {
+	/** Bytes sent and acknowledged by the peer (tcpi_bytes_acked). */
+	readonly bytesAcked: number;
+	/** Bytes received in order (tcpi_bytes_received). */
+	readonly bytesReceived: number;
+	/** Smoothed round-trip time in microseconds; 0 before the first measurement. */
+	readonly srttUs: number;
+	/** Segments retransmitted over the socket's life (tcpi_total_retrans). */
+	readonly retransmits: number;
+};
+
+/**
+ * A process that took a connection from a listener: accept() or accept4() returned a
+ * descriptor for the socket, in that process. Passive connections change state in softirq,
+ * so this is how their owner is known.
+ */
+export type Accepted = SocketEvent & {
+	readonly pid: number;
+	readonly tid: number;
+	readonly comm: string;
 };
 
 /**

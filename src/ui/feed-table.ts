@@ -8,8 +8,8 @@ import type {ConnectionTable} from '../model/connection-table.js';
 export function feedTable(source: TransitionSource, table: ConnectionTable, now: () => number, onError: (error: Error) => void): void {
 	let lostSoFar = 0;
 	source.start({
-		snapshot(sockets) {
-			for (const socket of sockets) {
+		snapshot(pass) {
+			for (const socket of pass.sockets) {
 				table.upsertFromSnapshot(socket);
 			}
 		},

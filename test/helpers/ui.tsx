@@ -23,7 +23,7 @@ export class FakeSource implements TransitionSource {
 
 	start(handlers: SourceHandlers): void {
 		this.handlers = handlers;
-		handlers.snapshot?.(this.existing);
+		handlers.snapshot?.({monoMs: 0, wallMs: 0, sockets: this.existing, owners: true});
 	}
 
 	async stop(): Promise<void> {
@@ -31,7 +31,7 @@ export class FakeSource implements TransitionSource {
 	}
 
 	push(transitions: Transition[], lost = 0): void {
-		this.handlers!.batch({transitions, resets: [], dropped: 0, lost});
+		this.handlers!.batch({transitions, resets: [], accepted: [], dropped: 0, lost});
 	}
 }
 
