@@ -332,9 +332,76 @@ int BPF_PROG(tcptop_reset_received, const struct sock *sk)
 }
 
 /*
- * The start-up snapshot: every TCP socket that exists (listeners, connections, TIME_WAIT and
- * request sockets included), one TCPTOP_RECORD_SOCKET record each, read by user space
- * from the iterator's file. The family and port settings apply; the pid setting does not
+ * Owners of passive connections. Their state changes run in softirq, on whatever task the
+ * CPU was running, so the process that owns one is known when accept() or accept4()
+ * returns its descriptor: the exit of those system calls resolves the new fd through the
+ * task's file table to the socket, and a TCPTOP_RECORD_ACCEPTED record names the task.
+ * (Classic syscall tracepoints: libbpf finds them through tracefs, which the addon mounts
+ * when the host has not.) The fd table is read with probe reads; the socket is then cast
+ * to its BTF type (read-only) so the record is filled like any other.
+ */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+static __always_inline int handle_accept_exit(void *ctx, long ret)
+{
+	if (ret < 0)
+		return 0;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	if (target_pid && tgid != target_pid)
+		return 0;
+
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || (unsigned long)ret >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *file = NULL;
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[ret]) || !file)
+		return 0;
+	struct socket *socket = BPF_CORE_READ(file, private_data);
+	if (!socket)
+		return 0;
+	struct sock *raw = BPF_CORE_READ(socket, sk);
+	if (!raw)
+		return 0;
+	const struct sock *sk = bpf_rdonly_cast(raw, bpf_core_type_id_kernel(struct sock));
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	__u16 family = sk->__sk_common.skc_family;
+	if (!family_wanted(family))
+		return 0;
+	__u16 sport, dport;
+	if (!ports_wanted(sk, &sport, &dport))
+		return 0;
+
+	/* The accepting process owns the socket from now on, for the pid setting too. */
+	__u64 skaddr = (__u64)raw;
+	struct sock_info *info = bpf_map_lookup_elem(&sockets, &skaddr);
+	if (info)
+		info->owner = tgid;
+	int state = sk->__sk_common.skc_state;
+	submit(ctx, sk, TCPTOP_RECORD_ACCEPTED, bpf_ktime_get_ns(), pid_tgid, family, sport, dport,
+	       state, state, 0, 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int tcptop_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return handle_accept_exit(ctx, ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int tcptop_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	return handle_accept_exit(ctx, ctx->ret);
+}
+
+/*
+ * A socket pass (the start-up snapshot, then one per refresh): every TCP socket that exists
+ * (listeners, connections, TIME_WAIT and request sockets included), one TCPTOP_RECORD_SOCKET
+ * record each, with a full socket's counters, read by user space from the iterator's file. The family and port settings apply; the pid setting does not
  * (a socket found here has no task on the CPU).
  */
 SEC("iter/tcp")
@@ -374,6 +441,18 @@ int tcptop_snapshot(struct bpf_iter__tcp *ctx)
 			saddr[i] = skc->skc_v6_rcv_saddr.in6_u.u6_addr32[i];
 			daddr[i] = skc->skc_v6_daddr.in6_u.u6_addr32[i];
 		}
+	}
+	/*
+	 * A full socket's counters, read in place (the TIME_WAIT and request sockets the walk
+	 * also finds keep none). bytes_acked and bytes_received are what `ss -ti` shows.
+	 */
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(skc);
+	if (tp) {
+		rec.flags = TCPTOP_FLAG_FIGURES;
+		rec.bytes_acked = tp->bytes_acked;
+		rec.figures.bytes_received = tp->bytes_received;
+		rec.figures.srtt_us = tp->srtt_us >> 3;
+		rec.figures.total_retrans = tp->total_retrans;
 	}
 	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
 	return 0;

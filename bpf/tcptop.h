@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The wire format between the BPF program and the native addon: one fixed-size record per
- * TCP state change. Both sides include this file; the TypeScript decoder
+ * TCP state change, socket found by a pass, or owner. Both sides include this file; the TypeScript decoder
  * (src/capture/decode.ts) mirrors the offsets and checks the size the addon reports.
  * Fixed-width types only, explicit padding, no implicit holes.
  */
@@ -26,14 +26,26 @@
 #define TCPTOP_RECORD_RESET_SENT 3     /* the socket, in newstate, sent a reset */
 #define TCPTOP_RECORD_RESET_RECEIVED 4 /* the socket, in newstate, received a reset */
 #define TCPTOP_RECORD_OWNER 5          /* process pid (comm) holds the socket skaddr open */
+#define TCPTOP_RECORD_ACCEPTED 6       /* process pid (comm) accepted the socket, in newstate */
 
 /* record.flags */
 #define TCPTOP_FLAG_DELTA_KNOWN 0x1 /* delta_ns is the time spent in oldstate */
+#define TCPTOP_FLAG_FIGURES 0x2     /* a SOCKET record of a full socket: figures are filled */
+
+/* What a SOCKET record of a full TCP socket carries in place of comm (struct tcp_sock). */
+struct tcptop_figures {
+	__u64 bytes_received; /* 80 */
+	__u32 srtt_us;        /* 88: smoothed RTT in microseconds (not tcp_sock's <<3 form) */
+	__u32 total_retrans;  /* 92 */
+};
 
 struct tcptop_record {
 	__u64 ts_ns;    /*  0: bpf_ktime_get_ns(), CLOCK_MONOTONIC */
 	__u64 skaddr;   /*  8: kernel address of the socket */
-	__u64 delta_ns; /* 16: time spent in oldstate (see flags) */
+	union {
+		__u64 delta_ns;    /* 16: time spent in oldstate (see flags) */
+		__u64 bytes_acked; /* 16: SOCKET records with TCPTOP_FLAG_FIGURES */
+	};
 	__u32 pid;      /* 24: tgid of the task on the CPU (0 in softirq on the idle task) */
 	__u32 tid;      /* 28 */
 	__u32 netns;    /* 32: inode number of the socket's network namespace */
@@ -47,7 +59,10 @@ struct tcptop_record {
 	__u16 reserved; /* 46 */
 	__u8 saddr[16]; /* 48: IPv4 in the first 4 bytes, network byte order */
 	__u8 daddr[16]; /* 64 */
-	char comm[TCPTOP_COMM_LEN]; /* 80 */
+	union {
+		char comm[TCPTOP_COMM_LEN];     /* 80: the task's name (not in SOCKET records) */
+		struct tcptop_figures figures;  /* 80: SOCKET records with TCPTOP_FLAG_FIGURES */
+	};
 };
 
 #define TCPTOP_RECORD_SIZE 96

@@ -53,7 +53,7 @@ CaptureOptions ParseOptions(const Napi::Object& options)
 	return parsed;
 }
 
-// new Capture(options, onBatch(block, dropped, lost, errno), onClose())
+// new Capture(options, onBatch(block, dropped, lost, errno, passMs), onClose())
 // A running capture keeps the process alive until stop() is called.
 class Capture : public Napi::ObjectWrap<Capture> {
 public:
@@ -62,6 +62,8 @@ public:
 		return DefineClass(env, "Capture", {
 		    InstanceMethod<&Capture::Stop>("stop"),
 		    InstanceMethod<&Capture::Snapshot>("snapshot"),
+		    InstanceMethod<&Capture::RequestPass>("requestPass"),
+		    InstanceAccessor<&Capture::AcceptOwners>("acceptOwners"),
 		});
 	}
 
@@ -123,6 +125,21 @@ private:
 		return Napi::ArrayBuffer::New(
 		    env, block->data(), block->size(),
 		    [](Napi::Env, void*, std::vector<uint8_t>* owner) { delete owner; }, block);
+	}
+
+	// JS thread. Asks for a socket pass, delivered through onBatch (passMs > 0).
+	Napi::Value RequestPass(const Napi::CallbackInfo& info)
+	{
+		if (poller_) {
+			poller_->RequestPass();
+		}
+		return info.Env().Undefined();
+	}
+
+	// Whether accepted connections are attributed to the accepting process.
+	Napi::Value AcceptOwners(const Napi::CallbackInfo& info)
+	{
+		return Napi::Boolean::New(info.Env(), poller_ && poller_->AcceptOwners());
 	}
 
 	void StopPoller()

@@ -4,6 +4,8 @@
 #include <bpf/libbpf.h>
 #include <linux/capability.h>
 #include <linux/perf_event.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -69,7 +71,30 @@ void Fail(CaptureError& error, const char* code, const std::string& message)
 
 const char* kPermissionHint = "run as root, or grant CAP_BPF and CAP_PERFMON";
 
+constexpr const char* kTracefs = "/sys/kernel/tracing";
+
+bool TracefsMounted()
+{
+	struct stat st = {};
+	return stat("/sys/kernel/tracing/events", &st) == 0 || stat("/sys/kernel/debug/tracing/events", &st) == 0;
+}
+
 } // namespace
+
+bool BpfSession::AttachAcceptOwners()
+{
+	// libbpf resolves a classic tracepoint through tracefs. A host that booted without it
+	// mounted (no systemd) gets it mounted where systemd would put it, for this session.
+	if (!TracefsMounted()) {
+		if (mount("tracefs", kTracefs, "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+			return false;
+		}
+		mountedTracefs_ = true;
+	}
+	skel_->links.tcptop_accept4 = bpf_program__attach(skel_->progs.tcptop_accept4);
+	skel_->links.tcptop_accept = bpf_program__attach(skel_->progs.tcptop_accept);
+	return skel_->links.tcptop_accept4 != nullptr && skel_->links.tcptop_accept != nullptr;
+}
 
 std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, CaptureError& error)
 {
@@ -119,6 +144,9 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 	// The snapshot iterators run on demand (Snapshot()), not as tracepoints.
 	bpf_program__set_autoattach(skel->progs.tcptop_snapshot, false);
 	bpf_program__set_autoattach(skel->progs.tcptop_owners, false);
+	// Attached on their own: without them tcptop still runs, knowing fewer owners.
+	bpf_program__set_autoattach(skel->progs.tcptop_accept4, false);
+	bpf_program__set_autoattach(skel->progs.tcptop_accept, false);
 	skel->rodata->use_perf = perf;
 	if (perf) {
 		// The ring buffer map must exist for the program to load; keep it at its minimum.
@@ -153,6 +181,8 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 		         strerror(code));
 		return nullptr;
 	}
+
+	session->acceptOwners_ = session->AttachAcceptOwners();
 
 	// 5. Buffer.
 	if (perf) {
@@ -195,6 +225,10 @@ BpfSession::~BpfSession()
 	ring_buffer__free(ring_);
 	perf_buffer__free(perf_);
 	tcptop_bpf__destroy(skel_); // detaches the links, closes the maps and programs
+	if (mountedTracefs_) {
+		// Lazily: another tracer may have started using it meanwhile.
+		umount2(kTracefs, MNT_DETACH);
+	}
 }
 
 int BpfSession::Drain(int timeoutMs, std::vector<uint8_t>& block)
@@ -245,10 +279,10 @@ int ReadIterator(bpf_program* program, std::vector<uint8_t>& block)
 
 } // namespace
 
-int BpfSession::Snapshot(std::vector<uint8_t>& block)
+int BpfSession::Pass(bool owners, std::vector<uint8_t>& block)
 {
 	int err = ReadIterator(skel_->progs.tcptop_snapshot, block);
-	return err != 0 ? err : ReadIterator(skel_->progs.tcptop_owners, block);
+	return err != 0 || !owners ? err : ReadIterator(skel_->progs.tcptop_owners, block);
 }
 
 uint64_t BpfSession::Counter(uint32_t index) const

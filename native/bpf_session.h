@@ -41,10 +41,13 @@ public:
 	BpfSession(const BpfSession&) = delete;
 	BpfSession& operator=(const BpfSession&) = delete;
 
-	// JS thread. Appends one TCPTOP_RECORD_SOCKET record per TCP socket that exists now
-	// (iter/tcp), then one TCPTOP_RECORD_OWNER record per process holding one open
-	// (iter/task_file). Returns a negative errno on failure.
-	int Snapshot(std::vector<uint8_t>& block);
+	// Any one thread at a time. Appends one TCPTOP_RECORD_SOCKET record per TCP socket that
+	// exists now (iter/tcp), then, with `owners`, one TCPTOP_RECORD_OWNER record per process
+	// holding one open (iter/task_file). Returns a negative errno on failure.
+	int Pass(bool owners, std::vector<uint8_t>& block);
+
+	// Whether accept()/accept4() exits are traced (TCPTOP_RECORD_ACCEPTED records).
+	bool AcceptOwners() const { return acceptOwners_; }
 
 	// Poller thread. Waits up to timeoutMs for a wakeup, then drains everything waiting into
 	// `block` (appending whole records). Returns a negative errno on failure.
@@ -58,6 +61,7 @@ public:
 
 private:
 	BpfSession() = default;
+	bool AttachAcceptOwners();
 
 	static int OnRingRecord(void* ctx, void* data, size_t size);
 	static enum bpf_perf_event_ret OnPerfEvent(void* ctx, int cpu, struct perf_event_header* event);
@@ -72,6 +76,8 @@ private:
 	uint64_t unrescued_ = 0;
 	int countersFd_ = -1;
 	int cpus_ = 1;
+	bool acceptOwners_ = false;
+	bool mountedTracefs_ = false;
 };
 
 } // namespace tcptop

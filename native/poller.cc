@@ -1,6 +1,7 @@
 #include "poller.h"
 
 #include <chrono>
+#include <ctime>
 
 namespace tcptop {
 namespace {
@@ -57,7 +58,22 @@ void Poller::Run()
 		} else {
 			delete batch;
 		}
+		if (!last && passRequested_.exchange(false)) {
+			TakePass();
+		}
 	}
+}
+
+void Poller::TakePass()
+{
+	auto* pass = new Batch();
+	timespec now = {};
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pass->passNs = static_cast<uint64_t>(now.tv_sec) * 1000000000u + now.tv_nsec;
+	pass->error = session_->Pass(false, pass->block);
+	pass->dropped = sentDropped_;
+	pass->lost = sentLost_;
+	Send(pass);
 }
 
 void Poller::Send(Batch* batch)
@@ -80,7 +96,8 @@ void Poller::Send(Batch* batch)
 		    batch);
 		onBatch.Call({block, Napi::Number::New(env, static_cast<double>(batch->dropped)),
 		              Napi::Number::New(env, static_cast<double>(batch->lost)),
-		              Napi::Number::New(env, batch->error)});
+		              Napi::Number::New(env, batch->error),
+		              Napi::Number::New(env, static_cast<double>(batch->passNs) / 1e6)});
 	};
 	if (deliver_.NonBlockingCall(batch, callJs) != napi_ok) {
 		*pending -= bytes;

@@ -1,6 +1,6 @@
 // The decoder on hand-built records laid out as struct tcptop_record (bpf/tcptop.h).
 import test from 'ava';
-import {decodeBlock, decodeSnapshot, DecodeError, RECORD_SIZE} from '../src/capture/decode.js';
+import {decodeBlock, decodePass, DecodeError, RECORD_SIZE} from '../src/capture/decode.js';
 import {TcpState} from '../src/capture/transition.js';
 
 type RecordFields = {
@@ -100,7 +100,7 @@ test('records in a block come out in order', t => {
 });
 
 test('an empty block is no transitions', t => {
-	t.deepEqual(decodeBlock(new ArrayBuffer(0), 0), {transitions: [], resets: []});
+	t.deepEqual(decodeBlock(new ArrayBuffer(0), 0), {transitions: [], resets: [], accepted: []});
 });
 
 test('a truncated block is a clear error', t => {
@@ -122,7 +122,7 @@ test('timestamps past 2^53 ns keep sub-microsecond precision', t => {
 
 test('a snapshot block decodes into existing sockets with their state', t => {
 	const listener = record({type: 2, oldstate: TcpState.LISTEN, newstate: TcpState.LISTEN, dport: 0, daddr: [0, 0, 0, 0]});
-	const [socket] = decodeSnapshot(block(listener), 1000);
+	const [socket] = decodePass(block(listener), 1000);
 	t.deepEqual(socket, {
 		monoMs: 5000,
 		wallMs: 6000,
@@ -144,12 +144,12 @@ test('owner records join the snapshot\'s sockets by identity; the lowest pid win
 	const socket = record({type: 2, oldstate: TcpState.ESTABLISHED, newstate: TcpState.ESTABLISHED});
 	const other = record({type: 2, skaddr: 0xffff_8881_0000_0040n, oldstate: TcpState.TIME_WAIT, newstate: TcpState.TIME_WAIT});
 	const owners = [record({type: 5, pid: 900, comm: 'worker'}), record({type: 5, pid: 800, comm: 'master'})];
-	const sockets = decodeSnapshot(block(socket, other, ...owners), 0);
+	const sockets = decodePass(block(socket, other, ...owners), 0);
 	t.deepEqual(sockets.map(s => [s.state, s.pid, s.comm]), [[TcpState.ESTABLISHED, 800, 'master'], [TcpState.TIME_WAIT, 0, '']]);
 });
 
 test('state changes and snapshot records are not mixed up', t => {
-	t.throws(() => decodeSnapshot(block(record()), 0), {instanceOf: DecodeError, message: 'record 0: unknown record type 1'});
+	t.throws(() => decodePass(block(record()), 0), {instanceOf: DecodeError, message: 'record 0: unknown record type 1'});
 	t.throws(() => decodeBlock(block(record({type: 2})), 0), {instanceOf: DecodeError, message: 'record 0: unknown record type 2'});
 });
 
@@ -162,4 +162,30 @@ test('resets decode apart from state changes, in the state the socket was in', t
 	t.deepEqual(transitions.map(x => x.newstate), [TcpState.CLOSE]);
 	t.deepEqual(resets.map(r => [r.state, r.sent]), [[TcpState.SYN_SENT, false], [TcpState.ESTABLISHED, true]]);
 	t.like(resets[0], {laddr: '127.0.0.1', lport: 40_000, raddr: '10.1.2.3', rport: 443, pid: 1234, comm: 'curl'});
+});
+
+test('a full socket\'s counters decode from a pass; sockets without them have none', t => {
+	const full = record({type: 2, oldstate: TcpState.ESTABLISHED, newstate: TcpState.ESTABLISHED, deltaNs: null});
+	const view = new DataView(full.buffer);
+	view.setUint8(45, 0x2); // TCPTOP_FLAG_FIGURES
+	view.setBigUint64(16, 5_000_000_001n, true); // bytes_acked, past 2^32
+	view.setBigUint64(80, 300_000n, true); // bytes_received
+	view.setUint32(88, 97, true); // srtt_us
+	view.setUint32(92, 3, true); // total_retrans
+	const timeWait = record({type: 2, oldstate: TcpState.TIME_WAIT, newstate: TcpState.TIME_WAIT, deltaNs: null, comm: ''});
+	const [socket, other] = decodePass(block(full, timeWait), 0);
+	t.deepEqual(socket!.figures, {bytesAcked: 5_000_000_001, bytesReceived: 300_000, srttUs: 97, retransmits: 3});
+	t.is(other!.figures, undefined);
+});
+
+test('accept records name the accepting process apart from state changes', t => {
+	const {transitions, accepted} = decodeBlock(block(
+		record({oldstate: TcpState.SYN_RECV, newstate: TcpState.ESTABLISHED, pid: 0, comm: 'swapper/0'}),
+		record({type: 6, oldstate: TcpState.ESTABLISHED, newstate: TcpState.ESTABLISHED, pid: 4321, tid: 4322, comm: 'nginx'}),
+	), 1000);
+	t.is(transitions.length, 1);
+	t.deepEqual(accepted, [{
+		monoMs: 5000, wallMs: 6000, sock: 0x8881_2345_6780, netns: 4_026_531_840, pid: 4321, tid: 4322, comm: 'nginx',
+		family: 4, laddr: '127.0.0.1', lport: 40_000, raddr: '10.1.2.3', rport: 443,
+	}]);
 });

@@ -14,14 +14,25 @@ export type NativeCaptureOptions = {
 	remotePorts: readonly number[];
 };
 
-/** Called on the JS thread once per drained batch; the counters are running totals. */
-export type BatchCallback = (block: ArrayBuffer, dropped: number, lost: number, errno: number) => void;
+/**
+ * Called on the JS thread once per drained batch, and once per socket pass asked for with
+ * requestPass (passMs: when the pass started, CLOCK_MONOTONIC ms; 0 for a batch). The
+ * counters are running totals.
+ */
+export type BatchCallback = (block: ArrayBuffer, dropped: number, lost: number, errno: number, passMs: number) => void;
 
 export type NativeCapture = {
 	/** Detaches the program. Batches drained before it are still delivered, then onClose runs. */
 	stop(): void;
-	/** Every TCP socket that exists now, as one block of socket records. */
+	/** Every TCP socket that exists now, as one block of socket records, then owner records. */
 	snapshot(): ArrayBuffer;
+	/**
+	 * Asks for a pass (socket records, no owners), delivered through onBatch after every
+	 * record drained before it started.
+	 */
+	requestPass(): void;
+	/** Whether accept()/accept4() are traced, naming the owners of accepted connections. */
+	readonly acceptOwners: boolean;
 };
 
 export type CaptureAddon = {

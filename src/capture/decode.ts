@@ -1,7 +1,7 @@
 // Decodes the addon's blocks: whole 96-byte records back to back, little-endian, laid out
 // as struct tcptop_record in bpf/tcptop.h (the offsets below mirror it).
 import {formatIPv4, formatIPv6} from './address.js';
-import type {ExistingSocket, Reset, Transition} from './transition.js';
+import type {Accepted, ExistingSocket, Reset, SocketFigures, Transition} from './transition.js';
 
 export const RECORD_SIZE = 96;
 const RECORD_STATE = 1;
@@ -9,7 +9,9 @@ const RECORD_SOCKET = 2;
 const RECORD_RESET_SENT = 3;
 const RECORD_RESET_RECEIVED = 4;
 const RECORD_OWNER = 5;
+const RECORD_ACCEPTED = 6;
 const FLAG_DELTA_KNOWN = 0x1;
+const FLAG_FIGURES = 0x2;
 const AF_INET = 2;
 const AF_INET6 = 10;
 
@@ -17,6 +19,7 @@ const Offset = {
 	tsNs: 0,
 	skaddr: 8,
 	deltaNs: 16,
+	bytesAcked: 16,
 	pid: 24,
 	tid: 28,
 	netns: 32,
@@ -31,6 +34,9 @@ const Offset = {
 	daddr: 64,
 	comm: 80,
 	commLength: 16,
+	bytesReceived: 80,
+	srttUs: 88,
+	totalRetrans: 92,
 } as const;
 
 export class DecodeError extends Error {
@@ -143,6 +149,7 @@ function unknownType(type: number, offset: number): DecodeError {
 export type DecodedBlock = {
 	transitions: Transition[];
 	resets: Reset[];
+	accepted: Accepted[];
 };
 
 /**
@@ -150,13 +157,16 @@ export type DecodedBlock = {
  * into wall-clock time. Throws DecodeError on a block that is not whole records of a known kind.
  */
 export function decodeBlock(block: ArrayBuffer, wallOffsetMs: number): DecodedBlock {
-	const decoded: DecodedBlock = {transitions: [], resets: []};
+	const decoded: DecodedBlock = {transitions: [], resets: [], accepted: []};
 	forEachRecord(block, (type, view, bytes, offset) => {
 		if (type === RECORD_STATE) {
 			decoded.transitions.push(new KernelTransition(view, bytes, offset, wallOffsetMs));
 		} else if (type === RECORD_RESET_SENT || type === RECORD_RESET_RECEIVED) {
 			const {monoMs, wallMs, sock, netns, pid, comm, family, laddr, lport, raddr, rport, newstate} = new KernelTransition(view, bytes, offset, wallOffsetMs);
 			decoded.resets.push({monoMs, wallMs, sock, netns, pid, comm, family, laddr, lport, raddr, rport, state: newstate, sent: type === RECORD_RESET_SENT});
+		} else if (type === RECORD_ACCEPTED) {
+			const {monoMs, wallMs, sock, netns, pid, tid, comm, family, laddr, lport, raddr, rport} = new KernelTransition(view, bytes, offset, wallOffsetMs);
+			decoded.accepted.push({monoMs, wallMs, sock, netns, pid, tid, comm, family, laddr, lport, raddr, rport});
 		} else {
 			throw unknownType(type, offset);
 		}
@@ -164,17 +174,31 @@ export function decodeBlock(block: ArrayBuffer, wallOffsetMs: number): DecodedBl
 	return decoded;
 }
 
+function readFigures(view: DataView, offset: number): SocketFigures | undefined {
+	if ((view.getUint8(offset + Offset.flags) & FLAG_FIGURES) === 0) {
+		return undefined;
+	}
+
+	return {
+		bytesAcked: readU64(view, offset + Offset.bytesAcked),
+		bytesReceived: readU64(view, offset + Offset.bytesReceived),
+		srttUs: view.getUint32(offset + Offset.srttUs, true),
+		retransmits: view.getUint32(offset + Offset.totalRetrans, true),
+	};
+}
+
 /**
- * Decodes the start-up snapshot's block: socket records, then owner records (a process that
- * holds a socket open), joined by socket identity.
+ * Decodes a socket pass's block: socket records (with a full socket's counters), then, in
+ * the start-up snapshot, owner records (a process that holds a socket open), joined by
+ * socket identity.
  */
-export function decodeSnapshot(block: ArrayBuffer, wallOffsetMs: number): ExistingSocket[] {
-	const found: KernelTransition[] = [];
+export function decodePass(block: ArrayBuffer, wallOffsetMs: number): ExistingSocket[] {
+	const found: Array<{record: KernelTransition; figures: SocketFigures | undefined}> = [];
 	const owners = new Map<number, KernelTransition>();
 	forEachRecord(block, (type, view, bytes, offset) => {
 		const record = new KernelTransition(view, bytes, offset, wallOffsetMs);
 		if (type === RECORD_SOCKET) {
-			found.push(record);
+			found.push({record, figures: readFigures(view, offset)});
 		} else if (type === RECORD_OWNER) {
 			const known = owners.get(record.sock);
 			if (known === undefined || record.pid < known.pid) {
@@ -184,8 +208,8 @@ export function decodeSnapshot(block: ArrayBuffer, wallOffsetMs: number): Existi
 			throw unknownType(type, offset);
 		}
 	});
-	return found.map(({monoMs, wallMs, sock, netns, family, laddr, lport, raddr, rport, newstate}) => {
+	return found.map(({record: {monoMs, wallMs, sock, netns, family, laddr, lport, raddr, rport, newstate}, figures}) => {
 		const owner = owners.get(sock);
-		return {monoMs, wallMs, sock, netns, family, laddr, lport, raddr, rport, state: newstate, pid: owner?.pid ?? 0, comm: owner?.comm ?? '', figures: undefined};
+		return {monoMs, wallMs, sock, netns, family, laddr, lport, raddr, rport, state: newstate, pid: owner?.pid ?? 0, comm: owner?.comm ?? '', figures};
 	});
 }

@@ -1,10 +1,18 @@
 // Transitions from the kernel, through the native addon.
+import {statSync} from 'node:fs';
 import {loadAddon, type CaptureAddon, type NativeCapture, type NativeCaptureOptions} from './addon.js';
-import {decodeBlock, decodeSnapshot, RECORD_SIZE} from './decode.js';
+import {decodeBlock, decodePass, RECORD_SIZE} from './decode.js';
 import type {SourceHandlers, TransitionSource} from './source.js';
 import {errnoName} from './errno.js';
 
-export type KernelSourceOptions = Partial<NativeCaptureOptions>;
+export type KernelSourceOptions = Partial<NativeCaptureOptions> & {
+	/**
+	 * How often to take a socket pass (SourceHandlers.pass) for the sockets' counters and
+	 * reconciliation; 0 (the default) for never. Only when a pass handler is given. Passes
+	 * honour the family and port settings, not the pid setting.
+	 */
+	passIntervalMs?: number;
+};
 
 const defaults: NativeCaptureOptions = {
 	transport: 'ringbuf',
@@ -22,13 +30,21 @@ function monotonicToWallOffsetMs(): number {
 
 export class KernelSource implements TransitionSource {
 	readonly #options: NativeCaptureOptions;
+	readonly #passIntervalMs: number;
 	readonly #addon: CaptureAddon;
 	#capture: NativeCapture | undefined;
 	#closed: Promise<void> | undefined;
+	#passTimer: NodeJS.Timeout | undefined;
 
-	constructor(options: KernelSourceOptions = {}, addon: CaptureAddon = loadAddon()) {
+	constructor({passIntervalMs = 0, ...options}: KernelSourceOptions = {}, addon: CaptureAddon = loadAddon()) {
 		this.#options = {...defaults, ...options};
+		this.#passIntervalMs = passIntervalMs;
 		this.#addon = addon;
+	}
+
+	/** Whether the owners of accepted connections are known (accept() is traced). */
+	get acceptOwners(): boolean {
+		return this.#capture?.acceptOwners ?? false;
 	}
 
 	start(handlers: SourceHandlers): void {
@@ -41,6 +57,8 @@ export class KernelSource implements TransitionSource {
 		}
 
 		const wallOffsetMs = monotonicToWallOffsetMs();
+		// Passes list the sockets of this process's network namespace.
+		const netns = statSync('/proc/self/ns/net').ino;
 		// Perf buffers are per CPU: a batch holds each CPU's records in turn, so restore time order.
 		const reorder = this.#options.transport === 'perf';
 		let failed = false;
@@ -48,25 +66,38 @@ export class KernelSource implements TransitionSource {
 		const closed = new Promise<void>(resolve => {
 			resolveClosed = resolve;
 		});
-		const onBatch = (block: ArrayBuffer, dropped: number, lost: number, errno: number) => {
+		const onBatch = (block: ArrayBuffer, dropped: number, lost: number, errno: number, passMs: number) => {
 			if (failed) {
 				return;
 			}
 
 			try {
+				if (passMs > 0) {
+					if (errno !== 0) {
+						throw new Error(`cannot list the TCP sockets: ${errnoName(-errno)}`);
+					}
+
+					const sockets = decodePass(block, wallOffsetMs);
+					handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, netns, owners: false});
+					return;
+				}
+
 				if (errno !== 0) {
 					throw new Error(`waiting on the kernel's buffer failed: ${errnoName(-errno)}`);
 				}
 
-				const {transitions, resets} = decodeBlock(block, wallOffsetMs);
+				const {transitions, resets, accepted} = decodeBlock(block, wallOffsetMs);
 				if (reorder) {
-					transitions.sort((a, b) => a.monoMs - b.monoMs);
-					resets.sort((a, b) => a.monoMs - b.monoMs);
+					const byTime = (a: {monoMs: number}, b: {monoMs: number}) => a.monoMs - b.monoMs;
+					transitions.sort(byTime);
+					resets.sort(byTime);
+					accepted.sort(byTime);
 				}
 
-				handlers.batch({transitions, resets, accepted: [], dropped, lost});
+				handlers.batch({transitions, resets, accepted, dropped, lost});
 			} catch (error) {
 				failed = true;
+				this.#stopPasses();
 				this.#capture?.stop();
 				handlers.error(error as Error);
 			}
@@ -79,16 +110,31 @@ export class KernelSource implements TransitionSource {
 			// that changes meanwhile is in the snapshot and in the first batch.
 			try {
 				const monoMs = Number(process.hrtime.bigint()) / 1e6;
-				const sockets = decodeSnapshot(this.#capture.snapshot(), wallOffsetMs);
-				handlers.snapshot({monoMs, wallMs: monoMs + wallOffsetMs, sockets, owners: true});
+				const sockets = decodePass(this.#capture.snapshot(), wallOffsetMs);
+				handlers.snapshot({monoMs, wallMs: monoMs + wallOffsetMs, sockets, netns, owners: true});
 			} catch (error) {
 				this.#capture.stop();
 				throw error;
 			}
 		}
+
+		if (handlers.pass && this.#passIntervalMs > 0) {
+			const capture = this.#capture;
+			this.#passTimer = setInterval(() => {
+				capture.requestPass();
+			}, this.#passIntervalMs);
+			// The capture keeps the process alive while it runs; the timer need not.
+			this.#passTimer.unref();
+		}
+	}
+
+	#stopPasses(): void {
+		clearInterval(this.#passTimer);
+		this.#passTimer = undefined;
 	}
 
 	async stop(): Promise<void> {
+		this.#stopPasses();
 		this.#capture?.stop();
 		await this.#closed;
 	}

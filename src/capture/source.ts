@@ -18,6 +18,11 @@ export type SocketPass = {
 	readonly monoMs: number;
 	readonly wallMs: number;
 	readonly sockets: readonly ExistingSocket[];
+	/**
+	 * The network namespace (inode) the pass covers: the kernel lists the sockets of the
+	 * reader's namespace only, while state changes come from every namespace.
+	 */
+	readonly netns: number;
 	/** Whether the pass looked up which process holds each socket (pid and comm are filled). */
 	readonly owners: boolean;
 };

@@ -4,7 +4,7 @@
 import {readFileSync} from 'node:fs';
 import test, {type ExecutionContext} from 'ava';
 import {KernelSource, type KernelSourceOptions} from '../../src/capture/kernel-source.js';
-import {stateName, type Reset, type Transition} from '../../src/capture/transition.js';
+import {stateName, type Accepted, type Reset, type Transition} from '../../src/capture/transition.js';
 
 const capSysAdmin = 21n;
 const capPerfmon = 38n;
@@ -32,6 +32,7 @@ export const kernelTestSerial = reason ? test.serial.skip : test.serial;
 export type Capture = {
 	transitions: Transition[];
 	resets: Reset[];
+	accepted: Accepted[];
 	dropped: number;
 	lost: number;
 };
@@ -39,12 +40,13 @@ export type Capture = {
 /** Runs `action` while the real program captures; returns what arrived once it has stopped. */
 export async function captureDuring(options: KernelSourceOptions, action: () => Promise<void>): Promise<Capture> {
 	const source = new KernelSource(options);
-	const capture: Capture = {transitions: [], resets: [], dropped: 0, lost: 0};
+	const capture: Capture = {transitions: [], resets: [], accepted: [], dropped: 0, lost: 0};
 	let failure: Error | undefined;
 	source.start({
 		batch(batch) {
 			capture.transitions.push(...batch.transitions);
 			capture.resets.push(...batch.resets);
+			capture.accepted.push(...batch.accepted);
 			capture.dropped = batch.dropped;
 			capture.lost = batch.lost;
 		},
