@@ -159,7 +159,7 @@ async function runInteractive(values: OptionValues): Promise<number> {
 	process.env.NODE_ENV = 'production';
 	const [{runView}, {initialViewState}] = await Promise.all([import('./ui/run-view.js'), import('./ui/view-state.js')]);
 	const noColorEnv = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '';
-	await runView(new KernelSource({transport}), {
+	await runView(new KernelSource({transport, passIntervalMs: delaySeconds * 1000}), {
 		delaySeconds,
 		initialView: initialViewState({sortKey: sortColumn?.key ?? 'inState', filter}),
 		color: !values['no-color'] && !noColorEnv,

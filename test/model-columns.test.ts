@@ -36,7 +36,8 @@ test('columns format a connection', t => {
 	const cells = Object.fromEntries(columns.map(column => [column.key, column.format(connection, 73_000)]));
 	t.deepEqual(cells, {
 		pid: '-', comm: '-', local: '[::1]:8080', remote: '[::1]:51000', state: 'CLOSE-WAIT',
-		age: '1m12s', inState: '1m12s', tx: '1.5K', rx: '100', rtt: '0.35ms', retrans: '3',
+		// First seen mid-life: at least that old.
+		age: '>1m12s', inState: '1m12s', tx: '1.5K', rx: '100', rtt: '0.35ms', retrans: '3',
 	});
 });
 
@@ -75,13 +76,15 @@ test('fitColumns cuts COMMAND before dropping a column, drops the highest priori
 	t.is(commandWidth(80), 8);
 	t.deepEqual(titles(86), ['PID', 'COMMAND', 'LOCAL', 'REMOTE', 'STATE', 'IN STATE']);
 	t.is(commandWidth(86), 14);
-	t.deepEqual(titles(87), ['PID', 'COMMAND', 'LOCAL', 'REMOTE', 'STATE', 'AGE', 'IN STATE']);
-	t.is(commandWidth(87), 8);
-	t.deepEqual(titles(90), ['PID', 'COMMAND', 'LOCAL', 'REMOTE', 'STATE', 'AGE', 'IN STATE']);
-	t.is(commandWidth(90), 11);
+	t.deepEqual(titles(87), ['PID', 'COMMAND', 'LOCAL', 'REMOTE', 'STATE', 'IN STATE']);
+	t.is(commandWidth(87), 15);
+	t.deepEqual(titles(88), ['PID', 'COMMAND', 'LOCAL', 'REMOTE', 'STATE', 'AGE', 'IN STATE']);
+	t.is(commandWidth(88), 8);
+	t.deepEqual(titles(91), ['PID', 'COMMAND', 'LOCAL', 'REMOTE', 'STATE', 'AGE', 'IN STATE']);
+	t.is(commandWidth(91), 11);
 	t.deepEqual(titles(72), ['PID', 'COMMAND', 'LOCAL', 'REMOTE', 'STATE']);
 	t.deepEqual(titles(10), ['LOCAL', 'REMOTE', 'STATE']);
-	for (const width of [60, 72, 80, 86, 87, 90, 100, 120]) {
+	for (const width of [60, 72, 80, 86, 87, 88, 91, 100, 120]) {
 		const used = fitColumns(width).reduce((sum, column) => sum + column.width + 1, -1);
 		t.true(used <= width, `${width} columns`);
 	}

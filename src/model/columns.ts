@@ -48,14 +48,15 @@ export const columns: readonly Column[] = [
 		compare: (a, b) => a.state - b.state,
 	},
 	{
-		key: 'age', title: 'AGE', width: 6, priority: 5, align: 'right', descendingByDefault: true,
-		format: (c, now) => formatDuration(now - c.firstSeenMs),
+		key: 'age', title: 'AGE', width: 7, priority: 5, align: 'right', descendingByDefault: true,
+		// ">12s": found already open, so at least that old.
+		format: (c, now) => (c.ageIsLowerBound ? '>' : '') + formatDuration(now - c.firstSeenMs),
 		// Older first-seen means greater age.
 		compare: (a, b) => b.firstSeenMs - a.firstSeenMs,
 	},
 	{
 		key: 'inState', title: 'IN STATE', width: 8, priority: 4, align: 'right', descendingByDefault: true,
-		format: (c, now) => formatDuration(now - c.stateSinceMs),
+		format: (c, now) => (c.inStateIsLowerBound ? '>' : '') + formatDuration(now - c.stateSinceMs),
 		compare: (a, b) => b.stateSinceMs - a.stateSinceMs,
 	},
 	{

@@ -24,6 +24,8 @@ export class ConnectionSlots {
 	ownerSource = new Uint8Array(0);
 	pid = new Uint32Array(0);
 	firstSeenMs = new Float64Array(0);
+	/** 1 when the connection was first seen mid-life (a pass found it): its age is at least this. */
+	ageLowerBound = new Uint8Array(0);
 	stateSinceMs = new Float64Array(0);
 	transitions = new Uint32Array(0);
 	/** Bumped whenever a slot is freed, so queued references to its old occupant can be told apart. */
@@ -87,6 +89,7 @@ export class ConnectionSlots {
 		this.ownerSource[slot] = 0;
 		this.pid[slot] = 0;
 		this.firstSeenMs[slot] = 0;
+		this.ageLowerBound[slot] = 0;
 		this.stateSinceMs[slot] = 0;
 		this.transitions[slot] = 0;
 		this.statsAtMs[slot] = Number.NaN;
@@ -111,6 +114,7 @@ export class ConnectionSlots {
 		this.ownerSource = resized(this.ownerSource, capacity);
 		this.pid = resized(this.pid, capacity);
 		this.firstSeenMs = resized(this.firstSeenMs, capacity);
+		this.ageLowerBound = resized(this.ageLowerBound, capacity);
 		this.stateSinceMs = resized(this.stateSinceMs, capacity);
 		this.transitions = resized(this.transitions, capacity);
 		this.generation = resized(this.generation, capacity);

@@ -4,7 +4,8 @@
 // Time is the kernel's monotonic clock in ms: transitions carry it (monoMs) and callers pass it
 // to sweep(), so the table never reads a clock of its own.
 import {LRUCache} from 'lru-cache';
-import {TcpState, type Reset, type Transition} from '../capture/transition.js';
+import type {SocketPass} from '../capture/source.js';
+import {TcpState, type Accepted, type ExistingSocket, type Reset, type SocketFigures, type Transition} from '../capture/transition.js';
 import {Connection, Direction, Ending, OwnerSource} from './connection.js';
 import {historyLength, ConnectionSlots} from './connection-slots.js';
 import {connectionKey, flatKey, listenerKey, pendingConnectKey, type Tuple} from './connection-key.js';
@@ -34,12 +35,8 @@ export type SnapshotEntry = Tuple & {
 };
 
 /** Per-connection counters sampled from the kernel. */
-export type StatsSample = Tuple & {
+export type StatsSample = Tuple & SocketFigures & {
 	readonly monoMs: number;
-	readonly bytesAcked: number;
-	readonly bytesReceived: number;
-	readonly srttUs: number;
-	readonly retransmits: number;
 };
 
 // Transitions the kernel makes only inside a system call of the socket's owner, so the task on
@@ -73,6 +70,17 @@ export class ConnectionTable {
 	private readonly lingerMs: number;
 	private readonly timeWaitMs: number;
 	private evictionCount = 0;
+	private reconciledCount = 0;
+	/**
+	 * What the last socket pass found that the table disagreed with, by key: sockets it did
+	 * not hold (their state), rows the kernel no longer had, and rows in another state (the
+	 * kernel's state and the row's stateSinceMs). A difference is acted on when the next pass
+	 * finds it again, unchanged: changes in flight while a pass runs reach the table just
+	 * after it, and must not be mistaken for missed ones.
+	 */
+	private passUnknown = new Map<string, number>();
+	private passAbsent = new Map<string, number>();
+	private passMismatched = new Map<string, string>();
 
 	constructor(options: ConnectionTableOptions = {}) {
 		const max = options.maxConnections ?? 65_536;
@@ -104,6 +112,15 @@ export class ConnectionTable {
 	/** Connections pushed out by the size cap since start. */
 	get evictions(): number {
 		return this.evictionCount;
+	}
+
+	/**
+	 * Differences with the kernel that socket passes corrected: sockets whose changes the
+	 * stream lost (added, or moved to the kernel's state) and rows whose end it lost
+	 * (removed), TIME_WAIT expiry excluded.
+	 */
+	get reconciled(): number {
+		return this.reconciledCount;
 	}
 
 	/** Connections currently in a state (TIME_WAIT included, as ss counts it). */
@@ -213,14 +230,140 @@ export class ConnectionTable {
 			return;
 		}
 
-		const slot = this.create(key, entry, entry.family, entry.state, entry.monoMs,
-			isListener ? Direction.listener : Direction.unknown);
-		this.adoptOwner(slot, entry.pid, entry.comm, OwnerSource.snapshot);
+		this.addExisting(key, entry, entry.monoMs, OwnerSource.snapshot);
+	}
+
+	/** A row for a socket found by a pass, first seen at `atMs`. */
+	private addExisting(key: string, entry: SnapshotEntry | ExistingSocket, atMs: number, source: OwnerSource): number {
+		const isListener = entry.state === TcpState.LISTEN;
+		const slot = this.create(key, entry, entry.family, entry.state, atMs,
+			isListener ? Direction.listener : Direction.unknown, null, true);
+		this.adoptOwner(slot, entry.pid, entry.comm, source);
 		if (isListener) {
 			this.listeners.set(portKey(entry), slot);
 		} else if (entry.state === TcpState.TIME_WAIT) {
-			this.timeWaiting.push(slot, this.slots.generation[slot]!, entry.monoMs + this.timeWaitMs);
+			this.timeWaiting.push(slot, this.slots.generation[slot]!, atMs + this.timeWaitMs);
 		}
+
+		return slot;
+	}
+
+	/** Moves a row to the state the kernel says it is in, when the change itself was lost. */
+	private moveTo(slot: number, state: number, atMs: number): void {
+		const s = this.slots;
+		this.stateCounts[s.state[slot]!]! -= 1;
+		this.stateCounts[state]! += 1;
+		s.previousState[slot] = s.state[slot]!;
+		s.state[slot] = state;
+		s.stateSinceMs[slot] = atMs;
+		if (state === TcpState.TIME_WAIT) {
+			this.timeWaiting.push(slot, s.generation[slot]!, atMs + this.timeWaitMs);
+		}
+	}
+
+	/**
+	 * Names the process that accepted a connection as its owner. Its state changes ran in
+	 * softirq, so this is better than the listener's owner it may have inherited (a pre-forked
+	 * server's workers accept on their parent's socket).
+	 */
+	applyAccepted(accepted: Accepted): void {
+		const slot = this.lru.peek(connectionKey(accepted));
+		if (slot === undefined || accepted.pid === 0) {
+			return;
+		}
+
+		const s = this.slots;
+		if (s.ownerSource[slot] === OwnerSource.none || s.ownerSource[slot] === OwnerSource.listener) {
+			s.pid[slot] = accepted.pid;
+			s.comm[slot] = this.intern(accepted.comm);
+			s.ownerSource[slot] = OwnerSource.accept;
+		}
+	}
+
+	/**
+	 * Takes in a socket pass (SocketPass): each socket's counters (TX/RX rates between passes,
+	 * RTT, retransmits), and reconciliation with what exists in the pass's namespace: sockets
+	 * the stream missed are added, rows the kernel no longer has are removed (TIME_WAIT
+	 * expiry among them), rows in a state other than the kernel's move to it. Differences are
+	 * acted on when two passes in a row find them (see passUnknown).
+	 */
+	applyPass(pass: SocketPass): void {
+		const s = this.slots;
+		const seen = new Uint8Array(s.end);
+		const unknown = new Map<string, number>();
+		const mismatched = new Map<string, string>();
+		for (const socket of pass.sockets) {
+			// A CLOSE socket is being torn down, or not connected yet: nothing to show.
+			if (socket.state === TcpState.CLOSE) {
+				continue;
+			}
+
+			const key = socket.state === TcpState.LISTEN ? listenerKey(socket, socket.sock) : connectionKey(socket);
+			const slot = this.lru.peek(key);
+			if (slot === undefined) {
+				if (this.passUnknown.get(key) === socket.state) {
+					const added = this.addExisting(key, socket, pass.monoMs, OwnerSource.none);
+					if (added < seen.length) {
+						seen[added] = 1; // a freed slot, reused
+					}
+
+					this.reconciledCount++;
+				} else {
+					unknown.set(key, socket.state);
+				}
+
+				continue;
+			}
+
+			seen[slot] = 1;
+			if (socket.figures) {
+				this.recordFigures(slot, socket.figures, pass.monoMs);
+			}
+
+			if (s.state[slot] !== socket.state && s.stateSinceMs[slot]! <= pass.monoMs) {
+				const mark = `${socket.state} ${s.stateSinceMs[slot]}`;
+				if (this.passMismatched.get(key) === mark) {
+					this.moveTo(slot, socket.state, pass.monoMs);
+					this.reconciledCount++;
+				} else {
+					mismatched.set(key, mark);
+				}
+			}
+		}
+
+		const absent = new Map<string, number>();
+		const gone: number[] = [];
+		for (let slot = 0; slot < seen.length; slot++) {
+			const key = s.key[slot];
+			if (key === undefined || seen[slot] === 1 || s.netns[slot] !== pass.netns) {
+				continue;
+			}
+
+			// Closed rows linger on purpose; a connect waiting for its port has no tuple yet.
+			const state = s.state[slot]!;
+			const since = s.stateSinceMs[slot]!;
+			if (state === TcpState.CLOSE || s.lport[slot] === 0 || since > pass.monoMs) {
+				continue;
+			}
+
+			if (this.passAbsent.get(key) === since) {
+				gone.push(slot);
+			} else {
+				absent.set(key, since);
+			}
+		}
+
+		for (const slot of gone) {
+			if (s.state[slot] !== TcpState.TIME_WAIT) {
+				this.reconciledCount++;
+			}
+
+			this.remove(slot);
+		}
+
+		this.passUnknown = unknown;
+		this.passAbsent = absent;
+		this.passMismatched = mismatched;
 	}
 
 	/** Records a statistics sample; returns false for a connection the table does not hold. */
@@ -230,19 +373,23 @@ export class ConnectionTable {
 			return false;
 		}
 
+		this.recordFigures(slot, sample, sample.monoMs);
+		return true;
+	}
+
+	private recordFigures(slot: number, sample: SocketFigures, atMs: number): void {
 		const s = this.slots;
-		const seconds = (sample.monoMs - s.statsAtMs[slot]!) / 1000;
+		const seconds = (atMs - s.statsAtMs[slot]!) / 1000;
 		if (seconds > 0) {
 			s.txBytesPerSec[slot] = Math.max(0, sample.bytesAcked - s.bytesAcked[slot]!) / seconds;
 			s.rxBytesPerSec[slot] = Math.max(0, sample.bytesReceived - s.bytesReceived[slot]!) / seconds;
 		}
 
-		s.statsAtMs[slot] = sample.monoMs;
+		s.statsAtMs[slot] = atMs;
 		s.bytesAcked[slot] = sample.bytesAcked;
 		s.bytesReceived[slot] = sample.bytesReceived;
 		s.srttUs[slot] = sample.srttUs;
 		s.retransmits[slot] = sample.retransmits;
-		return true;
 	}
 
 	private openActive(t: Transition): number {
@@ -282,7 +429,7 @@ export class ConnectionTable {
 			return slot;
 		}
 
-		return this.lru.get(key) ?? this.create(key, t, t.family, t.oldstate, t.monoMs, Direction.listener, t.ms);
+		return this.lru.get(key) ?? this.create(key, t, t.family, t.oldstate, t.monoMs, Direction.listener, t.ms, true);
 	}
 
 	/** The in-flight connect this SYN_SENT -> X belongs to, re-keyed by its full tuple. */
@@ -325,7 +472,7 @@ export class ConnectionTable {
 
 	private create(
 		key: string, tuple: Tuple, family: 4 | 6, state: number, atMs: number, direction: Direction,
-		msInState: number | null = null,
+		msInState: number | null = null, existing = false,
 	): number {
 		const s = this.slots;
 		const slot = s.allocate(flatKey(key));
@@ -336,6 +483,8 @@ export class ConnectionTable {
 		s.state[slot] = state;
 		s.direction[slot] = direction;
 		s.firstSeenMs[slot] = atMs;
+		// Not seen opening: it is at least as old as it looks.
+		s.ageLowerBound[slot] = direction === Direction.unknown || existing ? 1 : 0;
 		s.stateSinceMs[slot] = atMs - (msInState ?? 0);
 		this.stateCounts[state]! += 1;
 		this.lru.set(key, slot);

@@ -38,6 +38,8 @@ export const OwnerSource = {
 	close: 4,
 	/** The start-up snapshot of existing sockets. */
 	snapshot: 5,
+	/** The task whose accept() returned it (passive connections). */
+	accept: 6,
 } as const;
 export type OwnerSource = (typeof OwnerSource)[keyof typeof OwnerSource];
 
@@ -100,6 +102,19 @@ export class Connection {
 
 	get firstSeenMs(): number {
 		return this.slots.firstSeenMs[this.slot]!;
+	}
+
+	/**
+	 * Whether the connection existed before it was first seen (found by a socket pass, or
+	 * first seen mid-life): its age is then at least now - firstSeenMs.
+	 */
+	get ageIsLowerBound(): boolean {
+		return this.slots.ageLowerBound[this.slot] === 1;
+	}
+
+	/** Likewise for the time in its state: no change of it has been seen. */
+	get inStateIsLowerBound(): boolean {
+		return this.slots.ageLowerBound[this.slot] === 1 && this.slots.transitions[this.slot] === 0;
 	}
 
 	get stateSinceMs(): number {

@@ -1,6 +1,7 @@
 // A source into the connection table: the sockets that existed at the start, then every
 // batch (resets first, so a received reset marks its connection before the close it
-// causes), with the events the source lost counted in the rates.
+// causes; accepts last, as accept() returns after the handshake), with the events the source
+// lost counted in the rates, and later socket passes (counters and reconciliation).
 import type {TransitionSource} from '../capture/source.js';
 import type {ConnectionTable} from '../model/connection-table.js';
 
@@ -22,12 +23,19 @@ export function feedTable(source: TransitionSource, table: ConnectionTable, now:
 				table.apply(transition);
 			}
 
+			for (const accepted of batch.accepted) {
+				table.applyAccepted(accepted);
+			}
+
 			// The source reports running totals; the table counts what is new.
 			const lost = batch.dropped + batch.lost;
 			if (lost > lostSoFar) {
 				table.recordLost(lost - lostSoFar, now());
 				lostSoFar = lost;
 			}
+		},
+		pass(pass) {
+			table.applyPass(pass);
 		},
 		error: onError,
 	});

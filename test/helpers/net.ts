@@ -1,6 +1,7 @@
 // Loopback servers and clients whose sockets go through known TCP lifecycles.
 import net from 'node:net';
 import {once} from 'node:events';
+import {setTimeout} from 'node:timers/promises';
 
 export type Server = {
 	port: number;
@@ -90,4 +91,75 @@ export async function inParallel(count: number, parallel: number, job: (index: n
 	};
 
 	await Promise.all(Array.from({length: parallel}, worker));
+}
+
+/** Connects and leaves the connection open. */
+export async function connectOpen(host: string, port: number): Promise<net.Socket> {
+	const socket = net.connect(port, host);
+	socket.on('error', () => {});
+	await once(socket, 'connect');
+	return socket;
+}
+
+/**
+ * Loopback sockets in the states a sick host piles up, on three listeners of their own:
+ * established pairs, a CLOSE_WAIT pile-up (a server that never closes what its clients
+ * closed: its side in CLOSE_WAIT, the clients' in FIN_WAIT2), and TIME_WAIT leftovers
+ * (connections the client closed first). add() makes more of each.
+ */
+export type SocketMix = {
+	readonly ports: ReadonlySet<number>;
+	add(counts: {established?: number; closeWait?: number; timeWait?: number}): Promise<void>;
+	/** Closes `count` established pairs from the client side (client to TIME_WAIT). */
+	finishEstablished(count: number): Promise<void>;
+	close(): Promise<void>;
+};
+
+export async function openSocketMix(host: string, counts: {established: number; closeWait: number; timeWait: number}): Promise<SocketMix> {
+	const sockets: net.Socket[] = [];
+	const clients: net.Socket[] = [];
+	const established = await listen(host, socket => sockets.push(socket));
+	const leaky = net.createServer({allowHalfOpen: true}, socket => {
+		socket.on('error', () => {});
+		sockets.push(socket);
+	}).listen(0, host);
+	await once(leaky, 'listening');
+	const leakyPort = (leaky.address() as net.AddressInfo).port;
+	const finished = await listen(host);
+	const mix: SocketMix = {
+		ports: new Set([established.port, leakyPort, finished.port]),
+		async add({established: open = 0, closeWait = 0, timeWait = 0}) {
+			clients.push(...await Promise.all(Array.from({length: open}, async () => connectOpen(host, established.port))));
+			const leakers = await Promise.all(Array.from({length: closeWait}, async () => connectOpen(host, leakyPort)));
+			sockets.push(...leakers);
+			for (const client of leakers) {
+				client.end();
+			}
+
+			for (let i = 0; i < timeWait; i++) {
+				await connectAndClose(host, finished.port);
+			}
+
+			await finished.settled();
+			await setTimeout(100); // the leaky server's sockets reach CLOSE_WAIT
+		},
+		async finishEstablished(count) {
+			for (const client of clients.splice(0, count)) {
+				client.end();
+				await once(client, 'close');
+			}
+
+			await setTimeout(100); // the server side's LAST_ACK -> CLOSE
+		},
+		async close() {
+			for (const socket of [...clients, ...sockets]) {
+				socket.destroy();
+			}
+
+			leaky.close();
+			await Promise.all([established.close(), finished.close()]);
+		},
+	};
+	await mix.add(counts);
+	return mix;
 }

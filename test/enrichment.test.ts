@@ -1,0 +1,251 @@
+// What the kernel adds to the transitions, against the kernel: the process that accepted a
+// connection, each socket's counters in socket passes, and a live table that keeps agreeing
+// with ss as connections come and go. ss from iproute2 is the oracle.
+import {execFileSync, spawn} from 'node:child_process';
+import {once} from 'node:events';
+import {statSync} from 'node:fs';
+import net from 'node:net';
+import {setTimeout as delay} from 'node:timers/promises';
+import {KernelSource} from '../src/capture/kernel-source.js';
+import type {TransitionSource} from '../src/capture/source.js';
+import {stateName, type ExistingSocket} from '../src/capture/transition.js';
+import {ConnectionTable} from '../src/model/connection-table.js';
+import {OwnerSource} from '../src/model/connection.js';
+import {feedTable} from '../src/ui/feed-table.js';
+import {captureDuring, kernelTest} from './helpers/kernel.js';
+import {connectOpen, openSocketMix} from './helpers/net.js';
+import {sortedCounts, ssCounts} from './helpers/ss.js';
+
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+/** Per-state counts of the table's rows with a port in `ports` (closed rows lingering aside). */
+function tableCounts(table: ConnectionTable, ports: ReadonlySet<number>): Map<string, number> {
+	const counts = new Map<string, number>();
+	table.forEach(connection => {
+		const name = stateName(connection.state);
+		if (name !== 'CLOSE' && (ports.has(connection.lport) || ports.has(connection.rport))) {
+			counts.set(name, (counts.get(name) ?? 0) + 1);
+		}
+	});
+	return counts;
+}
+
+/** The source, and a way to wait until `count` more of its passes have been handled. */
+function countingPasses(source: TransitionSource): {source: TransitionSource; after(count: number): Promise<void>} {
+	let seen = 0;
+	const waiting = new Set<{at: number; resolve: () => void}>();
+	return {
+		source: {
+			start(handlers) {
+				source.start({
+					...handlers,
+					pass(pass) {
+						handlers.pass?.(pass);
+						seen++;
+						for (const wait of waiting) {
+							if (wait.at <= seen) {
+								waiting.delete(wait);
+								wait.resolve();
+							}
+						}
+					},
+				});
+			},
+			stop: async () => source.stop(),
+		},
+		async after(count) {
+			await new Promise<void>(resolve => {
+				waiting.add({at: seen + count, resolve});
+			});
+		},
+	};
+}
+
+for (const host of ['127.0.0.1', '::1']) {
+	kernelTest(`${host}: the live table keeps agreeing with ss as connections open and close`, async t => {
+		const mix = await openSocketMix(host, {established: 5, closeWait: 7, timeWait: 3});
+		const table = new ConnectionTable();
+		const passes = countingPasses(new KernelSource({passIntervalMs: 150}));
+		let failure: Error | undefined;
+		feedTable(passes.source, table, now, error => {
+			failure = error;
+		});
+		try {
+			t.deepEqual(sortedCounts(tableCounts(table, mix.ports)), sortedCounts(ssCounts(mix.ports)), 'right after the start');
+			await mix.add({established: 3, closeWait: 4, timeWait: 2});
+			await mix.finishEstablished(2);
+			await passes.after(2);
+			const expected = ssCounts(mix.ports);
+			t.deepEqual(sortedCounts(tableCounts(table, mix.ports)), sortedCounts(expected), 'after the traffic');
+			// What was built is there: 5 + 3 - 2 established pairs, 11 CLOSE_WAIT with their
+			// FIN_WAIT2 clients, 3 + 2 + 2 TIME_WAIT.
+			t.deepEqual(sortedCounts(expected), sortedCounts(new Map([
+				['LISTEN', 3], ['ESTABLISHED', 12], ['CLOSE_WAIT', 11], ['FIN_WAIT2', 11], ['TIME_WAIT', 7],
+			])));
+		} finally {
+			await passes.source.stop();
+			await mix.close();
+		}
+
+		t.is(failure, undefined);
+	});
+}
+
+kernelTest('passes add the sockets the stream never saw, in ss\'s states', async t => {
+	const mix = await openSocketMix('127.0.0.1', {established: 4, closeWait: 3, timeWait: 2});
+	const table = new ConnectionTable();
+	const passes = countingPasses(new KernelSource({passIntervalMs: 100}));
+	// No start-up snapshot: only passes can tell the table about these sockets.
+	const withoutSnapshot: TransitionSource = {
+		start: handlers => {
+			passes.source.start({...handlers, snapshot: undefined});
+		},
+		stop: async () => passes.source.stop(),
+	};
+	feedTable(withoutSnapshot, table, now, () => {});
+	try {
+		t.is(tableCounts(table, mix.ports).size, 0);
+		await passes.after(2);
+		t.deepEqual(sortedCounts(tableCounts(table, mix.ports)), sortedCounts(ssCounts(mix.ports)));
+		t.true(table.reconciled >= 4 + 4 + 3 + 3 + 2 + 3, `${table.reconciled} rows reconciled`);
+		table.forEach(connection => {
+			if (mix.ports.has(connection.lport) || mix.ports.has(connection.rport)) {
+				t.true(connection.ageIsLowerBound, 'found already open: its age is a lower bound');
+			}
+		});
+	} finally {
+		await withoutSnapshot.stop();
+		await mix.close();
+	}
+});
+
+/** A server in a process of its own that accepts connections and keeps them open. */
+async function serverProcess(host: string): Promise<{port: number; pid: number; stop(): void}> {
+	const child = spawn(process.execPath, ['-e', `
+		const server = require('node:net').createServer(socket => socket.on('error', () => {}));
+		server.listen(0, ${JSON.stringify(host)}, () => console.log(server.address().port));
+		setTimeout(() => {}, 60000);
+	`]);
+	const [output] = await once(child.stdout, 'data') as [Buffer];
+	return {port: Number(output.toString()), pid: child.pid!, stop: () => child.kill()};
+}
+
+for (const host of ['127.0.0.1', '::1']) {
+	kernelTest(`${host}: an accepted connection is owned by the process that accepted it, not the one on the CPU`, async t => {
+		const server = await serverProcess(host);
+		const table = new ConnectionTable();
+		const source = new KernelSource();
+		feedTable(source, table, now, () => {});
+		const clients: net.Socket[] = [];
+		const clientPorts: number[] = [];
+		try {
+			t.true(source.acceptOwners, 'accept() is traced');
+			for (let i = 0; i < 3; i++) {
+				clients.push(await connectOpen(host, server.port));
+				clientPorts.push(clients.at(-1)!.localPort!);
+			}
+
+			await delay(150);
+		} finally {
+			await source.stop();
+			server.stop();
+			for (const client of clients) {
+				client.destroy();
+			}
+		}
+
+		for (const port of clientPorts) {
+			const serverSide = table.find({netns: nsOfThisProcess(), laddr: host, lport: server.port, raddr: host, rport: port});
+			// On loopback the server's side changes state in this process's softirq work.
+			t.like(serverSide, {pid: server.pid, comm: 'node', ownerSource: OwnerSource.accept});
+			const clientSide = table.find({netns: nsOfThisProcess(), laddr: host, lport: port, raddr: host, rport: server.port});
+			t.like(clientSide, {pid: process.pid, ownerSource: OwnerSource.connect});
+		}
+	});
+}
+
+kernelTest('the kernel\'s accept records name the accepting task and the connection\'s tuple', async t => {
+	const server = await serverProcess('127.0.0.1');
+	let clientPort = 0;
+	try {
+		const capture = await captureDuring({}, async () => {
+			const client = await connectOpen('127.0.0.1', server.port);
+			clientPort = client.localPort!;
+			await delay(100);
+			client.destroy();
+		});
+		const accepted = capture.accepted.filter(record => record.lport === server.port);
+		t.is(accepted.length, 1);
+		t.like(accepted[0], {pid: server.pid, comm: 'node', laddr: '127.0.0.1', raddr: '127.0.0.1', rport: clientPort, family: 4});
+	} finally {
+		server.stop();
+	}
+});
+
+/** The counters of the connection between two ports, as `ss -ti` shows them. */
+function ssFigures(lport: number, rport: number): {bytesAcked: number; bytesReceived: number; retransmits: number} {
+	const output = execFileSync('ss', ['-tinH', `( sport = :${lport} and dport = :${rport} )`], {encoding: 'utf8'});
+	return {
+		bytesAcked: Number(/bytes_acked:(\d+)/.exec(output)?.[1]),
+		bytesReceived: Number(/bytes_received:(\d+)/.exec(output)?.[1] ?? 0),
+		// retrans:unacknowledged/total, shown once there has been one.
+		retransmits: Number(/retrans:\d+\/(\d+)/.exec(output)?.[1] ?? 0),
+	};
+}
+
+kernelTest('a transfer of a known size shows in the counters of the next pass, as ss reports them', async t => {
+	const sent = 1_000_000;
+	const answered = 300_000;
+	const server = net.createServer(socket => {
+		let got = 0;
+		socket.on('data', chunk => {
+			got += chunk.length;
+			if (got === sent) {
+				socket.write(Buffer.alloc(answered));
+			}
+		});
+		socket.on('error', () => {});
+	}).listen(0, '127.0.0.1');
+	await once(server, 'listening');
+	const serverPort = (server.address() as net.AddressInfo).port;
+	const sockets: ExistingSocket[][] = [];
+	const source = new KernelSource({passIntervalMs: 100});
+	source.start({pass: pass => sockets.push([...pass.sockets]), batch() {}, error() {}});
+	const client = await connectOpen('127.0.0.1', serverPort);
+	try {
+		let got = 0;
+		client.write(Buffer.alloc(sent));
+		await new Promise<void>(resolve => {
+			client.on('data', chunk => {
+				got += chunk.length;
+				if (got === answered) {
+					resolve();
+				}
+			});
+		});
+		const passesBefore = sockets.length;
+		while (sockets.length < passesBefore + 2) {
+			await delay(20);
+		}
+
+		const last = sockets.at(-1)!;
+		const clientSide = last.find(socket => socket.lport === client.localPort && socket.rport === serverPort);
+		const serverSide = last.find(socket => socket.lport === serverPort && socket.rport === client.localPort);
+		// The SYN counts in the connecting side's bytes_acked, as in ss.
+		t.like(clientSide?.figures, {bytesAcked: sent + 1, bytesReceived: answered});
+		t.like(serverSide?.figures, {bytesAcked: answered, bytesReceived: sent});
+		t.true(clientSide!.figures!.srttUs > 0);
+		const {srttUs: _clientRtt, ...clientCounters} = clientSide!.figures!;
+		const {srttUs: _serverRtt, ...serverCounters} = serverSide!.figures!;
+		t.deepEqual(ssFigures(client.localPort!, serverPort), clientCounters);
+		t.deepEqual(ssFigures(serverPort, client.localPort!), serverCounters);
+	} finally {
+		await source.stop();
+		client.destroy();
+		server.close();
+	}
+});
+
+function nsOfThisProcess(): number {
+	return statSync('/proc/self/ns/net').ino;
+}

@@ -1,0 +1,150 @@
+// Socket passes and accept() owners in the connection table: counters, reconciliation with
+// what the kernel holds, and who owns a passive connection.
+import test from 'ava';
+import type {SocketPass} from '../src/capture/source.js';
+import {TcpState, type ExistingSocket, type SocketFigures, type Transition} from '../src/capture/transition.js';
+import {ConnectionTable} from '../src/model/connection-table.js';
+import {OwnerSource} from '../src/model/connection.js';
+
+const {CLOSE, SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE_WAIT, LISTEN} = TcpState;
+const netns = 4_026_531_840;
+const client = {laddr: '10.0.0.1', lport: 40_000, raddr: '10.0.0.2', rport: 443};
+const server = {laddr: '10.0.0.2', lport: 443, raddr: '10.0.0.1', rport: 40_000};
+
+function transition(fields: Partial<Transition> & {oldstate: number; newstate: number; monoMs: number}): Transition {
+	return {wallMs: 0, sock: 0xA1, netns, pid: 0, tid: 0, comm: 'swapper/0', family: 4, ...client, ms: null, ...fields};
+}
+
+function socket(fields: Partial<ExistingSocket> & {state: number}): ExistingSocket {
+	return {monoMs: 0, wallMs: 0, sock: 0xB1, netns, family: 4, ...client, pid: 0, comm: '', figures: undefined, ...fields};
+}
+
+function pass(monoMs: number, sockets: ExistingSocket[], inNetns = netns): SocketPass {
+	return {monoMs, wallMs: 0, sockets, netns: inNetns, owners: false};
+}
+
+function figures(bytesAcked: number, bytesReceived: number): SocketFigures {
+	return {bytesAcked, bytesReceived, srttUs: 120, retransmits: 2};
+}
+
+/** An established client connection, opened at 1000 ms by curl. */
+function established(table: ConnectionTable): void {
+	table.apply(transition({oldstate: CLOSE, newstate: SYN_SENT, monoMs: 1000, pid: 4242, comm: 'curl'}));
+	table.apply(transition({oldstate: SYN_SENT, newstate: ESTABLISHED, monoMs: 1001}));
+}
+
+test('passes give counters and the transfer rates between two of them', t => {
+	const table = new ConnectionTable();
+	established(table);
+	table.applyPass(pass(2000, [socket({state: ESTABLISHED, figures: figures(1001, 0)})]));
+	const connection = table.find({netns, ...client})!;
+	t.is(connection.bytesAcked, 1001);
+	t.is(connection.txBytesPerSec, undefined, 'one sample makes no rate');
+	t.is(connection.srttUs, 120);
+	table.applyPass(pass(4000, [socket({state: ESTABLISHED, figures: figures(1_001_001, 300_000)})]));
+	t.is(table.find({netns, ...client})!.txBytesPerSec, 500_000);
+	t.is(table.find({netns, ...client})!.rxBytesPerSec, 150_000);
+	t.is(table.find({netns, ...client})!.retransmits, 2);
+	t.is(table.reconciled, 0);
+});
+
+test('a socket the stream missed is added when two passes in a row find it, age shown as a lower bound', t => {
+	const table = new ConnectionTable();
+	const missed = socket({...server, state: CLOSE_WAIT});
+	table.applyPass(pass(2000, [missed]));
+	t.is(table.size, 0, 'its opening may still be on the way');
+	table.applyPass(pass(3000, [missed]));
+	const connection = table.find({netns, ...server})!;
+	t.is(connection.state, CLOSE_WAIT);
+	t.true(connection.ageIsLowerBound);
+	t.true(connection.inStateIsLowerBound);
+	t.is(table.countInState(CLOSE_WAIT), 1);
+	t.is(table.reconciled, 1);
+});
+
+test('a socket whose opening arrives after the pass that found it is not added twice', t => {
+	const table = new ConnectionTable();
+	table.applyPass(pass(2000, [socket({state: ESTABLISHED})]));
+	established(table);
+	table.applyPass(pass(3000, [socket({state: ESTABLISHED})]));
+	t.is(table.size, 1);
+	t.false(table.find({netns, ...client})!.ageIsLowerBound, 'seen opening: its age is exact');
+	t.is(table.reconciled, 0);
+});
+
+test('a row the kernel no longer has is removed after two passes; a TIME_WAIT expiring is not counted as missed', t => {
+	const table = new ConnectionTable();
+	established(table);
+	table.apply(transition({...server, sock: 0xC1, oldstate: LISTEN, newstate: SYN_RECV, monoMs: 1100}));
+	table.apply(transition({...server, sock: 0xC1, oldstate: SYN_RECV, newstate: ESTABLISHED, monoMs: 1101}));
+	table.apply(transition({...server, sock: 0xC1, oldstate: ESTABLISHED, newstate: FIN_WAIT1, monoMs: 1200}));
+	table.apply(transition({...server, sock: 0xC1, oldstate: FIN_WAIT1, newstate: FIN_WAIT2, monoMs: 1201}));
+	table.apply(transition({...server, sock: 0xC1, oldstate: FIN_WAIT2, newstate: CLOSE, monoMs: 1202}));
+	t.is(table.find({netns, ...server})!.state, TIME_WAIT);
+
+	const both = [socket({state: ESTABLISHED}), socket({...server, state: TIME_WAIT})];
+	table.applyPass(pass(2000, both));
+	table.applyPass(pass(3000, both));
+	t.is(table.size, 2);
+	table.applyPass(pass(4000, []));
+	t.is(table.size, 2, 'one pass without them is not enough');
+	table.applyPass(pass(5000, []));
+	t.is(table.size, 0);
+	t.is(table.countInState(TIME_WAIT), 0);
+	t.is(table.countInState(ESTABLISHED), 0);
+	t.is(table.reconciled, 1, 'the established row\'s end was missed; the TIME_WAIT expired as expected');
+});
+
+test('a row that changed between passes is not taken for gone', t => {
+	const table = new ConnectionTable();
+	established(table);
+	table.applyPass(pass(2000, []));
+	table.apply(transition({oldstate: ESTABLISHED, newstate: FIN_WAIT1, monoMs: 2500, pid: 4242}));
+	table.applyPass(pass(3000, []));
+	t.is(table.find({netns, ...client})?.state, FIN_WAIT1);
+});
+
+test('a row in another state than the kernel\'s moves to it when two passes agree', t => {
+	const table = new ConnectionTable();
+	established(table);
+	table.applyPass(pass(2000, [socket({state: CLOSE_WAIT})]));
+	t.is(table.find({netns, ...client})!.state, ESTABLISHED, 'the change may still be on the way');
+	table.applyPass(pass(3000, [socket({state: CLOSE_WAIT})]));
+	const connection = table.find({netns, ...client})!;
+	t.is(connection.state, CLOSE_WAIT);
+	t.is(connection.stateSinceMs, 3000);
+	t.is(table.countInState(ESTABLISHED), 0);
+	t.is(table.countInState(CLOSE_WAIT), 1);
+	t.is(table.reconciled, 1);
+});
+
+test('passes leave alone other namespaces, lingering closed rows and connects waiting for a port', t => {
+	const table = new ConnectionTable();
+	table.apply(transition({oldstate: ESTABLISHED, newstate: CLOSE_WAIT, monoMs: 1000, netns: 7}));
+	table.apply(transition({...server, oldstate: SYN_RECV, newstate: CLOSE, monoMs: 1000}));
+	table.apply(transition({sock: 0xD1, lport: 0, rport: 8080, oldstate: CLOSE, newstate: SYN_SENT, monoMs: 1000, pid: 1}));
+	const before = table.size;
+	t.is(before, 3);
+	table.applyPass(pass(2000, []));
+	table.applyPass(pass(2500, []));
+	t.is(table.size, before);
+	t.is(table.reconciled, 0);
+});
+
+test('the accepting process owns a passive connection, over the listener\'s owner but not over a snapshot\'s', t => {
+	const table = new ConnectionTable();
+	table.apply(transition({...server, sock: 0xE0, raddr: '0.0.0.0', rport: 0, oldstate: CLOSE, newstate: LISTEN, monoMs: 900, pid: 100, comm: 'master'}));
+	table.apply(transition({...server, oldstate: LISTEN, newstate: SYN_RECV, monoMs: 1000, pid: 4242, comm: 'curl'}));
+	table.apply(transition({...server, oldstate: SYN_RECV, newstate: ESTABLISHED, monoMs: 1001, pid: 4242, comm: 'curl'}));
+	t.like(table.find({netns, ...server}), {pid: 100, comm: 'master', ownerSource: OwnerSource.listener});
+	const accepted = {monoMs: 1002, wallMs: 0, sock: 0xA1, netns, family: 4 as const, ...server, tid: 101};
+	table.applyAccepted({...accepted, pid: 0, comm: 'swapper/0'});
+	t.is(table.find({netns, ...server})!.pid, 100, 'pid 0 is never an owner');
+	table.applyAccepted({...accepted, pid: 101, comm: 'worker'});
+	t.like(table.find({netns, ...server}), {pid: 101, comm: 'worker', ownerSource: OwnerSource.accept});
+
+	const snapshot = new ConnectionTable();
+	snapshot.upsertFromSnapshot({...socket({...server, state: ESTABLISHED, pid: 100, comm: 'master'})});
+	snapshot.applyAccepted({...accepted, pid: 101, comm: 'worker'});
+	t.like(snapshot.find({netns, ...server}), {pid: 100, ownerSource: OwnerSource.snapshot});
+});
