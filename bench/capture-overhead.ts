@@ -3,7 +3,12 @@
 // round runs it untraced, then traced, back to back, so both see the same machine.
 //
 // Tracers:
-//   ringbuf, perf  the capture pipeline in this process: every event decoded in JS and counted
+//   ringbuf, perf  the capture pipeline in this process, as `tcptop trace` runs it: every
+//                  event decoded in JS and counted
+//   ringbuf+owners the same with accept() traced for passive connections' owners
+//   ringbuf+owners+passes
+//                  and a socket pass every second (each socket's counters; every fifth pass
+//                  complete), decoded and counted: what the live view runs
 //   trace-json     `tcptop trace --json > /dev/null`, a separate process
 //
 // Usage: node --import=tsx bench/capture-overhead.ts [--seconds S] [--rounds N] [--tracer T]... [--workload W]...
@@ -14,6 +19,7 @@ import {setTimeout as delay} from 'node:timers/promises';
 import {fileURLToPath} from 'node:url';
 import {parseArgs} from 'node:util';
 import {KernelSource} from '../src/capture/kernel-source.js';
+import type {SocketPass} from '../src/capture/source.js';
 import {TcpState} from '../src/capture/transition.js';
 import {attached} from '../test/helpers/cli.js';
 
@@ -29,7 +35,7 @@ const {values} = parseArgs({
 
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
-const tracers = values.tracer ?? ['ringbuf', 'perf', 'trace-json'];
+const tracers = values.tracer ?? ['ringbuf', 'ringbuf+owners', 'ringbuf+owners+passes', 'perf', 'trace-json'];
 const workloads = values.workload ?? ['single/graceful', 'single/reset', 'threads/graceful', 'threads/reset'];
 const tcptop = fileURLToPath(new URL('../bin/tcptop', import.meta.url));
 
@@ -64,12 +70,24 @@ const perConnection = (workload: string) => (workload.endsWith('graceful') ? 10 
 const isListenerEvent = (oldstate: number, newstate: number) =>
 	(oldstate === TcpState.CLOSE && newstate === TcpState.LISTEN) || (oldstate === TcpState.LISTEN && newstate === TcpState.CLOSE);
 
-async function tracedInProcess(workload: string, transport: 'ringbuf' | 'perf'): Promise<Traced> {
+let passes = 0;
+let passSockets = 0;
+
+async function tracedInProcess(workload: string, tracer: string): Promise<Traced> {
 	let port = -1;
 	let received = 0;
 	let lost = 0;
-	const source = new KernelSource({transport});
+	const withPasses = tracer.endsWith('+passes');
+	const source = new KernelSource({
+		transport: tracer.startsWith('perf') ? 'perf' : 'ringbuf',
+		acceptOwners: tracer.includes('+owners'),
+		passIntervalMs: withPasses ? 1000 : 0,
+	});
 	source.start({
+		...(withPasses ? {pass(pass: SocketPass) {
+			passes++;
+			passSockets += pass.sockets.length;
+		}} : {}),
 		batch(batch) {
 			for (const t of batch.transitions) {
 				if ((t.lport === port || t.rport === port) && !isListenerEvent(t.oldstate, t.newstate)) {
@@ -117,7 +135,9 @@ for (const workload of workloads) {
 		for (let round = 0; round < rounds; round++) {
 			const plain = await load(workload);
 			untraced += plain.connections / plain.seconds;
-			const run = tracer === 'trace-json' ? await tracedByCommand(workload) : await tracedInProcess(workload, tracer as 'ringbuf' | 'perf');
+			const run = tracer === 'trace-json'
+				? await tracedByCommand(workload)
+				: await tracedInProcess(workload, tracer);
 			traced += run.rate;
 			expected += run.expected;
 			received = run.received === undefined ? undefined : received! + run.received;
@@ -128,6 +148,10 @@ for (const workload of workloads) {
 		rows.push(row);
 		console.error(row.join('  '));
 	}
+}
+
+if (passes > 0) {
+	console.log(`passes: ${passes}, ${(passSockets / passes).toFixed(0)} sockets a pass on average`);
 }
 
 const widths = rows[0]!.map((_, column) => Math.max(...rows.map(row => row[column]!.length)));

@@ -25,6 +25,13 @@ const volatile __u32 n_rports = 0;
 const volatile __u16 rports[TCPTOP_MAX_PORTS] = {};
 const volatile bool use_perf = false;   /* false: ring buffer */
 
+/*
+ * Set by user space before each socket pass: true for a pass that only wants full sockets'
+ * counters, so the TIME_WAIT and request sockets a busy host has by the hundred thousand are
+ * not copied out every time.
+ */
+volatile bool pass_full_sockets_only = false;
+
 struct sock_info {
 	__u64 ts_ns; /* when the socket entered `state` */
 	__u32 owner; /* first non-zero tgid seen changing its state */
@@ -414,6 +421,9 @@ int tcptop_snapshot(struct bpf_iter__tcp *ctx)
 	__u16 family = skc->skc_family;
 	if (!family_wanted(family))
 		return 0;
+	__u8 state = skc->skc_state;
+	if (pass_full_sockets_only && (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV))
+		return 0;
 	__u16 sport = skc->skc_num;
 	__u16 dport = bpf_ntohs(skc->skc_dport);
 	if (n_lports && !port_listed(sport, lports, n_lports))
@@ -428,8 +438,8 @@ int tcptop_snapshot(struct bpf_iter__tcp *ctx)
 	rec.family = family;
 	rec.sport = sport;
 	rec.dport = dport;
-	rec.oldstate = skc->skc_state;
-	rec.newstate = skc->skc_state;
+	rec.oldstate = state;
+	rec.newstate = state;
 	rec.type = TCPTOP_RECORD_SOCKET;
 	__u32 *saddr = (__u32 *)rec.saddr;
 	__u32 *daddr = (__u32 *)rec.daddr;

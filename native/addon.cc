@@ -48,12 +48,16 @@ CaptureOptions ParseOptions(const Napi::Object& options)
 	if (pid.IsNumber()) {
 		parsed.pid = pid.As<Napi::Number>().Uint32Value();
 	}
+	Napi::Value acceptOwners = options.Get("acceptOwners");
+	if (acceptOwners.IsBoolean()) {
+		parsed.acceptOwners = acceptOwners.As<Napi::Boolean>().Value();
+	}
 	parsed.localPorts = PortList(options, "localPorts");
 	parsed.remotePorts = PortList(options, "remotePorts");
 	return parsed;
 }
 
-// new Capture(options, onBatch(block, dropped, lost, errno, passMs), onClose())
+// new Capture(options, onBatch(block, dropped, lost, errno, passMs, passComplete), onClose())
 // A running capture keeps the process alive until stop() is called.
 class Capture : public Napi::ObjectWrap<Capture> {
 public:
@@ -127,11 +131,12 @@ private:
 		    [](Napi::Env, void*, std::vector<uint8_t>* owner) { delete owner; }, block);
 	}
 
-	// JS thread. Asks for a socket pass, delivered through onBatch (passMs > 0).
+	// JS thread. requestPass(complete): asks for a socket pass, delivered through onBatch
+	// (passMs > 0).
 	Napi::Value RequestPass(const Napi::CallbackInfo& info)
 	{
 		if (poller_) {
-			poller_->RequestPass();
+			poller_->RequestPass(info[0].ToBoolean().Value());
 		}
 		return info.Env().Undefined();
 	}

@@ -182,7 +182,7 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 		return nullptr;
 	}
 
-	session->acceptOwners_ = session->AttachAcceptOwners();
+	session->acceptOwners_ = options.acceptOwners && session->AttachAcceptOwners();
 
 	// 5. Buffer.
 	if (perf) {
@@ -279,8 +279,9 @@ int ReadIterator(bpf_program* program, std::vector<uint8_t>& block)
 
 } // namespace
 
-int BpfSession::Pass(bool owners, std::vector<uint8_t>& block)
+int BpfSession::Pass(bool complete, bool owners, std::vector<uint8_t>& block)
 {
+	skel_->bss->pass_full_sockets_only = !complete;
 	int err = ReadIterator(skel_->progs.tcptop_snapshot, block);
 	return err != 0 || !owners ? err : ReadIterator(skel_->progs.tcptop_owners, block);
 }

@@ -22,6 +22,7 @@ struct CaptureOptions {
 	uint32_t pid = 0;    // 0: every process
 	std::vector<uint16_t> localPorts;
 	std::vector<uint16_t> remotePorts;
+	bool acceptOwners = true; // trace accept()/accept4() exits for passive connections' owners
 };
 
 // Why a session could not start. `code` is what JS sees as error.code; `log` holds what
@@ -42,9 +43,10 @@ public:
 	BpfSession& operator=(const BpfSession&) = delete;
 
 	// Any one thread at a time. Appends one TCPTOP_RECORD_SOCKET record per TCP socket that
-	// exists now (iter/tcp), then, with `owners`, one TCPTOP_RECORD_OWNER record per process
-	// holding one open (iter/task_file). Returns a negative errno on failure.
-	int Pass(bool owners, std::vector<uint8_t>& block);
+	// exists now (iter/tcp; without `complete`, full sockets only: no TIME_WAIT or request
+	// sockets), then, with `owners`, one TCPTOP_RECORD_OWNER record per process holding one
+	// open (iter/task_file). Returns a negative errno on failure.
+	int Pass(bool complete, bool owners, std::vector<uint8_t>& block);
 
 	// Whether accept()/accept4() exits are traced (TCPTOP_RECORD_ACCEPTED records).
 	bool AcceptOwners() const { return acceptOwners_; }

@@ -58,19 +58,21 @@ void Poller::Run()
 		} else {
 			delete batch;
 		}
-		if (!last && passRequested_.exchange(false)) {
-			TakePass();
+		int pass = last ? 0 : passRequested_.exchange(0);
+		if (pass != 0) {
+			TakePass((pass & kCompletePass) != 0);
 		}
 	}
 }
 
-void Poller::TakePass()
+void Poller::TakePass(bool complete)
 {
 	auto* pass = new Batch();
+	pass->passComplete = complete;
 	timespec now = {};
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	pass->passNs = static_cast<uint64_t>(now.tv_sec) * 1000000000u + now.tv_nsec;
-	pass->error = session_->Pass(false, pass->block);
+	pass->error = session_->Pass(complete, false, pass->block);
 	pass->dropped = sentDropped_;
 	pass->lost = sentLost_;
 	Send(pass);
@@ -97,7 +99,8 @@ void Poller::Send(Batch* batch)
 		onBatch.Call({block, Napi::Number::New(env, static_cast<double>(batch->dropped)),
 		              Napi::Number::New(env, static_cast<double>(batch->lost)),
 		              Napi::Number::New(env, batch->error),
-		              Napi::Number::New(env, static_cast<double>(batch->passNs) / 1e6)});
+		              Napi::Number::New(env, static_cast<double>(batch->passNs) / 1e6),
+		              Napi::Boolean::New(env, batch->passComplete)});
 	};
 	if (deliver_.NonBlockingCall(batch, callJs) != napi_ok) {
 		*pending -= bytes;

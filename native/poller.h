@@ -21,40 +21,44 @@ struct Batch {
 	uint64_t lost = 0;    // records the perf buffer reported lost
 	int error = 0;        // a negative errno if waiting on the buffer or a pass failed
 	// Non-zero: the block is a socket pass (no owners) taken at this CLOCK_MONOTONIC time,
-	// not records from the buffer.
+	// not records from the buffer; complete or of full sockets only.
 	uint64_t passNs = 0;
+	bool passComplete = false;
 };
 
 class Poller {
 public:
 	// JS thread. The function behind `deliver` is called on the JS thread once per batch,
 	// as onBatch(block: ArrayBuffer, dropped: number, lost: number, errno: number,
-	// passMs: number), passMs being 0 for the buffer's records and the time of a socket pass
-	// (CLOCK_MONOTONIC, ms) for a pass's records.
+	// passMs: number, passComplete: boolean), passMs being 0 for the buffer's records and the
+	// time of a socket pass (CLOCK_MONOTONIC, ms) for a pass's records.
 	Poller(std::unique_ptr<BpfSession> session, Napi::ThreadSafeFunction deliver);
 	// JS thread. Stops the thread after a last drain, detaches the program, and releases
 	// `deliver` (batches already queued are still delivered).
 	~Poller();
 
 	// JS thread, before any RequestPass(). A pass with owners, taken now (see BpfSession::Pass).
-	int Snapshot(std::vector<uint8_t>& block) { return session_->Pass(true, block); }
+	int Snapshot(std::vector<uint8_t>& block) { return session_->Pass(true, true, block); }
 
-	// JS thread. Asks for a pass without owners: the thread takes it after its next drain and
-	// delivers it after that drain's batch, so everything recorded before the pass is
-	// delivered before it. Requests made while one is pending are one request.
-	void RequestPass() { passRequested_ = true; }
+	// JS thread. Asks for a pass without owners, complete or of full sockets only: the thread
+	// takes it after its next drain and delivers it after that drain's batch, so everything
+	// recorded before the pass is delivered before it. Requests made while one is pending are
+	// one request (complete if any was).
+	void RequestPass(bool complete) { passRequested_ |= complete ? kCompletePass : kCountersPass; }
 
 	bool AcceptOwners() const { return session_->AcceptOwners(); }
 
 private:
 	void Run(); // poller thread
 	void Send(Batch* batch); // poller thread
-	void TakePass();         // poller thread
+	void TakePass(bool complete); // poller thread
 
 	std::unique_ptr<BpfSession> session_;
 	Napi::ThreadSafeFunction deliver_;
 	std::atomic<bool> stopping_{false};
-	std::atomic<bool> passRequested_{false};
+	static constexpr int kCountersPass = 1;
+	static constexpr int kCompletePass = 2;
+	std::atomic<int> passRequested_{0};
 	// Bytes handed to JS and not yet delivered: when JS falls this far behind, the thread
 	// stops draining, the kernel's buffer fills, and what it cannot hold is counted as
 	// dropped instead of growing this process without bound.

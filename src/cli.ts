@@ -211,6 +211,8 @@ async function main(argv: string[]): Promise<number> {
 	}
 
 	const source = new KernelSource({
+		// The stream shows the task on the CPU, so it leaves accept() untraced.
+		acceptOwners: false,
 		transport: parseTransport(values.transport),
 		family: values.ipv4 ? 4 : values.ipv6 ? 6 : 0,
 		pid: parsePositiveNumber('pid', values.pid, true) ?? 0,

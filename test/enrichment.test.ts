@@ -30,7 +30,7 @@ function tableCounts(table: ConnectionTable, ports: ReadonlySet<number>): Map<st
 	return counts;
 }
 
-/** The source, and a way to wait until `count` more of its passes have been handled. */
+/** The source, and a way to wait until `count` more of its complete passes have been handled. */
 function countingPasses(source: TransitionSource): {source: TransitionSource; after(count: number): Promise<void>} {
 	let seen = 0;
 	const waiting = new Set<{at: number; resolve: () => void}>();
@@ -41,6 +41,10 @@ function countingPasses(source: TransitionSource): {source: TransitionSource; af
 					...handlers,
 					pass(pass) {
 						handlers.pass?.(pass);
+						if (!pass.complete) {
+							return;
+						}
+
 						seen++;
 						for (const wait of waiting) {
 							if (wait.at <= seen) {
@@ -65,7 +69,7 @@ for (const host of ['127.0.0.1', '::1']) {
 	kernelTest(`${host}: the live table keeps agreeing with ss as connections open and close`, async t => {
 		const mix = await openSocketMix(host, {established: 5, closeWait: 7, timeWait: 3});
 		const table = new ConnectionTable();
-		const passes = countingPasses(new KernelSource({passIntervalMs: 150}));
+		const passes = countingPasses(new KernelSource({passIntervalMs: 40}));
 		let failure: Error | undefined;
 		feedTable(passes.source, table, now, error => {
 			failure = error;
@@ -94,7 +98,7 @@ for (const host of ['127.0.0.1', '::1']) {
 kernelTest('passes add the sockets the stream never saw, in ss\'s states', async t => {
 	const mix = await openSocketMix('127.0.0.1', {established: 4, closeWait: 3, timeWait: 2});
 	const table = new ConnectionTable();
-	const passes = countingPasses(new KernelSource({passIntervalMs: 100}));
+	const passes = countingPasses(new KernelSource({passIntervalMs: 40}));
 	// No start-up snapshot: only passes can tell the table about these sockets.
 	const withoutSnapshot: TransitionSource = {
 		start: handlers => {

@@ -20,7 +20,7 @@ function socket(fields: Partial<ExistingSocket> & {state: number}): ExistingSock
 }
 
 function pass(monoMs: number, sockets: ExistingSocket[], inNetns = netns): SocketPass {
-	return {monoMs, wallMs: 0, sockets, netns: inNetns, owners: false};
+	return {monoMs, wallMs: 0, sockets, netns: inNetns, owners: false, complete: true};
 }
 
 function figures(bytesAcked: number, bytesReceived: number): SocketFigures {
@@ -147,4 +147,15 @@ test('the accepting process owns a passive connection, over the listener\'s owne
 	snapshot.upsertFromSnapshot({...socket({...server, state: ESTABLISHED, pid: 100, comm: 'master'})});
 	snapshot.applyAccepted({...accepted, pid: 101, comm: 'worker'});
 	t.like(snapshot.find({netns, ...server}), {pid: 100, ownerSource: OwnerSource.snapshot});
+});
+
+test('a pass of full sockets only gives counters and reconciles nothing', t => {
+	const table = new ConnectionTable();
+	established(table);
+	const countersOnly = (monoMs: number, sockets: ExistingSocket[]) => ({...pass(monoMs, sockets), complete: false});
+	table.applyPass(countersOnly(2000, [socket({...server, state: CLOSE_WAIT})]));
+	table.applyPass(countersOnly(3000, [socket({...server, state: CLOSE_WAIT}), socket({state: ESTABLISHED, figures: figures(10, 20)})]));
+	t.is(table.size, 1, 'neither added nor removed');
+	t.is(table.find({netns, ...client})!.bytesReceived, 20);
+	t.is(table.reconciled, 0);
 });

@@ -12,14 +12,19 @@ export type NativeCaptureOptions = {
 	pid: number;
 	localPorts: readonly number[];
 	remotePorts: readonly number[];
+	/**
+	 * Trace accept()/accept4() exits to name the owners of passive connections (batches'
+	 * `accepted`). Views that show owners want it; a stream of transitions does not.
+	 */
+	acceptOwners: boolean;
 };
 
 /**
  * Called on the JS thread once per drained batch, and once per socket pass asked for with
- * requestPass (passMs: when the pass started, CLOCK_MONOTONIC ms; 0 for a batch). The
- * counters are running totals.
+ * requestPass (passMs: when the pass started, CLOCK_MONOTONIC ms; 0 for a batch;
+ * passComplete: as asked). The counters are running totals.
  */
-export type BatchCallback = (block: ArrayBuffer, dropped: number, lost: number, errno: number, passMs: number) => void;
+export type BatchCallback = (block: ArrayBuffer, dropped: number, lost: number, errno: number, passMs: number, passComplete: boolean) => void;
 
 export type NativeCapture = {
 	/** Detaches the program. Batches drained before it are still delivered, then onClose runs. */
@@ -27,10 +32,10 @@ export type NativeCapture = {
 	/** Every TCP socket that exists now, as one block of socket records, then owner records. */
 	snapshot(): ArrayBuffer;
 	/**
-	 * Asks for a pass (socket records, no owners), delivered through onBatch after every
-	 * record drained before it started.
+	 * Asks for a pass (socket records, no owners; `complete`: TIME_WAIT and request sockets
+	 * too), delivered through onBatch after every record drained before it started.
 	 */
-	requestPass(): void;
+	requestPass(complete: boolean): void;
 	/** Whether accept()/accept4() are traced, naming the owners of accepted connections. */
 	readonly acceptOwners: boolean;
 };

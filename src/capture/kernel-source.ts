@@ -7,12 +7,15 @@ import {errnoName} from './errno.js';
 
 export type KernelSourceOptions = Partial<NativeCaptureOptions> & {
 	/**
-	 * How often to take a socket pass (SourceHandlers.pass) for the sockets' counters and
-	 * reconciliation; 0 (the default) for never. Only when a pass handler is given. Passes
-	 * honour the family and port settings, not the pid setting.
+	 * How often to take a socket pass (SourceHandlers.pass) for the sockets' counters; every
+	 * fifth is complete, for reconciliation. 0 (the default) for never. Only when a pass
+	 * handler is given. Passes honour the family and port settings, not the pid setting.
 	 */
 	passIntervalMs?: number;
 };
+
+/** Every this many passes, one is complete (lists TIME_WAIT and request sockets too). */
+const completePassEvery = 5;
 
 const defaults: NativeCaptureOptions = {
 	transport: 'ringbuf',
@@ -20,6 +23,7 @@ const defaults: NativeCaptureOptions = {
 	pid: 0,
 	localPorts: [],
 	remotePorts: [],
+	acceptOwners: true,
 };
 
 /** Milliseconds to add to CLOCK_MONOTONIC (the kernel's bpf_ktime_get_ns) to get wall time. */
@@ -66,7 +70,7 @@ export class KernelSource implements TransitionSource {
 		const closed = new Promise<void>(resolve => {
 			resolveClosed = resolve;
 		});
-		const onBatch = (block: ArrayBuffer, dropped: number, lost: number, errno: number, passMs: number) => {
+		const onBatch = (block: ArrayBuffer, dropped: number, lost: number, errno: number, passMs: number, complete: boolean) => {
 			if (failed) {
 				return;
 			}
@@ -78,7 +82,7 @@ export class KernelSource implements TransitionSource {
 					}
 
 					const sockets = decodePass(block, wallOffsetMs);
-					handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, netns, owners: false});
+					handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, netns, owners: false, complete});
 					return;
 				}
 
@@ -111,7 +115,7 @@ export class KernelSource implements TransitionSource {
 			try {
 				const monoMs = Number(process.hrtime.bigint()) / 1e6;
 				const sockets = decodePass(this.#capture.snapshot(), wallOffsetMs);
-				handlers.snapshot({monoMs, wallMs: monoMs + wallOffsetMs, sockets, netns, owners: true});
+				handlers.snapshot({monoMs, wallMs: monoMs + wallOffsetMs, sockets, netns, owners: true, complete: true});
 			} catch (error) {
 				this.#capture.stop();
 				throw error;
@@ -120,8 +124,10 @@ export class KernelSource implements TransitionSource {
 
 		if (handlers.pass && this.#passIntervalMs > 0) {
 			const capture = this.#capture;
+			let count = 0;
 			this.#passTimer = setInterval(() => {
-				capture.requestPass();
+				count++;
+				capture.requestPass(count % completePassEvery === 0);
 			}, this.#passIntervalMs);
 			// The capture keeps the process alive while it runs; the timer need not.
 			this.#passTimer.unref();

@@ -25,6 +25,11 @@ export type SocketPass = {
 	readonly netns: number;
 	/** Whether the pass looked up which process holds each socket (pid and comm are filled). */
 	readonly owners: boolean;
+	/**
+	 * Whether it lists every socket. Passes that only read counters leave out TIME_WAIT and
+	 * request sockets, which have none (a busy host has them by the hundred thousand).
+	 */
+	readonly complete: boolean;
 };
 
 export type SourceHandlers = {
@@ -35,8 +40,8 @@ export type SourceHandlers = {
 	snapshot?(pass: SocketPass): void;
 	/**
 	 * Later passes, taken every `passIntervalMs` of the source (without owners): the
-	 * sockets' counters, and what exists, to reconcile with. Batches taken before the pass
-	 * started are delivered before it.
+	 * sockets' counters, and, in complete ones, what exists, to reconcile with. Batches taken
+	 * before the pass started are delivered before it.
 	 */
 	pass?(pass: SocketPass): void;
 	batch(batch: TransitionBatch): void;

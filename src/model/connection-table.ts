@@ -282,12 +282,24 @@ export class ConnectionTable {
 
 	/**
 	 * Takes in a socket pass (SocketPass): each socket's counters (TX/RX rates between passes,
-	 * RTT, retransmits), and reconciliation with what exists in the pass's namespace: sockets
-	 * the stream missed are added, rows the kernel no longer has are removed (TIME_WAIT
-	 * expiry among them), rows in a state other than the kernel's move to it. Differences are
-	 * acted on when two passes in a row find them (see passUnknown).
+	 * RTT, retransmits), and, from a complete pass, reconciliation with what exists in the
+	 * pass's namespace: sockets the stream missed are added, rows the kernel no longer has
+	 * are removed (TIME_WAIT expiry among them), rows in a state other than the kernel's move
+	 * to it. Differences are acted on when two complete passes in a row find them (see
+	 * passUnknown).
 	 */
 	applyPass(pass: SocketPass): void {
+		if (!pass.complete) {
+			for (const socket of pass.sockets) {
+				const slot = socket.figures && this.lru.peek(connectionKey(socket));
+				if (slot !== undefined) {
+					this.recordFigures(slot, socket.figures!, pass.monoMs);
+				}
+			}
+
+			return;
+		}
+
 		const s = this.slots;
 		const seen = new Uint8Array(s.end);
 		const unknown = new Map<string, number>();

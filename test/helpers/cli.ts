@@ -31,8 +31,8 @@ export async function run(args: string[], options: {prefix?: string[]} = {}): Pr
 	return finish(start(args, options));
 }
 
-/** BPF links a running tcptop holds: two state-change handlers, two reset handlers, two accept() exits. */
-export const linksWhileTracing = 6;
+/** BPF links `tcptop trace` holds: two state-change handlers, two reset handlers (the live view adds two accept() exits). */
+export const linksWhileTracing = 4;
 
 /** Resolves with the ids of the child's BPF links once all its programs are attached. */
 export async function attached(child: ChildProcessWithoutNullStreams): Promise<number[]> {

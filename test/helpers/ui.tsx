@@ -23,7 +23,7 @@ export class FakeSource implements TransitionSource {
 
 	start(handlers: SourceHandlers): void {
 		this.handlers = handlers;
-		handlers.snapshot?.({monoMs: 0, wallMs: 0, sockets: this.existing, netns: 1, owners: true});
+		handlers.snapshot?.({monoMs: 0, wallMs: 0, sockets: this.existing, netns: 1, owners: true, complete: true});
 	}
 
 	async stop(): Promise<void> {
