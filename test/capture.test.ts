@@ -1,7 +1,7 @@
 // The capture pipeline against the real kernel: real loopback sockets, real transitions.
 import type {ExecutionContext} from 'ava';
 import type {Transport} from '../src/capture/addon.js';
-import {stateName, TcpState, type Transition} from '../src/capture/transition.js';
+import {stateName, TcpState, type Reset, type Transition} from '../src/capture/transition.js';
 import {bySocket, captureDuring, edges, kernelTest, kernelTestSerial} from './helpers/kernel.js';
 import {closedPort, connectAndClose, connectAndReset, connectRefused, inParallel, listen} from './helpers/net.js';
 
@@ -66,7 +66,7 @@ kernelTest('a refused connect goes SYN_SENT -> CLOSE after receiving a reset', a
 	t.is(sockets.length, 1);
 	const client = sockets[0]!;
 	t.deepEqual(edges(client), ['CLOSE->SYN_SENT', 'SYN_SENT->CLOSE']);
-	const received = resets.filter(reset => reset.sock === client[0]!.sock);
+	const received = resets.filter(reset => reset.sock === client[0]!.sock && reset.rport === port);
 	t.is(received.length, 1);
 	t.like(received[0], {sent: false, state: TcpState.SYN_SENT, rport: port, raddr: '127.0.0.1'});
 	t.true(received[0]!.monoMs <= client[1]!.monoMs, 'the reset comes before the close it causes');
@@ -84,10 +84,13 @@ kernelTest('a reset close (SO_LINGER 0) goes ESTABLISHED -> CLOSE on both ends, 
 	t.deepEqual(edges(accepted), ['LISTEN->SYN_RECV', 'SYN_RECV->ESTABLISHED', 'ESTABLISHED->CLOSE']);
 	// The client aborts (already CLOSE when the reset goes out), the accepted socket receives
 	// it while ESTABLISHED, before its own change to CLOSE.
-	const resetOf = (sock: number) => resets.filter(reset => reset.sock === sock).map(reset => [reset.sent, stateName(reset.state)]);
-	t.deepEqual(resetOf(client[0]!.sock), [[true, 'CLOSE']]);
-	t.deepEqual(resetOf(accepted[0]!.sock), [[false, 'ESTABLISHED']]);
-	t.true(resets.find(reset => reset.sock === accepted[0]!.sock)!.monoMs <= accepted[2]!.monoMs);
+	// A socket's memory is reused as soon as it is freed, by any test's sockets: match the
+	// tuple as well as the socket.
+	const of = (socket: Transition) => (reset: Reset) => reset.sock === socket.sock && reset.lport === socket.lport && reset.rport === socket.rport;
+	const resetOf = (socket: Transition) => resets.filter(of(socket)).map(reset => [reset.sent, stateName(reset.state)]);
+	t.deepEqual(resetOf(client[2]!), [[true, 'CLOSE']]);
+	t.deepEqual(resetOf(accepted[2]!), [[false, 'ESTABLISHED']]);
+	t.true(resets.find(of(accepted[2]!))!.monoMs <= accepted[2]!.monoMs);
 });
 
 for (const transport of ['ringbuf', 'perf'] as const satisfies readonly Transport[]) {

@@ -13,17 +13,17 @@ import {ConnectionTable} from '../src/model/connection-table.js';
 import {OwnerSource} from '../src/model/connection.js';
 import {feedTable} from '../src/ui/feed-table.js';
 import {captureDuring, kernelTest} from './helpers/kernel.js';
-import {connectOpen, openSocketMix} from './helpers/net.js';
+import {connectOpen, openSocketMix, type SocketMix} from './helpers/net.js';
 import {sortedCounts, ssCounts} from './helpers/ss.js';
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 
-/** Per-state counts of the table's rows with a port in `ports` (closed rows lingering aside). */
-function tableCounts(table: ConnectionTable, ports: ReadonlySet<number>): Map<string, number> {
+/** Per-state counts of the table's rows of the mix (closed rows lingering aside). */
+function tableCounts(table: ConnectionTable, mix: SocketMix): Map<string, number> {
 	const counts = new Map<string, number>();
 	table.forEach(connection => {
 		const name = stateName(connection.state);
-		if (name !== 'CLOSE' && (ports.has(connection.lport) || ports.has(connection.rport))) {
+		if (name !== 'CLOSE' && mix.owns(connection.lport, connection.rport)) {
 			counts.set(name, (counts.get(name) ?? 0) + 1);
 		}
 	});
@@ -75,12 +75,12 @@ for (const host of ['127.0.0.1', '::1']) {
 			failure = error;
 		});
 		try {
-			t.deepEqual(sortedCounts(tableCounts(table, mix.ports)), sortedCounts(ssCounts(mix.ports)), 'right after the start');
+			t.deepEqual(sortedCounts(tableCounts(table, mix)), sortedCounts(ssCounts(mix.ports, mix.owns)), 'right after the start');
 			await mix.add({established: 3, closeWait: 4, timeWait: 2});
 			await mix.finishEstablished(2);
 			await passes.after(2);
-			const expected = ssCounts(mix.ports);
-			t.deepEqual(sortedCounts(tableCounts(table, mix.ports)), sortedCounts(expected), 'after the traffic');
+			const expected = ssCounts(mix.ports, mix.owns);
+			t.deepEqual(sortedCounts(tableCounts(table, mix)), sortedCounts(expected), 'after the traffic');
 			// What was built is there: 5 + 3 - 2 established pairs, 11 CLOSE_WAIT with their
 			// FIN_WAIT2 clients, 3 + 2 + 2 TIME_WAIT.
 			t.deepEqual(sortedCounts(expected), sortedCounts(new Map([
@@ -108,12 +108,12 @@ kernelTest('passes add the sockets the stream never saw, in ss\'s states', async
 	};
 	feedTable(withoutSnapshot, table, now, () => {});
 	try {
-		t.is(tableCounts(table, mix.ports).size, 0);
+		t.is(tableCounts(table, mix).size, 0);
 		await passes.after(2);
-		t.deepEqual(sortedCounts(tableCounts(table, mix.ports)), sortedCounts(ssCounts(mix.ports)));
+		t.deepEqual(sortedCounts(tableCounts(table, mix)), sortedCounts(ssCounts(mix.ports, mix.owns)));
 		t.true(table.reconciled >= 4 + 4 + 3 + 3 + 2 + 3, `${table.reconciled} rows reconciled`);
 		table.forEach(connection => {
-			if (mix.ports.has(connection.lport) || mix.ports.has(connection.rport)) {
+			if (mix.owns(connection.lport, connection.rport)) {
 				t.true(connection.ageIsLowerBound, 'found already open: its age is a lower bound');
 			}
 		});

@@ -5,13 +5,13 @@ import {once} from 'node:events';
 import {KernelSource} from '../src/capture/kernel-source.js';
 import {stateName, TcpState, type ExistingSocket} from '../src/capture/transition.js';
 import {kernelTest} from './helpers/kernel.js';
-import {listen, openSocketMix} from './helpers/net.js';
+import {listen, openSocketMix, type SocketMix} from './helpers/net.js';
 import {ssCounts, sortedCounts} from './helpers/ss.js';
 
-function snapshotCounts(sockets: readonly ExistingSocket[], ports: ReadonlySet<number>): Map<string, number> {
+function snapshotCounts(sockets: readonly ExistingSocket[], mix: SocketMix): Map<string, number> {
 	const counts = new Map<string, number>();
 	for (const socket of sockets) {
-		if (ports.has(socket.lport) || ports.has(socket.rport)) {
+		if (mix.owns(socket.lport, socket.rport)) {
 			const name = stateName(socket.state);
 			counts.set(name, (counts.get(name) ?? 0) + 1);
 		}
@@ -39,11 +39,11 @@ for (const host of ['127.0.0.1', '::1']) {
 		const mix = await openSocketMix(host, {established: 5, closeWait: 7, timeWait: 3});
 		const {ports} = mix;
 		const {sockets, source} = startWithSnapshot();
-		const expected = ssCounts(ports);
+		const expected = ssCounts(ports, mix.owns);
 		await source.stop();
 		await mix.close();
 
-		t.deepEqual(sortedCounts(snapshotCounts(sockets, ports)), sortedCounts(expected));
+		t.deepEqual(sortedCounts(snapshotCounts(sockets, mix)), sortedCounts(expected));
 		// What was built is really there: 3 listeners, 5 established pairs, 7 CLOSE_WAIT
 		// with their 7 FIN_WAIT2 clients, 3 TIME_WAIT.
 		t.deepEqual(sortedCounts(expected), sortedCounts(new Map([
@@ -53,7 +53,7 @@ for (const host of ['127.0.0.1', '::1']) {
 		t.like(listener, {laddr: host, family: host.includes(':') ? 6 : 4});
 		t.true(listener!.netns > 0 && listener!.sock > 0);
 		// Every socket this process holds has it as owner; TIME_WAIT ones belong to no process.
-		for (const socket of sockets.filter(socket => ports.has(socket.lport) || ports.has(socket.rport))) {
+		for (const socket of sockets.filter(socket => mix.owns(socket.lport, socket.rport))) {
 			t.is(socket.pid, stateName(socket.state) === 'TIME_WAIT' ? 0 : process.pid, stateName(socket.state));
 		}
 	});

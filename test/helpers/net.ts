@@ -108,7 +108,13 @@ export async function connectOpen(host: string, port: number): Promise<net.Socke
  * (connections the client closed first). add() makes more of each.
  */
 export type SocketMix = {
+	/** The listeners' ports. */
 	readonly ports: ReadonlySet<number>;
+	/**
+	 * Whether a socket is one of the mix's: between a listener and a client the mix made.
+	 * (Other tests' sockets, TIME_WAITs above all, can have a listener's port number.)
+	 */
+	owns(lport: number, rport: number): boolean;
 	add(counts: {established?: number; closeWait?: number; timeWait?: number}): Promise<void>;
 	/** Closes `count` established pairs from the client side (client to TIME_WAIT). */
 	finishEstablished(count: number): Promise<void>;
@@ -118,6 +124,7 @@ export type SocketMix = {
 export async function openSocketMix(host: string, counts: {established: number; closeWait: number; timeWait: number}): Promise<SocketMix> {
 	const sockets: net.Socket[] = [];
 	const clients: net.Socket[] = [];
+	const clientPorts = new Set<number>();
 	const established = await listen(host, socket => sockets.push(socket));
 	const leaky = net.createServer({allowHalfOpen: true}, socket => {
 		socket.on('error', () => {});
@@ -126,18 +133,25 @@ export async function openSocketMix(host: string, counts: {established: number; 
 	await once(leaky, 'listening');
 	const leakyPort = (leaky.address() as net.AddressInfo).port;
 	const finished = await listen(host);
+	const ports = new Set([established.port, leakyPort, finished.port]);
 	const mix: SocketMix = {
-		ports: new Set([established.port, leakyPort, finished.port]),
+		ports,
+		owns: (lport, rport) => (ports.has(lport) && (rport === 0 || clientPorts.has(rport))) || (clientPorts.has(lport) && ports.has(rport)),
 		async add({established: open = 0, closeWait = 0, timeWait = 0}) {
-			clients.push(...await Promise.all(Array.from({length: open}, async () => connectOpen(host, established.port))));
+			const opened = await Promise.all(Array.from({length: open}, async () => connectOpen(host, established.port)));
+			clients.push(...opened);
 			const leakers = await Promise.all(Array.from({length: closeWait}, async () => connectOpen(host, leakyPort)));
 			sockets.push(...leakers);
+			for (const client of [...opened, ...leakers]) {
+				clientPorts.add(client.localPort!);
+			}
+
 			for (const client of leakers) {
 				client.end();
 			}
 
 			for (let i = 0; i < timeWait; i++) {
-				await connectAndClose(host, finished.port);
+				clientPorts.add(await connectAndClose(host, finished.port));
 			}
 
 			await finished.settled();
