@@ -42,9 +42,8 @@ struct sock_info {
 /*
  * Keyed by socket address. Not an LRU map: an LRU may recycle an entry for another socket
  * at any time, even before it is full, which would make the in-place updates below land
- * in the wrong socket's entry. Entries are removed when their socket closes (by the second
- * program to see the close, see below); a socket that finds the map full goes without time
- * in state. Entries are allocated as sockets come: the size costs nothing until used.
+ * in the wrong socket's entry. Entries are removed when their socket closes; a socket that
+ * finds the map full goes without time in state. Entries are allocated as sockets come: the size costs nothing until used.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -65,22 +64,13 @@ struct {
 	__uint(value_size, sizeof(__u32));
 } perf_events SEC(".maps");
 
-/*
- * The last change this CPU could not record in `sockets` (map full), so the second program
- * does not take it for one the first program missed.
- */
-struct change {
-	__u64 skaddr;
-	__u32 newstate;
-	__u32 pad;
-};
-
+/* Per CPU: 1 while tcptop_state's handler runs on it (see tcptop_state2). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct change);
-} unrecorded SEC(".maps");
+	__type(value, __u32);
+} first_running SEC(".maps");
 
 /* Per-CPU event counters, indexed by TCPTOP_COUNTER_*, read by the addon. */
 struct {
@@ -204,31 +194,17 @@ static __always_inline void submit(void *ctx, const struct sock *sk, __u8 type, 
 	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
 }
 
-static __always_inline int handle_state_change(void *ctx, const struct sock *sk, int oldstate,
-					       int newstate, bool second)
+static __always_inline void handle_state_change(void *ctx, const struct sock *sk, int oldstate,
+						int newstate)
 {
 	if (sk->sk_protocol != IPPROTO_TCP)
-		return 0;
+		return;
 	__u16 family = sk->__sk_common.skc_family;
 	if (!family_wanted(family))
-		return 0;
+		return;
 
 	__u64 skaddr = (__u64)sk;
 	struct sock_info *info = bpf_map_lookup_elem(&sockets, &skaddr);
-	__u32 zero = 0;
-	struct change *last_unrecorded = bpf_map_lookup_elem(&unrecorded, &zero);
-	if (!last_unrecorded)
-		return 0;
-	if (info && info->state == newstate) {
-		/* The other program already recorded this change: it is not a new one. */
-		if (newstate == TCP_CLOSE)
-			bpf_map_delete_elem(&sockets, &skaddr);
-		return 0;
-	}
-	if (!info && last_unrecorded->skaddr == skaddr && last_unrecorded->newstate == newstate)
-		return 0; /* the other program handled it, but the map had no room to say so */
-	if (second)
-		count(TCPTOP_COUNTER_RESCUED);
 
 	__u64 now = bpf_ktime_get_ns();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -252,49 +228,62 @@ static __always_inline int handle_state_change(void *ctx, const struct sock *sk,
 		info->ts_ns = now;
 		info->owner = owner;
 		info->state = newstate;
-	} else {
+	} else if (newstate != TCP_CLOSE) {
 		struct sock_info entry = { .ts_ns = now, .owner = owner, .state = newstate };
-		if (bpf_map_update_elem(&sockets, &skaddr, &entry, BPF_NOEXIST) != 0) {
-			last_unrecorded->skaddr = skaddr;
-			last_unrecorded->newstate = newstate;
-		}
+		bpf_map_update_elem(&sockets, &skaddr, &entry, BPF_NOEXIST);
 	}
+	/* The socket's last change: its address may be reused by a new socket once it is freed. */
+	if (info && newstate == TCP_CLOSE)
+		bpf_map_delete_elem(&sockets, &skaddr);
 
 	__u16 sport, dport;
 	if (!ports_wanted(sk, &sport, &dport))
-		return 0;
+		return;
 	if (target_pid && tgid != target_pid && owner != target_pid)
-		return 0;
+		return;
 
 	submit(ctx, sk, TCPTOP_RECORD_STATE, now, pid_tgid, family, sport, dport, oldstate,
 	       newstate, delta_ns, flags);
-	return 0;
 }
 
 /*
  * The kernel never runs a tracing program inside itself on one CPU: when a softirq (say, a
  * burst of delayed ACKs from a timer) interrupts the program and changes other sockets'
  * states, those nested events skip it, counted only in its recursion_misses. Under
- * loopback load that lost about one event in a thousand. So two copies of the handler are
- * attached: a nested event skips the copy that is running and reaches the other one. Each
- * change is recorded once, by whichever copy sees it first: the second finds the socket's
- * entry already in the new state. (Nesting goes one level deep: process context, then
- * softirq; state changes do not happen in hard interrupts.)
+ * loopback load that lost about one event in a thousand. So a second copy of the handler
+ * is attached, which handles exactly the changes that arrive while the first copy's handler
+ * runs on the same CPU: those the first skips. For every other change it returns at once,
+ * after one per-CPU load. (Nesting goes one level deep: process context, then softirq;
+ * state changes do not happen in hard interrupts.)
  *
- * The skeleton attaches them in this order, so tcptop_state sees each change first and
- * tcptop_state2 records only what tcptop_state missed; it counts those (COUNTER_RESCUED),
- * and user space reports tcptop_state's misses that were not rescued as dropped.
+ * It counts what it handles (COUNTER_RESCUED); user space reports tcptop_state's misses that
+ * were not rescued as dropped: a change nested in the few instructions around the handler,
+ * where the kernel already counts tcptop_state as running and first_running does not yet,
+ * is lost, but counted.
  */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tcptop_state, const struct sock *sk, int oldstate, int newstate)
 {
-	return handle_state_change(ctx, sk, oldstate, newstate, false);
+	__u32 zero = 0;
+	__u32 *running = bpf_map_lookup_elem(&first_running, &zero);
+	if (!running)
+		return 0;
+	*running = 1;
+	handle_state_change(ctx, sk, oldstate, newstate);
+	*running = 0;
+	return 0;
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tcptop_state2, const struct sock *sk, int oldstate, int newstate)
 {
-	return handle_state_change(ctx, sk, oldstate, newstate, true);
+	__u32 zero = 0;
+	__u32 *running = bpf_map_lookup_elem(&first_running, &zero);
+	if (!running || !*running)
+		return 0;
+	count(TCPTOP_COUNTER_RESCUED);
+	handle_state_change(ctx, sk, oldstate, newstate);
+	return 0;
 }
 
 /*
