@@ -64,13 +64,25 @@ struct {
 	__uint(value_size, sizeof(__u32));
 } perf_events SEC(".maps");
 
-/* Per CPU: 1 while tcptop_state's handler runs on it (see tcptop_state2). */
+/*
+ * Per CPU, the last changes tcptop_state saw, each until tcptop_state2 has seen it too
+ * (see tcptop_state2): a small ring, newest at head - 1.
+ */
+#define SEEN_SLOTS 8
+
+struct first_saw {
+	__u64 skaddr[SEEN_SLOTS];
+	__u32 states[SEEN_SLOTS]; /* oldstate << 8 | newstate */
+	__u32 head;
+	__u32 pad;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u32);
-} first_running SEC(".maps");
+	__type(value, struct first_saw);
+} first_saw SEC(".maps");
 
 /* Per-CPU event counters, indexed by TCPTOP_COUNTER_*, read by the addon. */
 struct {
@@ -251,36 +263,52 @@ static __always_inline void handle_state_change(void *ctx, const struct sock *sk
  * burst of delayed ACKs from a timer) interrupts the program and changes other sockets'
  * states, those nested events skip it, counted only in its recursion_misses. Under
  * loopback load that lost about one event in a thousand. So a second copy of the handler
- * is attached, which handles exactly the changes that arrive while the first copy's handler
- * runs on the same CPU: those the first skips. For every other change it returns at once,
- * after one per-CPU load. (Nesting goes one level deep: process context, then softirq;
- * state changes do not happen in hard interrupts.)
+ * is attached, which the kernel runs after the first for every change. The first notes each
+ * change it sees in a per-CPU ring; the second finds it there (and clears it), or does not,
+ * because the first skipped it, and handles it. Nesting goes one level deep (process
+ * context, then softirq; state changes do not happen in hard interrupts), and a change's
+ * two runs are at most a nested softirq's changes apart, so the ring holds the change until
+ * the second looks; for a burst of more than SEEN_SLOTS changes nested in exactly that gap,
+ * the second would record a change twice, never lose one.
  *
- * It counts what it handles (COUNTER_RESCUED); user space reports tcptop_state's misses that
- * were not rescued as dropped: a change nested in the few instructions around the handler,
- * where the kernel already counts tcptop_state as running and first_running does not yet,
- * is lost, but counted.
+ * The second counts what it handles (COUNTER_RESCUED); user space reports tcptop_state's
+ * misses that were not rescued (both copies busy) as dropped.
  */
+static __always_inline struct first_saw *first_saw_ring(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&first_saw, &zero);
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tcptop_state, const struct sock *sk, int oldstate, int newstate)
 {
-	__u32 zero = 0;
-	__u32 *running = bpf_map_lookup_elem(&first_running, &zero);
-	if (!running)
-		return 0;
-	*running = 1;
+	struct first_saw *saw = first_saw_ring();
+	if (saw) {
+		__u32 slot = saw->head++ % SEEN_SLOTS;
+		saw->skaddr[slot] = (__u64)sk;
+		saw->states[slot] = oldstate << 8 | newstate;
+	}
 	handle_state_change(ctx, sk, oldstate, newstate);
-	*running = 0;
 	return 0;
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tcptop_state2, const struct sock *sk, int oldstate, int newstate)
 {
-	__u32 zero = 0;
-	__u32 *running = bpf_map_lookup_elem(&first_running, &zero);
-	if (!running || !*running)
+	struct first_saw *saw = first_saw_ring();
+	if (!saw)
 		return 0;
+	__u32 states = oldstate << 8 | newstate;
+	/* Newest first: usually the change the first saw just before. */
+	for (__u32 i = 1; i <= SEEN_SLOTS; i++) {
+		__u32 slot = (saw->head - i) % SEEN_SLOTS;
+		if (saw->skaddr[slot] == (__u64)sk && saw->states[slot] == states) {
+			saw->skaddr[slot] = 0;
+			return 0;
+		}
+	}
 	count(TCPTOP_COUNTER_RESCUED);
 	handle_state_change(ctx, sk, oldstate, newstate);
 	return 0;
