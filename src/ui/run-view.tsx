@@ -6,7 +6,7 @@ import {render, type Instance} from 'ink';
 import type {TransitionSource} from '../capture/source.js';
 import {ConnectionTable} from '../model/connection-table.js';
 import {App} from './app.js';
-import {feedTable} from './feed-table.js';
+import {feedTable} from '../model/feed-table.js';
 import {colorTheme, plainTheme, ThemeContext} from './theme.js';
 import type {ViewState} from './view-state.js';
 
