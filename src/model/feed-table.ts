@@ -2,7 +2,7 @@
 // batch (resets first, so a received reset marks its connection before the close it
 // causes), with the events the source lost counted in the rates. The one place a source
 // feeds a table, whichever output (live view, batch, metrics) reads it.
-import type {TransitionSource} from '../capture/source.js';
+import type {SocketPass, TransitionSource} from '../capture/source.js';
 import type {ConnectionTable} from './connection-table.js';
 
 /** Starts the source (throws if it cannot start); onError hears why it stopped on its own. */
@@ -13,6 +13,11 @@ export function feedTable(source: TransitionSource, table: ConnectionTable, now:
 			for (const socket of pass.sockets) {
 				table.upsertFromSnapshot(socket);
 			}
+
+			applyFigures(table, pass);
+		},
+		pass(pass) {
+			applyFigures(table, pass);
 		},
 		batch(batch) {
 			for (const reset of batch.resets) {
@@ -32,4 +37,13 @@ export function feedTable(source: TransitionSource, table: ConnectionTable, now:
 		},
 		error: onError,
 	});
+}
+
+/** The kernel's counters of each socket in a pass, for the connections the table holds. */
+function applyFigures(table: ConnectionTable, pass: SocketPass): void {
+	for (const socket of pass.sockets) {
+		if (socket.figures) {
+			table.applyStats({...socket, ...socket.figures, monoMs: pass.monoMs});
+		}
+	}
 }
