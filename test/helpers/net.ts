@@ -91,3 +91,65 @@ export async function inParallel(count: number, parallel: number, job: (index: n
 
 	await Promise.all(Array.from({length: parallel}, worker));
 }
+
+/** Sockets in known states on ports of their own, for tests of what tcptop finds at start-up. */
+export type Landscape = {
+	/** 5 client/server pairs, ESTABLISHED both ends. */
+	established: number;
+	/** A server that never closes what its 7 clients closed: 7 CLOSE_WAIT, 7 FIN_WAIT2. */
+	leaky: number;
+	/** 3 connections the client closed first: 3 TIME_WAIT. */
+	finished: number;
+	ports: ReadonlySet<number>;
+	close(): Promise<void>;
+};
+
+/** What a landscape holds, by kernel state name, counting the 3 listeners. */
+export const landscapeCounts: ReadonlyArray<[string, number]> = [
+	['CLOSE_WAIT', 7], ['ESTABLISHED', 10], ['FIN_WAIT2', 7], ['LISTEN', 3], ['TIME_WAIT', 3],
+];
+
+export async function buildLandscape(host: string): Promise<Landscape> {
+	const held: net.Socket[] = [];
+	const established = await listen(host, socket => held.push(socket));
+	const leaky = net.createServer({allowHalfOpen: true}, socket => {
+		socket.on('error', () => {});
+		held.push(socket);
+	}).listen(0, host);
+	await once(leaky, 'listening');
+	const leakyPort = (leaky.address() as net.AddressInfo).port;
+	const finished = await listen(host);
+	const connect = async (port: number) => {
+		const socket = net.connect(port, host);
+		socket.on('error', () => {});
+		await once(socket, 'connect');
+		held.push(socket);
+		return socket;
+	};
+
+	await Promise.all(Array.from({length: 5}, async () => connect(established.port)));
+	for (const client of await Promise.all(Array.from({length: 7}, async () => connect(leakyPort)))) {
+		client.end();
+	}
+
+	for (let i = 0; i < 3; i++) {
+		await connectAndClose(host, finished.port);
+	}
+
+	await finished.settled();
+	await new Promise(resolve => setTimeout(resolve, 100)); // the leaky server's sockets reach CLOSE_WAIT
+	return {
+		established: established.port,
+		leaky: leakyPort,
+		finished: finished.port,
+		ports: new Set([established.port, leakyPort, finished.port]),
+		async close() {
+			for (const socket of held) {
+				socket.destroy();
+			}
+
+			leaky.close();
+			await Promise.all([established.close(), finished.close()]);
+		},
+	};
+}
