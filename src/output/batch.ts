@@ -16,18 +16,19 @@ export type BatchOptions = TextOptions & {
 
 /** Resolves once the last iteration is out (or the reader left) and the source is stopped. */
 export async function runBatch(source: TransitionSource, table: ConnectionTable, options: BatchOptions, out: Writable): Promise<void> {
-	await runFed(source, table, stop => {
+	await runFed(source, table, (stop, startedAtMs) => {
 		// Left in place after the run: a write that fails after the last iteration lands here too.
 		out.on('error', (error: NodeJS.ErrnoException) => {
 			// A reader that goes away (tcptop -b | head) ends the run quietly.
 			stop(error.code === 'EPIPE' ? undefined : error);
 		});
-		const startedAtMs = monotonicNow();
 		const counter = new IntervalCounter(table.rates, startedAtMs);
 		let printed = 0;
+		let firstAtMs: number | undefined;
 		let timer: NodeJS.Timeout | undefined;
 		const print = () => {
 			const nowMs = monotonicNow();
+			firstAtMs ??= nowMs;
 			table.sweep(nowMs);
 			const frame = takeFrame(table, counter, {...options, nowMs, startedAtMs, wallMs: Date.now()});
 			if (out.writable) {
@@ -40,8 +41,8 @@ export async function runBatch(source: TransitionSource, table: ConnectionTable,
 				return;
 			}
 
-			// Scheduled from the start, so the intervals do not drift by the time printing takes.
-			const next = startedAtMs + (printed * options.delaySeconds * 1000);
+			// Scheduled from the first print, so the intervals do not drift by the time printing takes.
+			const next = firstAtMs + (printed * options.delaySeconds * 1000);
 			timer = setTimeout(print, Math.max(0, next - monotonicNow()));
 		};
 

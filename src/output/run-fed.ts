@@ -15,10 +15,11 @@ export const monotonicNow = () => Number(process.hrtime.bigint()) / 1e6;
 export type Stop = (error?: Error) => void;
 
 /**
- * Starts the source into the table, then `body`, which returns its clean-up; resolves once
- * something called stop and the source has stopped. Throws if the source cannot start.
+ * Starts the source into the table, then `body` (told when the start began), which returns
+ * its clean-up; resolves once something called stop and the source has stopped. Throws if
+ * the source cannot start.
  */
-export async function runFed(source: TransitionSource, table: ConnectionTable, body: (stop: Stop) => () => void): Promise<void> {
+export async function runFed(source: TransitionSource, table: ConnectionTable, body: (stop: Stop, startedAtMs: number) => () => void): Promise<void> {
 	let failure: Error | undefined;
 	let end!: () => void;
 	const ended = new Promise<void>(resolve => {
@@ -40,8 +41,9 @@ export async function runFed(source: TransitionSource, table: ConnectionTable, b
 
 	let cleanUp: (() => void) | undefined;
 	try {
+		const startedAtMs = monotonicNow();
 		feedTable(source, table, monotonicNow, stop);
-		cleanUp = body(stop);
+		cleanUp = body(stop, startedAtMs);
 		await ended;
 	} finally {
 		cleanUp?.();
