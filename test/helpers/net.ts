@@ -101,6 +101,12 @@ export type Landscape = {
 	/** 3 connections the client closed first: 3 TIME_WAIT. */
 	finished: number;
 	ports: ReadonlySet<number>;
+	/**
+	 * Whether a socket with these ports is one the landscape made (a listener's remote port
+	 * is 0). Other sockets can have its port numbers: TIME_WAITs left by earlier connections
+	 * whose client port was the one a listener took since.
+	 */
+	owns(lport: number, rport: number): boolean;
 	close(): Promise<void>;
 };
 
@@ -119,11 +125,18 @@ export async function buildLandscape(host: string): Promise<Landscape> {
 	await once(leaky, 'listening');
 	const leakyPort = (leaky.address() as net.AddressInfo).port;
 	const finished = await listen(host);
+	const pairs = new Set<string>();
+	const made = (clientPort: number, serverPort: number) => {
+		pairs.add(`${clientPort} ${serverPort}`);
+		pairs.add(`${serverPort} ${clientPort}`);
+	};
+
 	const connect = async (port: number) => {
 		const socket = net.connect(port, host);
 		socket.on('error', () => {});
 		await once(socket, 'connect');
 		held.push(socket);
+		made(socket.localPort!, port);
 		return socket;
 	};
 
@@ -133,16 +146,21 @@ export async function buildLandscape(host: string): Promise<Landscape> {
 	}
 
 	for (let i = 0; i < 3; i++) {
-		await connectAndClose(host, finished.port);
+		made(await connectAndClose(host, finished.port), finished.port);
 	}
 
 	await finished.settled();
 	await new Promise(resolve => setTimeout(resolve, 100)); // the leaky server's sockets reach CLOSE_WAIT
+	for (const port of [established.port, leakyPort, finished.port]) {
+		pairs.add(`${port} 0`);
+	}
+
 	return {
 		established: established.port,
 		leaky: leakyPort,
 		finished: finished.port,
 		ports: new Set([established.port, leakyPort, finished.port]),
+		owns: (lport, rport) => pairs.has(`${lport} ${rport}`),
 		async close() {
 			for (const socket of held) {
 				socket.destroy();

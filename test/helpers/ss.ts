@@ -16,18 +16,25 @@ const fromSs: Record<string, string> = {
 	CLOSING: 'CLOSING',
 };
 
+/** An endpoint's port; 0 for a listener's `*`. */
 export function portOf(endpoint: string): number {
-	return Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
+	const port = endpoint.slice(endpoint.lastIndexOf(':') + 1);
+	return port === '*' ? 0 : Number(port);
 }
 
-/** Per-state counts (kernel state names) of the sockets with a local or remote port in `ports`, as ss -tan sees them. */
-export function ssCounts(ports: ReadonlySet<number>): Map<string, number> {
+/**
+ * Per-state counts (kernel state names) of the sockets with a local or remote port in
+ * `ports`, as ss -tan sees them; only those `keep` keeps, when given.
+ */
+export function ssCounts(ports: ReadonlySet<number>, keep: (lport: number, rport: number) => boolean = () => true): Map<string, number> {
 	const counts = new Map<string, number>();
 	// ss filters itself: a busy host's full list (other tests' TIME_WAITs) can be megabytes.
 	const filter = [...ports].map(port => `sport = :${port} or dport = :${port}`).join(' or ');
 	for (const line of execFileSync('ss', ['-tanH', `( ${filter} )`], {encoding: 'utf8'}).trim().split('\n')) {
 		const [state, , , local, peer] = line.trim().split(/\s+/);
-		if (ports.has(portOf(local!)) || ports.has(portOf(peer!))) {
+		const lport = portOf(local!);
+		const rport = portOf(peer!);
+		if ((ports.has(lport) || ports.has(rport)) && keep(lport, rport)) {
 			const name = fromSs[state!] ?? state!;
 			counts.set(name, (counts.get(name) ?? 0) + 1);
 		}
