@@ -10,6 +10,10 @@ import {testUsageErrors} from './helpers/usage-errors.js';
 import {buildLandscape, connectAndClose, landscapeCounts, listen} from './helpers/net.js';
 import {sorted, ssCounts} from './helpers/ss.js';
 
+// Other tests (and benchmarks) can leave more TIME_WAITs than the default cap: the table must
+// not evict the sockets these tests look for.
+const roomy = ['--max-conns', '1000000'];
+
 type Connection = {
 	pid: number | null; comm: string | null; family: number; laddr: string; lport: number; raddr: string; rport: number;
 	state: string; age_s: number; state_s: number; tx_bytes: number | null; rx_bytes: number | null;
@@ -37,7 +41,7 @@ function portWords(ports: Iterable<number>): string[] {
 kernelTest('-b -n 1 --json: the sockets opened before the start, in the states ss shows, selected by a trailing filter', async t => {
 	const landscape = await buildLandscape('127.0.0.1');
 	t.teardown(async () => landscape.close());
-	const {code, stdout, stderr} = await run(['-b', '-n', '1', '--json', ...portWords(landscape.ports)]);
+	const {code, stdout, stderr} = await run(['-b', '-n', '1', '--json', ...roomy, ...portWords(landscape.ports)]);
 	const expected = ssCounts(landscape.ports);
 	const built = ssCounts(landscape.ports, landscape.owns);
 
@@ -70,7 +74,7 @@ kernelTest('--filter and trailing filters select exactly the connections they de
 	const landscape = await buildLandscape('127.0.0.1');
 	t.teardown(async () => landscape.close());
 	const json = async (args: string[]) => {
-		const {code, stdout, stderr} = await run(['-b', '-n', '1', '--json', ...args]);
+		const {code, stdout, stderr} = await run(['-b', '-n', '1', '--json', ...roomy, ...args]);
 		t.is(code, 0, stderr);
 		return (JSON.parse(stdout) as Document).connections;
 	};
@@ -93,7 +97,7 @@ kernelTest('-b -n 1 text: the header and a row per connection, in the view\'s co
 	t.teardown(async () => landscape.close());
 	// TIME_WAITs of earlier connections can have the port number too.
 	const filter = `exclude time-wait and ( sport = :${landscape.leaky} or dport = :${landscape.leaky} )`;
-	const {code, stdout, stderr} = await run(['-b', '-n', '1', '--filter', filter]);
+	const {code, stdout, stderr} = await run(['-b', '-n', '1', ...roomy, '--filter', filter]);
 	t.is(code, 0);
 	t.is(stderr, '');
 	const lines = stdout.split('\n');
@@ -112,7 +116,7 @@ kernelTest('-b -n 1 text: the header and a row per connection, in the view\'s co
 kernelTest('-b -n 2 -d 0.5: two documents; the transitions between them are in the second', async t => {
 	const server = await listen('127.0.0.1');
 	t.teardown(async () => server.close());
-	const child = start(['-b', '-n', '2', '-d', '0.5', '--json', `dport = :${server.port} or sport = :${server.port}`]);
+	const child = start(['-b', '-n', '2', '-d', '0.5', '--json', ...roomy, `dport = :${server.port} or sport = :${server.port}`]);
 	const finished = finish(child);
 	const lines = createInterface({input: child.stdout});
 	const documents: Document[] = [];
@@ -156,7 +160,8 @@ kernelTest('-b -n 2 -d 0.5: two documents; the transitions between them are in t
 
 	t.true(next.new.count >= 8);
 	const edge = next.transitions.find(edge => edge.from === 'CLOSE' && edge.to === 'SYN_SENT')!;
-	t.true(Math.abs((edge.per_second * next.interval_s) - edge.count) < 0.01, 'per second over the interval');
+	// interval_s is rounded to the millisecond.
+	t.true(Math.abs((edge.per_second * next.interval_s) - edge.count) <= (edge.count * 0.002) + 0.01, 'per second over the interval');
 });
 
 kernelTest('tcptop -b | head -1: exits 0 and quietly when the reader goes', async t => {

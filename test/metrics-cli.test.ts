@@ -9,6 +9,10 @@ import {parseExposition, type Family} from './helpers/exposition.js';
 import {assertOneLineError, testUsageErrors} from './helpers/usage-errors.js';
 import {closedPort, connectAndClose, connectAndReset, connectRefused, listen} from './helpers/net.js';
 
+// Other tests (and benchmarks) can leave more TIME_WAITs than the default cap: the table must
+// not evict the listeners these tests look for.
+const roomy = ['--max-conns', '1000000'];
+
 type Started = {child: ReturnType<typeof start>; finished: ReturnType<typeof finish>; url: string; links: number[]};
 
 /** Starts tcptop with --metrics; resolves once it serves (the address it prints) and has attached. */
@@ -53,7 +57,7 @@ function listeningOn(port: number): string[] {
 kernelTest('headless --metrics PORT: loopback only; counters move with the traffic made; SIGTERM exits 0 and detaches', async t => {
 	const server = await listen('127.0.0.1');
 	t.teardown(async () => server.close());
-	const {child, finished, url, links} = await startServing(['--metrics', '0']);
+	const {child, finished, url, links} = await startServing(['--metrics', '0', ...roomy]);
 	const port = Number(new URL(url).port);
 	t.is(new URL(url).hostname, '127.0.0.1');
 	t.deepEqual(listeningOn(port), [`127.0.0.1:${port}`], 'a bare port binds loopback only');
@@ -111,7 +115,7 @@ kernelTest('headless --metrics PORT: loopback only; counters move with the traff
 });
 
 kernelTest('--metrics beside -b: scraped while batch mode prints; SIGINT exits 0', async t => {
-	const {child, finished, url, links} = await startServing(['-b', '-d', '0.2', '--json', '--metrics', '127.0.0.1:0', 'state', 'listening']);
+	const {child, finished, url, links} = await startServing(['-b', '-d', '0.2', '--json', ...roomy, '--metrics', '127.0.0.1:0', 'state', 'listening']);
 	await once(child.stdout, 'data');
 	const families = await scrape(url);
 	t.true(value(families, 'tcptop_sockets', {state: 'LISTEN'}) >= 1);

@@ -119,7 +119,7 @@ kernelTest('tcptop in tmux with a trailing filter and --metrics --view: the view
 	const metricsPort = await closedPort('127.0.0.1');
 	const filter = `state established and dst 127.0.0.1:${server.port}`;
 	tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '30',
-		`${process.execPath} ${tcptop} --delay 0.2 --metrics ${metricsPort} --view ${filter}; echo "tcptop exited with $?"`);
+		`${process.execPath} ${tcptop} --delay 0.2 --max-conns 1000000 --metrics ${metricsPort} --view ${filter}; echo "tcptop exited with $?"`);
 	tmux('set-option', '-t', session, 'remain-on-exit', 'on');
 	const port = `127.0.0.1:${server.port}`;
 	const rowsOf = (frame: string) => frame.split('\n').filter(line => line.includes(port) && !line.includes('Filter:'));
