@@ -145,7 +145,8 @@ kernelTest('-b -n 2 -d 0.5: two documents; the transitions between them are in t
 	t.is(documents.length, 2);
 	const [first, next] = documents as [Document, Document];
 	t.true(Date.parse(next.time) - Date.parse(first.time) >= 400);
-	t.true(next.interval_s >= 0.4 && next.interval_s < 2, String(next.interval_s));
+	// Not early; late only when the host floods tcptop with events.
+	t.true(next.interval_s >= 0.4, String(next.interval_s));
 	// Besides the listener, only TIME_WAITs of earlier connections that had the port number.
 	t.deepEqual(sorted(countStates(first.connections.filter(c => c.state !== 'TIME_WAIT'))), [['LISTEN', 1]]);
 	const tuple = (c: Connection) => `${c.laddr} ${c.lport} ${c.raddr} ${c.rport}`;
