@@ -1,25 +1,35 @@
 // The command line: parses arguments, picks a mode, turns every failure into one line on
 // stderr and an exit code (2: usage, 1: runtime).
 import {readFileSync} from 'node:fs';
+import {isIPv4, isIPv6} from 'node:net';
+import {hostname, release} from 'node:os';
 import {parseArgs} from 'node:util';
 import type {CaptureError, Transport} from './capture/addon.js';
 import {KernelSource} from './capture/kernel-source.js';
 import {columns, type Column} from './model/columns.js';
+import {ConnectionTable} from './model/connection-table.js';
 import {compileFilter, type Filter} from './model/filter.js';
+import {runBatch} from './output/batch.js';
+import type {MetricsAddress, MetricsServer} from './output/metrics.js';
+import {monotonicNow} from './output/run-fed.js';
 import {runTrace} from './output/trace.js';
 
-const help = `Usage: tcptop [command] [options]
+const help = `Usage: tcptop [options] [FILTER...]
+       tcptop -b [-n ITERATIONS] [-d SECS] [--json] [options] [FILTER...]
+       tcptop --metrics [ADDR:]PORT [-b ... | --view]
+       tcptop trace [trace options]
 
 top for TCP: every TCP connection on this host and every state change it makes,
 captured live by eBPF. Needs root, or CAP_BPF and CAP_PERFMON.
 
 Without a command, tcptop shows the connections live on the terminal (? for keys).
+FILTER, the words after the options, is an ss-style filter, as --filter takes it.
 
 Commands:
   trace              stream every TCP state transition, one per line
                      (columns: TIME PID COMM LADDR LPORT RADDR RPORT OLDSTATE -> NEWSTATE MS)
 
-Options for the live view:
+Options for the live view and batch mode:
   -d, --delay SECS   refresh interval (default 1)
   --sort COLUMN      sort by pid, command, local, remote, state, age, in-state, tx, rx,
                      rtt or retrans (default in-state)
@@ -28,6 +38,18 @@ Options for the live view:
   --no-color         no colours (also when NO_COLOR is set)
   --max-conns N      track at most N connections (default 65536)
   --transport KIND   ringbuf (default) or perf
+
+Batch mode (like top -b):
+  -b, --batch        print the header figures and every matching connection as plain
+                     text each interval, to a pipe or file
+  -n, --iterations N stop after N prints (default: until a signal)
+  --json             one JSON document per print, one line each
+
+Metrics:
+  --metrics ADDR     serve Prometheus metrics at http://ADDR/metrics; ADDR is PORT
+                     (on 127.0.0.1), HOST:PORT, [IPV6]:PORT or :PORT (every address).
+                     Alone, tcptop runs headless; with -b it prints too
+  --view             with --metrics: show the live view as well
 
 Options for trace:
   --json             one JSON object per transition (NDJSON)
@@ -62,6 +84,10 @@ const optionSpec = {
 	filter: {type: 'string'},
 	'no-color': {type: 'boolean'},
 	'max-conns': {type: 'string'},
+	batch: {type: 'boolean', short: 'b'},
+	iterations: {type: 'string', short: 'n'},
+	metrics: {type: 'string'},
+	view: {type: 'boolean'},
 } as const;
 
 function parsePorts(flag: string, text: string | undefined): number[] {
@@ -124,29 +150,80 @@ function normalised(name: string): string {
 	return name.toLowerCase().replace(/\/s$/, '').replace(/[^a-z]/g, '');
 }
 
-function parseFilter(text: string | undefined): Filter | undefined {
+/** The filter, from --filter or the words after the options (as one expression); not both. */
+function parseFilter(option: string | undefined, words: readonly string[]): Filter | undefined {
+	if (option !== undefined && words.length > 0) {
+		throw new UsageError(`give the filter with --filter or as arguments, not both (found '${words[0]}')`);
+	}
+
+	const text = option ?? (words.length > 0 ? words.join(' ') : undefined);
 	if (text === undefined) {
 		return undefined;
 	}
 
 	const result = compileFilter(text);
-	if (!result.ok) {
-		throw new UsageError(`--filter: ${result.error.message} (at character ${result.error.position + 1})`);
+	if (result.ok) {
+		return result.filter;
 	}
 
-	return result.filter;
+	const {message, position} = result.error;
+	if (option === undefined && position === 0) {
+		// A mistyped command reads as a filter that starts wrong: say it could be either.
+		throw new UsageError(`unknown command or filter '${words[0]}': ${message}`);
+	}
+
+	throw new UsageError(`${option === undefined ? 'filter' : '--filter'}: ${message} (at character ${position + 1})`);
+}
+
+/** PORT (on loopback), HOST:PORT, [IPV6]:PORT, or :PORT for every address. */
+function parseMetricsAddress(text: string): MetricsAddress {
+	const match = /^(?:(?:\[([^\]]*)\]|([^:[\]]*)):)?(\d{1,5})$/.exec(text);
+	const port = Number(match?.[3]);
+	const host = match ? (match[1] ?? (match[2] === undefined ? '127.0.0.1' : match[2])) : '';
+	const valid = match && port <= 65_535 && (match[1] === undefined
+		? host === '' || host === 'localhost' || isIPv4(host)
+		: isIPv6(host));
+	if (!valid) {
+		throw new UsageError(`--metrics: '${text}' is not PORT, ADDRESS:PORT, [IPV6]:PORT or :PORT`);
+	}
+
+	return {host: host === '' ? undefined : host, port};
+}
+
+/** Lines of text output: the terminal's width, else $COLUMNS, else every column in full. */
+function outputWidth(): number | undefined {
+	if (process.stdout.isTTY) {
+		return process.stdout.columns;
+	}
+
+	const columns = Number(process.env.COLUMNS);
+	return Number.isInteger(columns) && columns > 0 ? columns : undefined;
 }
 
 type OptionValues = {[K in keyof typeof optionSpec]?: (typeof optionSpec)[K]['type'] extends 'boolean' ? boolean : string};
 
-async function runInteractive(values: OptionValues): Promise<number> {
+type Viewing = {
+	readonly delaySeconds: number;
+	readonly sortColumn: Column | undefined;
+	readonly filter: Filter | undefined;
+	readonly transport: Transport;
+	readonly table: ConnectionTable;
+};
+
+/** The options the live view and batch mode share. */
+function parseViewing(values: OptionValues, words: readonly string[]): Viewing {
 	const delaySeconds = parsePositiveNumber('delay', values.delay, false) ?? 1;
 	const sortColumn = parseSortColumn(values.sort);
-	const filter = parseFilter(values.filter);
+	const filter = parseFilter(values.filter, words);
 	const maxConnections = parsePositiveNumber('max-conns', values['max-conns'], true);
 	const transport = parseTransport(values.transport);
+	return {delaySeconds, sortColumn, filter, transport, table: new ConnectionTable({maxConnections})};
+}
+
+async function runInteractive(values: OptionValues, viewing: Viewing, startMetrics: () => Promise<unknown>): Promise<number> {
+	const {delaySeconds, sortColumn, filter, transport, table} = viewing;
 	if (!process.stdout.isTTY) {
-		throw new UsageError('the live view needs a terminal on stdout; \'tcptop trace\' streams transitions to a pipe or file');
+		throw new UsageError('the live view needs a terminal on stdout; to a pipe or file, \'tcptop -b\' prints it and \'tcptop trace\' streams transitions');
 	}
 
 	// Ink decides once, when it is first imported, that it runs in CI if CI or
@@ -159,13 +236,91 @@ async function runInteractive(values: OptionValues): Promise<number> {
 	process.env.NODE_ENV = 'production';
 	const [{runView}, {initialViewState}] = await Promise.all([import('./ui/run-view.js'), import('./ui/view-state.js')]);
 	const noColorEnv = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '';
-	await runView(new KernelSource({transport, passIntervalMs: delaySeconds * 1000}), {
+	await startMetrics();
+	await runView(tableSource(viewing), table, {
 		delaySeconds,
 		initialView: initialViewState({sortKey: sortColumn?.key ?? 'inState', filter}),
 		color: !values['no-color'] && !noColorEnv,
-		maxConnections,
 	});
 	return 0;
+}
+
+async function runBatchMode(values: OptionValues, viewing: Viewing, startMetrics: () => Promise<unknown>): Promise<number> {
+	const {delaySeconds, sortColumn, filter, transport, table} = viewing;
+	const iterations = parsePositiveNumber('iterations', values.iterations, true);
+	const column = sortColumn ?? columns.find(column => column.key === 'inState')!;
+	await startMetrics();
+	await runBatch(tableSource(viewing), table, {
+		format: values.json ? 'json' : 'text',
+		iterations,
+		delaySeconds,
+		column,
+		descending: column.descendingByDefault,
+		filter,
+		width: outputWidth(),
+		host: hostname(),
+		kernel: release(),
+	}, process.stdout);
+	return 0;
+}
+
+/**
+ * The kernel source of the modes built on the connection table: a socket pass every refresh
+ * for each connection's counters (and, every fifth, to reconcile with the kernel).
+ */
+function tableSource(viewing: Viewing): KernelSource {
+	return new KernelSource({transport: viewing.transport, passIntervalMs: viewing.delaySeconds * 1000});
+}
+
+/** The modes built on the connection table: the live view, batch mode, metrics. */
+async function runTable(values: OptionValues, words: readonly string[]): Promise<number> {
+	const metricsAddress = values.metrics === undefined ? undefined : parseMetricsAddress(values.metrics);
+	if (values.iterations !== undefined && !values.batch) {
+		throw new UsageError('-n needs -b (batch mode)');
+	}
+
+	if (values.json && !values.batch) {
+		throw new UsageError('--json needs -b (batch mode), or the trace command');
+	}
+
+	if (values.view && values.batch) {
+		throw new UsageError('-b and --view cannot be used together');
+	}
+
+	const headless = metricsAddress !== undefined && !values.batch && !values.view;
+	if (headless && (values.filter !== undefined || words.length > 0)) {
+		throw new UsageError('metrics count every connection: a filter applies to the live view and -b');
+	}
+
+	const viewing = parseViewing(values, words);
+	let metrics: MetricsServer | undefined;
+	// Listening comes before the capture starts, so a port in use fails before anything attaches.
+	const startMetrics = async () => {
+		if (metricsAddress) {
+			const {metricsRegistry, MetricsServer} = await import('./output/metrics.js');
+			metrics = await MetricsServer.start(metricsRegistry(viewing.table, monotonicNow), metricsAddress);
+			if (!values.view) {
+				process.stderr.write(`tcptop: serving metrics at ${metrics.url}\n`);
+			}
+		}
+	};
+
+	try {
+		if (values.batch) {
+			return await runBatchMode(values, viewing, startMetrics);
+		}
+
+		if (headless) {
+			await startMetrics();
+			const {runHeadless} = await import('./output/metrics.js');
+			await runHeadless(tableSource(viewing), viewing.table);
+			return 0;
+		}
+
+		return await runInteractive(values, viewing, startMetrics);
+	} finally {
+		await metrics?.close();
+	}
 }
 
 function version(): string {
@@ -194,16 +349,18 @@ async function main(argv: string[]): Promise<number> {
 	}
 
 	const [command, ...rest] = positionals;
-	if (command === undefined) {
-		return runInteractive(values);
-	}
-
 	if (command !== 'trace') {
-		throw new UsageError(`unknown command '${command}'`);
+		return runTable(values, positionals);
 	}
 
 	if (rest.length > 0) {
 		throw new UsageError(`unexpected argument '${rest[0]}'`);
+	}
+
+	for (const option of ['batch', 'iterations', 'metrics', 'view'] as const) {
+		if (values[option] !== undefined) {
+			throw new UsageError(`--${option} does not apply to trace`);
+		}
 	}
 
 	if (values.ipv4 && values.ipv6) {

@@ -28,7 +28,7 @@ const usageErrors: Array<[string[], RegExp]> = [
 	[['trace', '--transport', 'carrier-pigeon'], /--transport: 'carrier-pigeon' is not ringbuf or perf/],
 	[['trace', '--duration', 'soon'], /--duration: 'soon' is not a positive number/],
 	[['trace', '-4', '-6'], /-4 and -6 cannot be used together/],
-	[['frobnicate'], /unknown command 'frobnicate'/],
+	[['frobnicate'], /unknown command or filter 'frobnicate'/],
 ];
 
 testUsageErrors(usageErrors);

@@ -11,7 +11,7 @@ import type {TransitionSource} from '../src/capture/source.js';
 import {stateName, type ExistingSocket} from '../src/capture/transition.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
 import {OwnerSource} from '../src/model/connection.js';
-import {feedTable} from '../src/ui/feed-table.js';
+import {feedTable} from '../src/model/feed-table.js';
 import {captureDuring, kernelTest} from './helpers/kernel.js';
 import {connectOpen, openSocketMix, type SocketMix} from './helpers/net.js';
 import {sortedCounts, ssCounts} from './helpers/ss.js';

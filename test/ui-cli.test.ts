@@ -3,14 +3,22 @@ import test from 'ava';
 import {run} from './helpers/cli.js';
 import {assertOneLineError, testUsageErrors} from './helpers/usage-errors.js';
 
-test('without a terminal on stdout: one line pointing at tcptop trace, exit 2', async t => {
+test('without a terminal on stdout: one line pointing at batch mode and tcptop trace, exit 2', async t => {
 	const {code, stdout, stderr} = await run([]);
 	t.is(code, 2);
 	t.is(stdout, '');
-	assertOneLineError(t, stderr, /needs a terminal on stdout; 'tcptop trace' streams transitions/);
+	assertOneLineError(t, stderr, /needs a terminal on stdout; to a pipe or file, 'tcptop -b' prints it and 'tcptop trace' streams transitions/);
+});
+
+test('a filter given as trailing words is taken before the terminal is looked for', async t => {
+	const {code, stderr} = await run(['state', 'established', 'and', 'dport', '=', ':5432']);
+	t.is(code, 2);
+	assertOneLineError(t, stderr, /needs a terminal on stdout/);
 });
 
 const usageErrors: Array<[string[], RegExp]> = [
+	[['state', 'bogus'], /filter: .*bogus.* \(at character 7\)/],
+	[['dport', '=', ':5432', 'and'], /filter: .* \(at character 18\)/],
 	[['-d', '0'], /--delay: '0' is not a positive number/],
 	[['--delay', 'soon'], /--delay: 'soon' is not a positive number/],
 	[['--sort', 'colour'], /--sort: 'colour' is not a column \(pid, command, local, remote, state, age, in state, tx\/s/],

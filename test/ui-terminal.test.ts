@@ -7,34 +7,34 @@ import {once} from 'node:events';
 import {setTimeout as delay} from 'node:timers/promises';
 import {bpfLinksOf, bpfLinksOnHost, tcptop} from './helpers/cli.js';
 import {kernelTest} from './helpers/kernel.js';
-import {listen} from './helpers/net.js';
+import {closedPort, listen} from './helpers/net.js';
+import {parseExposition} from './helpers/exposition.js';
 
-/** A tmux server of the test's own, so no user's sessions or settings are involved. */
-const socket = `tcptop-test-${process.pid}`;
 const session = 'view';
 
-function tmux(...args: string[]): string {
-	return execFileSync('tmux', ['-L', socket, ...args], {encoding: 'utf8'});
-}
+/** A tmux server of the test's own, so no user's sessions or settings are involved. */
+function terminal(name: string) {
+	const socket = `tcptop-test-${process.pid}-${name}`;
+	const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], {encoding: 'utf8'});
+	const screen = (): string => tmux('capture-pane', '-p', '-t', session);
+	const until = async <T>(what: string, probe: () => T | undefined): Promise<T> => {
+		for (let waited = 0; waited < 10_000; waited += 50) {
+			const value = probe();
+			if (value !== undefined) {
+				return value;
+			}
 
-function screen(): string {
-	return tmux('capture-pane', '-p', '-t', session);
-}
-
-async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
-	for (let waited = 0; waited < 10_000; waited += 50) {
-		const value = probe();
-		if (value !== undefined) {
-			return value;
+			await delay(50);
 		}
 
-		await delay(50);
-	}
+		throw new Error(`timed out waiting for ${what}; screen:\n${screen()}`);
+	};
 
-	throw new Error(`timed out waiting for ${what}; screen:\n${screen()}`);
+	return {tmux, screen, until};
 }
 
 kernelTest('tcptop in tmux: draws despite CI=true, sorts and filters by key, quits with q and detaches', async t => {
+	const {tmux, screen, until} = terminal('keys');
 	const server = await listen('127.0.0.1');
 	const clients: net.Socket[] = [];
 	t.teardown(async () => {
@@ -92,4 +92,46 @@ kernelTest('tcptop in tmux: draws despite CI=true, sorts and filters by key, qui
 	await until('tcptop to exit', () => (screen().includes('tcptop exited with 0') ? true : undefined));
 	const remaining = new Set(bpfLinksOnHost());
 	t.deepEqual(links.filter(id => remaining.has(id)), [], 'no BPF link of tcptop remains');
+});
+
+kernelTest('tcptop in tmux with a trailing filter and --metrics --view: the view filters, metrics are served beside it', async t => {
+	const {tmux, screen, until} = terminal('metrics');
+	const server = await listen('127.0.0.1');
+	const clients: net.Socket[] = [];
+	t.teardown(async () => {
+		for (const client of clients) {
+			client.destroy();
+		}
+
+		await server.close();
+		try {
+			tmux('kill-server');
+		} catch {
+			// Already gone.
+		}
+	});
+	for (let index = 0; index < 2; index++) {
+		const client = net.connect(server.port, '127.0.0.1');
+		await once(client, 'connect');
+		clients.push(client);
+	}
+
+	const metricsPort = await closedPort('127.0.0.1');
+	const filter = `state established and dst 127.0.0.1:${server.port}`;
+	tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '30',
+		`${process.execPath} ${tcptop} --delay 0.2 --max-conns 1000000 --metrics ${metricsPort} --view ${filter}; echo "tcptop exited with $?"`);
+	tmux('set-option', '-t', session, 'remain-on-exit', 'on');
+	const port = `127.0.0.1:${server.port}`;
+	const rowsOf = (frame: string) => frame.split('\n').filter(line => line.includes(port) && !line.includes('Filter:'));
+	const frame = await until('the filtered connections', () => (rowsOf(screen()).length >= 2 ? screen() : undefined));
+	t.true(frame.includes(`Filter: ${filter}`));
+	t.is(rowsOf(frame).length, 2, 'the two client ends');
+
+	const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+	t.is(response.status, 200);
+	const families = parseExposition(await response.text());
+	t.true(families.get('tcptop_sockets')!.samples.some(sample => sample.labels.state === 'ESTABLISHED' && sample.value >= 4));
+
+	tmux('send-keys', '-t', session, 'q');
+	await until('tcptop to exit', () => (screen().includes('tcptop exited with 0') ? true : undefined));
 });

@@ -52,5 +52,11 @@ export function displayStateName(state: number): string {
 	return displayNames[state] ?? `UNKNOWN(${state})`;
 }
 
+/** States in the order a connection goes through them, listeners and closed ones last: the header's order. */
+export const lifecycleOrder: readonly number[] = [
+	TcpState.ESTABLISHED, TcpState.SYN_SENT, TcpState.SYN_RECV, TcpState.NEW_SYN_RECV, TcpState.FIN_WAIT1, TcpState.FIN_WAIT2,
+	TcpState.TIME_WAIT, TcpState.CLOSE_WAIT, TcpState.LAST_ACK, TcpState.CLOSING, TcpState.LISTEN, TcpState.CLOSE,
+];
+
 /** One past the largest kernel state number: the size of per-state arrays. */
 export const stateCount = displayNames.length;

@@ -4,9 +4,9 @@
 import {hostname, release} from 'node:os';
 import {render, type Instance} from 'ink';
 import type {TransitionSource} from '../capture/source.js';
-import {ConnectionTable} from '../model/connection-table.js';
+import type {ConnectionTable} from '../model/connection-table.js';
 import {App} from './app.js';
-import {feedTable} from './feed-table.js';
+import {feedTable} from '../model/feed-table.js';
 import {colorTheme, plainTheme, ThemeContext} from './theme.js';
 import type {ViewState} from './view-state.js';
 
@@ -14,7 +14,6 @@ export type ViewOptions = {
 	readonly delaySeconds: number;
 	readonly initialView: ViewState;
 	readonly color: boolean;
-	readonly maxConnections: number | undefined;
 };
 
 const stopSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -24,8 +23,7 @@ const stopSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 const monotonicNow = () => Number(process.hrtime.bigint()) / 1e6;
 
 /** Resolves once the view has closed and the source is stopped; rejects with what ended it. */
-export async function runView(source: TransitionSource, options: ViewOptions): Promise<void> {
-	const table = new ConnectionTable({maxConnections: options.maxConnections});
+export async function runView(source: TransitionSource, table: ConnectionTable, options: ViewOptions): Promise<void> {
 	let failure: Error | undefined;
 	let instance: Instance | undefined;
 	let quitting = false;

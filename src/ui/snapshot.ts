@@ -7,6 +7,7 @@ import type {Connection} from '../model/connection.js';
 import type {ConnectionTable} from '../model/connection-table.js';
 import {compileFilter, type Filter, type FilterSubject} from '../model/filter.js';
 import {selectRows} from '../model/select-rows.js';
+import {lifecycleOrder} from '../model/tcp-states.js';
 import {RateSeries} from '../model/transition-rates.js';
 import {quickStates, type ViewState} from './view-state.js';
 
@@ -39,11 +40,6 @@ export type Snapshot = {
 	/** Connections that pass the filters. */
 	readonly matched: number;
 };
-
-const lifecycleOrder = [
-	TcpState.ESTABLISHED, TcpState.SYN_SENT, TcpState.SYN_RECV, TcpState.NEW_SYN_RECV, TcpState.FIN_WAIT1, TcpState.FIN_WAIT2,
-	TcpState.TIME_WAIT, TcpState.CLOSE_WAIT, TcpState.LAST_ACK, TcpState.CLOSING, TcpState.LISTEN, TcpState.CLOSE,
-];
 
 const quickStateFilters = quickStates.map(word => {
 	const result = compileFilter(`state ${word}`);

@@ -108,8 +108,11 @@ export async function connectOpen(host: string, port: number): Promise<net.Socke
  * (connections the client closed first). add() makes more of each.
  */
 export type SocketMix = {
-	/** The listeners' ports. */
+	/** The listeners' ports: all of them, then each. */
 	readonly ports: ReadonlySet<number>;
+	readonly established: number;
+	readonly leaky: number;
+	readonly finished: number;
 	/**
 	 * Whether a socket is one of the mix's: between a listener and a client the mix made.
 	 * (Other tests' sockets, TIME_WAITs above all, can have a listener's port number.)
@@ -136,6 +139,9 @@ export async function openSocketMix(host: string, counts: {established: number; 
 	const ports = new Set([established.port, leakyPort, finished.port]);
 	const mix: SocketMix = {
 		ports,
+		established: established.port,
+		leaky: leakyPort,
+		finished: finished.port,
 		owns: (lport, rport) => (ports.has(lport) && (rport === 0 || clientPorts.has(rport))) || (clientPorts.has(lport) && ports.has(rport)),
 		async add({established: open = 0, closeWait = 0, timeWait = 0}) {
 			const opened = await Promise.all(Array.from({length: open}, async () => connectOpen(host, established.port)));
@@ -177,3 +183,13 @@ export async function openSocketMix(host: string, counts: {established: number; 
 	await mix.add(counts);
 	return mix;
 }
+
+/** The usual mix: 5 established pairs, 7 CLOSE_WAIT with their FIN_WAIT2 clients, 3 TIME_WAIT. */
+export async function buildLandscape(host: string): Promise<SocketMix> {
+	return openSocketMix(host, {established: 5, closeWait: 7, timeWait: 3});
+}
+
+/** What buildLandscape's mix holds, by kernel state name, counting its 3 listeners. */
+export const landscapeCounts: ReadonlyArray<[string, number]> = [
+	['CLOSE_WAIT', 7], ['ESTABLISHED', 10], ['FIN_WAIT2', 7], ['LISTEN', 3], ['TIME_WAIT', 3],
+];

@@ -1,4 +1,4 @@
-// ss from iproute2, the independent oracle for what sockets exist and in which states.
+// ss from iproute2 as the independent oracle of which sockets exist, and in which state.
 import {execFileSync} from 'node:child_process';
 
 // ss's state names, as the kernel spells them.
@@ -16,15 +16,15 @@ const fromSs: Record<string, string> = {
 	CLOSING: 'CLOSING',
 };
 
-/** The port of ss's "address:port" ("*" for a listener's peer: 0). */
-function portOf(endpoint: string): number {
+/** An endpoint's port; 0 for a listener's `*`. */
+export function portOf(endpoint: string): number {
 	const port = endpoint.slice(endpoint.lastIndexOf(':') + 1);
 	return port === '*' ? 0 : Number(port);
 }
 
 /**
- * Per-state counts of the sockets with a local or remote port in `ports` (and, if given, for
- * which `keep(lport, rport)` holds), as ss -tan sees them.
+ * Per-state counts (kernel state names) of the sockets with a local or remote port in
+ * `ports`, as ss -tan sees them; only those `keep` keeps, when given.
  */
 export function ssCounts(ports: ReadonlySet<number>, keep: (lport: number, rport: number) => boolean = () => true): Map<string, number> {
 	const counts = new Map<string, number>();
@@ -43,7 +43,7 @@ export function ssCounts(ports: ReadonlySet<number>, keep: (lport: number, rport
 	return counts;
 }
 
-/** Counts as sorted [state, count] pairs, for comparing. */
-export function sortedCounts(counts: Map<string, number>): Array<[string, number]> {
+/** Counts as sorted [state, count] pairs, for deepEqual. */
+export function sortedCounts(counts: ReadonlyMap<string, number>): Array<[string, number]> {
 	return [...counts].sort(([a], [b]) => a.localeCompare(b));
 }

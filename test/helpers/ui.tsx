@@ -8,7 +8,7 @@ import {TcpState, type ExistingSocket, type Transition} from '../../src/capture/
 import type {SourceHandlers, TransitionSource} from '../../src/capture/source.js';
 import {ConnectionTable} from '../../src/model/connection-table.js';
 import {App} from '../../src/ui/app.js';
-import {feedTable} from '../../src/ui/feed-table.js';
+import {feedTable} from '../../src/model/feed-table.js';
 import {colorTheme, plainTheme, ThemeContext} from '../../src/ui/theme.js';
 import {initialViewState} from '../../src/ui/view-state.js';
 import type {Filter} from '../../src/model/filter.js';

@@ -1,9 +1,10 @@
 // A source into the connection table: the sockets that existed at the start, then every
 // batch (resets first, so a received reset marks its connection before the close it
 // causes; accepts last, as accept() returns after the handshake), with the events the source
-// lost counted in the rates, and later socket passes (counters and reconciliation).
+// lost counted in the rates, and later socket passes (counters and reconciliation). The one
+// place a source feeds a table, whichever output (live view, batch, metrics) reads it.
 import type {TransitionSource} from '../capture/source.js';
-import type {ConnectionTable} from '../model/connection-table.js';
+import type {ConnectionTable} from './connection-table.js';
 
 /** Starts the source (throws if it cannot start); onError hears why it stopped on its own. */
 export function feedTable(source: TransitionSource, table: ConnectionTable, now: () => number, onError: (error: Error) => void): void {
@@ -13,6 +14,9 @@ export function feedTable(source: TransitionSource, table: ConnectionTable, now:
 			for (const socket of pass.sockets) {
 				table.upsertFromSnapshot(socket);
 			}
+
+			// Their counters, as a first sample.
+			table.applyPass(pass);
 		},
 		batch(batch) {
 			for (const reset of batch.resets) {

@@ -1,0 +1,174 @@
+// `tcptop -b` output: per interval, the header figures and every connection that passes the
+// filter, as plain text (top -b's look) or as one JSON document on one line.
+import {stateName, TcpState} from '../capture/transition.js';
+import {columns, fitColumns, type Column} from '../model/columns.js';
+import type {Connection} from '../model/connection.js';
+import type {ConnectionTable} from '../model/connection-table.js';
+import type {Filter} from '../model/filter.js';
+import {formatDuration} from '../model/format.js';
+import type {Interval, IntervalCounter} from '../model/interval-counts.js';
+import {selectRows} from '../model/select-rows.js';
+import {displayStateName, lifecycleOrder} from '../model/tcp-states.js';
+import {RateSeries} from '../model/transition-rates.js';
+import {formatCount, formatRate} from '../ui/format-rate.js';
+import {cell} from '../ui/row-text.js';
+import {jsonLine, sanitize} from './sanitize.js';
+
+export type BatchFormat = 'text' | 'json';
+
+export type FrameRequest = {
+	readonly column: Column;
+	readonly descending: boolean;
+	readonly filter: Filter | undefined;
+	/** Monotonic ms (the clock transitions carry) now, and when the capture started. */
+	readonly nowMs: number;
+	readonly startedAtMs: number;
+	readonly wallMs: number;
+};
+
+/** One iteration's figures. Its rows are views of the table: format them before it changes. */
+export type BatchFrame = {
+	readonly nowMs: number;
+	readonly wallMs: number;
+	readonly uptimeMs: number;
+	readonly interval: Interval;
+	/** Per state, in lifecycle order: the states with connections, and ESTABLISHED always. */
+	readonly stateCounts: ReadonlyArray<{readonly state: number; readonly count: number}>;
+	readonly tracked: number;
+	/** Totals since start. */
+	readonly lost: number;
+	readonly evictions: number;
+	/** Every connection that passes the filter, in sort order. */
+	readonly rows: readonly Connection[];
+};
+
+export function takeFrame(table: ConnectionTable, counter: IntervalCounter, request: FrameRequest): BatchFrame {
+	const {column, descending, filter, nowMs} = request;
+	// All of them, as top -b lists every process; the table's cap bounds how many that is.
+	const {rows} = selectRows(table, {column, descending, filter, limit: table.size});
+	return {
+		nowMs,
+		wallMs: request.wallMs,
+		uptimeMs: nowMs - request.startedAtMs,
+		interval: counter.take(nowMs),
+		stateCounts: lifecycleOrder
+			.map(state => ({state, count: table.countInState(state)}))
+			.filter(({state, count}) => count > 0 || state === TcpState.ESTABLISHED),
+		tracked: table.size,
+		lost: table.rates.seriesTotal(RateSeries.lost),
+		evictions: table.evictions,
+		rows,
+	};
+}
+
+export type TextOptions = {
+	readonly host: string;
+	readonly kernel: string;
+	readonly delaySeconds: number;
+	readonly column: Column;
+	readonly descending: boolean;
+	readonly filter: Filter | undefined;
+	/** Line width to fit the columns in; undefined for every column. */
+	readonly width: number | undefined;
+};
+
+/** The view's header lines and its list, without colour or cursor movement; a blank line ends it. */
+export function formatText(frame: BatchFrame, options: TextOptions): string {
+	const {interval} = frame;
+	const seconds = interval.ms / 1000;
+	const rate = (count: number) => formatRate(seconds > 0 ? count / seconds : 0);
+	const time = new Date(frame.wallMs).toTimeString().slice(0, 8);
+	const lines = [
+		`tcptop - ${time} - ${sanitize(options.host)} - Linux ${sanitize(options.kernel)} - up ${formatDuration(frame.uptimeMs)} - every ${options.delaySeconds}s`,
+		frame.stateCounts.map(({state, count}) => `${displayStateName(state)} ${formatCount(count)}`).join(' · '),
+		`tracked ${formatCount(frame.tracked)} · new ${rate(interval.opened)}/s · closes ${rate(interval.closed)}/s`
+		+ ` · failed ${rate(interval.failedConnects)}/s · resets ${rate(interval.resets)}/s`
+		+ ` · transitions ${rate(interval.transitions)}/s · lost ${formatCount(frame.lost)} · evicted ${formatCount(frame.evictions)}`,
+		`transitions in ${formatDuration(interval.ms)}: ${interval.edges.length === 0
+			? 'none'
+			: interval.edges.map(({from, to, count}) => `${displayStateName(from)}->${displayStateName(to)} ${formatCount(count)}`).join(' · ')}`,
+		[
+			`Sort: ${options.column.title} ${options.descending ? '▼' : '▲'}`,
+			...(options.filter ? [`Filter: ${sanitize(options.filter.text)}`] : []),
+			`${formatCount(frame.rows.length)} of ${formatCount(frame.tracked)} shown`,
+		].join(' · '),
+	];
+
+	const cells = frame.rows.map(connection => columns.map(column => sanitize(column.format(connection, frame.nowMs))));
+	const shown = textColumns(cells, options.width);
+	const indexByKey = new Map(columns.map((column, index) => [column.key, index]));
+	const line = (texts: readonly string[]) => shown.map(column => cell(texts[indexByKey.get(column.key)!]!, column)).join(' ').trimEnd();
+	lines.push(line(columns.map(column => column.title)));
+	for (const row of cells) {
+		lines.push(line(row));
+	}
+
+	return lines.join('\n') + '\n\n';
+}
+
+/** Every column as wide as its widest cell, so nothing is cut; then fitted to the width, if any. */
+function textColumns(cells: ReadonlyArray<readonly string[]>, width: number | undefined): Column[] {
+	const widened = columns.map((column, index) => {
+		let widest = Math.max(column.width, column.title.length);
+		for (const row of cells) {
+			widest = Math.max(widest, row[index]!.length);
+		}
+
+		return widest === column.width ? column : {...column, width: widest};
+	});
+	return width === undefined ? widened : fitColumns(width, widened);
+}
+
+/** The JSON document; field names are part of tcptop's output contract (README). */
+export function frameJson(frame: BatchFrame) {
+	const {interval} = frame;
+	const seconds = interval.ms / 1000;
+	const counted = (count: number) => ({count, per_second: perSecond(count, seconds)});
+	return {
+		time: new Date(frame.wallMs).toISOString(),
+		uptime_s: round(frame.uptimeMs / 1000),
+		interval_s: round(seconds),
+		tracked: frame.tracked,
+		// Sockets, as ss counts them: closed connections still listed are not.
+		states: Object.fromEntries(frame.stateCounts
+			.filter(({state, count}) => count > 0 && state !== TcpState.CLOSE)
+			.map(({state, count}) => [stateName(state), count])),
+		transitions: interval.edges.map(({from, to, count}) => ({from: stateName(from), to: stateName(to), ...counted(count)})),
+		new: counted(interval.opened),
+		closes: counted(interval.closed),
+		failed: counted(interval.failedConnects),
+		resets: counted(interval.resets),
+		lost: frame.lost,
+		evicted: frame.evictions,
+		connections: frame.rows.map(connection => connectionJson(connection, frame.nowMs)),
+	};
+}
+
+function connectionJson(c: Connection, nowMs: number) {
+	return {
+		pid: c.pid === 0 ? null : c.pid,
+		comm: c.comm === '' ? null : c.comm,
+		family: c.family,
+		netns: c.netns,
+		laddr: c.laddr,
+		lport: c.lport,
+		raddr: c.raddr,
+		rport: c.rport,
+		state: stateName(c.state),
+		age_s: round((nowMs - c.firstSeenMs) / 1000),
+		state_s: round((nowMs - c.stateSinceMs) / 1000),
+		// The kernel's counters, null until a socket pass has read them.
+		tx_bytes: c.bytesAcked ?? null,
+		rx_bytes: c.bytesReceived ?? null,
+		rtt_us: c.srttUs ?? null,
+		retransmits: c.retransmits ?? null,
+	};
+}
+
+function perSecond(count: number, seconds: number): number {
+	return seconds > 0 ? round(count / seconds) : 0;
+}
+
+function round(value: number): number {
+	return Math.round(value * 1000) / 1000;
+}

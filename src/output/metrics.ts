@@ -1,0 +1,178 @@
+// `tcptop --metrics`: the connection table's figures as Prometheus metrics over HTTP, built
+// with prom-client in a registry of tcptop's own. Labels are states and edges only (at most
+// 12 x 12 series), never connections, so a busy host cannot blow up a scraper.
+import {createServer, type Server} from 'node:http';
+import type {AddressInfo} from 'node:net';
+import {collectDefaultMetrics, Counter, Gauge, Registry} from 'prom-client';
+import {stateName, TcpState} from '../capture/transition.js';
+import type {TransitionSource} from '../capture/source.js';
+import type {ConnectionTable} from '../model/connection-table.js';
+import {RateSeries} from '../model/transition-rates.js';
+import {monotonicNow, runFed} from './run-fed.js';
+
+export type MetricsAddress = {
+	/** undefined: every address of the host. */
+	readonly host: string | undefined;
+	/** 0 picks a free port. */
+	readonly port: number;
+};
+
+// Every state a socket can be in; CLOSE is not one (closed connections the table still lists).
+const socketStates = Object.values(TcpState).filter(state => state !== TcpState.CLOSE);
+
+/** A registry whose metrics read the table on each scrape. */
+export function metricsRegistry(table: ConnectionTable, now: () => number): Registry {
+	const registry = new Registry();
+	collectDefaultMetrics({register: registry});
+	const {rates} = table;
+	// Counters mirror the table's running totals: each scrape adds what is new since the last.
+	const seen = new Map<string, number>();
+	const advance = (counter: Counter<string>, key: string, total: number, labels: Record<string, string> = {}) => {
+		const added = total - (seen.get(key) ?? 0);
+		if (added > 0) {
+			counter.inc(labels, added);
+			seen.set(key, total);
+		}
+	};
+
+	// The first metric collected brings the table up to now: closed connections and
+	// TIME_WAITs that are over leave before anything is counted.
+	new Gauge({
+		name: 'tcptop_sockets',
+		help: 'TCP sockets in each state (TIME_WAIT included, as ss counts them)',
+		labelNames: ['state'],
+		registers: [registry],
+		collect() {
+			table.sweep(now());
+			for (const state of socketStates) {
+				this.set({state: stateName(state)}, table.countInState(state));
+			}
+		},
+	});
+	new Gauge({
+		name: 'tcptop_connections_tracked',
+		help: 'Connections tcptop tracks, closed ones still listed included',
+		registers: [registry],
+		collect() {
+			this.set(table.size);
+		},
+	});
+	new Counter({
+		name: 'tcptop_transitions_total',
+		help: 'TCP state transitions, by the state left and the state entered',
+		labelNames: ['from', 'to'],
+		registers: [registry],
+		collect() {
+			for (const {from, to} of rates.edges()) {
+				advance(this, `${from}>${to}`, rates.edgeTotal(from, to), {from: stateName(from), to: stateName(to)});
+			}
+		},
+	});
+	const series: Array<[string, string, RateSeries]> = [
+		['tcptop_connections_opened_total', 'New connections: connect() calls and connections accepted by a listener', RateSeries.opened],
+		['tcptop_connect_failures_total', 'connect() attempts that failed (refused or timed out)', RateSeries.failedConnects],
+		['tcptop_resets_total', 'Connections that ended with a reset', RateSeries.resets],
+		['tcptop_events_lost_total', 'Kernel events lost because tcptop fell behind', RateSeries.lost],
+	];
+	for (const [name, help, which] of series) {
+		new Counter({
+			name,
+			help,
+			registers: [registry],
+			collect() {
+				advance(this, name, rates.seriesTotal(which));
+			},
+		});
+	}
+
+	new Counter({
+		name: 'tcptop_connections_evicted_total',
+		help: 'Connections dropped from tracking by the --max-conns cap',
+		registers: [registry],
+		collect() {
+			advance(this, 'evicted', table.evictions);
+		},
+	});
+	return registry;
+}
+
+/** The HTTP endpoint: GET /metrics, 404 for any other path. */
+export class MetricsServer {
+	private constructor(private readonly server: Server, readonly url: string) {}
+
+	/** Listening once it resolves; rejects with one line saying why it cannot (port in use, ...). */
+	static async start(registry: Registry, address: MetricsAddress): Promise<MetricsServer> {
+		const server = createServer((request, response) => {
+			const path = (request.url ?? '').split('?')[0];
+			if (path !== '/metrics') {
+				response.writeHead(404, {'content-type': 'text/plain'}).end('not found: tcptop serves /metrics\n');
+				return;
+			}
+
+			if (request.method !== 'GET' && request.method !== 'HEAD') {
+				response.writeHead(405, {allow: 'GET, HEAD', 'content-type': 'text/plain'}).end('only GET\n');
+				return;
+			}
+
+			registry.metrics().then(text => {
+				response.writeHead(200, {'content-type': registry.contentType}).end(request.method === 'HEAD' ? undefined : text);
+			}, (error: Error) => {
+				response.writeHead(500, {'content-type': 'text/plain'}).end(`${error.message}\n`);
+			});
+		});
+		const where = address.host === undefined ? `port ${address.port}` : `${hostForUrl(address.host)}:${address.port}`;
+		await new Promise<void>((resolve, reject) => {
+			server.once('error', (error: NodeJS.ErrnoException) => {
+				reject(new Error(`--metrics: cannot listen on ${where}: ${listenProblem(error)}`));
+			});
+			server.listen({host: address.host, port: address.port}, resolve);
+		});
+		const bound = server.address() as AddressInfo;
+		return new MetricsServer(server, `http://${hostForUrl(address.host ?? bound.address)}:${bound.port}/metrics`);
+	}
+
+	async close(): Promise<void> {
+		const closed = new Promise(resolve => {
+			this.server.close(resolve);
+		});
+		// A scraper's kept-alive connection would hold the server open until it times out.
+		this.server.closeAllConnections();
+		await closed;
+	}
+}
+
+/** Headless: the table is fed, and swept every second, until a signal or the source's failure. */
+export async function runHeadless(source: TransitionSource, table: ConnectionTable): Promise<void> {
+	await runFed(source, table, () => {
+		const timer = setInterval(() => {
+			table.sweep(monotonicNow());
+		}, 1000);
+		return () => {
+			clearInterval(timer);
+		};
+	});
+}
+
+function hostForUrl(host: string): string {
+	return host.includes(':') ? `[${host}]` : host;
+}
+
+function listenProblem(error: NodeJS.ErrnoException): string {
+	switch (error.code) {
+		case 'EADDRINUSE': {
+			return 'the port is in use';
+		}
+
+		case 'EACCES': {
+			return 'not allowed (ports below 1024 need root or CAP_NET_BIND_SERVICE)';
+		}
+
+		case 'EADDRNOTAVAIL': {
+			return 'not an address of this host';
+		}
+
+		default: {
+			return error.code ?? error.message;
+		}
+	}
+}

@@ -1,0 +1,115 @@
+// The metrics registry over a connection table the test feeds: every figure exact, counters
+// that only go up, and output that a strict exposition reader accepts.
+import test from 'ava';
+import {TcpState, type Transition} from '../src/capture/transition.js';
+import {ConnectionTable} from '../src/model/connection-table.js';
+import {metricsRegistry} from '../src/output/metrics.js';
+import {parseExposition, type Family} from './helpers/exposition.js';
+
+const {CLOSE, SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT1, FIN_WAIT2, LISTEN} = TcpState;
+
+let nextPort = 40_000;
+
+function transition(oldstate: number, newstate: number, monoMs: number, fields: Partial<Transition> = {}): Transition {
+	return {
+		monoMs, wallMs: monoMs, sock: nextPort, netns: 1, family: 4, pid: 0, tid: 0, comm: 'swapper/0',
+		laddr: '10.0.0.1', lport: nextPort, raddr: '10.0.0.2', rport: 443, oldstate, newstate, ms: null, ...fields,
+	};
+}
+
+/** A client connection that opens, then (optionally) closes first: its side ends in TIME_WAIT. */
+function connectAndClose(table: ConnectionTable, atMs: number, close: boolean): void {
+	const port = nextPort++;
+	table.apply(transition(CLOSE, SYN_SENT, atMs, {lport: 0, sock: port, pid: 5, comm: 'curl'}));
+	table.apply(transition(SYN_SENT, ESTABLISHED, atMs + 1, {lport: port, sock: port}));
+	if (close) {
+		table.apply(transition(ESTABLISHED, FIN_WAIT1, atMs + 2, {lport: port, sock: port, pid: 5}));
+		table.apply(transition(FIN_WAIT1, FIN_WAIT2, atMs + 3, {lport: port, sock: port}));
+		table.apply(transition(FIN_WAIT2, CLOSE, atMs + 4, {lport: port, sock: port}));
+	}
+}
+
+function value(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): number | undefined {
+	return families.get(name)?.samples.find(sample => Object.entries(labels).every(([key, wanted]) => sample.labels[key] === wanted))?.value;
+}
+
+test('the exposition reader refuses what a scraper would refuse', t => {
+	const valid = '# HELP a_total Things.\n# TYPE a_total counter\na_total{x="1"} 3\na_total{x="2\\"q"} 4.5e1\n';
+	t.is(parseExposition(valid).get('a_total')!.samples[1]!.labels.x, '2"q');
+	for (const bad of [
+		'a_total 3', // No newline at the end.
+		'1abc 3\n',
+		'a{x="1} 3\n',
+		'a{x="1",x="2"} 3\n',
+		'a{x="\\t"} 3\n',
+		'a three\n',
+		'a 1\nb 1\na 2\n', // Not one group.
+		'a 1\na 1\n',
+		'a 1\n# TYPE a gauge\n',
+		'# TYPE a_total counter\na_total -1\n',
+		'# TYPE a kind\n',
+	]) {
+		t.throws(() => parseExposition(bad), undefined, bad);
+	}
+});
+
+test('sockets per state, transitions by edge and the named counters, exactly as the table counts them', async t => {
+	const table = new ConnectionTable({maxConnections: 4});
+	const now = {ms: 0};
+	const registry = metricsRegistry(table, () => now.ms);
+	const scrape = async () => parseExposition(await registry.metrics());
+
+	table.apply(transition(CLOSE, LISTEN, 1, {laddr: '0.0.0.0', lport: 443, raddr: '0.0.0.0', rport: 0, sock: 1}));
+	connectAndClose(table, 10, true);
+	connectAndClose(table, 20, false);
+	const first = await scrape();
+	t.is(first.get('tcptop_sockets')!.type, 'gauge');
+	t.is(value(first, 'tcptop_sockets', {state: 'LISTEN'}), 1);
+	t.is(value(first, 'tcptop_sockets', {state: 'ESTABLISHED'}), 1);
+	t.is(value(first, 'tcptop_sockets', {state: 'TIME_WAIT'}), 1);
+	t.is(value(first, 'tcptop_sockets', {state: 'CLOSE_WAIT'}), 0);
+	t.false(first.get('tcptop_sockets')!.samples.some(sample => sample.labels.state === 'CLOSE'), 'closed connections are not sockets');
+	t.is(first.get('tcptop_transitions_total')!.type, 'counter');
+	t.is(value(first, 'tcptop_transitions_total', {from: 'CLOSE', to: 'SYN_SENT'}), 2);
+	t.is(value(first, 'tcptop_transitions_total', {from: 'FIN_WAIT2', to: 'CLOSE'}), 1);
+	t.is(value(first, 'tcptop_connections_opened_total'), 2);
+	t.is(value(first, 'tcptop_connect_failures_total'), 0);
+	t.is(value(first, 'tcptop_resets_total'), 0);
+	t.is(value(first, 'tcptop_events_lost_total'), 0);
+	t.is(value(first, 'tcptop_connections_evicted_total'), 0);
+	t.truthy(first.get('process_resident_memory_bytes'), 'tcptop\'s own process metrics');
+
+	// A refused connect, a reset, lost events, and enough connections to evict one.
+	const port = nextPort++;
+	table.apply(transition(CLOSE, SYN_SENT, 30, {lport: 0, sock: port, pid: 5}));
+	table.apply(transition(SYN_SENT, CLOSE, 30.5, {lport: port, sock: port}));
+	const server = {laddr: '10.0.0.2', lport: 443, raddr: '10.0.0.7', rport: 50_000, sock: 99};
+	table.apply(transition(LISTEN, SYN_RECV, 40, server));
+	table.apply(transition(SYN_RECV, ESTABLISHED, 41, server));
+	table.apply(transition(ESTABLISHED, CLOSE, 42, server));
+	table.recordLost(3, 43);
+	connectAndClose(table, 50, false);
+	now.ms = 100;
+	const second = await scrape();
+	t.is(value(second, 'tcptop_transitions_total', {from: 'CLOSE', to: 'SYN_SENT'}), 4);
+	t.is(value(second, 'tcptop_transitions_total', {from: 'SYN_SENT', to: 'CLOSE'}), 1);
+	t.is(value(second, 'tcptop_transitions_total', {from: 'ESTABLISHED', to: 'CLOSE'}), 1);
+	t.is(value(second, 'tcptop_connections_opened_total'), 5);
+	t.is(value(second, 'tcptop_connect_failures_total'), 1);
+	t.is(value(second, 'tcptop_resets_total'), 1);
+	t.is(value(second, 'tcptop_events_lost_total'), 3);
+	t.true(value(second, 'tcptop_connections_evicted_total')! >= 1);
+	t.is(value(second, 'tcptop_connections_evicted_total'), table.evictions);
+	t.is(value(second, 'tcptop_connections_tracked'), table.size);
+
+	// Nothing new: counters hold, they are not added again.
+	const third = await scrape();
+	t.is(value(third, 'tcptop_transitions_total', {from: 'CLOSE', to: 'SYN_SENT'}), 4);
+	t.is(value(third, 'tcptop_events_lost_total'), 3);
+	// Closed connections leave after their linger; the TIME_WAIT stays its 60 s.
+	now.ms = 10_000;
+	const later = await scrape();
+	t.is(value(later, 'tcptop_sockets', {state: 'TIME_WAIT'}), table.countInState(TcpState.TIME_WAIT));
+	t.is(value(later, 'tcptop_connections_tracked'), table.size);
+	t.is(table.countInState(CLOSE), 0, 'the scrape swept the table to its clock');
+});
