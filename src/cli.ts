@@ -3,7 +3,11 @@
 import {readFileSync} from 'node:fs';
 import {parseArgs} from 'node:util';
 import type {CaptureError, Transport} from './capture/addon.js';
+import {FilteredSource, type CaptureFilter} from './capture/filtered-source.js';
 import {KernelSource} from './capture/kernel-source.js';
+import {withRecording} from './capture/recording-source.js';
+import {ReplaySource} from './capture/replay-source.js';
+import type {TransitionSource} from './capture/source.js';
 import {columns, type Column} from './model/columns.js';
 import {compileFilter, type Filter} from './model/filter.js';
 import {runTrace} from './output/trace.js';
@@ -39,6 +43,12 @@ Options for trace:
   --duration SECS    stop after this many seconds
   --debug            on a load failure, print libbpf's output (the verifier log)
 
+Recording and replay (the live view and trace):
+  --record FILE      also write everything captured to FILE (see README, Recording format)
+  --replay FILE      read a recording instead of the kernel (no root needed); trace's
+                     filters apply to what it holds
+  --speed X          replay at X times the recorded pace (default 1; 0: as fast as possible)
+
   -h, --help         this help
   -V, --version      the version
 `;
@@ -62,6 +72,9 @@ const optionSpec = {
 	filter: {type: 'string'},
 	'no-color': {type: 'boolean'},
 	'max-conns': {type: 'string'},
+	record: {type: 'string'},
+	replay: {type: 'string'},
+	speed: {type: 'string'},
 } as const;
 
 function parsePorts(flag: string, text: string | undefined): number[] {
@@ -92,6 +105,19 @@ function parsePositiveNumber(flag: string, text: string | undefined, integer: bo
 	const value = Number(text);
 	if (text.trim() === '' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
 		throw new UsageError(`--${flag}: '${text}' is not a positive ${integer ? 'integer' : 'number'}`);
+	}
+
+	return value;
+}
+
+function parseSpeed(text: string | undefined): number {
+	if (text === undefined) {
+		return 1;
+	}
+
+	const value = Number(text);
+	if (text.trim() === '' || !Number.isFinite(value) || value < 0) {
+		throw new UsageError(`--speed: '${text}' is not a number >= 0`);
 	}
 
 	return value;
@@ -139,12 +165,38 @@ function parseFilter(text: string | undefined): Filter | undefined {
 
 type OptionValues = {[K in keyof typeof optionSpec]?: (typeof optionSpec)[K]['type'] extends 'boolean' ? boolean : string};
 
+/** What the mode reads: the recording given to --replay, else the kernel, recorded with --record. */
+function captureSource(values: OptionValues, filter: CaptureFilter, warn: (message: string) => void): TransitionSource {
+	if (values.replay === undefined) {
+		if (values.speed !== undefined) {
+			throw new UsageError('--speed is for --replay');
+		}
+
+		const transport = parseTransport(values.transport);
+		return withRecording(new KernelSource({transport, ...filter}), values.record);
+	}
+
+	for (const flag of ['record', 'transport'] as const) {
+		if (values[flag] !== undefined) {
+			throw new UsageError(`--${flag} cannot be used with --replay`);
+		}
+	}
+
+	const replay = new ReplaySource(values.replay, {speed: parseSpeed(values.speed), warn});
+	const filtered = filter.family !== 0 || filter.pid !== 0 || filter.localPorts.length > 0 || filter.remotePorts.length > 0;
+	return filtered ? new FilteredSource(replay, filter) : replay;
+}
+
+const noFilter: CaptureFilter = {family: 0, pid: 0, localPorts: [], remotePorts: []};
+
 async function runInteractive(values: OptionValues): Promise<number> {
 	const delaySeconds = parsePositiveNumber('delay', values.delay, false) ?? 1;
 	const sortColumn = parseSortColumn(values.sort);
 	const filter = parseFilter(values.filter);
 	const maxConnections = parsePositiveNumber('max-conns', values['max-conns'], true);
-	const transport = parseTransport(values.transport);
+	// A replay's warnings show in the view, and on stderr once the terminal is given back.
+	const warnings: string[] = [];
+	const source = captureSource(values, noFilter, message => warnings.push(message));
 	if (!process.stdout.isTTY) {
 		throw new UsageError('the live view needs a terminal on stdout; \'tcptop trace\' streams transitions to a pipe or file');
 	}
@@ -157,14 +209,22 @@ async function runInteractive(values: OptionValues): Promise<number> {
 	delete process.env.CONTINUOUS_INTEGRATION;
 	// React's development build records a performance measure for every render, without bound.
 	process.env.NODE_ENV = 'production';
-	const [{runView}, {initialViewState}] = await Promise.all([import('./ui/run-view.js'), import('./ui/view-state.js')]);
+	const [{runView}, {initialViewState}, {replayOrigin}] = await Promise.all([import('./ui/run-view.js'), import('./ui/view-state.js'), import('./ui/view-origin.js')]);
 	const noColorEnv = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '';
-	await runView(new KernelSource({transport}), {
-		delaySeconds,
-		initialView: initialViewState({sortKey: sortColumn?.key ?? 'inState', filter}),
-		color: !values['no-color'] && !noColorEnv,
-		maxConnections,
-	});
+	try {
+		await runView(source, {
+			delaySeconds,
+			initialView: initialViewState({sortKey: sortColumn?.key ?? 'inState', filter}),
+			color: !values['no-color'] && !noColorEnv,
+			maxConnections,
+			origin: source instanceof ReplaySource ? replayOrigin(source, warnings) : undefined,
+		});
+	} finally {
+		for (const warning of warnings) {
+			process.stderr.write(`tcptop: ${warning}\n`);
+		}
+	}
+
 	return 0;
 }
 
@@ -210,14 +270,13 @@ async function main(argv: string[]): Promise<number> {
 		throw new UsageError('-4 and -6 cannot be used together');
 	}
 
-	const source = new KernelSource({
-		transport: parseTransport(values.transport),
+	const durationSeconds = parsePositiveNumber('duration', values.duration, false);
+	const source = captureSource(values, {
 		family: values.ipv4 ? 4 : values.ipv6 ? 6 : 0,
 		pid: parsePositiveNumber('pid', values.pid, true) ?? 0,
 		localPorts: parsePorts('lport', values.lport),
 		remotePorts: parsePorts('rport', values.rport),
-	});
-	const durationSeconds = parsePositiveNumber('duration', values.duration, false);
+	}, message => process.stderr.write(`tcptop: ${message}\n`));
 	try {
 		return await runTrace(source, {format: values.json ? 'json' : 'text', durationSeconds, ipv6Only: values.ipv6}, process.stdout, process.stderr);
 	} catch (error) {
