@@ -2,6 +2,7 @@
 // the speed, on the recording's clock; filters mean what the kernel's mean; damaged files give
 // one clear line.
 import {execFile} from 'node:child_process';
+import {once} from 'node:events';
 import {appendFileSync, readFileSync, truncateSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {setTimeout as delay} from 'node:timers/promises';
@@ -11,7 +12,7 @@ import {FilteredSource} from '../src/capture/filtered-source.js';
 import {ReplaySource} from '../src/capture/replay-source.js';
 import type {SocketPass, TransitionBatch} from '../src/capture/source.js';
 import {TcpState, type Transition} from '../src/capture/transition.js';
-import {run, tcptop} from './helpers/cli.js';
+import {finish, run, start, tcptop} from './helpers/cli.js';
 import {batch, existing, recordingsFolder, unprivileged, writeRecording, type Script} from './helpers/recording.js';
 import {assertOneLineError, testUsageErrors} from './helpers/usage-errors.js';
 
@@ -393,6 +394,22 @@ test('trace --replay reads a pipe (as from zcat) as well as a file', async t => 
 	t.is(stderr, '');
 	t.is(stdout.trim().split('\n').length, script.steps.reduce((sum, step) => sum + ('batch' in step ? step.batch.transitions.length : 0), 0));
 });
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+	test(`trace --replay stops on ${signal} mid-replay, exit 0`, async t => {
+		const path = join(recordingsFolder(t), 'long.ndjson');
+		await writeRecording(path, {startMs, steps: [{at: startMs + 60_000, batch: batch({transitions: lifecycle(1, startMs)})}], endMs: startMs + 60_000});
+		const child = start(['trace', '--replay', path], {prefix: unprivileged});
+		const finished = finish(child);
+		await once(child.stdout, 'data');
+		child.kill(signal);
+		const {code, signal: killedBy, stdout, stderr} = await finished;
+		t.is(code, 0);
+		t.is(killedBy, null);
+		t.regex(stdout, /^TIME\s+PID/);
+		t.is(stderr, '');
+	});
+}
 
 function damagedCase(name: string, damage: (lines: string[]) => string, pattern: RegExp, stdoutLines = 0) {
 	test(`trace --replay of ${name}: one line, exit 1`, async t => {
