@@ -5,7 +5,11 @@ import {isIPv4, isIPv6} from 'node:net';
 import {hostname, release} from 'node:os';
 import {parseArgs} from 'node:util';
 import type {CaptureError, Transport} from './capture/addon.js';
-import {KernelSource} from './capture/kernel-source.js';
+import {FilteredSource, type CaptureFilter} from './capture/filtered-source.js';
+import {KernelSource, type KernelSourceOptions} from './capture/kernel-source.js';
+import {withRecording} from './capture/recording-source.js';
+import {ReplaySource} from './capture/replay-source.js';
+import type {TransitionSource} from './capture/source.js';
 import {columns, type Column} from './model/columns.js';
 import {ConnectionTable} from './model/connection-table.js';
 import {compileFilter, type Filter} from './model/filter.js';
@@ -61,6 +65,12 @@ Options for trace:
   --duration SECS    stop after this many seconds
   --debug            on a load failure, print libbpf's output (the verifier log)
 
+Recording and replay (the live view and trace):
+  --record FILE      also write everything captured to FILE (see README, Recording format)
+  --replay FILE      read a recording instead of the kernel (no root needed); trace's
+                     filters apply to what it holds
+  --speed X          replay at X times the recorded pace (default 1; 0: as fast as possible)
+
   -h, --help         this help
   -V, --version      the version
 `;
@@ -88,6 +98,9 @@ const optionSpec = {
 	iterations: {type: 'string', short: 'n'},
 	metrics: {type: 'string'},
 	view: {type: 'boolean'},
+	record: {type: 'string'},
+	replay: {type: 'string'},
+	speed: {type: 'string'},
 } as const;
 
 function parsePorts(flag: string, text: string | undefined): number[] {
@@ -118,6 +131,19 @@ function parsePositiveNumber(flag: string, text: string | undefined, integer: bo
 	const value = Number(text);
 	if (text.trim() === '' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
 		throw new UsageError(`--${flag}: '${text}' is not a positive ${integer ? 'integer' : 'number'}`);
+	}
+
+	return value;
+}
+
+function parseSpeed(text: string | undefined): number {
+	if (text === undefined) {
+		return 1;
+	}
+
+	const value = Number(text);
+	if (text.trim() === '' || !Number.isFinite(value) || value < 0) {
+		throw new UsageError(`--speed: '${text}' is not a number >= 0`);
 	}
 
 	return value;
@@ -202,11 +228,34 @@ function outputWidth(): number | undefined {
 
 type OptionValues = {[K in keyof typeof optionSpec]?: (typeof optionSpec)[K]['type'] extends 'boolean' ? boolean : string};
 
+/** What the mode reads: the recording given to --replay, else the kernel, recorded with --record. */
+function captureSource(values: OptionValues, filter: CaptureFilter, warn: (message: string) => void, kernel: KernelSourceOptions = {}): TransitionSource {
+	if (values.replay === undefined) {
+		if (values.speed !== undefined) {
+			throw new UsageError('--speed is for --replay');
+		}
+
+		const transport = parseTransport(values.transport);
+		return withRecording(new KernelSource({...kernel, transport, ...filter}), values.record);
+	}
+
+	for (const flag of ['record', 'transport'] as const) {
+		if (values[flag] !== undefined) {
+			throw new UsageError(`--${flag} cannot be used with --replay`);
+		}
+	}
+
+	const replay = new ReplaySource(values.replay, {speed: parseSpeed(values.speed), warn});
+	const filtered = filter.family !== 0 || filter.pid !== 0 || filter.localPorts.length > 0 || filter.remotePorts.length > 0;
+	return filtered ? new FilteredSource(replay, filter) : replay;
+}
+
+const noFilter: CaptureFilter = {family: 0, pid: 0, localPorts: [], remotePorts: []};
+
 type Viewing = {
 	readonly delaySeconds: number;
 	readonly sortColumn: Column | undefined;
 	readonly filter: Filter | undefined;
-	readonly transport: Transport;
 	readonly table: ConnectionTable;
 };
 
@@ -216,12 +265,14 @@ function parseViewing(values: OptionValues, words: readonly string[]): Viewing {
 	const sortColumn = parseSortColumn(values.sort);
 	const filter = parseFilter(values.filter, words);
 	const maxConnections = parsePositiveNumber('max-conns', values['max-conns'], true);
-	const transport = parseTransport(values.transport);
-	return {delaySeconds, sortColumn, filter, transport, table: new ConnectionTable({maxConnections})};
+	return {delaySeconds, sortColumn, filter, table: new ConnectionTable({maxConnections})};
 }
 
 async function runInteractive(values: OptionValues, viewing: Viewing, startMetrics: () => Promise<unknown>): Promise<number> {
-	const {delaySeconds, sortColumn, filter, transport, table} = viewing;
+	const {delaySeconds, sortColumn, filter, table} = viewing;
+	// A replay's warnings show in the view, and on stderr once the terminal is given back.
+	const warnings: string[] = [];
+	const source = captureSource(values, noFilter, message => warnings.push(message), tableSourceOptions(viewing));
 	if (!process.stdout.isTTY) {
 		throw new UsageError('the live view needs a terminal on stdout; to a pipe or file, \'tcptop -b\' prints it and \'tcptop trace\' streams transitions');
 	}
@@ -234,23 +285,31 @@ async function runInteractive(values: OptionValues, viewing: Viewing, startMetri
 	delete process.env.CONTINUOUS_INTEGRATION;
 	// React's development build records a performance measure for every render, without bound.
 	process.env.NODE_ENV = 'production';
-	const [{runView}, {initialViewState}] = await Promise.all([import('./ui/run-view.js'), import('./ui/view-state.js')]);
+	const [{runView}, {initialViewState}, {replayOrigin}] = await Promise.all([import('./ui/run-view.js'), import('./ui/view-state.js'), import('./ui/view-origin.js')]);
 	const noColorEnv = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '';
 	await startMetrics();
-	await runView(tableSource(viewing), table, {
-		delaySeconds,
-		initialView: initialViewState({sortKey: sortColumn?.key ?? 'inState', filter}),
-		color: !values['no-color'] && !noColorEnv,
-	});
+	try {
+		await runView(source, table, {
+			delaySeconds,
+			initialView: initialViewState({sortKey: sortColumn?.key ?? 'inState', filter}),
+			color: !values['no-color'] && !noColorEnv,
+			origin: source instanceof ReplaySource ? replayOrigin(source, warnings) : undefined,
+		});
+	} finally {
+		for (const warning of warnings) {
+			process.stderr.write(`tcptop: ${warning}\n`);
+		}
+	}
+
 	return 0;
 }
 
 async function runBatchMode(values: OptionValues, viewing: Viewing, startMetrics: () => Promise<unknown>): Promise<number> {
-	const {delaySeconds, sortColumn, filter, transport, table} = viewing;
+	const {delaySeconds, sortColumn, filter, table} = viewing;
 	const iterations = parsePositiveNumber('iterations', values.iterations, true);
 	const column = sortColumn ?? columns.find(column => column.key === 'inState')!;
 	await startMetrics();
-	await runBatch(tableSource(viewing), table, {
+	await runBatch(captureSource(values, noFilter, warnOnStderr, tableSourceOptions(viewing)), table, {
 		format: values.json ? 'json' : 'text',
 		iterations,
 		delaySeconds,
@@ -268,8 +327,12 @@ async function runBatchMode(values: OptionValues, viewing: Viewing, startMetrics
  * The kernel source of the modes built on the connection table: a socket pass every refresh
  * for each connection's counters (and, every fifth, to reconcile with the kernel).
  */
-function tableSource(viewing: Viewing): KernelSource {
-	return new KernelSource({transport: viewing.transport, passIntervalMs: viewing.delaySeconds * 1000});
+function tableSourceOptions(viewing: Viewing): KernelSourceOptions {
+	return {passIntervalMs: viewing.delaySeconds * 1000};
+}
+
+function warnOnStderr(message: string): void {
+	process.stderr.write(`tcptop: ${message}\n`);
 }
 
 /** The modes built on the connection table: the live view, batch mode, metrics. */
@@ -285,6 +348,11 @@ async function runTable(values: OptionValues, words: readonly string[]): Promise
 
 	if (values.view && values.batch) {
 		throw new UsageError('-b and --view cannot be used together');
+	}
+
+	// Batch mode and metrics run on this host's clock, which a recording's times are not on.
+	if (values.replay !== undefined && (values.batch || metricsAddress !== undefined)) {
+		throw new UsageError('--replay works with the live view and trace');
 	}
 
 	const headless = metricsAddress !== undefined && !values.batch && !values.view;
@@ -313,7 +381,7 @@ async function runTable(values: OptionValues, words: readonly string[]): Promise
 		if (headless) {
 			await startMetrics();
 			const {runHeadless} = await import('./output/metrics.js');
-			await runHeadless(tableSource(viewing), viewing.table);
+			await runHeadless(captureSource(values, noFilter, warnOnStderr, tableSourceOptions(viewing)), viewing.table);
 			return 0;
 		}
 
@@ -367,16 +435,16 @@ async function main(argv: string[]): Promise<number> {
 		throw new UsageError('-4 and -6 cannot be used together');
 	}
 
-	const source = new KernelSource({
-		// The stream shows the task on the CPU, so it leaves accept() untraced.
-		acceptOwners: false,
-		transport: parseTransport(values.transport),
+	const durationSeconds = parsePositiveNumber('duration', values.duration, false);
+	const source = captureSource(values, {
 		family: values.ipv4 ? 4 : values.ipv6 ? 6 : 0,
 		pid: parsePositiveNumber('pid', values.pid, true) ?? 0,
 		localPorts: parsePorts('lport', values.lport),
 		remotePorts: parsePorts('rport', values.rport),
+	}, warnOnStderr, {
+		// The stream shows the task on the CPU, so it leaves accept() untraced.
+		acceptOwners: false,
 	});
-	const durationSeconds = parsePositiveNumber('duration', values.duration, false);
 	try {
 		return await runTrace(source, {format: values.json ? 'json' : 'text', durationSeconds, ipv6Only: values.ipv6}, process.stdout, process.stderr);
 	} catch (error) {

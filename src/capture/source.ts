@@ -45,6 +45,8 @@ export type SourceHandlers = {
 	 */
 	pass?(pass: SocketPass): void;
 	batch(batch: TransitionBatch): void;
+	/** The source has delivered everything it had (a replay reached its end); nothing follows. */
+	end?(): void;
 	/** The source cannot go on; it has stopped. */
 	error(error: Error): void;
 };

@@ -49,6 +49,8 @@ export async function runTrace(source: TransitionSource, options: TraceOptions, 
 					out.write(formatBatch(batch.transitions, options.format, layout));
 				}
 			},
+			// A replay that reached the end of its recording.
+			end,
 			error(error) {
 				failure = error;
 				end();

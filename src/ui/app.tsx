@@ -26,6 +26,8 @@ export type AppProps = {
 	readonly kernel: string;
 	readonly delaySeconds: number;
 	readonly initialView: ViewState;
+	/** Text for the start of the status line, read on every frame (a replay's progress). */
+	readonly notice?: () => string | undefined;
 };
 
 /** Header, counts, totals, status: the lines above the list. */
@@ -33,7 +35,7 @@ const headerLines = 4;
 // Ink ends a frame with a newline: a frame as tall as the terminal would scroll it by a line.
 const bottomMargin = 1;
 
-export function App({table, now, startedAtMs, host, kernel, delaySeconds, initialView}: AppProps) {
+export function App({table, now, startedAtMs, host, kernel, delaySeconds, initialView, notice}: AppProps) {
 	const {exit} = useApp();
 	const size = useTerminalSize();
 	const [view, dispatch] = useReducer(reduceView, initialView);
@@ -94,7 +96,7 @@ export function App({table, now, startedAtMs, host, kernel, delaySeconds, initia
 			<Header host={host} kernel={kernel} uptimeMs={snapshot.nowMs - startedAtMs} delaySeconds={delaySeconds} paused={view.paused} />
 			<StateCounts counts={snapshot.stateCounts} />
 			<Totals snapshot={snapshot} />
-			<StatusLine view={view} matched={snapshot.matched} tracked={snapshot.tracked} />
+			<StatusLine view={view} matched={snapshot.matched} tracked={snapshot.tracked} notice={notice?.()} />
 			{view.help
 				? <HelpScreen />
 				: <ConnectionsPane rows={visible} shown={shown} selectedKey={rows[selectedIndex]?.key} sortKey={view.sortKey} descending={view.descending} width={size.columns} />}

@@ -1,29 +1,28 @@
 // `tcptop` on a terminal: the connection table fed by a source, drawn by the interactive view
 // until the user quits, a signal arrives, or the source fails. Every way out unmounts Ink (which
 // gives the terminal back: cursor, raw mode) and stops the source (which detaches the programs).
-import {hostname, release} from 'node:os';
 import {render, type Instance} from 'ink';
 import type {TransitionSource} from '../capture/source.js';
 import type {ConnectionTable} from '../model/connection-table.js';
 import {App} from './app.js';
 import {feedTable} from '../model/feed-table.js';
 import {colorTheme, plainTheme, ThemeContext} from './theme.js';
+import {liveOrigin, type ViewOrigin} from './view-origin.js';
 import type {ViewState} from './view-state.js';
 
 export type ViewOptions = {
 	readonly delaySeconds: number;
 	readonly initialView: ViewState;
 	readonly color: boolean;
+	/** A replay's host and clock; this host's when not given. */
+	readonly origin?: ViewOrigin;
 };
 
 const stopSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
-// The clock the kernel stamps transitions with (bpf_ktime_get_ns): process.hrtime reads
-// CLOCK_MONOTONIC on Linux.
-const monotonicNow = () => Number(process.hrtime.bigint()) / 1e6;
-
 /** Resolves once the view has closed and the source is stopped; rejects with what ended it. */
 export async function runView(source: TransitionSource, table: ConnectionTable, options: ViewOptions): Promise<void> {
+	const origin = options.origin ?? liveOrigin();
 	let failure: Error | undefined;
 	let instance: Instance | undefined;
 	let quitting = false;
@@ -40,7 +39,7 @@ export async function runView(source: TransitionSource, table: ConnectionTable, 
 	}
 
 	try {
-		feedTable(source, table, monotonicNow, error => {
+		feedTable(source, table, origin.now, error => {
 			failure = error;
 			quit();
 		});
@@ -49,10 +48,11 @@ export async function runView(source: TransitionSource, table: ConnectionTable, 
 			<ThemeContext.Provider value={options.color ? colorTheme : plainTheme}>
 				<App
 					table={table}
-					now={monotonicNow}
-					startedAtMs={monotonicNow()}
-					host={hostname()}
-					kernel={release()}
+					now={origin.now}
+					startedAtMs={origin.startedAtMs}
+					host={origin.host}
+					kernel={origin.kernel}
+					notice={origin.notice}
 					delaySeconds={options.delaySeconds}
 					initialView={options.initialView}
 				/>

@@ -9,10 +9,12 @@ export type StatusLineProps = {
 	readonly view: ViewState;
 	readonly matched: number;
 	readonly tracked: number;
+	/** Said first, when there is one (a replay's progress or end). */
+	readonly notice?: string;
 };
 
 /** The sort, the filters in force and how many connections pass them; or the filter being typed. */
-export function StatusLine({view, matched, tracked}: StatusLineProps) {
+export function StatusLine({view, matched, tracked, notice}: StatusLineProps) {
 	const theme = useTheme();
 	if (view.prompt) {
 		const {text, error} = view.prompt;
@@ -28,6 +30,7 @@ export function StatusLine({view, matched, tracked}: StatusLineProps) {
 	const quick = quickStates[view.quickState];
 	return (
 		<Text wrap="truncate">
+			{notice ? <Text bold>{notice} · </Text> : ''}
 			Sort: {sortTitle} {view.descending ? '▼' : '▲'}
 			{view.filter ? <Text bold>  Filter: {sanitize(view.filter.text)}</Text> : ''}
 			{quick ? <Text bold>  State: {quick}</Text> : ''}

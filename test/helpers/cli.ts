@@ -23,7 +23,8 @@ export async function finish(child: ChildProcessWithoutNullStreams): Promise<Fin
 	child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
 		stderr += chunk;
 	});
-	const [code, signal] = await once(child, 'exit') as [number | null, NodeJS.Signals | null];
+	// 'close', not 'exit': output can still be in the pipes when the process has exited.
+	const [code, signal] = await once(child, 'close') as [number | null, NodeJS.Signals | null];
 	return {code, signal, stdout, stderr};
 }
 

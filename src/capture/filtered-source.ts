@@ -1,0 +1,97 @@
+// trace's filters (-4/-6, --lport, --rport, --pid) applied in JavaScript, for a source that has
+// no kernel to compile them into: a replay. They mean what bpf/tcptop.bpf.c makes them mean.
+// A recording holds only what its own filters let through, and the pid filter follows a socket
+// from its first recorded change, so a replay filters best a recording made without filters.
+import type {NativeCaptureOptions} from './addon.js';
+import type {SocketPass, SourceHandlers, TransitionBatch, TransitionSource} from './source.js';
+import {TcpState, type SocketEvent, type Transition} from './transition.js';
+
+export type CaptureFilter = Pick<NativeCaptureOptions, 'family' | 'pid' | 'localPorts' | 'remotePorts'>;
+
+export class FilteredSource implements TransitionSource {
+	readonly #inner: TransitionSource;
+	readonly #filter: CaptureFilter;
+	readonly #localPorts: ReadonlySet<number>;
+	readonly #remotePorts: ReadonlySet<number>;
+	/**
+	 * The kernel's per-socket owner: the first process seen changing the socket's state in its
+	 * current lifecycle, kept while the socket's changes follow on from each other.
+	 */
+	readonly #owners = new Map<number, number>();
+
+	constructor(inner: TransitionSource, filter: CaptureFilter) {
+		this.#inner = inner;
+		this.#filter = filter;
+		this.#localPorts = new Set(filter.localPorts);
+		this.#remotePorts = new Set(filter.remotePorts);
+	}
+
+	start(handlers: SourceHandlers): void {
+		this.#inner.start({
+			snapshot: handlers.snapshot && (pass => {
+				handlers.snapshot!(this.#pass(pass));
+			}),
+			pass: handlers.pass && (pass => {
+				handlers.pass!(this.#pass(pass));
+			}),
+			batch: batch => {
+				handlers.batch(this.#batch(batch));
+			},
+			end: handlers.end && (() => {
+				handlers.end!();
+			}),
+			error: handlers.error,
+		});
+	}
+
+	async stop(): Promise<void> {
+		await this.#inner.stop();
+	}
+
+	#batch(batch: TransitionBatch): TransitionBatch {
+		const pid = this.#filter.pid;
+		return {
+			...batch,
+			transitions: batch.transitions.filter(t => this.#familyWanted(t) && this.#ownerWanted(t) && this.#portsWanted(t)),
+			// The kernel checks the task on the CPU for resets (it keeps no owner for them).
+			resets: batch.resets.filter(r => this.#familyWanted(r) && this.#portsWanted(r) && (pid === 0 || r.pid === pid)),
+			accepted: batch.accepted.filter(a => this.#familyWanted(a) && this.#portsWanted(a) && (pid === 0 || a.pid === pid)),
+		};
+	}
+
+	/** The pid filter does not apply to socket passes: a socket found in a walk has no task. */
+	#pass(pass: SocketPass): SocketPass {
+		return {...pass, sockets: pass.sockets.filter(s => this.#familyWanted(s) && this.#portsWanted(s))};
+	}
+
+	#familyWanted(event: SocketEvent): boolean {
+		return this.#filter.family === 0 || event.family === this.#filter.family;
+	}
+
+	#portsWanted(event: SocketEvent): boolean {
+		return (this.#localPorts.size === 0 || this.#localPorts.has(event.lport))
+			&& (this.#remotePorts.size === 0 || this.#remotePorts.has(event.rport));
+	}
+
+	/**
+	 * Tracks every change's owner, wanted or not, as the kernel's socket map does, then applies
+	 * the pid filter: the task on the CPU or the socket's owner. The kernel knows the time in
+	 * the old state (ms) exactly when its entry for the socket follows on from the last change,
+	 * and only then does it keep the entry's owner.
+	 */
+	#ownerWanted(t: Transition): boolean {
+		let owner = t.pid;
+		if (t.ms !== null) {
+			owner = this.#owners.get(t.sock) || owner;
+		}
+
+		if (t.newstate === TcpState.CLOSE) {
+			this.#owners.delete(t.sock);
+		} else {
+			this.#owners.set(t.sock, owner);
+		}
+
+		const pid = this.#filter.pid;
+		return pid === 0 || t.pid === pid || owner === pid;
+	}
+}

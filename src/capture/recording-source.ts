@@ -1,0 +1,167 @@
+// `--record FILE`: a source that passes on everything another source delivers and writes it to
+// a recording (src/capture/recording.ts) as it goes. Every line is written with one synchronous
+// write as it arrives, so a crash or a kill leaves a file whose whole lines replay; at most
+// the line being written is cut short.
+import {closeSync, openSync, unlinkSync, writeSync} from 'node:fs';
+import {hostname, release} from 'node:os';
+import {jsonLine, sanitize} from '../output/sanitize.js';
+import {
+	acceptedRecord, itemsPerLine, recordingFormat, recordingVersion, resetRecord, socketRecord, transitionRecord,
+	type RecordingHeader,
+} from './recording.js';
+import type {SocketPass, SourceHandlers, TransitionBatch, TransitionSource} from './source.js';
+
+// process.hrtime reads CLOCK_MONOTONIC on Linux, the clock the kernel stamps events with.
+const monotonicNow = () => Number(process.hrtime.bigint()) / 1e6;
+
+export type RecordingOptions = {
+	/** The monotonic clock in ms; recordings stamp each line with it. */
+	readonly now?: () => number;
+};
+
+/** "no space left on device" out of Node's "ENOSPC: no space left on device, write". */
+export function systemReason(error: unknown): string {
+	const {message} = error as Error;
+	return /^E[A-Z]+: ([^,]+)/.exec(message)?.[1] ?? message;
+}
+
+export class RecordingSource implements TransitionSource {
+	readonly #inner: TransitionSource;
+	readonly #path: string;
+	readonly #now: () => number;
+	#fd: number | undefined;
+	#failed = false;
+
+	constructor(inner: TransitionSource, path: string, options: RecordingOptions = {}) {
+		this.#inner = inner;
+		this.#path = path;
+		this.#now = options.now ?? monotonicNow;
+	}
+
+	start(handlers: SourceHandlers): void {
+		if (this.#fd !== undefined) {
+			throw new Error('this source is already started');
+		}
+
+		// Opened before the inner source starts, so a file that cannot be written costs no capture.
+		try {
+			this.#fd = openSync(this.#path, 'w');
+		} catch (error) {
+			throw new Error(`cannot write the recording ${sanitize(this.#path)}: ${systemReason(error)}`);
+		}
+
+		const monoStartMs = this.#now();
+		const header: RecordingHeader = {
+			format: recordingFormat,
+			version: recordingVersion,
+			host: hostname(),
+			kernel: release(),
+			started: new Date(Date.now()).toISOString(),
+			monoStartMs,
+		};
+		const fail = (error: Error) => {
+			handlers.error(error);
+		};
+
+		this.#write([header], fail);
+		// The snapshot and the later passes are recorded whether or not this consumer wants them,
+		// so any recording replays into any view.
+		try {
+			this.#inner.start({
+				snapshot: pass => {
+					this.#write(passLines('snapshot', this.#now(), pass), fail);
+					handlers.snapshot?.(pass);
+				},
+				pass: pass => {
+					this.#write(passLines('pass', this.#now(), pass), fail);
+					handlers.pass?.(pass);
+				},
+				batch: batch => {
+					this.#write(batchLines(this.#now(), batch), fail);
+					handlers.batch(batch);
+				},
+				end: () => {
+					handlers.end?.();
+				},
+				error: fail,
+			});
+		} catch (error) {
+			// Nothing was captured: no recording is left behind.
+			closeSync(this.#fd);
+			this.#fd = undefined;
+			unlinkSync(this.#path);
+			throw error;
+		}
+	}
+
+	async stop(): Promise<void> {
+		await this.#inner.stop();
+		if (this.#fd !== undefined) {
+			this.#write([{type: 'end', at: this.#now()}], () => {});
+			closeSync(this.#fd);
+			this.#fd = undefined;
+		}
+	}
+
+	#write(lines: readonly unknown[], fail: (error: Error) => void): void {
+		if (this.#failed || this.#fd === undefined) {
+			return;
+		}
+
+		let text = '';
+		for (const line of lines) {
+			text += jsonLine(line) + '\n';
+		}
+
+		try {
+			// One write per record: a kill leaves whole records, or one cut short at the end.
+			const bytes = Buffer.from(text);
+			for (let done = 0; done < bytes.length;) {
+				done += writeSync(this.#fd, bytes, done);
+			}
+		} catch (error) {
+			// A full disk ends the session: a recording with a hole in it would mislead.
+			this.#failed = true;
+			fail(new Error(`writing the recording ${sanitize(this.#path)} failed: ${systemReason(error)}`));
+		}
+	}
+}
+
+/** Wraps `source` in a recording to `path`; the source itself when there is no path. */
+export function withRecording(source: TransitionSource, path: string | undefined): TransitionSource {
+	return path === undefined ? source : new RecordingSource(source, path);
+}
+
+/** Splits lists longer than itemsPerLine across a first line and "more" lines. */
+function split(first: Record<string, unknown>, lists: Record<string, readonly unknown[]>): unknown[] {
+	const parts = Math.max(1, ...Object.values(lists).map(list => Math.ceil(list.length / itemsPerLine)));
+	const lines: Array<Record<string, unknown>> = [];
+	for (let part = 0; part < parts; part++) {
+		const line: Record<string, unknown> = part === 0 ? {...first, more: parts - 1} : {type: 'more'};
+		for (const [name, list] of Object.entries(lists)) {
+			line[name] = list.slice(part * itemsPerLine, (part + 1) * itemsPerLine);
+		}
+
+		lines.push(line);
+	}
+
+	return lines;
+}
+
+function passLines(type: 'snapshot' | 'pass', at: number, pass: SocketPass): unknown[] {
+	return split(
+		{type, at, monoMs: pass.monoMs, wallMs: pass.wallMs, netns: pass.netns, owners: pass.owners, complete: pass.complete},
+		{sockets: pass.sockets.map(socket => socketRecord(socket))},
+	);
+}
+
+function batchLines(at: number, batch: TransitionBatch): unknown[] {
+	return split(
+		{type: 'batch', at, dropped: batch.dropped, lost: batch.lost},
+		{
+			transitions: batch.transitions.map(t => transitionRecord(t)),
+			resets: batch.resets.map(r => resetRecord(r)),
+			accepted: batch.accepted.map(a => acceptedRecord(a)),
+		},
+	);
+}

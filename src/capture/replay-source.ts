@@ -1,0 +1,437 @@
+// `--replay FILE`: a recording (src/capture/recording.ts) played back as a source, with the
+// recorded timing scaled by a speed (0: as fast as it can be read). Nothing here touches the
+// kernel, so a replay needs no privileges. The replay keeps a clock of its own: the recorded
+// monotonic time it has reached, so ages and rates read as they did on the recording host.
+import {closeSync, openSync} from 'node:fs';
+import {sanitize} from '../output/sanitize.js';
+import {LineReader, LineTooLongError, type Line} from './line-reader.js';
+import {
+	acceptedShape, maxLineBytes, recordingFormat, recordingVersion, resetShape, socketShape, transitionShape, wrongField,
+	type FieldType, type RecordingHeader, type Shape,
+} from './recording.js';
+import {systemReason} from './recording-source.js';
+import type {SocketPass, SourceHandlers, TransitionBatch, TransitionSource} from './source.js';
+import type {Accepted, ExistingSocket, Reset, Transition} from './transition.js';
+
+/** A header is a few hundred bytes: a first line longer than this is not one. */
+const maxHeaderBytes = 64 * 1024;
+/** At --speed 0, how long the replay reads before it lets the rest of the program run. */
+const sliceMs = 10;
+
+const monotonicNow = () => Number(process.hrtime.bigint()) / 1e6;
+
+export class ReplayError extends Error {
+	override name = 'ReplayError';
+}
+
+export type ReplayOptions = {
+	/** Recorded time per real time: 1 as recorded, 2 twice as fast, 0 as fast as possible. */
+	readonly speed?: number;
+	/** Told about what is replayed in spite of damage (a last line cut short). */
+	readonly warn?: (message: string) => void;
+};
+
+type ReplayEvent =
+	| {readonly type: 'snapshot' | 'pass'; readonly at: number; readonly line: number; readonly pass: SocketPass}
+	| {readonly type: 'batch'; readonly at: number; readonly line: number; readonly batch: TransitionBatch}
+	| {readonly type: 'end'; readonly at: number; readonly line: number};
+
+type Lists = Record<string, unknown[]>;
+
+const batchLists = {transitions: transitionShape, resets: resetShape, accepted: acceptedShape};
+const passLists = {sockets: socketShape};
+
+export class ReplaySource implements TransitionSource {
+	readonly header: RecordingHeader;
+	readonly speed: number;
+	readonly #name: string;
+	readonly #warn: (message: string) => void;
+	#fd: number | undefined;
+	readonly #reader: LineReader;
+	/** The next event, read ahead (the first one, to see whether it is the snapshot). */
+	#next: ReplayEvent | undefined;
+	#started = false;
+	#stopped = false;
+	#ended = false;
+	#clockMs: number;
+	#realStartMs = 0;
+	#waitingForMs: number | undefined;
+	#wake: (() => void) | undefined;
+	#timer: NodeJS.Timeout | undefined;
+	#done: Promise<void> = Promise.resolve();
+
+	/** Opens the recording and reads its header; throws a one-line error when it cannot. */
+	constructor(path: string, options: ReplayOptions = {}) {
+		this.#name = sanitize(path);
+		this.speed = options.speed ?? 1;
+		this.#warn = options.warn ?? (() => {});
+		try {
+			this.#fd = openSync(path, 'r');
+		} catch (error) {
+			throw new ReplayError(`cannot read the recording ${this.#name}: ${systemReason(error)}`);
+		}
+
+		this.#reader = new LineReader(this.#fd);
+		try {
+			this.header = this.#readHeader();
+		} catch (error) {
+			this.#close();
+			throw error;
+		}
+
+		this.#clockMs = this.header.monoStartMs;
+	}
+
+	/** The recorded monotonic time (ms) the replay has reached; it stops at the end of the recording. */
+	now(): number {
+		if (this.speed === 0 || this.#ended || !this.#started) {
+			return this.#clockMs;
+		}
+
+		// Between events the clock runs at the replay's speed, but never past the event it waits for.
+		const running = this.header.monoStartMs + ((monotonicNow() - this.#realStartMs) * this.speed);
+		return Math.max(this.#clockMs, Math.min(running, this.#waitingForMs ?? this.#clockMs));
+	}
+
+	/** Whether everything recorded has been delivered. */
+	get ended(): boolean {
+		return this.#ended;
+	}
+
+	start(handlers: SourceHandlers): void {
+		if (this.#started || this.#fd === undefined) {
+			throw new Error('this source is already started');
+		}
+
+		this.#started = true;
+		this.#realStartMs = monotonicNow();
+		// The snapshot is delivered before start returns, as the kernel's is.
+		this.#next = this.#readEvent();
+		if (this.#next?.type === 'snapshot') {
+			const {pass, at} = this.#next;
+			this.#next = undefined;
+			this.#clockMs = at;
+			handlers.snapshot?.(pass);
+		}
+
+		this.#done = this.#play(handlers);
+	}
+
+	async stop(): Promise<void> {
+		this.#stopped = true;
+		clearTimeout(this.#timer);
+		this.#wake?.();
+		await this.#done;
+		this.#close();
+	}
+
+	async #play(handlers: SourceHandlers): Promise<void> {
+		let sliceStart = monotonicNow();
+		try {
+			// Always yields first: the consumer finishes starting before the first batch.
+			await this.#sleep(0);
+			while (!this.#stopped) {
+				const event = this.#next ?? this.#readEvent();
+				this.#next = undefined;
+				if (event === undefined) {
+					break;
+				}
+
+				if (this.speed > 0) {
+					this.#waitingForMs = event.at;
+					const due = this.#realStartMs + ((event.at - this.header.monoStartMs) / this.speed);
+					const wait = due - monotonicNow();
+					if (wait > 0) {
+						await this.#sleep(wait);
+						sliceStart = monotonicNow();
+					}
+				}
+
+				if (monotonicNow() - sliceStart > sliceMs) {
+					// Keys and frames get their turn while a replay catches up.
+					await this.#sleep(0);
+					sliceStart = monotonicNow();
+				}
+
+				if (this.#stopped) {
+					break;
+				}
+
+				this.#clockMs = Math.max(this.#clockMs, event.at);
+				this.#deliver(event, handlers);
+			}
+
+			this.#waitingForMs = undefined;
+			if (!this.#stopped) {
+				this.#ended = true;
+				this.#close();
+				handlers.end?.();
+			}
+		} catch (error) {
+			this.#close();
+			handlers.error(error as Error);
+		}
+	}
+
+	#deliver(event: ReplayEvent, handlers: SourceHandlers): void {
+		switch (event.type) {
+			case 'batch': {
+				handlers.batch(event.batch);
+				break;
+			}
+
+			case 'pass': {
+				handlers.pass?.(event.pass);
+				break;
+			}
+
+			case 'snapshot': {
+				throw this.#damage(event.line, 'a start-up snapshot after the start');
+			}
+
+			case 'end': {
+				break;
+			}
+		}
+	}
+
+	async #sleep(ms: number): Promise<void> {
+		await new Promise<void>(resolve => {
+			this.#wake = resolve;
+			this.#timer = setTimeout(resolve, ms);
+		});
+		this.#wake = undefined;
+	}
+
+	#close(): void {
+		if (this.#fd !== undefined) {
+			closeSync(this.#fd);
+			this.#fd = undefined;
+		}
+	}
+
+	#damage(line: number, message: string): ReplayError {
+		return new ReplayError(`${this.#name}, line ${line}: ${message}`);
+	}
+
+	#readHeader(): RecordingHeader {
+		const notRecording = new ReplayError(`${this.#name} is not a tcptop recording (its first line is not a recording header)`);
+		let line: Line | undefined;
+		try {
+			line = this.#reader.next(maxHeaderBytes);
+		} catch (error) {
+			if (error instanceof LineTooLongError) {
+				throw notRecording;
+			}
+
+			throw new ReplayError(`cannot read the recording ${this.#name}: ${systemReason(error)}`);
+		}
+
+		if (line === undefined) {
+			throw new ReplayError(`${this.#name} is empty, not a tcptop recording`);
+		}
+
+		const header = parseObject(line.text);
+		if (header?.format !== recordingFormat) {
+			throw notRecording;
+		}
+
+		if (header.version !== recordingVersion) {
+			const version = typeof header.version === 'number' ? String(header.version) : sanitize(JSON.stringify(header.version) ?? 'unknown').slice(0, 20);
+			throw new ReplayError(`${this.#name} is a version ${version} tcptop recording; this tcptop reads version ${recordingVersion}${Number(header.version) > recordingVersion ? ' (a newer tcptop wrote it)' : ''}`);
+		}
+
+		for (const [field, type] of [['host', 'string'], ['kernel', 'string'], ['started', 'string'], ['monoStartMs', 'number']] as const) {
+			if (typeof header[field] !== type) {
+				throw this.#damage(1, `the header's ${field} is missing or not a ${type}`);
+			}
+		}
+
+		return header as RecordingHeader;
+	}
+
+	/** Reads one event, with the "more" lines that complete it; undefined at the end. */
+	#readEvent(): ReplayEvent | undefined {
+		const first = this.#readLine();
+		if (first === undefined) {
+			return undefined;
+		}
+
+		const {record, line} = first;
+		const at = record.at;
+		if (typeof at !== 'number') {
+			throw this.#damage(line, 'its time (at) is missing or not a number');
+		}
+
+		switch (record.type) {
+			case 'batch': {
+				const lists = this.#lists(record, line, batchLists);
+				for (const counter of ['dropped', 'lost'] as const) {
+					if (typeof record[counter] !== 'number') {
+						throw this.#damage(line, `${counter} is missing or not a number`);
+					}
+				}
+
+				return {
+					type: 'batch',
+					at,
+					line,
+					batch: {
+						transitions: lists.transitions as Transition[],
+						resets: lists.resets as Reset[],
+						accepted: lists.accepted as Accepted[],
+						dropped: record.dropped as number,
+						lost: record.lost as number,
+					},
+				};
+			}
+
+			case 'snapshot':
+			case 'pass': {
+				const lists = this.#lists(record, line, passLists);
+				for (const [field, type] of [['monoMs', 'number'], ['wallMs', 'number'], ['netns', 'number'], ['owners', 'boolean'], ['complete', 'boolean']] as const) {
+					if (typeof record[field] !== type) {
+						throw this.#damage(line, `${field} is missing or not a ${type}`);
+					}
+				}
+
+				// A socket without counters is written with null for them; the source type says undefined.
+				const sockets = (lists.sockets as Array<ExistingSocket & {figures: unknown}>).map(socket =>
+					socket.figures === null ? {...socket, figures: undefined} : socket);
+				const pass: SocketPass = {
+					monoMs: record.monoMs as number, wallMs: record.wallMs as number, netns: record.netns as number,
+					owners: record.owners as boolean, complete: record.complete as boolean, sockets,
+				};
+				return {type: record.type, at, line, pass};
+			}
+
+			case 'end': {
+				const after = this.#readLine();
+				if (after !== undefined) {
+					throw this.#damage(after.line, 'a record after the end of the recording');
+				}
+
+				return {type: 'end', at, line};
+			}
+
+			default: {
+				throw this.#damage(line, record.type === 'more'
+					? 'a continuation line (more) that no record announced'
+					: `not a record of a tcptop recording (type ${describe(record.type)})`);
+			}
+		}
+	}
+
+	/** The lists of a record checked item by item, with its "more" lines appended. */
+	#lists(record: Record<string, unknown>, line: number, shapes: Record<string, Shape>): Lists {
+		const more = record.more ?? 0;
+		if (typeof more !== 'number' || !Number.isInteger(more) || more < 0) {
+			throw this.#damage(line, 'more is not a count of lines');
+		}
+
+		const lists: Lists = {};
+		this.#appendLists(lists, record, line, shapes);
+		for (let part = 0; part < more; part++) {
+			const next = this.#readLine();
+			if (next === undefined) {
+				this.#warn(`${this.#name} ends in the middle of the record that starts on line ${line}: the part that is there is replayed`);
+				break;
+			}
+
+			if (next.record.type !== 'more') {
+				throw this.#damage(next.line, `expected the continuation (more) of line ${line}'s record, found ${describe(next.record.type)}`);
+			}
+
+			this.#appendLists(lists, next.record, next.line, shapes);
+		}
+
+		return lists;
+	}
+
+	#appendLists(lists: Lists, record: Record<string, unknown>, line: number, shapes: Record<string, Shape>): void {
+		for (const [name, shape] of Object.entries(shapes)) {
+			const list = record[name];
+			if (!Array.isArray(list)) {
+				throw this.#damage(line, `${name} is missing or not a list`);
+			}
+
+			for (const [index, item] of list.entries()) {
+				const field = wrongField(item, shape);
+				if (field !== undefined) {
+					throw this.#damage(line, field === ''
+						? `${name}[${index}] is not an object`
+						: `${name}[${index}].${field} is missing or not ${articled(shape[field]!)}`);
+				}
+			}
+
+			const known = lists[name];
+			if (known) {
+				for (const item of list) {
+					known.push(item);
+				}
+			} else {
+				lists[name] = list;
+			}
+		}
+	}
+
+	/** The next line as a JSON object; undefined at the end, or after a last line cut short. */
+	#readLine(): {record: Record<string, unknown>; line: number} | undefined {
+		let line: Line | undefined;
+		try {
+			line = this.#reader.next(maxLineBytes);
+		} catch (error) {
+			if (error instanceof LineTooLongError) {
+				throw this.#damage(error.lineNumber, `longer than ${maxLineBytes / 1024 / 1024} MiB, the most a recording line may be`);
+			}
+
+			throw new ReplayError(`reading the recording ${this.#name} failed: ${systemReason(error)}`);
+		}
+
+		if (line === undefined) {
+			return undefined;
+		}
+
+		const record = parseObject(line.text);
+		if (record === undefined || typeof record.type !== 'string') {
+			if (!line.complete) {
+				this.#warn(`${this.#name}, line ${line.number}, the last, is cut short (the recording was interrupted): replayed up to line ${line.number - 1}`);
+				return undefined;
+			}
+
+			if (record === undefined) {
+				throw this.#damage(line.number, 'not JSON');
+			}
+
+			if (record.format === recordingFormat) {
+				throw this.#damage(line.number, 'a second recording header (recordings joined together?)');
+			}
+
+			throw this.#damage(line.number, 'not a record of a tcptop recording (no type)');
+		}
+
+		return {record, line: line.number};
+	}
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+	try {
+		const value = JSON.parse(text) as unknown;
+		return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+/** A record type from the file, fit for an error message. */
+function describe(type: unknown): string {
+	return typeof type === 'string' ? `'${sanitize(type.slice(0, 40))}'` : 'missing';
+}
+
+const typeNames: Record<FieldType, string> = {
+	number: 'a number', string: 'a string', boolean: 'true or false', family: '4 or 6', 'number|null': 'a number or null', figures: 'counters or null',
+};
+
+function articled(type: FieldType): string {
+	return typeNames[type];
+}
