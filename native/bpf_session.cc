@@ -84,16 +84,27 @@ bool TracefsMounted()
 bool BpfSession::AttachAcceptOwners()
 {
 	// libbpf resolves a classic tracepoint through tracefs. A host that booted without it
-	// mounted (no systemd) gets it mounted where systemd would put it, for this session.
-	if (!TracefsMounted()) {
-		if (mount("tracefs", kTracefs, "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
-			return false;
+	// mounted (no systemd) gets it mounted where systemd would put it, for this session. A
+	// second try covers another tcptop unmounting its own mount between the check and the
+	// attach.
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (!TracefsMounted()) {
+			if (mount("tracefs", kTracefs, "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+				return false;
+			}
+			mountedTracefs_ = true;
 		}
-		mountedTracefs_ = true;
+		skel_->links.tcptop_accept4 = bpf_program__attach(skel_->progs.tcptop_accept4);
+		skel_->links.tcptop_accept = bpf_program__attach(skel_->progs.tcptop_accept);
+		if (skel_->links.tcptop_accept4 != nullptr && skel_->links.tcptop_accept != nullptr) {
+			return true;
+		}
+		bpf_link__destroy(skel_->links.tcptop_accept4);
+		bpf_link__destroy(skel_->links.tcptop_accept);
+		skel_->links.tcptop_accept4 = nullptr;
+		skel_->links.tcptop_accept = nullptr;
 	}
-	skel_->links.tcptop_accept4 = bpf_program__attach(skel_->progs.tcptop_accept4);
-	skel_->links.tcptop_accept = bpf_program__attach(skel_->progs.tcptop_accept);
-	return skel_->links.tcptop_accept4 != nullptr && skel_->links.tcptop_accept != nullptr;
+	return false;
 }
 
 std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, CaptureError& error)

@@ -22,7 +22,9 @@ struct CaptureOptions {
 	uint32_t pid = 0;    // 0: every process
 	std::vector<uint16_t> localPorts;
 	std::vector<uint16_t> remotePorts;
-	bool acceptOwners = true; // trace accept()/accept4() exits for passive connections' owners
+	// Trace accept()/accept4() exits for passive connections' owners. Off by default: a
+	// syscall tracepoint puts every system call on the host on its slow path.
+	bool acceptOwners = false;
 };
 
 // Why a session could not start. `code` is what JS sees as error.code; `log` holds what

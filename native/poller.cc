@@ -72,7 +72,9 @@ void Poller::TakePass(bool complete)
 	timespec now = {};
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	pass->passNs = static_cast<uint64_t>(now.tv_sec) * 1000000000u + now.tv_nsec;
-	pass->error = session_->Pass(complete, false, pass->block);
+	// A complete pass also names the processes holding each socket (the owners of accepted
+	// connections, without tracing accept()).
+	pass->error = session_->Pass(complete, complete, pass->block);
 	pass->dropped = sentDropped_;
 	pass->lost = sentLost_;
 	Send(pass);

@@ -20,8 +20,8 @@ struct Batch {
 	uint64_t dropped = 0; // records the kernel could not write (buffer full)
 	uint64_t lost = 0;    // records the perf buffer reported lost
 	int error = 0;        // a negative errno if waiting on the buffer or a pass failed
-	// Non-zero: the block is a socket pass (no owners) taken at this CLOCK_MONOTONIC time,
-	// not records from the buffer; complete or of full sockets only.
+	// Non-zero: the block is a socket pass taken at this CLOCK_MONOTONIC time, not records
+	// from the buffer; complete (with owner records) or of full sockets only.
 	uint64_t passNs = 0;
 	bool passComplete = false;
 };
@@ -40,7 +40,7 @@ public:
 	// JS thread, before any RequestPass(). A pass with owners, taken now (see BpfSession::Pass).
 	int Snapshot(std::vector<uint8_t>& block) { return session_->Pass(true, true, block); }
 
-	// JS thread. Asks for a pass without owners, complete or of full sockets only: the thread
+	// JS thread. Asks for a pass: complete (with owners), or of full sockets only: the thread
 	// takes it after its next drain and delivers it after that drain's batch, so everything
 	// recorded before the pass is delivered before it. Requests made while one is pending are
 	// one request (complete if any was).

@@ -42,6 +42,9 @@ Options for the live view and batch mode:
   --no-color         no colours (also when NO_COLOR is set)
   --max-conns N      track at most N connections (default 65536)
   --transport KIND   ringbuf (default) or perf
+  --accept-owners    name the owners of accepted connections as they are accepted, by
+                     tracing accept() (costs every system call on the host some time);
+                     without it they are named at the next full socket walk (every 5 refreshes)
 
 Batch mode (like top -b):
   -b, --batch        print the header figures and every matching connection as plain
@@ -94,6 +97,7 @@ const optionSpec = {
 	filter: {type: 'string'},
 	'no-color': {type: 'boolean'},
 	'max-conns': {type: 'string'},
+	'accept-owners': {type: 'boolean'},
 	batch: {type: 'boolean', short: 'b'},
 	iterations: {type: 'string', short: 'n'},
 	metrics: {type: 'string'},
@@ -272,7 +276,7 @@ async function runInteractive(values: OptionValues, viewing: Viewing, startMetri
 	const {delaySeconds, sortColumn, filter, table} = viewing;
 	// A replay's warnings show in the view, and on stderr once the terminal is given back.
 	const warnings: string[] = [];
-	const source = captureSource(values, noFilter, message => warnings.push(message), tableSourceOptions(viewing));
+	const source = captureSource(values, noFilter, message => warnings.push(message), tableSourceOptions(values, viewing));
 	if (!process.stdout.isTTY) {
 		throw new UsageError('the live view needs a terminal on stdout; to a pipe or file, \'tcptop -b\' prints it and \'tcptop trace\' streams transitions');
 	}
@@ -309,7 +313,7 @@ async function runBatchMode(values: OptionValues, viewing: Viewing, startMetrics
 	const iterations = parsePositiveNumber('iterations', values.iterations, true);
 	const column = sortColumn ?? columns.find(column => column.key === 'inState')!;
 	await startMetrics();
-	await runBatch(captureSource(values, noFilter, warnOnStderr, tableSourceOptions(viewing)), table, {
+	await runBatch(captureSource(values, noFilter, warnOnStderr, tableSourceOptions(values, viewing)), table, {
 		format: values.json ? 'json' : 'text',
 		iterations,
 		delaySeconds,
@@ -327,8 +331,8 @@ async function runBatchMode(values: OptionValues, viewing: Viewing, startMetrics
  * The kernel source of the modes built on the connection table: a socket pass every refresh
  * for each connection's counters (and, every fifth, to reconcile with the kernel).
  */
-function tableSourceOptions(viewing: Viewing): KernelSourceOptions {
-	return {passIntervalMs: viewing.delaySeconds * 1000};
+function tableSourceOptions(values: OptionValues, viewing: Viewing): KernelSourceOptions {
+	return {passIntervalMs: viewing.delaySeconds * 1000, acceptOwners: values['accept-owners'] ?? false};
 }
 
 function warnOnStderr(message: string): void {
@@ -381,7 +385,7 @@ async function runTable(values: OptionValues, words: readonly string[]): Promise
 		if (headless) {
 			await startMetrics();
 			const {runHeadless} = await import('./output/metrics.js');
-			await runHeadless(captureSource(values, noFilter, warnOnStderr, tableSourceOptions(viewing)), viewing.table);
+			await runHeadless(captureSource(values, noFilter, warnOnStderr, tableSourceOptions(values, viewing)), viewing.table);
 			return 0;
 		}
 
@@ -425,7 +429,7 @@ async function main(argv: string[]): Promise<number> {
 		throw new UsageError(`unexpected argument '${rest[0]}'`);
 	}
 
-	for (const option of ['batch', 'iterations', 'metrics', 'view'] as const) {
+	for (const option of ['batch', 'iterations', 'metrics', 'view', 'accept-owners'] as const) {
 		if (values[option] !== undefined) {
 			throw new UsageError(`--${option} does not apply to trace`);
 		}

@@ -8,7 +8,7 @@ import net from 'node:net';
 import {setTimeout as delay} from 'node:timers/promises';
 import {KernelSource} from '../src/capture/kernel-source.js';
 import type {TransitionSource} from '../src/capture/source.js';
-import {stateName, type ExistingSocket} from '../src/capture/transition.js';
+import {stateName, TcpState, type ExistingSocket} from '../src/capture/transition.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
 import {OwnerSource} from '../src/model/connection.js';
 import {feedTable} from '../src/model/feed-table.js';
@@ -134,45 +134,91 @@ async function serverProcess(host: string): Promise<{port: number; pid: number; 
 	return {port: Number(output.toString()), pid: child.pid!, stop: () => child.kill()};
 }
 
-for (const host of ['127.0.0.1', '::1']) {
-	kernelTest(`${host}: an accepted connection is owned by the process that accepted it, not the one on the CPU`, async t => {
-		const server = await serverProcess(host);
+/**
+ * A pre-forked server: a master process that listens, hands its listening socket to a worker
+ * process and closes its own copy, so the worker accepts on a socket the master opened.
+ */
+async function preforkedServer(host: string): Promise<{port: number; master: number; worker: number; stop(): void}> {
+	const worker = `
+		process.on('message', (message, server) => {
+			server.on('connection', socket => socket.on('error', () => {}));
+			process.send(process.pid);
+		});
+	`;
+	const master = spawn(process.execPath, ['-e', `
+		const server = require('node:net').createServer();
+		server.listen(0, ${JSON.stringify(host)}, () => {
+			const {port} = server.address();
+			const worker = require('node:child_process').spawn(process.execPath, ['-e', ${JSON.stringify(worker)}], {stdio: ['ignore', 'ignore', 'inherit', 'ipc']});
+			worker.on('message', pid => {
+				server.close();
+				console.log(port, pid);
+			});
+			worker.send('server', server);
+			process.on('SIGTERM', () => {
+				worker.kill();
+				process.exit(0);
+			});
+		});
+	`]);
+	const [output] = await once(master.stdout, 'data') as [Buffer];
+	const [port, workerPid] = output.toString().trim().split(' ').map(Number);
+	return {port: port!, master: master.pid!, worker: workerPid!, stop: () => master.kill()};
+}
+
+for (const [host, acceptOwners] of [['127.0.0.1', false], ['::1', false], ['127.0.0.1', true]] as const) {
+	const how = acceptOwners ? 'accept() traced' : 'a socket pass';
+	kernelTest(`${host}: an accepted connection is owned by the process that accepted it (${how}), not the listener's or the one on the CPU`, async t => {
 		const table = new ConnectionTable();
-		const source = new KernelSource();
-		feedTable(source, table, now, () => {});
+		const passes = countingPasses(new KernelSource({passIntervalMs: 40, acceptOwners}));
+		feedTable(passes.source, table, now, () => {});
+		// The capture sees the master listen, so the listener's owner is the master.
+		const server = await preforkedServer(host);
 		const clients: net.Socket[] = [];
 		const clientPorts: number[] = [];
 		try {
-			t.true(source.acceptOwners, 'accept() is traced');
 			for (let i = 0; i < 3; i++) {
 				clients.push(await connectOpen(host, server.port));
 				clientPorts.push(clients.at(-1)!.localPort!);
 			}
 
-			await delay(150);
+			await passes.after(1);
 		} finally {
-			await source.stop();
+			await passes.source.stop();
 			server.stop();
 			for (const client of clients) {
 				client.destroy();
 			}
 		}
 
+		const netns = nsOfThisProcess();
+		t.like(table.get(listenerRowKey(table, server.port)), {pid: server.master, ownerSource: OwnerSource.listen});
 		for (const port of clientPorts) {
-			const serverSide = table.find({netns: nsOfThisProcess(), laddr: host, lport: server.port, raddr: host, rport: port});
 			// On loopback the server's side changes state in this process's softirq work.
-			t.like(serverSide, {pid: server.pid, comm: 'node', ownerSource: OwnerSource.accept});
-			const clientSide = table.find({netns: nsOfThisProcess(), laddr: host, lport: port, raddr: host, rport: server.port});
+			const serverSide = table.find({netns, laddr: host, lport: server.port, raddr: host, rport: port});
+			t.like(serverSide, {pid: server.worker, comm: 'node', ownerSource: acceptOwners ? OwnerSource.accept : OwnerSource.holder});
+			const clientSide = table.find({netns, laddr: host, lport: port, raddr: host, rport: server.port});
 			t.like(clientSide, {pid: process.pid, ownerSource: OwnerSource.connect});
 		}
 	});
 }
 
-kernelTest('the kernel\'s accept records name the accepting task and the connection\'s tuple', async t => {
+/** The key of the listener on a port (listeners are keyed by socket, not by a tuple). */
+function listenerRowKey(table: ConnectionTable, port: number): string {
+	let key = '';
+	table.forEach(connection => {
+		if (connection.lport === port && connection.state === TcpState.LISTEN) {
+			key = connection.key;
+		}
+	});
+	return key;
+}
+
+kernelTest('with accept() traced, the kernel\'s accept records name the accepting task and the connection\'s tuple', async t => {
 	const server = await serverProcess('127.0.0.1');
 	let clientPort = 0;
 	try {
-		const capture = await captureDuring({}, async () => {
+		const capture = await captureDuring({acceptOwners: true}, async () => {
 			const client = await connectOpen('127.0.0.1', server.port);
 			clientPort = client.localPort!;
 			await delay(100);

@@ -159,3 +159,17 @@ test('a pass of full sockets only gives counters and reconciles nothing', t => {
 	t.is(table.find({netns, ...client})!.bytesReceived, 20);
 	t.is(table.reconciled, 0);
 });
+
+test('a complete pass names the process holding an accepted connection, over the listener\'s owner only', t => {
+	const table = new ConnectionTable();
+	table.apply(transition({...server, sock: 0xE0, raddr: '0.0.0.0', rport: 0, oldstate: CLOSE, newstate: LISTEN, monoMs: 900, pid: 100, comm: 'master'}));
+	table.apply(transition({...server, oldstate: LISTEN, newstate: SYN_RECV, monoMs: 1000}));
+	table.apply(transition({...server, oldstate: SYN_RECV, newstate: ESTABLISHED, monoMs: 1001}));
+	established(table);
+	const holders = [socket({...server, state: ESTABLISHED, pid: 101, comm: 'worker'}), socket({state: ESTABLISHED, pid: 999, comm: 'other'})];
+	table.applyPass({...pass(2000, holders), complete: false, owners: false});
+	t.like(table.find({netns, ...server}), {pid: 100, ownerSource: OwnerSource.listener}, 'a counters pass names nobody');
+	table.applyPass({...pass(3000, holders), owners: true});
+	t.like(table.find({netns, ...server}), {pid: 101, comm: 'worker', ownerSource: OwnerSource.holder});
+	t.like(table.find({netns, ...client}), {pid: 4242, comm: 'curl', ownerSource: OwnerSource.connect}, 'the connect()er stays');
+});

@@ -8,8 +8,9 @@ import {errnoName} from './errno.js';
 export type KernelSourceOptions = Partial<NativeCaptureOptions> & {
 	/**
 	 * How often to take a socket pass (SourceHandlers.pass) for the sockets' counters; every
-	 * fifth is complete, for reconciliation. 0 (the default) for never. Only when a pass
-	 * handler is given. Passes honour the family and port settings, not the pid setting.
+	 * fifth is complete, for reconciliation, and names the processes holding each socket.
+	 * 0 (the default) for never. Only when a pass handler is given. Passes honour the family
+	 * and port settings, not the pid setting.
 	 */
 	passIntervalMs?: number;
 };
@@ -23,7 +24,7 @@ const defaults: NativeCaptureOptions = {
 	pid: 0,
 	localPorts: [],
 	remotePorts: [],
-	acceptOwners: true,
+	acceptOwners: false,
 };
 
 /** Milliseconds to add to CLOCK_MONOTONIC (the kernel's bpf_ktime_get_ns) to get wall time. */
@@ -82,7 +83,7 @@ export class KernelSource implements TransitionSource {
 					}
 
 					const sockets = decodePass(block, wallOffsetMs);
-					handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, netns, owners: false, complete});
+					handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, netns, owners: complete, complete});
 					return;
 				}
 

@@ -39,9 +39,9 @@ export type SourceHandlers = {
 	 */
 	snapshot?(pass: SocketPass): void;
 	/**
-	 * Later passes, taken every `passIntervalMs` of the source (without owners): the
-	 * sockets' counters, and, in complete ones, what exists, to reconcile with. Batches taken
-	 * before the pass started are delivered before it.
+	 * Later passes, taken every `passIntervalMs` of the source: the sockets' counters, and,
+	 * in complete ones, what exists, to reconcile with, and their owners. Batches taken before
+	 * the pass started are delivered before it.
 	 */
 	pass?(pass: SocketPass): void;
 	batch(batch: TransitionBatch): void;

@@ -272,11 +272,16 @@ export class ConnectionTable {
 			return;
 		}
 
+		this.replaceGuessedOwner(slot, accepted.pid, accepted.comm, OwnerSource.accept);
+	}
+
+	/** Sets the owner when none is known or it was only inherited from the listener. */
+	private replaceGuessedOwner(slot: number, pid: number, comm: string, source: OwnerSource): void {
 		const s = this.slots;
 		if (s.ownerSource[slot] === OwnerSource.none || s.ownerSource[slot] === OwnerSource.listener) {
-			s.pid[slot] = accepted.pid;
-			s.comm[slot] = this.intern(accepted.comm);
-			s.ownerSource[slot] = OwnerSource.accept;
+			s.pid[slot] = pid;
+			s.comm[slot] = this.intern(comm);
+			s.ownerSource[slot] = source;
 		}
 	}
 
@@ -285,8 +290,9 @@ export class ConnectionTable {
 	 * RTT, retransmits), and, from a complete pass, reconciliation with what exists in the
 	 * pass's namespace: sockets the stream missed are added, rows the kernel no longer has
 	 * are removed (TIME_WAIT expiry among them), rows in a state other than the kernel's move
-	 * to it. Differences are acted on when two complete passes in a row find them (see
-	 * passUnknown).
+	 * to it; the processes it found holding connections open become their owners where only
+	 * the listener's owner was known (accepted connections). Differences are acted on when
+	 * two complete passes in a row find them (see passUnknown).
 	 */
 	applyPass(pass: SocketPass): void {
 		if (!pass.complete) {
@@ -314,7 +320,7 @@ export class ConnectionTable {
 			const slot = this.lru.peek(key);
 			if (slot === undefined) {
 				if (this.passUnknown.get(key) === socket.state) {
-					const added = this.addExisting(key, socket, pass.monoMs, OwnerSource.none);
+					const added = this.addExisting(key, socket, pass.monoMs, OwnerSource.holder);
 					if (added < seen.length) {
 						seen[added] = 1; // a freed slot, reused
 					}
@@ -330,6 +336,11 @@ export class ConnectionTable {
 			seen[slot] = 1;
 			if (socket.figures) {
 				this.recordFigures(slot, socket.figures, pass.monoMs);
+			}
+
+			// A process the pass found holding it open (complete passes name them).
+			if (socket.pid !== 0) {
+				this.replaceGuessedOwner(slot, socket.pid, socket.comm, OwnerSource.holder);
 			}
 
 			if (s.state[slot] !== socket.state && s.stateSinceMs[slot]! <= pass.monoMs) {

@@ -38,8 +38,10 @@ export const OwnerSource = {
 	close: 4,
 	/** The start-up snapshot of existing sockets. */
 	snapshot: 5,
-	/** The task whose accept() returned it (passive connections). */
+	/** The task whose accept() returned it (passive connections; with accept() traced). */
 	accept: 6,
+	/** A process holding it open, found by a socket pass (accepted connections, otherwise). */
+	holder: 7,
 } as const;
 export type OwnerSource = (typeof OwnerSource)[keyof typeof OwnerSource];
 

@@ -32,7 +32,7 @@ export async function run(args: string[], options: {prefix?: string[]} = {}): Pr
 	return finish(start(args, options));
 }
 
-/** BPF links `tcptop trace` holds: two state-change handlers, two reset handlers (the live view adds two accept() exits). */
+/** BPF links tcptop holds: two state-change handlers, two reset handlers (--accept-owners adds two accept() exits). */
 export const linksWhileTracing = 4;
 
 /** Resolves with the ids of the child's BPF links once all its programs are attached. */
