@@ -5,6 +5,7 @@ import {hostname, release} from 'node:os';
 import {render, type Instance} from 'ink';
 import type {TransitionSource} from '../capture/source.js';
 import {ConnectionTable} from '../model/connection-table.js';
+import {TransitionLog} from '../model/transition-log.js';
 import {App} from './app.js';
 import {feedTable} from './feed-table.js';
 import {colorTheme, plainTheme, ThemeContext} from './theme.js';
@@ -26,6 +27,7 @@ const monotonicNow = () => Number(process.hrtime.bigint()) / 1e6;
 /** Resolves once the view has closed and the source is stopped; rejects with what ended it. */
 export async function runView(source: TransitionSource, options: ViewOptions): Promise<void> {
 	const table = new ConnectionTable({maxConnections: options.maxConnections});
+	const log = new TransitionLog();
 	let failure: Error | undefined;
 	let instance: Instance | undefined;
 	let quitting = false;
@@ -45,12 +47,13 @@ export async function runView(source: TransitionSource, options: ViewOptions): P
 		feedTable(source, table, monotonicNow, error => {
 			failure = error;
 			quit();
-		});
+		}, log);
 		process.stdout.on('error', onOutputError);
 		instance = render(
 			<ThemeContext.Provider value={options.color ? colorTheme : plainTheme}>
 				<App
 					table={table}
+					log={log}
 					now={monotonicNow}
 					startedAtMs={monotonicNow()}
 					host={hostname()}
