@@ -1,39 +1,76 @@
 // One frame of the connection list: pick the 50 rows to show from 100,000 connections by a
 // column (top-K), then format every cell of those rows. Reported per column, both directions,
-// with and without a filter, as the median of repeated frames.
+// with and without a filter, as the median of repeated frames; next to it, in the same run,
+// the way selectRows picked rows before (a heap of k over the column's compare) and the ratio.
 //
 //   node --import=tsx bench/model-frame.ts [connections=100000] [rows=50]
 import {performance} from 'node:perf_hooks';
-import {TcpState} from '../src/capture/transition.js';
 import {columns} from '../src/model/columns.js';
-import {ConnectionTable} from '../src/model/connection-table.js';
 import {compileFilter} from '../src/model/filter.js';
+import type {Connection} from '../src/model/connection.js';
 import {selectRows, type RowSelection} from '../src/model/select-rows.js';
+import {fillTable} from './fill-table.js';
 
 const connections = Number(process.argv[2] ?? 100_000);
 const rows = Number(process.argv[3] ?? 50);
 const frames = 21;
-const {SYN_RECV, ESTABLISHED, CLOSE_WAIT} = TcpState;
 
-const table = new ConnectionTable({maxConnections: connections});
-for (let index = 0; index < connections; index++) {
-	const tuple = {
-		netns: 1, laddr: `10.0.${(index >> 8) & 255}.${index & 255}`, lport: 1024 + (index % 50_000),
-		raddr: `172.16.${index % 200}.${index % 250}`, rport: [443, 80, 5432, 6379][index % 4]!,
+const table = fillTable(connections);
+
+/** The previous selectRows: a heap of k ordered by the column's compare, every comparison through it. */
+function heapSelect(selection: RowSelection): Connection[] {
+	const {column, filter, limit} = selection;
+	const sign = selection.descending ? -1 : 1;
+	const a = table.view(0);
+	const b = table.view(0);
+	const before = (x: number, y: number) => {
+		a.slot = x;
+		b.slot = y;
+		const order = sign * column.compare(a, b);
+		return order < 0 || (order === 0 && x < y);
 	};
-	const base = {wallMs: 0, sock: index, pid: 1000 + (index % 500), tid: 0, comm: `worker-${index % 37}`, family: 4 as const, ...tuple};
-	table.apply({...base, monoMs: index / 10, oldstate: SYN_RECV, newstate: ESTABLISHED, ms: null});
-	if (index % 3 === 0) {
-		table.apply({...base, monoMs: (index / 10) + 500, oldstate: ESTABLISHED, newstate: CLOSE_WAIT, ms: null});
-	}
 
-	table.applyStats({...tuple, monoMs: 10_000, bytesAcked: index * 7, bytesReceived: index * 3, srttUs: 50 + (index % 9000), retransmits: index % 5});
-	table.applyStats({...tuple, monoMs: 11_000, bytesAcked: index * 13, bytesReceived: index * 5, srttUs: 60 + (index % 9000), retransmits: index % 7});
+	const heap: number[] = [];
+	const siftDown = (start: number) => {
+		for (let index = start; ;) {
+			let last = index;
+			for (const child of [(2 * index) + 1, (2 * index) + 2]) {
+				if (child < heap.length && before(heap[last]!, heap[child]!)) {
+					last = child;
+				}
+			}
+
+			if (last === index) {
+				return;
+			}
+
+			[heap[last], heap[index]] = [heap[index]!, heap[last]!];
+			index = last;
+		}
+	};
+
+	table.forEach(connection => {
+		if (filter !== undefined && !filter.matchConnection(connection)) {
+			return;
+		}
+
+		if (heap.length < limit) {
+			heap.push(connection.slot);
+			for (let index = heap.length - 1; index > 0 && before(heap[(index - 1) >> 1]!, heap[index]!); index = (index - 1) >> 1) {
+				[heap[(index - 1) >> 1], heap[index]] = [heap[index]!, heap[(index - 1) >> 1]!];
+			}
+		} else if (before(connection.slot, heap[0]!)) {
+			heap[0] = connection.slot;
+			siftDown(0);
+		}
+	});
+	return heap.sort((x, y) => (before(x, y) ? -1 : 1)).map(slot => table.view(slot));
 }
 
 const now = 20_000;
+let select = (selection: RowSelection) => selectRows(table, selection).rows;
 function frame(selection: RowSelection): void {
-	for (const row of selectRows(table, selection).rows) {
+	for (const row of select(selection)) {
 		for (const column of columns) {
 			column.format(row, now);
 		}
@@ -56,13 +93,22 @@ if (!filter.ok) {
 	throw new Error(filter.error.message);
 }
 
-console.log(`${table.size.toLocaleString('en-US')} connections, ${rows} rows per frame, median of ${frames} frames (ms)`);
-console.log('column      ascending  descending  filtered');
+console.log(`${table.size.toLocaleString('en-US')} connections, ${rows} rows per frame, median of ${frames} frames (ms);`);
+console.log('each cell: selectRows / the previous heap = ratio');
+console.log('column     ascending                 descending                filtered');
+const cell = (selection: RowSelection) => {
+	select = current => selectRows(table, current).rows;
+	const now = median(selection);
+	select = heapSelect;
+	const before = median(selection);
+	return `${now.toFixed(2).padStart(6)} / ${before.toFixed(2).padStart(6)} = ${(now / before).toFixed(2)}`.padEnd(26);
+};
+
 for (const column of columns) {
-	const ascending = median({column, descending: false, limit: rows});
-	const descending = median({column, descending: true, limit: rows});
-	const filtered = median({column, descending: column.descendingByDefault, limit: rows, filter: filter.filter});
-	console.log(`${column.title.padEnd(10)} ${ascending.toFixed(2).padStart(10)} ${descending.toFixed(2).padStart(11)} ${filtered.toFixed(2).padStart(9)}`);
+	const ascending = cell({column, descending: false, limit: rows});
+	const descending = cell({column, descending: true, limit: rows});
+	const filtered = cell({column, descending: column.descendingByDefault, limit: rows, filter: filter.filter});
+	console.log(`${column.title.padEnd(10)} ${ascending}${descending}${filtered}`);
 }
 
 const fullSort = (() => {

@@ -160,3 +160,56 @@ test('every column sorts a table both ways consistently with its compare', t => 
 		}
 	}
 });
+
+test('TopK picks the same k as a full sort when every item beats the ones before it, and in any order', t => {
+	const count = 5000;
+	for (const order of ['ascending', 'descending', 'shuffled'] as const) {
+		const values = Array.from({length: count}, (_, index) => (order === 'shuffled' ? (index * 7919) % count : index));
+		if (order === 'descending') {
+			values.reverse();
+		}
+
+		const top = new TopK(50, (a, b) => values[a]! > values[b]! || (values[a] === values[b] && a < b));
+		for (let id = 0; id < count; id++) {
+			top.offer(id);
+		}
+
+		t.deepEqual(top.sorted().map(id => values[id]), Array.from({length: 50}, (_, index) => count - 1 - index), order);
+	}
+});
+
+test('each column\'s order key agrees with its compare: a smaller key always sorts first', t => {
+	const table = new ConnectionTable();
+	const addresses = ['10.0.0.9', '10.0.0.10', '9.255.255.255', '127.0.0.1', '0.0.0.0', '::1', 'fe80::1', '::ffff:10.0.0.1', '2001:db8::10'];
+	const comms = ['', 'a', 'ab', 'abc', 'abcd', 'abd', 'b', 'Z', 'é', '\u001B]0;x', 'nginx', 'nginx: worker'];
+	let lport = 3000;
+	for (const [index, laddr] of addresses.entries()) {
+		for (const raddr of addresses.slice(index % 3, (index % 3) + 4)) {
+			if (laddr.includes(':') !== raddr.includes(':')) {
+				continue;
+			}
+
+			const comm = comms[lport % comms.length]!;
+			established(table, {lport: lport++, laddr, raddr, rport: 80 + (lport % 3), family: laddr.includes(':') ? 6 : 4, monoMs: lport % 7});
+			table.apply({
+				monoMs: 50, wallMs: 0, sock: lport, netns: 1, pid: lport % 5, tid: 0, comm, family: laddr.includes(':') ? 6 : 4,
+				laddr, lport: lport - 1, raddr, rport: 80 + (lport % 3), oldstate: ESTABLISHED, newstate: TcpState.FIN_WAIT1, ms: null,
+			});
+		}
+	}
+
+	const all: number[] = [];
+	table.forEach(connection => all.push(connection.slot));
+	t.true(all.length > 20);
+	for (const column of columns) {
+		for (const x of all) {
+			for (const y of all) {
+				const a = table.view(x);
+				const b = table.view(y);
+				if (column.orderKey(a) < column.orderKey(b)) {
+					t.true(column.compare(a, b) < 0, `${column.key}: ${a.key} / ${a.comm} before ${b.key} / ${b.comm}`);
+				}
+			}
+		}
+	}
+});

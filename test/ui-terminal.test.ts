@@ -1,6 +1,6 @@
 // The live view in a real terminal: tmux runs tcptop as a user would, keys go in through
 // send-keys, the screen comes back through capture-pane.
-import {execFileSync} from 'node:child_process';
+import {execFileSync, spawn} from 'node:child_process';
 import {readFileSync} from 'node:fs';
 import net from 'node:net';
 import {once} from 'node:events';
@@ -33,11 +33,34 @@ function terminal(name: string) {
 	return {tmux, screen, until};
 }
 
-kernelTest('tcptop in tmux: draws despite CI=true, sorts and filters by key, quits with q and detaches', async t => {
+/**
+ * A name a process gives itself (prctl PR_SET_NAME, through /proc/self/comm): an OSC that
+ * would set the terminal's title, 12 bytes of the kernel's 15.
+ */
+const hostileName = '\u001B]2;pwned\u0007ab';
+const escapedName = String.raw`\x1b]2;pwned\x07ab`;
+
+/** A process that takes the hostile name, then holds `count` connections open to port. */
+function renamedClient(port: number, count: number) {
+	const script = `
+		require('node:fs').writeFileSync('/proc/self/comm', process.env.NAME);
+		let open = 0;
+		for (let index = 0; index < ${count}; index++) {
+			require('node:net').connect(${port}, '127.0.0.1', () => {
+				if (++open === ${count}) console.log('connected');
+			});
+		}
+		setInterval(() => {}, 60000);`;
+	return spawn(process.execPath, ['-e', script], {env: {...process.env, NAME: hostileName}, stdio: ['ignore', 'pipe', 'inherit']});
+}
+
+kernelTest('tcptop in tmux: draws despite CI=true, sorts and filters by key, escapes a hostile process name, quits with q and detaches', async t => {
 	const {tmux, screen, until} = terminal('keys');
 	const server = await listen('127.0.0.1');
 	const clients: net.Socket[] = [];
+	let renamed: ReturnType<typeof renamedClient> | undefined;
 	t.teardown(async () => {
+		renamed?.kill();
 		for (const client of clients) {
 			client.destroy();
 		}
@@ -50,14 +73,16 @@ kernelTest('tcptop in tmux: draws despite CI=true, sorts and filters by key, qui
 		}
 	});
 
-	// CI=true is set on purpose: on a terminal, tcptop must draw anyway. The shell around it
-	// reports its exit status, and shows it is usable afterwards.
-	tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '30',
+	// An interactive shell runs tcptop, reports its exit status, and shows it is usable
+	// afterwards. CI=true is set on purpose: on a terminal, tcptop must draw anyway.
+	tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '30', 'sh');
+	tmux('send-keys', '-t', session, '-l',
 		`env CI=true CONTINUOUS_INTEGRATION=1 ${process.execPath} ${tcptop} --delay 0.2; echo "tcptop exited with $?"`);
-	tmux('set-option', '-t', session, 'remain-on-exit', 'on');
+	tmux('send-keys', '-t', session, 'Enter');
 	const shell = tmux('display-message', '-p', '-t', session, '#{pane_pid}').trim();
 	await until('the first frame', () => (screen().includes('Sort: IN STATE') ? true : undefined));
 	const pid = Number(readFileSync(`/proc/${shell}/task/${shell}/children`, 'utf8').trim());
+	t.true(pid > 0, 'tcptop runs as the shell\'s child');
 	const links = await until('the programs to attach', () => {
 		const ids = bpfLinksOf(pid);
 		return ids.length > 0 ? ids : undefined;
@@ -88,10 +113,36 @@ kernelTest('tcptop in tmux: draws despite CI=true, sorts and filters by key, qui
 	t.true(rows.every(line => /ESTAB/.test(line)));
 	t.regex(filtered, /3 of [\d,]+ shown/);
 
+	const titleBefore = tmux('display-message', '-p', '-t', session, '#{pane_title}');
+	renamed = renamedClient(server.port, 2);
+	await once(renamed.stdout, 'data');
+	const withRenamed = await until('the renamed process\'s connections', () => (rowsOf(screen()).length >= 5 ? screen() : undefined));
+	// COMMAND is cut to fit 120 columns: the escaped name's start is enough.
+	const hostileRows = rowsOf(withRenamed).filter(line => line.includes(String.raw`\x1b]2;pw`));
+	t.is(hostileRows.length, 2, withRenamed);
+	t.true(hostileRows.every(line => line.includes(String(renamed!.pid))));
+	t.false(withRenamed.includes('\u001B'), 'no escape character reached the screen');
+
+	// The detail view has room for the whole name. The renamed process started last: its
+	// connections are last by PID.
+	tmux('send-keys', '-t', session, 'End');
+	tmux('send-keys', '-t', session, 'Enter');
+	const detail = await until('the detail view', () => (screen().includes('Esc or q returns') ? screen() : undefined));
+	t.true(detail.includes(`${renamed.pid} ${escapedName} (the process that called connect())`), detail);
+	t.is(tmux('display-message', '-p', '-t', session, '#{pane_title}'), titleBefore, 'the terminal title did not change');
+	tmux('send-keys', '-t', session, 'Escape');
+	await until('the list again', () => (screen().includes('Sort: PID') && !screen().includes('Esc or q returns') ? true : undefined));
+
 	tmux('send-keys', '-t', session, 'q');
 	await until('tcptop to exit', () => (screen().includes('tcptop exited with 0') ? true : undefined));
 	const remaining = new Set(bpfLinksOnHost());
 	t.deepEqual(links.filter(id => remaining.has(id)), [], 'no BPF link of tcptop remains');
+
+	// The terminal works as before: the shell behind tcptop reads and echoes a command.
+	tmux('send-keys', '-t', session, '-l', 'echo "six times seven is $((6*7))"');
+	tmux('send-keys', '-t', session, 'Enter');
+	await until('the shell to answer', () => (screen().includes('six times seven is 42') ? true : undefined));
+	t.is(tmux('display-message', '-p', '-t', session, '#{pane_title}'), titleBefore);
 });
 
 kernelTest('tcptop in tmux with a trailing filter and --metrics --view: the view filters, metrics are served beside it', async t => {

@@ -17,6 +17,11 @@ export type Column = {
 	format(connection: Connection, nowMs: number): string;
 	/** Ascending order; a sort direction flips it. */
 	compare(a: Connection, b: Connection): number;
+	/**
+	 * A number in the same order, read once per connection per frame so a sort compares
+	 * numbers: a smaller key sorts first; equal keys are left to compare.
+	 */
+	orderKey(connection: Connection): number;
 	/** Sort biggest first when the user picks the column (rates, ages), as top does. */
 	readonly descendingByDefault: boolean;
 };
@@ -26,26 +31,31 @@ export const columns: readonly Column[] = [
 		key: 'pid', title: 'PID', width: 7, priority: 3, align: 'right', descendingByDefault: false,
 		format: c => (c.pid === 0 ? '-' : String(c.pid)),
 		compare: (a, b) => a.pid - b.pid,
+		orderKey: c => c.pid,
 	},
 	{
 		key: 'comm', title: 'COMMAND', width: 15, minWidth: 8, priority: 2, align: 'left', descendingByDefault: false,
 		format: c => c.comm || '-',
 		compare: (a, b) => compareText(a.comm, b.comm),
+		orderKey: c => textKey(c.comm),
 	},
 	{
 		key: 'local', title: 'LOCAL', width: 21, priority: 1, align: 'left', descendingByDefault: false,
 		format: c => formatEndpoint(c.laddr, c.lport),
 		compare: (a, b) => compareAddress(a.key, 0, b.key, 0) || a.lport - b.lport,
+		orderKey: c => endpointKey(c.key, 0, c.lport),
 	},
 	{
 		key: 'remote', title: 'REMOTE', width: 21, priority: 1, align: 'left', descendingByDefault: false,
 		format: c => formatEndpoint(c.raddr, c.rport),
 		compare: (a, b) => compareAddress(a.key, remoteAddressOffset(a.key), b.key, remoteAddressOffset(b.key)) || a.rport - b.rport,
+		orderKey: c => endpointKey(c.key, remoteAddressOffset(c.key), c.rport),
 	},
 	{
 		key: 'state', title: 'STATE', width: 10, priority: 1, align: 'left', descendingByDefault: false,
 		format: c => displayStateName(c.state),
 		compare: (a, b) => a.state - b.state,
+		orderKey: c => c.state,
 	},
 	{
 		key: 'age', title: 'AGE', width: 7, priority: 5, align: 'right', descendingByDefault: true,
@@ -53,31 +63,37 @@ export const columns: readonly Column[] = [
 		format: (c, now) => (c.ageIsLowerBound ? '>' : '') + formatDuration(now - c.firstSeenMs),
 		// Older first-seen means greater age.
 		compare: (a, b) => b.firstSeenMs - a.firstSeenMs,
+		orderKey: c => -c.firstSeenMs,
 	},
 	{
 		key: 'inState', title: 'IN STATE', width: 8, priority: 4, align: 'right', descendingByDefault: true,
 		format: (c, now) => (c.inStateIsLowerBound ? '>' : '') + formatDuration(now - c.stateSinceMs),
 		compare: (a, b) => b.stateSinceMs - a.stateSinceMs,
+		orderKey: c => -c.stateSinceMs,
 	},
 	{
 		key: 'tx', title: 'TX/s', width: 6, priority: 6, align: 'right', descendingByDefault: true,
 		format: c => optional(c.txBytesPerSec, formatBytes),
 		compare: (a, b) => compareOptional(a.txBytesPerSec, b.txBytesPerSec),
+		orderKey: c => c.txBytesPerSec ?? Number.NEGATIVE_INFINITY,
 	},
 	{
 		key: 'rx', title: 'RX/s', width: 6, priority: 6, align: 'right', descendingByDefault: true,
 		format: c => optional(c.rxBytesPerSec, formatBytes),
 		compare: (a, b) => compareOptional(a.rxBytesPerSec, b.rxBytesPerSec),
+		orderKey: c => c.rxBytesPerSec ?? Number.NEGATIVE_INFINITY,
 	},
 	{
 		key: 'rtt', title: 'RTT', width: 7, priority: 7, align: 'right', descendingByDefault: true,
 		format: c => optional(c.srttUs, formatMicroseconds),
 		compare: (a, b) => compareOptional(a.srttUs, b.srttUs),
+		orderKey: c => c.srttUs ?? Number.NEGATIVE_INFINITY,
 	},
 	{
 		key: 'retrans', title: 'RETRANS', width: 7, priority: 8, align: 'right', descendingByDefault: true,
 		format: c => optional(c.retransmits, String),
 		compare: (a, b) => compareOptional(a.retransmits, b.retransmits),
+		orderKey: c => c.retransmits ?? Number.NEGATIVE_INFINITY,
 	},
 ];
 
@@ -127,6 +143,45 @@ function compareOptional(a: number | undefined, b: number | undefined): number {
 	}
 
 	return a - b;
+}
+
+/** The first three UTF-16 units, each one more than its code (a missing one is 0): string order. */
+function textKey(text: string): number {
+	let key = 0;
+	for (let index = 0; index < 3; index++) {
+		key = (key * 65_537) + (index < text.length ? text.charCodeAt(index) + 1 : 0);
+	}
+
+	return key;
+}
+
+const ipv6Key = 2 ** 48;
+
+/**
+ * An endpoint held in a connection key from `start`: an IPv4 address and port as one number
+ * below 2^48 (the order compareAddress gives); every IPv6 address as 2^48, after all of IPv4,
+ * leaving their order to compare.
+ */
+function endpointKey(key: string, start: number, port: number): number {
+	let address = 0;
+	let field = 0;
+	for (let index = start; index < key.length; index++) {
+		const code = key.charCodeAt(index);
+		if (code === 32) {
+			break;
+		}
+
+		if (code === 46) {
+			address = (address * 256) + field;
+			field = 0;
+		} else if (code >= 48 && code <= 57) {
+			field = (field * 10) + code - 48;
+		} else {
+			return ipv6Key;
+		}
+	}
+
+	return (((address * 256) + field) * 65_536) + port;
 }
 
 function compareText(a: string, b: string): number {

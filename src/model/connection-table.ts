@@ -109,6 +109,11 @@ export class ConnectionTable {
 		return this.lru.size;
 	}
 
+	/** One past the highest slot number in use: the size of an array indexed by slot. */
+	get slotCount(): number {
+		return this.slots.end;
+	}
+
 	/** Connections pushed out by the size cap since start. */
 	get evictions(): number {
 		return this.evictionCount;

@@ -5,9 +5,15 @@
 // place a source feeds a table, whichever output (live view, batch, metrics) reads it.
 import type {TransitionSource} from '../capture/source.js';
 import type {ConnectionTable} from './connection-table.js';
+import type {TransitionLog} from './transition-log.js';
 
-/** Starts the source (throws if it cannot start); onError hears why it stopped on its own. */
-export function feedTable(source: TransitionSource, table: ConnectionTable, now: () => number, onError: (error: Error) => void): void {
+/**
+ * Starts the source (throws if it cannot start); onError hears why it stopped on its own. The
+ * log, when given, keeps the latest transitions for the event log.
+ */
+export function feedTable(
+	source: TransitionSource, table: ConnectionTable, now: () => number, onError: (error: Error) => void, log?: TransitionLog,
+): void {
 	let lostSoFar = 0;
 	source.start({
 		snapshot(pass) {
@@ -30,6 +36,8 @@ export function feedTable(source: TransitionSource, table: ConnectionTable, now:
 			for (const accepted of batch.accepted) {
 				table.applyAccepted(accepted);
 			}
+
+			log?.push(batch.transitions);
 
 			// The source reports running totals; the table counts what is new.
 			const lost = batch.dropped + batch.lost;

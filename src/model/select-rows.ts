@@ -16,11 +16,19 @@ export type RowSelection = {
 
 /** The first `limit` matching connections in column order; ties keep storage order. */
 export function selectRows(table: ConnectionTable, selection: RowSelection): {rows: Connection[]; matched: number} {
-	const {column, filter} = selection;
-	const sign = selection.descending ? -1 : 1;
+	const {column, filter, descending} = selection;
+	const sign = descending ? -1 : 1;
+	// Each connection's order key is read once; the column's compare runs only on equal keys.
+	const keys = new Float64Array(table.slotCount);
 	const a = table.view(0);
 	const b = table.view(0);
 	const top = new TopK(selection.limit, (x, y) => {
+		const kx = keys[x]!;
+		const ky = keys[y]!;
+		if (kx !== ky) {
+			return descending ? kx > ky : kx < ky;
+		}
+
 		a.slot = x;
 		b.slot = y;
 		const order = sign * column.compare(a, b);
@@ -30,6 +38,7 @@ export function selectRows(table: ConnectionTable, selection: RowSelection): {ro
 	table.forEach(connection => {
 		if (filter === undefined || filter.matchConnection(connection)) {
 			matched++;
+			keys[connection.slot] = column.orderKey(connection);
 			top.offer(connection.slot);
 		}
 	});

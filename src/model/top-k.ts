@@ -1,59 +1,98 @@
-// Picking the rows to show: the k first items of an order, without sorting everything. A heap
-// of k keeps the worst of the best at its root, so n items cost O(n log k) comparisons, not
-// O(n log n) — for 50 rows of 100,000 connections a fraction of a full sort, every frame.
+// Picking the rows to show: the k first items of an order, without sorting everything.
+// Candidates go into a buffer of a few k; when it fills, a quickselect keeps its k first and
+// the k-th becomes the bar later items must pass. Most items cost one comparison with the bar,
+// and even items that arrive in exactly the wrong order (each better than all before it) cost
+// a few comparisons each, where a heap of k would sift every one of them in (~2 log2 k).
 
-/** Collects the k ids that come first by `before`, an ordering of ids. */
+/** Collects the k ids that come first by `before`, a strict total order of ids. */
 export class TopK {
-	private readonly heap: number[] = [];
+	private buffer: number[] = [];
+	/** The k-th best id kept so far, once k are kept: an id must come before it to matter. */
+	private bar: number | undefined;
+	private readonly capacity: number;
 
-	constructor(private readonly k: number, private readonly before: (a: number, b: number) => boolean) {}
+	constructor(private readonly k: number, private readonly before: (a: number, b: number) => boolean) {
+		this.capacity = (4 * k) + 64;
+	}
 
 	offer(id: number): void {
-		const {heap} = this;
-		if (heap.length < this.k) {
-			heap.push(id);
-			this.siftUp(heap.length - 1);
-		} else if (this.k > 0 && this.before(id, heap[0]!)) {
-			heap[0] = id;
-			this.siftDown(0);
+		if (this.k <= 0 || (this.bar !== undefined && !this.before(id, this.bar))) {
+			return;
+		}
+
+		this.buffer.push(id);
+		if (this.buffer.length >= this.capacity) {
+			this.keepFirst();
 		}
 	}
 
 	/** The collected ids, first first. */
 	sorted(): number[] {
-		return [...this.heap].sort((a, b) => (this.before(a, b) ? -1 : (this.before(b, a) ? 1 : 0)));
+		return this.buffer.sort((a, b) => (this.before(a, b) ? -1 : (this.before(b, a) ? 1 : 0))).slice(0, this.k);
 	}
 
-	// The root is the id that comes last: a parent never comes before its children.
-	private siftUp(index: number): void {
-		const {heap} = this;
-		while (index > 0) {
-			const parent = (index - 1) >> 1;
-			if (!this.before(heap[parent]!, heap[index]!)) {
-				return;
+	/** Keeps the buffer's k first (in no order) and sets the bar to the last of them. */
+	private keepFirst(): void {
+		const {buffer, k, before} = this;
+		let low = 0;
+		let high = buffer.length - 1;
+		while (low < high) {
+			// Median of three as the pivot, then Hoare's partition.
+			const middle = (low + high) >> 1;
+			if (before(buffer[high]!, buffer[low]!)) {
+				swap(buffer, low, high);
 			}
 
-			[heap[parent], heap[index]] = [heap[index]!, heap[parent]!];
-			index = parent;
-		}
-	}
+			if (before(buffer[middle]!, buffer[low]!)) {
+				swap(buffer, middle, low);
+			}
 
-	private siftDown(index: number): void {
-		const {heap} = this;
-		for (;;) {
-			let last = index;
-			for (const child of [(2 * index) + 1, (2 * index) + 2]) {
-				if (child < heap.length && this.before(heap[last]!, heap[child]!)) {
-					last = child;
+			if (before(buffer[high]!, buffer[middle]!)) {
+				swap(buffer, middle, high);
+			}
+
+			const pivot = buffer[middle]!;
+			let i = low;
+			let j = high;
+			while (i <= j) {
+				while (before(buffer[i]!, pivot)) {
+					i++;
+				}
+
+				while (before(pivot, buffer[j]!)) {
+					j--;
+				}
+
+				if (i <= j) {
+					swap(buffer, i, j);
+					i++;
+					j--;
 				}
 			}
 
-			if (last === index) {
-				return;
+			if (k - 1 <= j) {
+				high = j;
+			} else if (k - 1 >= i) {
+				low = i;
+			} else {
+				break;
 			}
-
-			[heap[last], heap[index]] = [heap[index]!, heap[last]!];
-			index = last;
 		}
+
+		buffer.length = k;
+		let last = buffer[0]!;
+		for (const id of buffer) {
+			if (before(last, id)) {
+				last = id;
+			}
+		}
+
+		this.bar = last;
 	}
+}
+
+function swap(items: number[], a: number, b: number): void {
+	const item = items[a]!;
+	items[a] = items[b]!;
+	items[b] = item;
 }

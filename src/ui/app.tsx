@@ -1,24 +1,35 @@
-// The interactive view: header, status line, and the connection list (or help), redrawn on
-// each refresh tick and after each key.
-import {Box, useApp, useInput} from 'ink';
+// The interactive view: header, status line, then the panes (connections, transitions, the
+// event log) or a full view in their place (help, a connection's detail, the sort picker),
+// redrawn on each refresh tick and after each key.
+import {Box, useApp} from 'ink';
 import {useCallback, useLayoutEffect, useMemo, useReducer, useRef} from 'react';
 import type {ConnectionTable} from '../model/connection-table.js';
 import {fitColumns} from '../model/columns.js';
+import type {TransitionLog} from '../model/transition-log.js';
 import {ConnectionsPane} from './connections-pane.js';
+import {DetailView} from './detail-view.js';
+import {EventLogPane} from './event-log-pane.js';
 import {Header} from './header.js';
 import {HelpScreen} from './help-screen.js';
-import {selectedIndexOf} from './keymap.js';
+import type {KeyPress} from './keys.js';
+import {selectedIndexOf, type Screen} from './keymap.js';
+import {paneHeights} from './layout.js';
 import {takeSnapshot, type Snapshot} from './snapshot.js';
+import {SortPicker} from './sort-picker.js';
 import {StateCounts} from './state-counts.js';
 import {StatusLine} from './status-line.js';
 import {Totals} from './totals.js';
-import {useF10} from './use-f10.js';
+import {minimumTableSparkline, tableSparklineWidth, TransitionsPane} from './transitions-pane.js';
+import {sortTransitions} from './transitions-summary.js';
+import {useKeys} from './use-keys.js';
 import {useRefreshTick} from './use-refresh-tick.js';
 import {useTerminalSize} from './use-terminal-size.js';
-import {reduceView, type ViewState} from './view-state.js';
+import {reduceView, scrolledTo, type ViewState} from './view-state.js';
 
 export type AppProps = {
 	readonly table: ConnectionTable;
+	/** The latest transitions, for the event log. */
+	readonly log?: TransitionLog;
 	/** Monotonic milliseconds on the clock transitions carry (the kernel's CLOCK_MONOTONIC). */
 	readonly now: () => number;
 	readonly startedAtMs: number;
@@ -30,12 +41,12 @@ export type AppProps = {
 	readonly notice?: () => string | undefined;
 };
 
-/** Header, counts, totals, status: the lines above the list. */
+/** Header, counts, totals, status: the lines above the panes. */
 const headerLines = 4;
 // Ink ends a frame with a newline: a frame as tall as the terminal would scroll it by a line.
 const bottomMargin = 1;
 
-export function App({table, now, startedAtMs, host, kernel, delaySeconds, initialView, notice}: AppProps) {
+export function App({table, log, now, startedAtMs, host, kernel, delaySeconds, initialView, notice}: AppProps) {
 	const {exit} = useApp();
 	const size = useTerminalSize();
 	const [view, dispatch] = useReducer(reduceView, initialView);
@@ -44,45 +55,58 @@ export function App({table, now, startedAtMs, host, kernel, delaySeconds, initia
 		table.sweep(now());
 	}, [table, now]);
 	const tick = useRefreshTick(delaySeconds * 1000, sweep);
-	useF10(exit);
 
-	// Less than the title bar and one row is left only on tiny terminals; it still draws.
-	const paneHeight = Math.max(1, size.rows - headerLines - 1 - bottomMargin);
-	const limit = Math.max(view.offset + paneHeight, view.selectedIndex + 1);
-	// Paused, the frame keeps its tick; only the user's own sort and filter changes re-read the table.
+	// Less than a title bar and one row is left only on tiny terminals; it still draws.
+	const available = Math.max(2, size.rows - headerLines - bottomMargin);
+	// Paused, the frame keeps its tick; only the user's own changes re-read the table.
 	const frozenTick = useRef(tick);
 	if (!view.paused) {
 		frozenTick.current = tick;
 	}
 
+	// The log's share is known before the rows are: a quarter of the room, as paneHeights gives it.
+	const logLimit = view.log ? available : 0;
+	// Rows are copied for the largest the list can be (the whole room), so the layout can follow.
+	const limit = Math.max(view.cursor.offset + available, view.cursor.selectedIndex + 1);
 	const previous = useRef<Snapshot | undefined>(undefined);
 	const snapshot = useMemo(
-		() => takeSnapshot(table, {view, nowMs: now(), limit, previous: previous.current}),
-		// Not the whole view: the rest of it (selection, prompt, help) does not change the rows.
-		[table, now, frozenTick.current, view.sortKey, view.descending, view.filter, view.quickState, view.clearedAtMs, limit],
+		() => takeSnapshot(table, {view, nowMs: now(), limit, previous: previous.current, log, logLimit}),
+		// Not the whole view: the rest of it (selection, focus, prompt, help) does not change what is copied.
+		[table, log, now, frozenTick.current, view.sortKey, view.descending, view.filter, view.quickState, view.clearedAtMs, view.detail, limit, logLimit],
 	);
 	previous.current = snapshot;
 
+	const transitionRows = useMemo(
+		() => sortTransitions(snapshot.edges, view.transitions.sortKey, view.transitions.descending),
+		[snapshot.edges, view.transitions.sortKey, view.transitions.descending],
+	);
+	const heights = paneHeights(available, {
+		focus: view.focus,
+		log: view.log,
+		transitionRows: transitionRows.length,
+		tableWidthFits: tableSparklineWidth(transitionRows, size.columns, view.transitions.sortKey, view.transitions.descending) >= minimumTableSparkline,
+	});
+	const listHeight = Math.max(1, heights.connections - 1);
+	const edgeHeight = heights.table ? transitionRows.length : Math.max(1, heights.transitions - 1);
+
 	const {rows} = snapshot;
 	const rowKeys = useMemo(() => rows.map(row => row.key), [rows]);
-	const selectedIndex = selectedIndexOf(view, rowKeys);
-	const offset = Math.max(0, Math.min(selectedIndex, Math.max(view.offset, selectedIndex - paneHeight + 1)));
-	const visible = rows.slice(offset, offset + paneHeight);
+	const edgeKeys = useMemo(() => transitionRows.map(row => row.key), [transitionRows]);
+	const selectedIndex = selectedIndexOf(view.cursor, rowKeys);
+	const offset = scrolledTo(selectedIndex, view.cursor.offset, listHeight);
+	const visible = rows.slice(offset, offset + listHeight);
+	const edgeIndex = selectedIndexOf(view.transitions.cursor, edgeKeys);
 
-	useInput((input, key) => {
-		const screen = {rowKeys, matched: snapshot.matched, paneHeight, nowMs: now()};
-		if (input.length <= 1 || key.ctrl || key.meta) {
-			dispatch({type: 'key', input, key, screen});
-			return;
-		}
+	const onKeys = (presses: readonly KeyPress[]) => {
+		const screen: Screen = {
+			connections: {rowKeys, count: snapshot.matched, height: listHeight},
+			transitions: {rowKeys: edgeKeys, count: edgeKeys.length, height: edgeHeight},
+			nowMs: now(),
+		};
+		dispatch({type: 'keys', presses, screen});
+	};
 
-		// Keys that come faster than stdin is read (a paste, or typing over a slow link) arrive as
-		// one string: each is a key of its own, and a carriage return among them is Enter.
-		for (const character of input) {
-			const enter = character === '\r';
-			dispatch({type: 'key', input: enter ? '' : character, key: {...key, return: enter, shift: /[A-Z]/.test(character)}, screen});
-		}
-	});
+	useKeys(onKeys);
 	// Right after the frame that saw the key, before another tick can draw.
 	useLayoutEffect(() => {
 		if (view.quit) {
@@ -91,15 +115,53 @@ export function App({table, now, startedAtMs, host, kernel, delaySeconds, initia
 	}, [view.quit, exit]);
 
 	const shown = fitColumns(size.columns);
+	let body;
+	if (view.help) {
+		body = <HelpScreen />;
+	} else if (view.picker) {
+		const sortKey = view.picker.pane === 'connections' ? view.sortKey : view.transitions.sortKey;
+		body = <SortPicker picker={view.picker} sortKey={sortKey} height={available} />;
+	} else if (view.detail === undefined) {
+		body = (
+			<>
+				{heights.connections > 0 && (
+					<ConnectionsPane
+						rows={visible}
+						shown={shown}
+						selectedKey={rows[selectedIndex]?.key}
+						sortKey={view.sortKey}
+						descending={view.descending}
+						width={size.columns}
+						focused={view.focus === 'connections'}
+					/>
+				)}
+				{heights.transitions > 0 && (
+					<TransitionsPane
+						rows={transitionRows}
+						height={heights.transitions}
+						width={size.columns}
+						table={heights.table}
+						focused={view.focus === 'transitions'}
+						selectedKey={transitionRows[edgeIndex]?.key}
+						offset={scrolledTo(edgeIndex, view.transitions.cursor.offset, edgeHeight)}
+						sortKey={view.transitions.sortKey}
+						descending={view.transitions.descending}
+					/>
+				)}
+				{heights.log > 0 && <EventLogPane lines={snapshot.log} height={heights.log} width={size.columns} />}
+			</>
+		);
+	} else {
+		body = <DetailView detail={snapshot.detail} height={available} />;
+	}
+
 	return (
 		<Box flexDirection="column" width={size.columns}>
 			<Header host={host} kernel={kernel} uptimeMs={snapshot.nowMs - startedAtMs} delaySeconds={delaySeconds} paused={view.paused} />
 			<StateCounts counts={snapshot.stateCounts} />
 			<Totals snapshot={snapshot} />
 			<StatusLine view={view} matched={snapshot.matched} tracked={snapshot.tracked} notice={notice?.()} />
-			{view.help
-				? <HelpScreen />
-				: <ConnectionsPane rows={visible} shown={shown} selectedKey={rows[selectedIndex]?.key} sortKey={view.sortKey} descending={view.descending} width={size.columns} />}
+			{body}
 		</Box>
 	);
 }

@@ -8,19 +8,24 @@ export type ColumnTitlesProps = {
 	readonly sortKey: string;
 	readonly descending: boolean;
 	readonly width: number;
+	/** The pane has the focus: the bar is highlighted. */
+	readonly focused: boolean;
 };
 
 /** The title bar; the sorted column carries its direction (▲ ascending, ▼ descending). */
-export function ColumnTitles({shown, sortKey, descending, width}: ColumnTitlesProps) {
+export function ColumnTitles({shown, sortKey, descending, width, focused}: ColumnTitlesProps) {
 	const theme = useTheme();
+	const style = focused
+		? {inverse: theme.titleBackground === undefined, backgroundColor: theme.titleBackground, color: theme.titleBackground ? 'black' : undefined}
+		: {bold: true};
 	return (
-		<Text wrap="truncate" inverse={theme.titleBackground === undefined} backgroundColor={theme.titleBackground} color={theme.titleBackground ? 'black' : undefined}>
+		<Text wrap="truncate" {...style}>
 			{shown.map((column, index) => {
 				const sorted = column.key === sortKey;
 				// The marker takes the title's last character when the title fills the column.
 				const title = sorted ? `${column.title.slice(0, column.width - 1)}${descending ? '▼' : '▲'}` : column.title;
 				return (
-					<Text key={column.key} bold={sorted} backgroundColor={sorted ? theme.sortedTitleBackground : undefined}>
+					<Text key={column.key} bold={sorted} backgroundColor={sorted && focused ? theme.sortedTitleBackground : undefined}>
 						{index > 0 ? ' ' : ''}{cell(title, column)}
 					</Text>
 				);

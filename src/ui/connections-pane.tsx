@@ -12,13 +12,14 @@ export type ConnectionsPaneProps = {
 	readonly sortKey: string;
 	readonly descending: boolean;
 	readonly width: number;
+	readonly focused: boolean;
 };
 
 /** The connection list: a title bar, then one dense line per connection. */
-export function ConnectionsPane({rows, shown, selectedKey, sortKey, descending, width}: ConnectionsPaneProps) {
+export function ConnectionsPane({rows, shown, selectedKey, sortKey, descending, width, focused}: ConnectionsPaneProps) {
 	return (
 		<Box flexDirection="column">
-			<ColumnTitles shown={shown} sortKey={sortKey} descending={descending} width={width} />
+			<ColumnTitles shown={shown} sortKey={sortKey} descending={descending} width={width} focused={focused} />
 			{rows.map(row => <ConnectionRow key={row.key} row={row} shown={shown} selected={row.key === selectedKey} />)}
 		</Box>
 	);

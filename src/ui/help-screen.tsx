@@ -1,13 +1,16 @@
 import {Box, Text} from 'ink';
 
 const keys: ReadonlyArray<readonly [string, string]> = [
-	['↑ ↓ PgUp PgDn Home End j k', 'move the selection'],
-	['< >', 'sort by the previous / next column'],
-	['I r', 'invert the sort order'],
+	['↑ ↓ PgUp PgDn Home End j k', 'move the selection in the focused pane'],
+	['< > F6', 'sort the focused pane by the previous / next column; F6 picks from a list'],
+	['I r', 'invert the focused pane\'s sort order'],
 	['P S A T', 'sort by PID, state, age, throughput (TX/s)'],
 	['/', 'filter (ss syntax: state close-wait and dport = :5432); Enter applies, Esc cancels'],
 	['s', 'cycle the state filter: all, established, close-wait, syn-sent, time-wait, ...'],
 	['space p', 'pause the display (capture and counts go on)'],
+	['Tab', 'move the focus between Connections and Transitions'],
+	['Enter', 'the selected connection in detail (Esc or q returns)'],
+	['l', 'show or hide the event log (latest transitions that pass the filter)'],
 	['c', 'clear closed connections still shown'],
 	['? h', 'this help'],
 	['q F10 Ctrl-C', 'quit'],

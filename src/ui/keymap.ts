@@ -1,63 +1,100 @@
 // Keys to actions, top's and htop's keys. Pure: given a key, the view and what the screen
 // shows, the action to take (or none). The view is the reducer's latest, not the last drawn:
 // keys typed or pasted faster than frames are drawn each see the ones before them.
-import type {Key} from 'ink';
-import type {Action, ViewState} from './view-state.js';
+import type {KeyPress} from './keys.js';
 import {neighbourColumn} from './columns-order.js';
+import {cursorOf, sortColumnsOf, type Action, type Cursor, type Pane, type ViewState} from './view-state.js';
 
-export type Screen = {
+/** What one pane shows this frame. */
+export type PaneScreen = {
 	/** Keys of the rows copied this frame, from the top of the list. */
 	readonly rowKeys: readonly string[];
-	/** Rows that pass the filters. */
-	readonly matched: number;
-	readonly paneHeight: number;
+	/** Rows in the list (more than rowKeys when the list is longer than what was copied). */
+	readonly count: number;
+	/** Rows it has room for. */
+	readonly height: number;
+};
+
+export type Screen = {
+	readonly connections: PaneScreen;
+	readonly transitions: PaneScreen;
 	readonly nowMs: number;
 };
 
-/** Quitting is not a change of the view: the app ends. */
-export type KeyResult = Action | {readonly type: 'quit'};
-
-/** The selected row's index: where its connection is now, else where the selection was. */
-export function selectedIndexOf(view: ViewState, rowKeys: readonly string[]): number {
-	const found = view.selectedKey === undefined ? -1 : rowKeys.indexOf(view.selectedKey);
-	return found >= 0 ? found : Math.max(0, Math.min(view.selectedIndex, rowKeys.length - 1));
+/** The selected row's index: where its row is now, else where the selection was. */
+export function selectedIndexOf(cursor: Cursor, rowKeys: readonly string[]): number {
+	const found = cursor.selectedKey === undefined ? -1 : rowKeys.indexOf(cursor.selectedKey);
+	return found >= 0 ? found : Math.max(0, Math.min(cursor.selectedIndex, rowKeys.length - 1));
 }
 
 const quickSorts: Readonly<Record<string, string>> = {P: 'pid', S: 'state', A: 'age', T: 'tx'};
 
-export function actionForKey(input: string, key: Key, view: ViewState, screen: Screen): KeyResult | undefined {
-	if (input === 'c' && key.ctrl) {
+export function actionForKey(press: KeyPress, view: ViewState, screen: Screen): Action | undefined {
+	const {name, text} = press;
+	if (name === 'ctrlC' || name === 'f10') {
 		return {type: 'quit'};
 	}
 
 	if (view.prompt) {
-		return promptAction(input, key, view.prompt.text);
+		return promptAction(press, view.prompt.text);
 	}
 
 	if (view.help) {
 		// Any key leaves help, as in top.
-		return input === 'q' ? {type: 'quit'} : {type: 'toggleHelp'};
+		return text === 'q' ? {type: 'quit'} : {type: 'toggleHelp'};
 	}
 
-	const move = movement(input, key, selectedIndexOf(view, screen.rowKeys), screen);
+	if (view.picker) {
+		return pickerAction(press, view.picker.index, sortColumnsOf(view.picker.pane).length);
+	}
+
+	if (view.detail !== undefined) {
+		if (name === 'escape' || name === 'enter' || text === 'q') {
+			return {type: 'closeDetail'};
+		}
+
+		return text === ' ' || text === 'p' ? {type: 'togglePause'} : undefined;
+	}
+
+	const pane = view.focus;
+	const shown = screen[pane];
+	const move = movement(press, selectedIndexOf(cursorOf(view, pane), shown.rowKeys), shown);
 	if (move !== undefined) {
-		const index = Math.max(0, Math.min(move, screen.matched - 1));
-		return {type: 'select', index, key: screen.rowKeys[index], paneHeight: screen.paneHeight, nowMs: screen.nowMs};
+		const index = Math.max(0, Math.min(move, shown.count - 1));
+		return {type: 'select', pane, index, key: shown.rowKeys[index], paneHeight: shown.height, nowMs: screen.nowMs};
 	}
 
-	switch (input) {
+	switch (name) {
+		case 'tab':
+		case 'backTab': {
+			return {type: 'focusNext'};
+		}
+
+		case 'f6': {
+			return {type: 'openPicker'};
+		}
+
+		case 'enter': {
+			const key = pane === 'connections' ? shown.rowKeys[selectedIndexOf(view.cursor, shown.rowKeys)] : undefined;
+			return key === undefined ? undefined : {type: 'openDetail', key};
+		}
+
+		default:
+	}
+
+	switch (text) {
 		case 'q': {
 			return {type: 'quit'};
 		}
 
 		case '<':
 		case '>': {
-			return {type: 'sort', sortKey: neighbourColumn(view.sortKey, input === '>' ? 1 : -1)};
+			return {type: 'sort', pane, sortKey: neighbourColumn(sortColumnsOf(pane), sortKeyOf(view, pane), text === '>' ? 1 : -1)};
 		}
 
 		case 'I':
 		case 'r': {
-			return {type: 'invert'};
+			return {type: 'invert', pane};
 		}
 
 		case '/': {
@@ -77,64 +114,117 @@ export function actionForKey(input: string, key: Key, view: ViewState, screen: S
 			return {type: 'clearClosed', nowMs: screen.nowMs};
 		}
 
+		case 'l': {
+			return {type: 'toggleLog'};
+		}
+
 		case '?':
 		case 'h': {
 			return {type: 'toggleHelp'};
 		}
 
 		default: {
-			const sortKey = quickSorts[input];
-			return sortKey ? {type: 'sort', sortKey} : undefined;
+			// P S A T sort the connections whichever pane has the focus: they name its columns.
+			const sortKey = text === undefined ? undefined : quickSorts[text];
+			return sortKey ? {type: 'sort', pane: 'connections', sortKey} : undefined;
 		}
 	}
 }
 
-/** The row index a navigation key moves to, or undefined for any other key. */
-function movement(input: string, key: Key, at: number, screen: Screen): number | undefined {
-	const page = Math.max(1, screen.paneHeight - 1);
-	if (key.upArrow || input === 'k') {
-		return at - 1;
-	}
-
-	if (key.downArrow || input === 'j') {
-		return at + 1;
-	}
-
-	if (key.pageUp) {
-		return at - page;
-	}
-
-	if (key.pageDown) {
-		return at + page;
-	}
-
-	if (key.home) {
-		return 0;
-	}
-
-	if (key.end) {
-		return screen.matched - 1;
-	}
-
-	return undefined;
+function sortKeyOf(view: ViewState, pane: Pane): string {
+	return pane === 'connections' ? view.sortKey : view.transitions.sortKey;
 }
 
-function promptAction(input: string, key: Key, text: string): Action | undefined {
-	if (key.return) {
-		return {type: 'applyPrompt'};
-	}
+/** The row index a navigation key moves to, or undefined for any other key. */
+function movement({name, text}: KeyPress, at: number, shown: PaneScreen): number | undefined {
+	const page = Math.max(1, shown.height - 1);
+	switch (name ?? text) {
+		case 'up':
+		case 'k': {
+			return at - 1;
+		}
 
-	if (key.escape) {
-		return {type: 'cancelPrompt'};
-	}
+		case 'down':
+		case 'j': {
+			return at + 1;
+		}
 
-	if (key.backspace || key.delete) {
-		return {type: 'editPrompt', text: text.slice(0, -1)};
-	}
+		case 'pageUp': {
+			return at - page;
+		}
 
-	if (key.ctrl || key.meta || input === '') {
-		return undefined;
-	}
+		case 'pageDown': {
+			return at + page;
+		}
 
-	return {type: 'editPrompt', text: text + input};
+		case 'home': {
+			return 0;
+		}
+
+		case 'end': {
+			return shown.count - 1;
+		}
+
+		default: {
+			return undefined;
+		}
+	}
+}
+
+function pickerAction({name}: KeyPress, index: number, count: number): Action | undefined {
+	switch (name) {
+		case 'up': {
+			return {type: 'movePicker', index: index - 1};
+		}
+
+		case 'down': {
+			return {type: 'movePicker', index: index + 1};
+		}
+
+		case 'home': {
+			return {type: 'movePicker', index: 0};
+		}
+
+		case 'end': {
+			return {type: 'movePicker', index: count - 1};
+		}
+
+		case 'enter': {
+			return {type: 'pickSort'};
+		}
+
+		case 'escape':
+		case 'f6': {
+			return {type: 'cancelPicker'};
+		}
+
+		default: {
+			return undefined;
+		}
+	}
+}
+
+function promptAction({name, text}: KeyPress, typed: string): Action | undefined {
+	switch (name) {
+		case 'enter': {
+			return {type: 'applyPrompt'};
+		}
+
+		case 'escape': {
+			return {type: 'cancelPrompt'};
+		}
+
+		case 'backspace':
+		case 'delete': {
+			return {type: 'editPrompt', text: typed.slice(0, -1)};
+		}
+
+		case undefined: {
+			return {type: 'editPrompt', text: typed + text};
+		}
+
+		default: {
+			return undefined;
+		}
+	}
 }

@@ -4,6 +4,7 @@
 import {render, type Instance} from 'ink';
 import type {TransitionSource} from '../capture/source.js';
 import type {ConnectionTable} from '../model/connection-table.js';
+import {TransitionLog} from '../model/transition-log.js';
 import {App} from './app.js';
 import {feedTable} from '../model/feed-table.js';
 import {colorTheme, plainTheme, ThemeContext} from './theme.js';
@@ -23,6 +24,7 @@ const stopSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 /** Resolves once the view has closed and the source is stopped; rejects with what ended it. */
 export async function runView(source: TransitionSource, table: ConnectionTable, options: ViewOptions): Promise<void> {
 	const origin = options.origin ?? liveOrigin();
+	const log = new TransitionLog();
 	let failure: Error | undefined;
 	let instance: Instance | undefined;
 	let quitting = false;
@@ -42,12 +44,13 @@ export async function runView(source: TransitionSource, table: ConnectionTable, 
 		feedTable(source, table, origin.now, error => {
 			failure = error;
 			quit();
-		});
+		}, log);
 		process.stdout.on('error', onOutputError);
 		instance = render(
 			<ThemeContext.Provider value={options.color ? colorTheme : plainTheme}>
 				<App
 					table={table}
+					log={log}
 					now={origin.now}
 					startedAtMs={origin.startedAtMs}
 					host={origin.host}

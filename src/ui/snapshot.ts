@@ -1,6 +1,6 @@
 // One frame's worth of data, copied out of the connection table: the table's views are only
 // valid until it next changes, and a paused display must keep showing what it showed.
-import {TcpState} from '../capture/transition.js';
+import {TcpState, type Transition} from '../capture/transition.js';
 import {sanitize} from '../output/sanitize.js';
 import {columnByKey, columns} from '../model/columns.js';
 import type {Connection} from '../model/connection.js';
@@ -8,7 +8,11 @@ import type {ConnectionTable} from '../model/connection-table.js';
 import {compileFilter, type Filter, type FilterSubject} from '../model/filter.js';
 import {selectRows} from '../model/select-rows.js';
 import {lifecycleOrder} from '../model/tcp-states.js';
+import type {TransitionLog} from '../model/transition-log.js';
 import {RateSeries} from '../model/transition-rates.js';
+import {connectionDetail, type ConnectionDetail} from './connection-detail.js';
+import {logLine, type LogLine} from './log-line.js';
+import {summariseTransitions, type TransitionRow} from './transitions-summary.js';
 import {quickStates, type ViewState} from './view-state.js';
 
 export type RowView = {
@@ -39,6 +43,12 @@ export type Snapshot = {
 	readonly rows: readonly RowView[];
 	/** Connections that pass the filters. */
 	readonly matched: number;
+	/** The Transitions pane's rows, in no particular order. */
+	readonly edges: readonly TransitionRow[];
+	/** The event log's lines that pass the filters, newest first (none while it is hidden). */
+	readonly log: readonly LogLine[];
+	/** The connection of the open detail view. */
+	readonly detail: ConnectionDetail | undefined;
 };
 
 const quickStateFilters = quickStates.map(word => {
@@ -57,10 +67,13 @@ export type SnapshotRequest = {
 	readonly limit: number;
 	/** The frame before; its order is kept while the view holds sorting still. */
 	readonly previous: Snapshot | undefined;
+	readonly log?: TransitionLog;
+	/** How many event log lines to copy. */
+	readonly logLimit?: number;
 };
 
 export function takeSnapshot(table: ConnectionTable, request: SnapshotRequest): Snapshot {
-	const {view, nowMs, limit, previous} = request;
+	const {view, nowMs, limit, previous, log, logLimit = 0} = request;
 	const filter = combinedFilter(view);
 	let rows: RowView[];
 	let matched: number;
@@ -90,6 +103,15 @@ export function takeSnapshot(table: ConnectionTable, request: SnapshotRequest): 
 		}
 	}
 
+	let detail: ConnectionDetail | undefined;
+	if (view.detail !== undefined) {
+		const connection = table.get(view.detail);
+		const last = previous?.detail?.key === view.detail ? previous.detail : undefined;
+		detail = connection
+			? connectionDetail(connection, nowMs, table.isStuck(connection, nowMs))
+			: (last ? {...last, gone: true} : undefined);
+	}
+
 	return {
 		nowMs,
 		stateCounts: lifecycleOrder
@@ -105,6 +127,9 @@ export function takeSnapshot(table: ConnectionTable, request: SnapshotRequest): 
 		evictions: table.evictions,
 		rows,
 		matched,
+		edges: summariseTransitions(rates),
+		log: log && logLimit > 0 ? log.recent(logLimit, filter?.matchTransition).map(logLine) : [],
+		detail,
 	};
 }
 
@@ -120,13 +145,16 @@ function rowView(table: ConnectionTable, connection: Connection, nowMs: number):
 /** The typed filter, the quick state filter and `c`'s clearing, as one filter; undefined for none. */
 function combinedFilter(view: ViewState): Filter | undefined {
 	const parts: Array<(connection: Connection) => boolean> = [];
+	const transitionParts: Array<(transition: Transition) => boolean> = [];
 	if (view.filter) {
 		parts.push(view.filter.matchConnection);
+		transitionParts.push(view.filter.matchTransition);
 	}
 
 	const quick = quickStateFilters[view.quickState];
 	if (quick) {
 		parts.push(quick.matchConnection);
+		transitionParts.push(quick.matchTransition);
 	}
 
 	if (view.clearedAtMs > Number.NEGATIVE_INFINITY) {
@@ -142,8 +170,8 @@ function combinedFilter(view: ViewState): Filter | undefined {
 		text: [view.filter?.text, quick?.text].filter(Boolean).join(' and '),
 		// selectRows and countMatching hand it connections, never bare subjects.
 		matchConnection: (subject: FilterSubject) => parts.every(part => part(subject as Connection)),
-		// The view filters connections only.
-		matchTransition: () => true,
+		// A transition is judged by the state it enters; `c` clears connections, not the log.
+		matchTransition: (transition: Transition) => transitionParts.every(part => part(transition)),
 	};
 }
 

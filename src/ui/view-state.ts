@@ -1,9 +1,10 @@
-// What the user has chosen (sort, filters, selection, pause, help) and how each action changes
-// it. Pure: the clock and the rows an action needs travel in the action.
-import type {Key} from 'ink';
-import {columnByKey} from '../model/columns.js';
+// What the user has chosen (sort, filters, selection, focus, panes, pause, help) and how each
+// action changes it. Pure: the clock and the rows an action needs travel in the action.
+import {columnByKey, columns} from '../model/columns.js';
 import {compileFilter, type Filter, type FilterError} from '../model/filter.js';
+import type {KeyPress} from './keys.js';
 import {actionForKey, type Screen} from './keymap.js';
+import {transitionColumnByKey, transitionColumns} from './transitions-summary.js';
 
 /** The `s` key's cycle, after "all": the states an SRE looks for first, then the rest. */
 export const quickStates = [
@@ -14,9 +15,27 @@ export const quickStates = [
 /** How long sorting holds still after a navigation key, so rows don't move under the cursor. */
 export const sortHoldMs = 1000;
 
+export type Pane = 'connections' | 'transitions';
+
 export type FilterPrompt = {
 	readonly text: string;
 	readonly error: FilterError | undefined;
+};
+
+/** Where a list's selection is: on a row's key, which it follows as rows move. */
+export type Cursor = {
+	readonly selectedKey: string | undefined;
+	/** Where the selection was, for when its row has gone. */
+	readonly selectedIndex: number;
+	/** First row shown. */
+	readonly offset: number;
+};
+
+/** The F6 list of columns to sort the focused pane by. */
+export type SortPicker = {
+	readonly pane: Pane;
+	/** The highlighted entry. */
+	readonly index: number;
 };
 
 export type ViewState = {
@@ -30,25 +49,29 @@ export type ViewState = {
 	readonly prompt: FilterPrompt | undefined;
 	readonly paused: boolean;
 	readonly help: boolean;
-	/** The selected connection's key; the selection follows it as rows move. */
-	readonly selectedKey: string | undefined;
-	/** Where the selection was, for when its connection has gone. */
-	readonly selectedIndex: number;
-	/** First row shown. */
-	readonly offset: number;
+	/** The connection list's selection. */
+	readonly cursor: Cursor;
 	/** Rows keep their order until this time (monotonic ms). */
 	readonly holdUntilMs: number;
 	/** Closed connections that closed at or before this time are not shown (`c`). */
 	readonly clearedAtMs: number;
+	/** The pane the movement and sort keys act on. */
+	readonly focus: Pane;
+	readonly transitions: {readonly sortKey: string; readonly descending: boolean; readonly cursor: Cursor};
+	/** The event log pane is shown. */
+	readonly log: boolean;
+	/** The key of the connection whose detail view is open. */
+	readonly detail: string | undefined;
+	readonly picker: SortPicker | undefined;
 	/** The user asked to leave; the app exits. */
 	readonly quit: boolean;
 };
 
 export type Action =
-	| {readonly type: 'key'; readonly input: string; readonly key: Key; readonly screen: Screen}
-	| {readonly type: 'select'; readonly index: number; readonly key: string | undefined; readonly paneHeight: number; readonly nowMs: number}
-	| {readonly type: 'sort'; readonly sortKey: string}
-	| {readonly type: 'invert'}
+	| {readonly type: 'keys'; readonly presses: readonly KeyPress[]; readonly screen: Screen}
+	| {readonly type: 'select'; readonly pane: Pane; readonly index: number; readonly key: string | undefined; readonly paneHeight: number; readonly nowMs: number}
+	| {readonly type: 'sort'; readonly pane: Pane; readonly sortKey: string}
+	| {readonly type: 'invert'; readonly pane: Pane}
 	| {readonly type: 'openPrompt'}
 	| {readonly type: 'editPrompt'; readonly text: string}
 	| {readonly type: 'applyPrompt'}
@@ -56,7 +79,18 @@ export type Action =
 	| {readonly type: 'cycleState'}
 	| {readonly type: 'togglePause'}
 	| {readonly type: 'toggleHelp'}
-	| {readonly type: 'clearClosed'; readonly nowMs: number};
+	| {readonly type: 'toggleLog'}
+	| {readonly type: 'focusNext'}
+	| {readonly type: 'openDetail'; readonly key: string}
+	| {readonly type: 'closeDetail'}
+	| {readonly type: 'openPicker'}
+	| {readonly type: 'movePicker'; readonly index: number}
+	| {readonly type: 'pickSort'}
+	| {readonly type: 'cancelPicker'}
+	| {readonly type: 'clearClosed'; readonly nowMs: number}
+	| {readonly type: 'quit'};
+
+const top: Cursor = {selectedKey: undefined, selectedIndex: 0, offset: 0};
 
 export function initialViewState(options: {sortKey: string; descending?: boolean; filter?: Filter}): ViewState {
 	return {
@@ -67,40 +101,65 @@ export function initialViewState(options: {sortKey: string; descending?: boolean
 		prompt: undefined,
 		paused: false,
 		help: false,
-		selectedKey: undefined,
-		selectedIndex: 0,
-		offset: 0,
+		cursor: top,
 		holdUntilMs: 0,
 		clearedAtMs: Number.NEGATIVE_INFINITY,
+		focus: 'connections',
+		transitions: {sortKey: 'transition', descending: false, cursor: top},
+		log: false,
+		detail: undefined,
+		picker: undefined,
 		quit: false,
 	};
 }
 
+/** The sort columns of a pane, by key. */
+export function sortColumnsOf(pane: Pane): ReadonlyArray<{readonly key: string; readonly title: string}> {
+	return pane === 'connections' ? columns : transitionColumns;
+}
+
 export function reduceView(state: ViewState, action: Action): ViewState {
 	switch (action.type) {
-		case 'key': {
-			const next = actionForKey(action.input, action.key, state, action.screen);
-			if (next?.type === 'quit') {
-				return {...state, quit: true};
+		case 'keys': {
+			// Each key sees the view the ones before it made: a paste, or keys typed over a slow link.
+			let next = state;
+			for (const press of action.presses) {
+				const result = actionForKey(press, next, action.screen);
+				if (result) {
+					next = reduceView(next, result);
+				}
+
+				if (next.quit) {
+					break;
+				}
 			}
 
-			return next ? reduceView(state, next) : state;
+			return next;
 		}
 
 		case 'select': {
 			const index = Math.max(0, action.index);
 			const height = Math.max(1, action.paneHeight);
-			const offset = Math.min(index, Math.max(state.offset, index - height + 1));
-			return {...state, selectedIndex: index, selectedKey: action.key, offset, holdUntilMs: action.nowMs + sortHoldMs};
+			const cursor = {selectedIndex: index, selectedKey: action.key, offset: scrolledTo(index, cursorOf(state, action.pane).offset, height)};
+			return action.pane === 'connections'
+				? {...state, cursor, holdUntilMs: action.nowMs + sortHoldMs}
+				: {...state, transitions: {...state.transitions, cursor}};
 		}
 
 		case 'sort': {
+			if (action.pane === 'transitions') {
+				const column = transitionColumnByKey(action.sortKey);
+				return column ? {...state, transitions: {...state.transitions, sortKey: column.key, descending: column.descendingByDefault}} : state;
+			}
+
 			const column = columnByKey(action.sortKey);
 			return column ? {...state, sortKey: column.key, descending: column.descendingByDefault, holdUntilMs: 0} : state;
 		}
 
 		case 'invert': {
-			return {...state, descending: !state.descending, holdUntilMs: 0};
+			return action.pane === 'connections'
+				? {...state, descending: !state.descending, holdUntilMs: 0}
+				: {...state, transitions: {...state.transitions, descending: !state.transitions.descending}};
 		}
 
 		case 'openPrompt': {
@@ -144,8 +203,66 @@ export function reduceView(state: ViewState, action: Action): ViewState {
 			return {...state, help: !state.help};
 		}
 
+		case 'toggleLog': {
+			return {...state, log: !state.log};
+		}
+
+		case 'focusNext': {
+			return {...state, focus: state.focus === 'connections' ? 'transitions' : 'connections'};
+		}
+
+		case 'openDetail': {
+			return {...state, detail: action.key};
+		}
+
+		case 'closeDetail': {
+			return {...state, detail: undefined};
+		}
+
+		case 'openPicker': {
+			const pane = state.focus;
+			const sortKey = pane === 'connections' ? state.sortKey : state.transitions.sortKey;
+			return {...state, picker: {pane, index: Math.max(0, sortColumnsOf(pane).findIndex(column => column.key === sortKey))}};
+		}
+
+		case 'movePicker': {
+			if (!state.picker) {
+				return state;
+			}
+
+			const count = sortColumnsOf(state.picker.pane).length;
+			return {...state, picker: {...state.picker, index: Math.max(0, Math.min(count - 1, action.index))}};
+		}
+
+		case 'pickSort': {
+			if (!state.picker) {
+				return state;
+			}
+
+			const {pane, index} = state.picker;
+			const closed = {...state, picker: undefined};
+			return reduceView(closed, {type: 'sort', pane, sortKey: sortColumnsOf(pane)[index]!.key});
+		}
+
+		case 'cancelPicker': {
+			return {...state, picker: undefined};
+		}
+
 		case 'clearClosed': {
 			return {...state, clearedAtMs: action.nowMs, holdUntilMs: 0};
 		}
+
+		case 'quit': {
+			return {...state, quit: true};
+		}
 	}
+}
+
+export function cursorOf(state: ViewState, pane: Pane): Cursor {
+	return pane === 'connections' ? state.cursor : state.transitions.cursor;
+}
+
+/** The first row to show so that `index` is in view, moving from `offset` as little as possible. */
+export function scrolledTo(index: number, offset: number, height: number): number {
+	return Math.max(0, Math.min(index, Math.max(offset, index - height + 1)));
 }

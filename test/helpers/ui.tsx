@@ -7,6 +7,7 @@ import {render} from 'ink-testing-library';
 import {TcpState, type ExistingSocket, type Transition} from '../../src/capture/transition.js';
 import type {SourceHandlers, TransitionSource} from '../../src/capture/source.js';
 import {ConnectionTable} from '../../src/model/connection-table.js';
+import {TransitionLog} from '../../src/model/transition-log.js';
 import {App} from '../../src/ui/app.js';
 import {feedTable} from '../../src/model/feed-table.js';
 import {colorTheme, plainTheme, ThemeContext} from '../../src/ui/theme.js';
@@ -92,15 +93,17 @@ export type HarnessOptions = {
 export function renderView(t: ExecutionContext, options: HarnessOptions = {}): ViewHarness {
 	const source = new FakeSource(options.existing);
 	const table = new ConnectionTable();
+	const log = new TransitionLog();
 	const clock = {now: 100_000};
 	const now = () => clock.now;
 	feedTable(source, table, now, error => {
 		throw error;
-	});
+	}, log);
 	const view = (
 		<ThemeContext.Provider value={options.color === false ? plainTheme : colorTheme}>
 			<App
 				table={table}
+				log={log}
 				now={now}
 				startedAtMs={clock.now}
 				host="testhost"
@@ -190,9 +193,33 @@ export function plain(frame: string): string {
 	return frame.replaceAll(/\u001B\[[\d;]*m/g, '');
 }
 
-/** The frame's connection rows: the lines after the title bar. */
+/** The frame's connection rows: the lines between the title bar and the next pane. */
 export function rowLines(frame: string): string[] {
 	const lines = plain(frame).split('\n');
-	const title = lines.findIndex(line => line.includes('LOCAL') && line.includes('REMOTE'));
+	const title = lines.findIndex(line => /^ +PID/.test(line) && line.includes('LOCAL'));
+	if (title === -1) {
+		return [];
+	}
+
+	const end = lines.findIndex((line, index) => index > title && /^(TRANSITION|Transitions|TIME )/.test(line));
+	return lines.slice(title + 1, end === -1 ? undefined : end).filter(line => line.trim() !== '');
+}
+
+/** The lines of the Transitions pane, from its title. */
+export function transitionLines(frame: string): string[] {
+	const lines = plain(frame).split('\n');
+	const title = lines.findIndex(line => /^(TRANSITION|Transitions)/.test(line));
+	if (title === -1) {
+		return [];
+	}
+
+	const end = lines.findIndex((line, index) => index > title && /^TIME /.test(line));
+	return lines.slice(title, end === -1 ? undefined : end).filter(line => line.trim() !== '');
+}
+
+/** The event log's lines, after its title. */
+export function logLines(frame: string): string[] {
+	const lines = plain(frame).split('\n');
+	const title = lines.findIndex(line => /^TIME +TRANSITION/.test(line));
 	return title === -1 ? [] : lines.slice(title + 1).filter(line => line.trim() !== '');
 }

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Idle cost of the live view: tcptop at its default 1 s refresh in a 200x56 tmux pane (about
+# 50 rows), with no keys pressed, its CPU time over SECONDS as a share of one core, next to
+# `top -d 1` measured the same way. Needs root and a built tree (bash bench/run.sh builds it).
+#
+#   sudo bash bench/ui-idle.sh [SECONDS=30]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+seconds=${1:-30}
+server="tcptop-idle-$$"
+ticks=$(getconf CLK_TCK)
+trap 'tmux -L "$server" kill-server 2>/dev/null || true' EXIT
+
+# CPU seconds (user + system) a process has used so far.
+cpu() {
+	awk -v ticks="$ticks" '{ print ($14 + $15) / ticks }' "/proc/$1/stat"
+}
+
+# Runs a command in its own pane for `seconds` after a 5 s warm-up; prints its share of a core.
+share() {
+	tmux -L "$server" new-session -d -s idle -x 200 -y 56 "exec $1"
+	local pid
+	pid=$(tmux -L "$server" display-message -p -t idle '#{pane_pid}')
+	sleep 5
+	local before
+	before=$(cpu "$pid")
+	sleep "$seconds"
+	local after
+	after=$(cpu "$pid")
+	tmux -L "$server" kill-server
+	awk -v a="$before" -v b="$after" -v s="$seconds" 'BEGIN { printf "%.2f", 100 * (b - a) / s }'
+}
+
+tcptop=$(share "env NODE_ENV=production $(command -v node) bin/tcptop")
+top=$(share "top -d 1")
+echo "over ${seconds} s at a 1 s refresh, % of one core: tcptop ${tcptop} %, top ${top} %, ratio $(awk -v a="$tcptop" -v b="$top" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')"

@@ -1,0 +1,113 @@
+// Everything the model keeps about one connection, as lines for the detail view (Enter):
+// its fields, its owner and where the owner came from, how it ended, its counters, and its
+// last transitions with the time spent in each state.
+import {TcpState} from '../capture/transition.js';
+import {sanitize} from '../output/sanitize.js';
+import {Direction, Ending, OwnerSource, type Connection} from '../model/connection.js';
+import {formatBytes, formatDuration, formatEndpoint, formatMicroseconds} from '../model/format.js';
+import {displayStateName} from '../model/tcp-states.js';
+
+export type DetailField = {readonly label: string; readonly value: string; readonly trouble: boolean};
+
+export type ConnectionDetail = {
+	readonly key: string;
+	readonly title: string;
+	readonly fields: readonly DetailField[];
+	/** Oldest first; each says when it happened and how long the connection had been in its old state. */
+	readonly timeline: readonly string[];
+	/** The connection has left the table (closed and lingered out, or evicted): the last copy shows. */
+	readonly gone: boolean;
+};
+
+const directions: Readonly<Record<Direction, string>> = {
+	[Direction.unknown]: 'existing (its opening was not seen)',
+	[Direction.active]: 'outgoing (connect)',
+	[Direction.passive]: 'incoming (accepted from a listener)',
+	[Direction.listener]: 'listening socket',
+};
+
+const ownerSources: Readonly<Record<OwnerSource, string>> = {
+	[OwnerSource.none]: 'not seen yet',
+	[OwnerSource.connect]: 'the process that called connect()',
+	[OwnerSource.listen]: 'the process that called listen()',
+	[OwnerSource.listener]: 'the owner of the listener that accepted it',
+	[OwnerSource.close]: 'the process that closed it',
+	[OwnerSource.snapshot]: 'a process holding it open at start-up',
+	[OwnerSource.accept]: 'the process whose accept() returned it',
+	[OwnerSource.holder]: 'a process holding it open (socket walk)',
+};
+
+const endings: Readonly<Record<Ending, string>> = {
+	[Ending.open]: 'open',
+	[Ending.fin]: 'closed in order (FIN)',
+	[Ending.resetSent]: 'reset, sent by this end',
+	[Ending.resetReceived]: 'reset, received from the peer',
+	[Ending.refused]: 'connect refused',
+	[Ending.timedOut]: 'connect timed out',
+};
+
+/** Time in a state: sub-millisecond handshakes keep their digits. */
+export function formatStateTime(ms: number): string {
+	return ms < 10 ? `${ms.toFixed(2)}ms` : formatDuration(ms);
+}
+
+export function connectionDetail(connection: Connection, nowMs: number, stuck: boolean): ConnectionDetail {
+	const optional = (value: number | undefined, format: (value: number) => string) => (value === undefined ? '-' : format(value));
+	const ended = connection.state === TcpState.CLOSE || connection.state === TcpState.TIME_WAIT;
+	const fields: DetailField[] = [
+		{label: 'state', value: `${displayStateName(connection.state)} for ${formatDuration(nowMs - connection.stateSinceMs)}`, trouble: stuck},
+		{label: 'opened', value: `${directions[connection.direction]}, seen ${formatDuration(nowMs - connection.firstSeenMs)} ago`, trouble: false},
+		{
+			label: 'owner',
+			value: connection.pid === 0 ? `- (${ownerSources[connection.ownerSource]})` : `${connection.pid} ${sanitize(connection.comm)} (${ownerSources[connection.ownerSource]})`,
+			trouble: false,
+		},
+		{
+			label: 'ending',
+			value: endings[connection.ending],
+			trouble: ended && connection.ending !== Ending.fin && connection.ending !== Ending.open,
+		},
+		{label: 'network', value: `IPv${connection.family}, namespace ${connection.netns}`, trouble: false},
+		{label: 'bytes', value: `${optional(connection.bytesAcked, formatBytes)} sent (acknowledged), ${optional(connection.bytesReceived, formatBytes)} received`, trouble: false},
+		{label: 'rates', value: `TX ${optional(connection.txBytesPerSec, formatBytes)}/s, RX ${optional(connection.rxBytesPerSec, formatBytes)}/s`, trouble: false},
+		{label: 'RTT', value: `${optional(connection.srttUs, formatMicroseconds)}, ${optional(connection.retransmits, String)} retransmits`, trouble: false},
+		{label: 'transitions', value: `${connection.transitionCount} seen`, trouble: false},
+	];
+	return {
+		key: connection.key,
+		title: sanitize(`${formatEndpoint(connection.laddr, connection.lport)} → ${formatEndpoint(connection.raddr, connection.rport)}`),
+		fields,
+		timeline: timeline(connection, nowMs),
+		gone: false,
+	};
+}
+
+/**
+ * The kept transitions, oldest first. The model keeps each transition's time in its old state,
+ * so their times are found backwards from when the current state began, as far as those are known.
+ */
+function timeline(connection: Connection, nowMs: number): string[] {
+	const history = connection.history;
+	const times: Array<number | undefined> = [];
+	let at: number | undefined = connection.stateSinceMs;
+	for (let index = history.length - 1; index >= 0; index--) {
+		times[index] = at;
+		const ms = history[index]!.ms;
+		at = at === undefined || ms === null ? undefined : at - ms;
+	}
+
+	const lines: string[] = [];
+	const earlier = connection.transitionCount - history.length;
+	if (earlier > 0) {
+		lines.push(`(${earlier} earlier not kept)`);
+	}
+
+	for (const [index, entry] of history.entries()) {
+		const when = times[index] === undefined ? '?' : `${formatDuration(nowMs - times[index]!)} ago`;
+		const stay = entry.ms === null ? '' : `after ${formatStateTime(entry.ms)} in ${displayStateName(entry.from)}`;
+		lines.push(`${when.padStart(10)}  ${`${displayStateName(entry.from)} → ${displayStateName(entry.to)}`.padEnd(26)} ${stay}`.trimEnd());
+	}
+
+	lines.push(`${'now'.padStart(10)}  ${displayStateName(connection.state).padEnd(26)} for ${formatStateTime(nowMs - connection.stateSinceMs)}`);
+	return lines;
+}

@@ -1,0 +1,56 @@
+// The view's pure parts: reading keys, drawing sparklines, sharing the screen, keeping the log.
+import test from 'ava';
+import {TcpState} from '../src/capture/transition.js';
+import {TransitionLog} from '../src/model/transition-log.js';
+import {decodeKeys} from '../src/ui/keys.js';
+import {paneHeights, tableHeight} from '../src/ui/layout.js';
+import {sparkline} from '../src/ui/sparkline.js';
+import {transition} from './helpers/ui.js';
+
+test('keys: named keys, typed text one character each, control characters and unknown sequences dropped', t => {
+	t.deepEqual(decodeKeys('\u001B[A'), [{name: 'up'}]);
+	t.deepEqual(decodeKeys('\u001BOB'), [{name: 'down'}]);
+	t.deepEqual(decodeKeys('\u001B[17~'), [{name: 'f6'}]);
+	t.deepEqual(decodeKeys('\u001B[21~'), [{name: 'f10'}]);
+	t.deepEqual(decodeKeys('\u001B'), [{name: 'escape'}]);
+	t.deepEqual(decodeKeys('\t'), [{name: 'tab'}]);
+	t.deepEqual(decodeKeys('Pq\r'), [{text: 'P'}, {text: 'q'}, {name: 'enter'}]);
+	t.deepEqual(decodeKeys('a\u0007\u009Bb\u007F'), [{text: 'a'}, {text: 'b'}, {name: 'backspace'}]);
+	t.deepEqual(decodeKeys('\u0003'), [{name: 'ctrlC'}]);
+	for (const unknown of ['\u001B[1;5P', '\u001B[<0;1;1M', '\u001B[200~', '\u001Bx', '\u001B]']) {
+		t.deepEqual(decodeKeys(unknown), [], JSON.stringify(unknown));
+	}
+});
+
+test('sparkline: scaled to its largest value, blank where nothing happened, squeezed by summing', t => {
+	t.is(sparkline([0, 1, 2, 4, 8], 5), ' ▁▂▄█');
+	t.is(sparkline([0, 0, 0, 0], 4), '    ');
+	t.is(sparkline([1, 1, 0, 0, 0, 2], 3), '█ █', 'pairs summed: 2, 0, 2');
+	t.is(sparkline([5, 0, 0, 0, 0, 0], 2), '█ ', 'an event is never squeezed out');
+	t.is(sparkline([1, 2, 3], 0), '');
+});
+
+test('layout: the focused pane gets the larger share; the table only where it fits; a tiny terminal shows one pane', t => {
+	t.deepEqual(paneHeights(19, {focus: 'connections', log: false, transitionRows: 8, tableWidthFits: true}), {connections: 13, transitions: 6, log: 0, table: false});
+	t.deepEqual(paneHeights(19, {focus: 'transitions', log: false, transitionRows: 8, tableWidthFits: true}), {connections: 10, transitions: 9, log: 0, table: false});
+	t.deepEqual(paneHeights(45, {focus: 'transitions', log: false, transitionRows: 8, tableWidthFits: true}), {connections: 25, transitions: tableHeight(8), log: 0, table: true});
+	t.false(paneHeights(45, {focus: 'transitions', log: false, transitionRows: 8, tableWidthFits: false}).table);
+	t.deepEqual(paneHeights(40, {focus: 'connections', log: true, transitionRows: 4, tableWidthFits: false}), {connections: 25, transitions: 5, log: 10, table: false});
+	t.deepEqual(paneHeights(5, {focus: 'connections', log: true, transitionRows: 4, tableWidthFits: true}), {connections: 5, transitions: 0, log: 0, table: false});
+	t.deepEqual(paneHeights(5, {focus: 'transitions', log: false, transitionRows: 4, tableWidthFits: true}), {connections: 0, transitions: 5, log: 0, table: false});
+	for (let available = 1; available < 60; available++) {
+		const heights = paneHeights(available, {focus: 'connections', log: true, transitionRows: 12, tableWidthFits: true});
+		t.true(heights.connections + heights.transitions + heights.log <= Math.max(1, available), `fits in ${available}`);
+	}
+});
+
+test('transition log: newest first, only the last `capacity` kept, filtered on the way out', t => {
+	const log = new TransitionLog(3);
+	const at = (monoMs: number, newstate: number) => transition({monoMs, oldstate: TcpState.SYN_SENT, newstate});
+	log.push([at(1, TcpState.ESTABLISHED), at(2, TcpState.CLOSE)]);
+	t.deepEqual(log.recent(10).map(entry => entry.monoMs), [2, 1]);
+	log.push([at(3, TcpState.ESTABLISHED), at(4, TcpState.ESTABLISHED), at(5, TcpState.CLOSE), at(6, TcpState.ESTABLISHED)]);
+	t.deepEqual(log.recent(10).map(entry => entry.monoMs), [6, 5, 4]);
+	t.deepEqual(log.recent(1).map(entry => entry.monoMs), [6]);
+	t.deepEqual(log.recent(10, entry => entry.newstate === TcpState.CLOSE).map(entry => entry.monoMs), [5]);
+});
