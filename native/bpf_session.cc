@@ -19,7 +19,24 @@
 namespace tcptop {
 namespace {
 
-constexpr size_t kPerfPagesPerCpu = 256; // 1 MiB a CPU
+// The perf buffer gets the ring buffer's 8 MiB, split between the CPUs, but at least 1 MiB a
+// CPU (a power of two pages each, as perf requires).
+constexpr size_t kPerfBufferBytes = 8u << 20;
+constexpr size_t kMinPerfBytesPerCpu = 1u << 20;
+
+size_t PerfPagesPerCpu(int cpus)
+{
+	size_t page = getpagesize();
+	size_t pages = 1;
+	cpus = cpus < 1 ? 1 : cpus;
+	while (pages * 2 * page * cpus <= kPerfBufferBytes) {
+		pages *= 2;
+	}
+	while (pages * page < kMinPerfBytesPerCpu) {
+		pages *= 2;
+	}
+	return pages;
+}
 constexpr uint32_t kCapPerfmon = 38;
 constexpr uint32_t kCapBpf = 39;
 
@@ -206,9 +223,10 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 		attr.sample_type = PERF_SAMPLE_RAW;
 		attr.sample_period = 1;
 		attr.watermark = 1;
-		attr.wakeup_watermark = kPerfPagesPerCpu * getpagesize() / 4 * 3;
+		size_t pagesPerCpu = PerfPagesPerCpu(libbpf_num_possible_cpus());
+		attr.wakeup_watermark = pagesPerCpu * getpagesize() / 4 * 3;
 		session->perf_ = perf_buffer__new_raw(bpf_map__fd(skel->maps.perf_events),
-		                                      kPerfPagesPerCpu, &attr, OnPerfEvent,
+		                                      pagesPerCpu, &attr, OnPerfEvent,
 		                                      session.get(), nullptr);
 		if (session->perf_ == nullptr) {
 			Fail(error, "EBUFFER", std::string("cannot open the perf buffer: ") + strerror(errno));
