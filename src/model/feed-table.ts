@@ -6,9 +6,19 @@
 import type {TransitionSource} from '../capture/source.js';
 import type {ConnectionTable} from './connection-table.js';
 
-/** Starts the source (throws if it cannot start); onError hears why it stopped on its own. */
-export function feedTable(source: TransitionSource, table: ConnectionTable, now: () => number, onError: (error: Error) => void): void {
+/** How much a feed has brought so far. */
+export type Feed = {
+	/** Batches with an event or a loss in them, and socket passes. */
+	readonly deliveries: number;
+};
+
+/**
+ * Starts the source (throws if it cannot start); onError hears why it stopped on its own,
+ * onEnd that it delivered all it had (a replay's end).
+ */
+export function feedTable(source: TransitionSource, table: ConnectionTable, now: () => number, onError: (error: Error) => void, onEnd?: () => void): Feed {
 	let lostSoFar = 0;
+	const feed = {deliveries: 0};
 	source.start({
 		snapshot(pass) {
 			for (const socket of pass.sockets) {
@@ -19,6 +29,7 @@ export function feedTable(source: TransitionSource, table: ConnectionTable, now:
 			table.applyPass(pass);
 		},
 		batch(batch) {
+			let happened = batch.transitions.length > 0 || batch.resets.length > 0 || batch.accepted.length > 0;
 			for (const reset of batch.resets) {
 				table.applyReset(reset);
 			}
@@ -36,11 +47,19 @@ export function feedTable(source: TransitionSource, table: ConnectionTable, now:
 			if (lost > lostSoFar) {
 				table.recordLost(lost - lostSoFar, now());
 				lostSoFar = lost;
+				happened = true;
+			}
+
+			if (happened) {
+				feed.deliveries++;
 			}
 		},
 		pass(pass) {
 			table.applyPass(pass);
+			feed.deliveries++;
 		},
+		end: onEnd,
 		error: onError,
 	});
+	return feed;
 }
