@@ -2,11 +2,11 @@
 // stderr and an exit code (2: usage, 1: runtime).
 import {readFileSync} from 'node:fs';
 import {isIPv4, isIPv6} from 'node:net';
-import {hostname, release} from 'node:os';
 import {parseArgs} from 'node:util';
 import type {CaptureError, Transport} from './capture/addon.js';
 import {FilteredSource, type CaptureFilter} from './capture/filtered-source.js';
 import {KernelSource, type KernelSourceOptions} from './capture/kernel-source.js';
+import {liveOrigin, monotonicNow, replayOrigin} from './capture/origin.js';
 import {withRecording} from './capture/recording-source.js';
 import {ReplaySource} from './capture/replay-source.js';
 import type {TransitionSource} from './capture/source.js';
@@ -15,13 +15,13 @@ import {ConnectionTable} from './model/connection-table.js';
 import {compileFilter, type Filter} from './model/filter.js';
 import {runBatch} from './output/batch.js';
 import type {MetricsAddress, MetricsServer} from './output/metrics.js';
-import {monotonicNow} from './output/run-fed.js';
 import {runTrace} from './output/trace.js';
 
 const help = `Usage: tcptop [options] [FILTER...]
        tcptop -b [-n ITERATIONS] [-d SECS] [--json] [options] [FILTER...]
        tcptop --metrics [ADDR:]PORT [-b ... | --view]
        tcptop trace [trace options]
+       tcptop --replay FILE [--speed X] [-b ... | trace ...]
 
 top for TCP: every TCP connection on this host and every state change it makes,
 captured live by eBPF. Needs root, or CAP_BPF and CAP_PERFMON.
@@ -68,10 +68,11 @@ Options for trace:
   --duration SECS    stop after this many seconds
   --debug            on a load failure, print libbpf's output (the verifier log)
 
-Recording and replay (the live view and trace):
+Recording and replay (the live view, batch mode and trace):
   --record FILE      also write everything captured to FILE (see README, Recording format)
-  --replay FILE      read a recording instead of the kernel (no root needed); trace's
-                     filters apply to what it holds
+  --replay FILE      read a recording instead of the kernel (no root needed), on its clock:
+                     -b prints once per recorded interval and exits at its end; trace's
+                     filters apply to what it holds; not with --metrics
   --speed X          replay at X times the recorded pace (default 1; 0: as fast as possible)
 
   -h, --help         this help
@@ -289,7 +290,7 @@ async function runInteractive(values: OptionValues, viewing: Viewing, startMetri
 	delete process.env.CONTINUOUS_INTEGRATION;
 	// React's development build records a performance measure for every render, without bound.
 	process.env.NODE_ENV = 'production';
-	const [{runView}, {initialViewState}, {replayOrigin}] = await Promise.all([import('./ui/run-view.js'), import('./ui/view-state.js'), import('./ui/view-origin.js')]);
+	const [{runView}, {initialViewState}, {replayOrigin: replayViewOrigin}] = await Promise.all([import('./ui/run-view.js'), import('./ui/view-state.js'), import('./ui/view-origin.js')]);
 	const noColorEnv = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '';
 	await startMetrics();
 	try {
@@ -297,7 +298,7 @@ async function runInteractive(values: OptionValues, viewing: Viewing, startMetri
 			delaySeconds,
 			initialView: initialViewState({sortKey: sortColumn?.key ?? 'inState', filter}),
 			color: !values['no-color'] && !noColorEnv,
-			origin: source instanceof ReplaySource ? replayOrigin(source, warnings) : undefined,
+			origin: source instanceof ReplaySource ? replayViewOrigin(source, warnings) : undefined,
 		});
 	} finally {
 		for (const warning of warnings) {
@@ -312,8 +313,11 @@ async function runBatchMode(values: OptionValues, viewing: Viewing, startMetrics
 	const {delaySeconds, sortColumn, filter, table} = viewing;
 	const iterations = parsePositiveNumber('iterations', values.iterations, true);
 	const column = sortColumn ?? columns.find(column => column.key === 'inState')!;
+	const source = captureSource(values, noFilter, warnOnStderr, tableSourceOptions(values, viewing));
 	await startMetrics();
-	await runBatch(captureSource(values, noFilter, warnOnStderr, tableSourceOptions(values, viewing)), table, {
+	// A replay prints on the recording's clock, as the recorded host.
+	const origin = source instanceof ReplaySource ? replayOrigin(source) : liveOrigin();
+	await runBatch(source, table, origin, {
 		format: values.json ? 'json' : 'text',
 		iterations,
 		delaySeconds,
@@ -321,8 +325,6 @@ async function runBatchMode(values: OptionValues, viewing: Viewing, startMetrics
 		descending: column.descendingByDefault,
 		filter,
 		width: outputWidth(),
-		host: hostname(),
-		kernel: release(),
 	}, process.stdout);
 	return 0;
 }
@@ -354,9 +356,9 @@ async function runTable(values: OptionValues, words: readonly string[]): Promise
 		throw new UsageError('-b and --view cannot be used together');
 	}
 
-	// Batch mode and metrics run on this host's clock, which a recording's times are not on.
-	if (values.replay !== undefined && (values.batch || metricsAddress !== undefined)) {
-		throw new UsageError('--replay works with the live view and trace');
+	// Metrics count this host's connections for a scraper, not a recording's.
+	if (values.replay !== undefined && metricsAddress !== undefined) {
+		throw new UsageError('--metrics cannot be used with --replay');
 	}
 
 	const headless = metricsAddress !== undefined && !values.batch && !values.view;

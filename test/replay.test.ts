@@ -431,6 +431,7 @@ damagedCase('an unknown record', lines => lines.map((line, index) => (index === 
 damagedCase('two recordings joined', lines => [...lines.slice(0, -1), ...lines].join('\n'), /line 11: a second recording header \(recordings joined together\?\)\n/, 21_011);
 damagedCase('a newer version', lines => [lines[0]!.replace('"version":1', '"version":2'), ...lines.slice(1)].join('\n'), /damaged\.ndjson is a version 2 tcptop recording; this tcptop reads version 1 \(a newer tcptop wrote it\)\n/);
 damagedCase('a header without its clock', lines => [lines[0]!.replace(/"monoStartMs":[\d.]+/, '"monoStartMs":"soon"'), ...lines.slice(1)].join('\n'), /line 1: the header's monoStartMs is missing or not a number\n/);
+damagedCase('a header whose start is not a date', lines => [lines[0]!.replace(/"started":"[^"]*"/, '"started":"yesterday"'), ...lines.slice(1)].join('\n'), /line 1: the header's started is not a date\n/);
 damagedCase('a foreign JSON file', () => '{"format":"something else","version":1}\n', /damaged\.ndjson is not a tcptop recording \(its first line is not a recording header\)\n/);
 damagedCase('a foreign binary file', () => '\u0000\u0001ELF'.repeat(50_000), /is not a tcptop recording/);
 damagedCase('an empty file', () => '', /damaged\.ndjson is empty, not a tcptop recording\n/);

@@ -38,6 +38,8 @@ type ReplayEvent =
 
 type Lists = Record<string, unknown[]>;
 
+type Timer = {readonly atMs: number; readonly callback: () => void | Promise<void>};
+
 const batchLists = {transitions: transitionShape, resets: resetShape, accepted: acceptedShape};
 const passLists = {sockets: socketShape};
 
@@ -57,7 +59,13 @@ export class ReplaySource implements TransitionSource {
 	#realStartMs = 0;
 	#waitingForMs: number | undefined;
 	#wake: (() => void) | undefined;
+	/** Ends a hold (a timer's callback waiting for its output). */
+	#release: (() => void) | undefined;
 	#timer: NodeJS.Timeout | undefined;
+	/** The recording has been read to its end (#next holds nothing more). */
+	#exhausted = false;
+	/** Timers on the replay's clock, soonest first (among equals, in the order they were set). */
+	readonly #timers: Timer[] = [];
 	#done: Promise<void> = Promise.resolve();
 
 	/** Opens the recording and reads its header; throws a one-line error when it cannot. */
@@ -107,6 +115,7 @@ export class ReplaySource implements TransitionSource {
 		this.#realStartMs = monotonicNow();
 		// The snapshot is delivered before start returns, as the kernel's is.
 		this.#next = this.#readEvent();
+		this.#exhausted = this.#next === undefined;
 		if (this.#next?.type === 'snapshot') {
 			const {pass, at} = this.#next;
 			this.#next = undefined;
@@ -119,10 +128,31 @@ export class ReplaySource implements TransitionSource {
 
 	async stop(): Promise<void> {
 		this.#stopped = true;
-		clearTimeout(this.#timer);
-		this.#wake?.();
+		this.#timers.length = 0;
+		this.#interrupt();
+		this.#release?.();
 		await this.#done;
 		this.#close();
+	}
+
+	/**
+	 * Calls `callback` once the replay's clock reaches `atMs`: after every event recorded up to
+	 * then and before any later one, at the real time the speed gives it (at --speed 0, as soon
+	 * as the replay gets there). A timer the recording ends before never fires. While a promise
+	 * the callback returns is pending, the replay waits. Returns what cancels it.
+	 */
+	setTimer(atMs: number, callback: () => void | Promise<void>): () => void {
+		const timer: Timer = {atMs, callback};
+		const index = this.#timers.findIndex(other => other.atMs > atMs);
+		this.#timers.splice(index === -1 ? this.#timers.length : index, 0, timer);
+		// A replay waiting for something later plans again.
+		this.#interrupt();
+		return () => {
+			const at = this.#timers.indexOf(timer);
+			if (at !== -1) {
+				this.#timers.splice(at, 1);
+			}
+		};
 	}
 
 	async #play(handlers: SourceHandlers): Promise<void> {
@@ -131,39 +161,62 @@ export class ReplaySource implements TransitionSource {
 			// Always yields first: the consumer finishes starting before the first batch.
 			await this.#sleep(0);
 			while (!this.#stopped) {
-				const event = this.#next ?? this.#readEvent();
-				this.#next = undefined;
-				if (event === undefined) {
+				if (this.#next === undefined && !this.#exhausted) {
+					this.#next = this.#readEvent();
+					this.#exhausted = this.#next === undefined;
+				}
+
+				const event = this.#next;
+				// Events at a timer's time come before it; at the end, the timers the clock has reached.
+				const soonest = this.#timers[0];
+				const timer = soonest !== undefined && (event === undefined ? soonest.atMs <= this.#clockMs : soonest.atMs < event.at)
+					? soonest
+					: undefined;
+				const dueAt = timer?.atMs ?? event?.at;
+				if (dueAt === undefined) {
 					break;
 				}
 
 				if (this.speed > 0) {
-					this.#waitingForMs = event.at;
-					const due = this.#realStartMs + ((event.at - this.header.monoStartMs) / this.speed);
+					this.#waitingForMs = dueAt;
+					const due = this.#realStartMs + ((dueAt - this.header.monoStartMs) / this.speed);
 					const wait = due - monotonicNow();
 					if (wait > 0) {
 						await this.#sleep(wait);
 						sliceStart = monotonicNow();
+						// A timer may have come or gone meanwhile.
+						continue;
 					}
 				}
 
 				if (monotonicNow() - sliceStart > sliceMs) {
-					// Keys and frames get their turn while a replay catches up.
+					// Keys, frames and output get their turn while a replay catches up.
 					await this.#sleep(0);
 					sliceStart = monotonicNow();
+					continue;
 				}
 
-				if (this.#stopped) {
-					break;
+				if (timer) {
+					this.#timers.shift();
+					this.#clockMs = Math.max(this.#clockMs, timer.atMs);
+					const held = timer.callback();
+					if (held) {
+						await this.#hold(held);
+						sliceStart = monotonicNow();
+					}
+
+					continue;
 				}
 
-				this.#clockMs = Math.max(this.#clockMs, event.at);
-				this.#deliver(event, handlers);
+				this.#next = undefined;
+				this.#clockMs = Math.max(this.#clockMs, event!.at);
+				this.#deliver(event!, handlers);
 			}
 
 			this.#waitingForMs = undefined;
 			if (!this.#stopped) {
 				this.#ended = true;
+				this.#timers.length = 0;
 				this.#close();
 				handlers.end?.();
 			}
@@ -201,6 +254,20 @@ export class ReplaySource implements TransitionSource {
 			this.#timer = setTimeout(resolve, ms);
 		});
 		this.#wake = undefined;
+	}
+
+	/** Waits for what a timer's callback returned, or for a stop. */
+	async #hold(held: Promise<void>): Promise<void> {
+		await Promise.race([held, new Promise<void>(resolve => {
+			this.#release = resolve;
+		})]);
+		this.#release = undefined;
+	}
+
+	/** Ends a sleep early: the replay plans again (or sees it is stopped). */
+	#interrupt(): void {
+		clearTimeout(this.#timer);
+		this.#wake?.();
 	}
 
 	#close(): void {
@@ -245,6 +312,11 @@ export class ReplaySource implements TransitionSource {
 			if (typeof header[field] !== type) {
 				throw this.#damage(1, `the header's ${field} is missing or not a ${type}`);
 			}
+		}
+
+		// Batch mode reads the recorded wall-clock time from it.
+		if (Number.isNaN(Date.parse(header.started as string))) {
+			throw this.#damage(1, 'the header\'s started is not a date');
 		}
 
 		return header as RecordingHeader;

@@ -7,14 +7,25 @@ import type {TransitionSource} from '../capture/source.js';
 import type {ConnectionTable} from './connection-table.js';
 import type {TransitionLog} from './transition-log.js';
 
-/**
- * Starts the source (throws if it cannot start); onError hears why it stopped on its own. The
- * log, when given, keeps the latest transitions for the event log.
- */
+/** How much a feed has brought so far. */
+export type Feed = {
+	/** Batches with an event or a loss in them, and socket passes. */
+	readonly deliveries: number;
+};
+
+export type FeedOptions = {
+	/** Keeps the latest transitions, for the event log. */
+	readonly log?: TransitionLog;
+	/** The source delivered all it had (a replay's end). */
+	readonly onEnd?: () => void;
+};
+
+/** Starts the source (throws if it cannot start); onError hears why it stopped on its own. */
 export function feedTable(
-	source: TransitionSource, table: ConnectionTable, now: () => number, onError: (error: Error) => void, log?: TransitionLog,
-): void {
+	source: TransitionSource, table: ConnectionTable, now: () => number, onError: (error: Error) => void, {log, onEnd}: FeedOptions = {},
+): Feed {
 	let lostSoFar = 0;
+	const feed = {deliveries: 0};
 	source.start({
 		snapshot(pass) {
 			for (const socket of pass.sockets) {
@@ -25,6 +36,7 @@ export function feedTable(
 			table.applyPass(pass);
 		},
 		batch(batch) {
+			let happened = batch.transitions.length > 0 || batch.resets.length > 0 || batch.accepted.length > 0;
 			for (const reset of batch.resets) {
 				table.applyReset(reset);
 			}
@@ -44,11 +56,19 @@ export function feedTable(
 			if (lost > lostSoFar) {
 				table.recordLost(lost - lostSoFar, now());
 				lostSoFar = lost;
+				happened = true;
+			}
+
+			if (happened) {
+				feed.deliveries++;
 			}
 		},
 		pass(pass) {
 			table.applyPass(pass);
+			feed.deliveries++;
 		},
+		end: onEnd,
 		error: onError,
 	});
+	return feed;
 }

@@ -1,55 +1,100 @@
 // `tcptop -b`: the connection table fed by a source, printed every interval until the
-// iterations are done, a signal arrives, stdout closes, or the source fails.
+// iterations are done, a signal arrives, stdout closes, the source fails, or a replay ends.
+// Intervals are on the origin's clock: this host's, or a replay's (one print per recorded
+// interval, however fast the replay goes).
+import {once} from 'node:events';
 import type {Writable} from 'node:stream';
+import type {Origin} from '../capture/origin.js';
 import type {TransitionSource} from '../capture/source.js';
 import type {ConnectionTable} from '../model/connection-table.js';
 import {IntervalCounter} from '../model/interval-counts.js';
 import {frameJson, formatText, takeFrame, type BatchFormat, type TextOptions} from './batch-format.js';
-import {monotonicNow, runFed} from './run-fed.js';
+import {runFed} from './run-fed.js';
 import {jsonLine} from './sanitize.js';
 
-export type BatchOptions = TextOptions & {
+export type BatchOptions = Omit<TextOptions, 'host' | 'kernel'> & {
 	readonly format: BatchFormat;
 	/** How many times to print; undefined runs until stopped. */
 	readonly iterations: number | undefined;
 };
 
 /** Resolves once the last iteration is out (or the reader left) and the source is stopped. */
-export async function runBatch(source: TransitionSource, table: ConnectionTable, options: BatchOptions, out: Writable): Promise<void> {
-	await runFed(source, table, (stop, startedAtMs) => {
+export async function runBatch(source: TransitionSource, table: ConnectionTable, origin: Origin, options: BatchOptions, out: Writable): Promise<void> {
+	const textOptions = {...options, host: origin.host, kernel: origin.kernel};
+	await runFed(source, table, origin, (stop, feed) => {
 		// Left in place after the run: a write that fails after the last iteration lands here too.
 		out.on('error', (error: NodeJS.ErrnoException) => {
 			// A reader that goes away (tcptop -b | head) ends the run quietly.
 			stop(error.code === 'EPIPE' ? undefined : error);
 		});
-		const counter = new IntervalCounter(table.rates, startedAtMs);
+		const counter = new IntervalCounter(table.rates, origin.startedAtMs);
 		let printed = 0;
 		let firstAtMs: number | undefined;
-		let timer: NodeJS.Timeout | undefined;
-		const print = () => {
-			const nowMs = monotonicNow();
+		let deliveriesPrinted = 0;
+		let cancel: (() => void) | undefined;
+		/** While a write waits for the stream to drain: one wait, however many prints are behind. */
+		let draining: Promise<void> | undefined;
+		const done = () => options.iterations !== undefined && printed >= options.iterations;
+		/** Returns a promise while the output is behind, for a replay to wait on. */
+		const print = (): Promise<void> | undefined => {
+			const nowMs = origin.now();
 			firstAtMs ??= nowMs;
 			table.sweep(nowMs);
-			const frame = takeFrame(table, counter, {...options, nowMs, startedAtMs, wallMs: Date.now()});
-			if (out.writable) {
-				out.write(options.format === 'json' ? jsonLine(frameJson(frame)) + '\n' : formatText(frame, options));
+			const frame = takeFrame(table, counter, {...options, nowMs, startedAtMs: origin.startedAtMs, wallMs: origin.wallNow()});
+			printed++;
+			deliveriesPrinted = feed.deliveries;
+			if (!out.writable) {
+				return undefined;
 			}
 
-			printed++;
-			if (options.iterations !== undefined && printed >= options.iterations) {
+			const flowing = out.write(options.format === 'json' ? jsonLine(frameJson(frame)) + '\n' : formatText(frame, textOptions));
+			if (!flowing) {
+				draining ??= drained(out).finally(() => {
+					draining = undefined;
+				});
+			}
+
+			return draining;
+		};
+
+		const tick = () => {
+			const behind = print();
+			if (done()) {
 				stop();
-				return;
+				return undefined;
 			}
 
 			// Scheduled from the first print, so the intervals do not drift by the time printing takes.
-			const next = firstAtMs + (printed * options.delaySeconds * 1000);
-			timer = setTimeout(print, Math.max(0, next - monotonicNow()));
+			cancel = origin.setTimer(firstAtMs! + (printed * options.delaySeconds * 1000), tick);
+			return behind;
 		};
 
 		// The first iteration right away: the start-up snapshot has made the table complete.
-		print();
-		return () => {
-			clearTimeout(timer);
+		void tick();
+		return {
+			cleanUp() {
+				cancel?.();
+			},
+			ended() {
+				// The recording's last, partial interval, if anything happened in it.
+				if (!done() && feed.deliveries > deliveriesPrinted) {
+					void print();
+				}
+
+				stop();
+			},
 		};
 	});
+}
+
+/** Resolves once the stream takes writes again, or can no longer. */
+async function drained(out: Writable): Promise<void> {
+	const gone = new AbortController();
+	try {
+		await Promise.race([once(out, 'drain', {signal: gone.signal}), once(out, 'close', {signal: gone.signal})]);
+	} catch {
+		// An error on the stream: the run's error handler has it.
+	} finally {
+		gone.abort();
+	}
 }

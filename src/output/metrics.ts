@@ -4,11 +4,12 @@
 import {createServer, type Server} from 'node:http';
 import type {AddressInfo} from 'node:net';
 import {collectDefaultMetrics, Counter, Gauge, Registry} from 'prom-client';
+import {liveOrigin} from '../capture/origin.js';
 import {stateName, TcpState} from '../capture/transition.js';
 import type {TransitionSource} from '../capture/source.js';
 import type {ConnectionTable} from '../model/connection-table.js';
 import {RateSeries} from '../model/transition-rates.js';
-import {monotonicNow, runFed} from './run-fed.js';
+import {runFed} from './run-fed.js';
 
 export type MetricsAddress = {
 	/** undefined: every address of the host. */
@@ -143,12 +144,15 @@ export class MetricsServer {
 
 /** Headless: the table is fed, and swept every second, until a signal or the source's failure. */
 export async function runHeadless(source: TransitionSource, table: ConnectionTable): Promise<void> {
-	await runFed(source, table, () => {
+	const origin = liveOrigin();
+	await runFed(source, table, origin, () => {
 		const timer = setInterval(() => {
-			table.sweep(monotonicNow());
+			table.sweep(origin.now());
 		}, 1000);
-		return () => {
-			clearInterval(timer);
+		return {
+			cleanUp() {
+				clearInterval(timer);
+			},
 		};
 	});
 }

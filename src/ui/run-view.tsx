@@ -44,7 +44,7 @@ export async function runView(source: TransitionSource, table: ConnectionTable, 
 		feedTable(source, table, origin.now, error => {
 			failure = error;
 			quit();
-		}, log);
+		}, {log});
 		process.stdout.on('error', onOutputError);
 		instance = render(
 			<ThemeContext.Provider value={options.color ? colorTheme : plainTheme}>

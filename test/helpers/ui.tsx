@@ -98,7 +98,7 @@ export function renderView(t: ExecutionContext, options: HarnessOptions = {}): V
 	const now = () => clock.now;
 	feedTable(source, table, now, error => {
 		throw error;
-	}, log);
+	}, {log});
 	const view = (
 		<ThemeContext.Provider value={options.color === false ? plainTheme : colorTheme}>
 			<App

@@ -1,0 +1,57 @@
+// Where a table's events come from, and the clock their times are on: this host and its
+// monotonic clock, or a recording and the replay's clock, so ages, rates and intervals read as
+// they did on the host the recording was made on. The outputs built on the table (the live
+// view, batch mode) read time only through it.
+import {hostname, release} from 'node:os';
+import type {ReplaySource} from './replay-source.js';
+
+export type Origin = {
+	readonly host: string;
+	readonly kernel: string;
+	/** Monotonic milliseconds on the clock transitions carry. */
+	readonly now: () => number;
+	/** When the capture started, on that clock. */
+	readonly startedAtMs: number;
+	/** Wall-clock milliseconds since the epoch, on that host, at now(). */
+	readonly wallNow: () => number;
+	/**
+	 * Calls `callback` once the clock has reached `atMs`; returns what cancels it. While a
+	 * promise the callback returns is pending, a replay holds still (the output is behind).
+	 */
+	readonly setTimer: (atMs: number, callback: () => void | Promise<void>) => () => void;
+};
+
+// The clock the kernel stamps transitions with (bpf_ktime_get_ns): process.hrtime reads
+// CLOCK_MONOTONIC on Linux.
+export const monotonicNow = () => Number(process.hrtime.bigint()) / 1e6;
+
+/** This host, from now. */
+export function liveOrigin(): Origin {
+	return {
+		host: hostname(),
+		kernel: release(),
+		now: monotonicNow,
+		startedAtMs: monotonicNow(),
+		wallNow: Date.now,
+		setTimer(atMs, callback) {
+			const timer = setTimeout(callback, Math.max(0, atMs - monotonicNow()));
+			return () => {
+				clearTimeout(timer);
+			};
+		},
+	};
+}
+
+/** The recorded host, on the replay's clock. */
+export function replayOrigin(replay: ReplaySource): Origin {
+	const {host, kernel, started, monoStartMs} = replay.header;
+	const startedWallMs = Date.parse(started);
+	return {
+		host,
+		kernel,
+		now: () => replay.now(),
+		startedAtMs: monoStartMs,
+		wallNow: () => startedWallMs + (replay.now() - monoStartMs),
+		setTimer: (atMs, callback) => replay.setTimer(atMs, callback),
+	};
+}
