@@ -5,10 +5,11 @@
 // Tracers:
 //   ringbuf, perf  the capture pipeline in this process, as `tcptop trace` runs it: every
 //                  event decoded in JS and counted
-//   ringbuf+owners the same with accept() traced for passive connections' owners
-//   ringbuf+owners+passes
-//                  and a socket pass every second (each socket's counters; every fifth pass
-//                  complete), decoded and counted: what the live view runs
+//   ringbuf+passes the same with a socket pass every second (each socket's counters; every
+//                  fifth pass complete, with owners), decoded and counted: what the live view,
+//                  batch mode and metrics run
+//   ringbuf+passes+accept
+//                  and accept() traced for accepted connections' owners (--accept-owners)
 //   trace-json     `tcptop trace --json > /dev/null`, a separate process
 //
 // Usage: node --import=tsx bench/capture-overhead.ts [--seconds S] [--rounds N] [--tracer T]... [--workload W]...
@@ -35,7 +36,7 @@ const {values} = parseArgs({
 
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
-const tracers = values.tracer ?? ['ringbuf', 'ringbuf+owners', 'ringbuf+owners+passes', 'perf', 'trace-json'];
+const tracers = values.tracer ?? ['ringbuf', 'ringbuf+passes', 'ringbuf+passes+accept', 'perf', 'trace-json'];
 const workloads = values.workload ?? ['single/graceful', 'single/reset', 'threads/graceful', 'threads/reset'];
 const tcptop = fileURLToPath(new URL('../bin/tcptop', import.meta.url));
 
@@ -79,10 +80,10 @@ async function tracedInProcess(workload: string, tracer: string): Promise<Traced
 	const byPort = new Map<number, number>();
 	const countFor = (port: number) => byPort.set(port, (byPort.get(port) ?? 0) + 1);
 	let lost = 0;
-	const withPasses = tracer.endsWith('+passes');
+	const withPasses = tracer.includes('+passes');
 	const source = new KernelSource({
 		transport: tracer.startsWith('perf') ? 'perf' : 'ringbuf',
-		acceptOwners: tracer.includes('+owners'),
+		acceptOwners: tracer.includes('+accept'),
 		passIntervalMs: withPasses ? 1000 : 0,
 	});
 	source.start({

@@ -43,7 +43,8 @@ struct sock_info {
  * Keyed by socket address. Not an LRU map: an LRU may recycle an entry for another socket
  * at any time, even before it is full, which would make the in-place updates below land
  * in the wrong socket's entry. Entries are removed when their socket closes; a socket that
- * finds the map full goes without time in state. Entries are allocated as sockets come: the size costs nothing until used.
+ * finds the map full goes without time in state. Entries are allocated as sockets come:
+ * the size costs nothing until used.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -124,6 +125,16 @@ static __always_inline bool ports_wanted(const struct sock *sk, __u16 *sport, __
 	if (n_lports && !port_listed(*sport, lports, n_lports))
 		return false;
 	return !n_rports || port_listed(*dport, rports, n_rports);
+}
+
+/* A TCP socket of a wanted family and ports; reads its family and ports for the record. */
+static __always_inline bool tcp_socket_wanted(const struct sock *sk, __u16 *family, __u16 *sport,
+					      __u16 *dport)
+{
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return false;
+	*family = sk->__sk_common.skc_family;
+	return family_wanted(*family) && ports_wanted(sk, sport, dport);
 }
 
 static __always_inline void count(__u32 counter)
@@ -327,13 +338,10 @@ static __always_inline int handle_reset(void *ctx, const struct sock *sk, __u8 t
 	if (!sk)
 		return 0;
 	int state = sk->__sk_common.skc_state;
-	if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV || sk->sk_protocol != IPPROTO_TCP)
+	if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV)
 		return 0;
-	__u16 family = sk->__sk_common.skc_family;
-	if (!family_wanted(family))
-		return 0;
-	__u16 sport, dport;
-	if (!ports_wanted(sk, &sport, &dport))
+	__u16 family, sport, dport;
+	if (!tcp_socket_wanted(sk, &family, &sport, &dport))
 		return 0;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (target_pid && (pid_tgid >> 32) != target_pid)
@@ -390,13 +398,8 @@ static __always_inline int handle_accept_exit(void *ctx, long ret)
 	if (!raw)
 		return 0;
 	const struct sock *sk = bpf_rdonly_cast(raw, bpf_core_type_id_kernel(struct sock));
-	if (sk->sk_protocol != IPPROTO_TCP)
-		return 0;
-	__u16 family = sk->__sk_common.skc_family;
-	if (!family_wanted(family))
-		return 0;
-	__u16 sport, dport;
-	if (!ports_wanted(sk, &sport, &dport))
+	__u16 family, sport, dport;
+	if (!tcp_socket_wanted(sk, &family, &sport, &dport))
 		return 0;
 
 	/* The accepting process owns the socket from now on, for the pid setting too. */

@@ -1,7 +1,6 @@
 // The live view on a replay, in a real terminal, without privileges: the recording's host and
 // times (ages as they were on the host, not as old as the file), the end said in the status
 // line, the view kept until q, and no native addon loaded.
-import {execFileSync} from 'node:child_process';
 import {hostname} from 'node:os';
 import {join} from 'node:path';
 import {readFileSync} from 'node:fs';
@@ -10,30 +9,7 @@ import test from 'ava';
 import {TcpState, type Transition} from '../src/capture/transition.js';
 import {tcptop} from './helpers/cli.js';
 import {batch, existing, recordingsFolder, unprivileged, writeRecording} from './helpers/recording.js';
-
-const socket = `tcptop-replay-test-${process.pid}`;
-const session = 'replay';
-
-function tmux(...args: string[]): string {
-	return execFileSync('tmux', ['-L', socket, ...args], {encoding: 'utf8'});
-}
-
-function screen(): string {
-	return tmux('capture-pane', '-p', '-t', session);
-}
-
-async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
-	for (let waited = 0; waited < 10_000; waited += 50) {
-		const value = probe();
-		if (value !== undefined) {
-			return value;
-		}
-
-		await delay(50);
-	}
-
-	throw new Error(`timed out waiting for ${what}; screen:\n${screen()}`);
-}
+import {terminal} from './helpers/tmux.js';
 
 const {CLOSE, SYN_SENT, ESTABLISHED, LISTEN, SYN_RECV, CLOSE_WAIT} = TcpState;
 // Recorded long ago on the host's clock: a view reading the real clock would show other ages.
@@ -48,6 +24,7 @@ function change(sock: number, atMs: number, oldstate: number, newstate: number, 
 }
 
 test('tcptop --replay in tmux: the recording\'s host and times, "Replay ended" until q, no addon', async t => {
+	const {tmux, screen, until, session} = terminal('replay', 'replay');
 	const path = join(recordingsFolder(t), 'view.ndjson');
 	await writeRecording(path, {
 		startMs,

@@ -1,37 +1,14 @@
 // The live view in a real terminal: tmux runs tcptop as a user would, keys go in through
 // send-keys, the screen comes back through capture-pane.
-import {execFileSync, spawn} from 'node:child_process';
+import {spawn} from 'node:child_process';
 import {readFileSync} from 'node:fs';
 import net from 'node:net';
 import {once} from 'node:events';
-import {setTimeout as delay} from 'node:timers/promises';
 import {bpfLinksOf, bpfLinksOnHost, tcptop} from './helpers/cli.js';
 import {kernelTest} from './helpers/kernel.js';
 import {closedPort, listen} from './helpers/net.js';
 import {parseExposition} from './helpers/exposition.js';
-
-const session = 'view';
-
-/** A tmux server of the test's own, so no user's sessions or settings are involved. */
-function terminal(name: string) {
-	const socket = `tcptop-test-${process.pid}-${name}`;
-	const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], {encoding: 'utf8'});
-	const screen = (): string => tmux('capture-pane', '-p', '-t', session);
-	const until = async <T>(what: string, probe: () => T | undefined): Promise<T> => {
-		for (let waited = 0; waited < 10_000; waited += 50) {
-			const value = probe();
-			if (value !== undefined) {
-				return value;
-			}
-
-			await delay(50);
-		}
-
-		throw new Error(`timed out waiting for ${what}; screen:\n${screen()}`);
-	};
-
-	return {tmux, screen, until};
-}
+import {terminal} from './helpers/tmux.js';
 
 /**
  * A name a process gives itself (prctl PR_SET_NAME, through /proc/self/comm): an OSC that
@@ -55,7 +32,7 @@ function renamedClient(port: number, count: number) {
 }
 
 kernelTest('tcptop in tmux: draws despite CI=true, sorts and filters by key, escapes a hostile process name, quits with q and detaches', async t => {
-	const {tmux, screen, until} = terminal('keys');
+	const {tmux, screen, until, session} = terminal('keys');
 	const server = await listen('127.0.0.1');
 	const clients: net.Socket[] = [];
 	let renamed: ReturnType<typeof renamedClient> | undefined;
@@ -146,7 +123,7 @@ kernelTest('tcptop in tmux: draws despite CI=true, sorts and filters by key, esc
 });
 
 kernelTest('tcptop in tmux with a trailing filter and --metrics --view: the view filters, metrics are served beside it', async t => {
-	const {tmux, screen, until} = terminal('metrics');
+	const {tmux, screen, until, session} = terminal('metrics');
 	const server = await listen('127.0.0.1');
 	const clients: net.Socket[] = [];
 	t.teardown(async () => {
