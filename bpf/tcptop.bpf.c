@@ -372,7 +372,8 @@ int BPF_PROG(tcptop_reset_received, const struct sock *sk)
  * when the host has not.) The fd table is read with probe reads; the socket is then cast
  * to its BTF type (read-only) so the record is filled like any other.
  */
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+/* Linux 6.2 and later; weak, so the object loads on older kernels (these programs then stay out). */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 
 static __always_inline int handle_accept_exit(void *ctx, long ret)
 {
@@ -473,10 +474,11 @@ int tcptop_snapshot(struct bpf_iter__tcp *ctx)
 		}
 	}
 	/*
-	 * A full socket's counters, read in place (the TIME_WAIT and request sockets the walk
-	 * also finds keep none). bytes_acked and bytes_received are what `ss -ti` shows.
+	 * A connection's counters, read in place (listeners have nothing to count; the TIME_WAIT
+	 * and request sockets the walk also finds keep none). bytes_acked and bytes_received are
+	 * what `ss -ti` shows.
 	 */
-	struct tcp_sock *tp = bpf_skc_to_tcp_sock(skc);
+	struct tcp_sock *tp = state == TCP_LISTEN ? NULL : bpf_skc_to_tcp_sock(skc);
 	if (tp) {
 		rec.flags = TCPTOP_FLAG_FIGURES;
 		rec.bytes_acked = tp->bytes_acked;

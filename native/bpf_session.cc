@@ -133,7 +133,7 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
 		Fail(error, "ENOBTF",
 		     "this kernel exposes no BTF (/sys/kernel/btf/vmlinux): tcptop needs a kernel built "
-		     "with CONFIG_DEBUG_INFO_BTF (Linux 5.8 or later)");
+		     "with CONFIG_DEBUG_INFO_BTF (Linux 5.11 or later)");
 		return nullptr;
 	}
 
@@ -172,7 +172,10 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 	// The snapshot iterators run on demand (Snapshot()), not as tracepoints.
 	bpf_program__set_autoattach(skel->progs.tcptop_snapshot, false);
 	bpf_program__set_autoattach(skel->progs.tcptop_owners, false);
-	// Attached on their own: without them tcptop still runs, knowing fewer owners.
+	// Loaded only when asked for (they need Linux 6.2), and attached on their own: without
+	// them tcptop still runs, knowing fewer owners.
+	bpf_program__set_autoload(skel->progs.tcptop_accept4, options.acceptOwners);
+	bpf_program__set_autoload(skel->progs.tcptop_accept, options.acceptOwners);
 	bpf_program__set_autoattach(skel->progs.tcptop_accept4, false);
 	bpf_program__set_autoattach(skel->progs.tcptop_accept, false);
 	skel->rodata->use_perf = perf;
@@ -191,7 +194,8 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 			         "): " + kPermissionHint + "; a kernel in lockdown mode refuses it even then");
 		} else if (code == ESRCH || code == ENOENT) {
 			Fail(error, "ENOTRACEPOINT",
-			     "this kernel has no sock:inet_sock_set_state tracepoint in its BTF");
+			     "this kernel lacks the sock:inet_sock_set_state tracepoint or another kernel "
+			     "symbol tcptop needs; run with --debug to see which");
 		} else {
 			Fail(error, "EVERIFIER",
 			     std::string("the kernel's verifier rejected tcptop's BPF program (") +
@@ -223,7 +227,8 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 		attr.sample_type = PERF_SAMPLE_RAW;
 		attr.sample_period = 1;
 		attr.watermark = 1;
-		size_t pagesPerCpu = PerfPagesPerCpu(libbpf_num_possible_cpus());
+		// libbpf opens a buffer for each online CPU.
+		size_t pagesPerCpu = PerfPagesPerCpu(static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
 		attr.wakeup_watermark = pagesPerCpu * getpagesize() / 4 * 3;
 		session->perf_ = perf_buffer__new_raw(bpf_map__fd(skel->maps.perf_events),
 		                                      pagesPerCpu, &attr, OnPerfEvent,

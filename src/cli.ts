@@ -43,7 +43,7 @@ Options for the live view and batch mode:
   --max-conns N      track at most N connections (default 65536)
   --transport KIND   ringbuf (default) or perf
   --accept-owners    name the owners of accepted connections as they are accepted, by
-                     tracing accept() (costs every system call on the host some time);
+                     tracing accept() (Linux 6.2+; costs every system call on the host);
                      without it they are named at the next full socket walk (every 5 refreshes)
 
 Batch mode (like top -b):
@@ -66,7 +66,6 @@ Options for trace:
   --pid PID          only sockets of this process
   --transport KIND   ringbuf (default) or perf
   --duration SECS    stop after this many seconds
-  --debug            on a load failure, print libbpf's output (the verifier log)
 
 Recording and replay (the live view, batch mode and trace):
   --record FILE      also write everything captured to FILE (see README, Recording format)
@@ -75,6 +74,7 @@ Recording and replay (the live view, batch mode and trace):
                      filters apply to what it holds; not with --metrics
   --speed X          replay at X times the recorded pace (default 1; 0: as fast as possible)
 
+  --debug            on a load failure, print libbpf's output (the verifier log)
   -h, --help         this help
   -V, --version      the version
 `;
@@ -136,6 +136,18 @@ function parsePositiveNumber(flag: string, text: string | undefined, integer: bo
 	const value = Number(text);
 	if (text.trim() === '' || !Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
 		throw new UsageError(`--${flag}: '${text}' is not a positive ${integer ? 'integer' : 'number'}`);
+	}
+
+	return value;
+}
+
+// Node's timers take at most 2^31 - 1 ms (24.8 days); longer ones would fire at once.
+const maxSeconds = 2_000_000;
+
+function parseSeconds(flag: string, text: string | undefined): number | undefined {
+	const value = parsePositiveNumber(flag, text, false);
+	if (value !== undefined && value > maxSeconds) {
+		throw new UsageError(`--${flag}: '${text}' is more than ${maxSeconds} seconds (23 days)`);
 	}
 
 	return value;
@@ -266,7 +278,7 @@ type Viewing = {
 
 /** The options the live view and batch mode share. */
 function parseViewing(values: OptionValues, words: readonly string[]): Viewing {
-	const delaySeconds = parsePositiveNumber('delay', values.delay, false) ?? 1;
+	const delaySeconds = parseSeconds('delay', values.delay) ?? 1;
 	const sortColumn = parseSortColumn(values.sort);
 	const filter = parseFilter(values.filter, words);
 	const maxConnections = parsePositiveNumber('max-conns', values['max-conns'], true);
@@ -361,6 +373,15 @@ async function runTable(values: OptionValues, words: readonly string[]): Promise
 		throw new UsageError('--metrics cannot be used with --replay');
 	}
 
+	// The stream's options: the table modes show every connection (their filter is the ss-like
+	// language) and run until stopped.
+	for (const option of ['ipv4', 'ipv6', 'lport', 'rport', 'pid', 'duration'] as const) {
+		if (values[option] !== undefined) {
+			const flag = option === 'ipv4' ? '-4' : option === 'ipv6' ? '-6' : `--${option}`;
+			throw new UsageError(`${flag} is for trace; the live view, -b and --metrics take a filter (e.g. 'dport = :443')`);
+		}
+	}
+
 	const headless = metricsAddress !== undefined && !values.batch && !values.view;
 	if (headless && (values.filter !== undefined || words.length > 0)) {
 		throw new UsageError('metrics count every connection: a filter applies to the live view and -b');
@@ -385,15 +406,27 @@ async function runTable(values: OptionValues, words: readonly string[]): Promise
 		}
 
 		if (headless) {
+			const source = captureSource(values, noFilter, warnOnStderr, tableSourceOptions(values, viewing));
 			await startMetrics();
 			const {runHeadless} = await import('./output/metrics.js');
-			await runHeadless(captureSource(values, noFilter, warnOnStderr, tableSourceOptions(values, viewing)), viewing.table);
+			await runHeadless(source, viewing.table);
 			return 0;
 		}
 
 		return await runInteractive(values, viewing, startMetrics);
+	} catch (error) {
+		printLibbpfLog(values, error);
+		throw error;
 	} finally {
 		await metrics?.close();
+	}
+}
+
+/** With --debug, libbpf's output (the verifier's log among it) when the program did not load. */
+function printLibbpfLog(values: OptionValues, error: unknown): void {
+	const captureError = error as CaptureError;
+	if (values.debug && captureError.libbpfLog) {
+		process.stderr.write(captureError.libbpfLog);
 	}
 }
 
@@ -441,7 +474,7 @@ async function main(argv: string[]): Promise<number> {
 		throw new UsageError('-4 and -6 cannot be used together');
 	}
 
-	const durationSeconds = parsePositiveNumber('duration', values.duration, false);
+	const durationSeconds = parseSeconds('duration', values.duration);
 	const source = captureSource(values, {
 		family: values.ipv4 ? 4 : values.ipv6 ? 6 : 0,
 		pid: parsePositiveNumber('pid', values.pid, true) ?? 0,
@@ -454,11 +487,7 @@ async function main(argv: string[]): Promise<number> {
 	try {
 		return await runTrace(source, {format: values.json ? 'json' : 'text', durationSeconds, ipv6Only: values.ipv6}, process.stdout, process.stderr);
 	} catch (error) {
-		const captureError = error as CaptureError;
-		if (values.debug && captureError.libbpfLog) {
-			process.stderr.write(captureError.libbpfLog);
-		}
-
+		printLibbpfLog(values, error);
 		throw error;
 	}
 }

@@ -27,6 +27,7 @@ const usageErrors: Array<[string[], RegExp]> = [
 	[['trace', '--pid', '-3'], /--pid/],
 	[['trace', '--transport', 'carrier-pigeon'], /--transport: 'carrier-pigeon' is not ringbuf or perf/],
 	[['trace', '--duration', 'soon'], /--duration: 'soon' is not a positive number/],
+	[['trace', '--duration', '2592000'], /--duration: '2592000' is more than 2000000 seconds/],
 	[['trace', '-4', '-6'], /-4 and -6 cannot be used together/],
 	[['frobnicate'], /unknown command or filter 'frobnicate'/],
 ];

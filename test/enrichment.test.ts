@@ -176,10 +176,18 @@ for (const [host, acceptOwners] of [['127.0.0.1', false], ['::1', false], ['127.
 		const server = await preforkedServer(host);
 		const clients: net.Socket[] = [];
 		const clientPorts: number[] = [];
+		const netns = nsOfThisProcess();
+		const serverSide = (port: number) => table.find({netns, laddr: host, lport: server.port, raddr: host, rport: port});
 		try {
 			for (let i = 0; i < 3; i++) {
 				clients.push(await connectOpen(host, server.port));
 				clientPorts.push(clients.at(-1)!.localPort!);
+			}
+
+			// Until the worker has accepted them all and a pass (or accept()) has said so; a
+			// connection still in the accept queue is held by no process yet.
+			for (let waited = 0; waited < 5000 && !clientPorts.every(port => serverSide(port)?.ownerSource !== OwnerSource.listener); waited += 50) {
+				await delay(50);
 			}
 
 			await passes.after(1);
@@ -191,12 +199,10 @@ for (const [host, acceptOwners] of [['127.0.0.1', false], ['::1', false], ['127.
 			}
 		}
 
-		const netns = nsOfThisProcess();
 		t.like(table.get(listenerRowKey(table, server.port)), {pid: server.master, ownerSource: OwnerSource.listen});
 		for (const port of clientPorts) {
 			// On loopback the server's side changes state in this process's softirq work.
-			const serverSide = table.find({netns, laddr: host, lport: server.port, raddr: host, rport: port});
-			t.like(serverSide, {pid: server.worker, comm: 'node', ownerSource: acceptOwners ? OwnerSource.accept : OwnerSource.holder});
+			t.like(serverSide(port), {pid: server.worker, comm: 'node', ownerSource: acceptOwners ? OwnerSource.accept : OwnerSource.holder});
 			const clientSide = table.find({netns, laddr: host, lport: port, raddr: host, rport: server.port});
 			t.like(clientSide, {pid: process.pid, ownerSource: OwnerSource.connect});
 		}
@@ -285,6 +291,9 @@ kernelTest('a transfer of a known size shows in the counters of the next pass, a
 		t.like(clientSide?.figures, {bytesAcked: sent + 1, bytesReceived: answered});
 		t.like(serverSide?.figures, {bytesAcked: answered, bytesReceived: sent});
 		t.true(clientSide!.figures!.srttUs > 0);
+		const listener = last.find(socket => socket.lport === serverPort && socket.state === TcpState.LISTEN);
+		t.truthy(listener);
+		t.is(listener!.figures, undefined, 'a listener has nothing to count');
 		const {srttUs: _clientRtt, ...clientCounters} = clientSide!.figures!;
 		const {srttUs: _serverRtt, ...serverCounters} = serverSide!.figures!;
 		t.deepEqual(ssFigures(client.localPort!, serverPort), clientCounters);

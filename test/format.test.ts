@@ -73,6 +73,9 @@ test('a text line has the tcpstates columns, sanitised', t => {
 	t.deepEqual(fields.slice(1), ['42', 'bad\\x1b[2Jname', '127.0.0.1', '5000', '127.0.0.2', '80', 'ESTABLISHED', '->', 'CLOSE_WAIT', '12.346']);
 	t.regex(fields[0]!, /^\d\d:\d\d:\d\d$/);
 	t.is(layout.line({...sample, ms: null}).split(/\s+/).at(-1), '-');
+	// Addresses read from a recording are text too.
+	t.false(layout.line({...sample, laddr: '1.2.3.4\u001B]0;x\u0007'}).includes('\u001B'));
+	t.regex(layout.line({...sample, laddr: '1.2.3.4\u001B]0;x\u0007'}), /1\.2\.3\.4\\x1b]0;x\\x07/);
 });
 
 test('the JSON form names states and keeps ms a number or null', t => {

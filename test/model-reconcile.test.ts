@@ -46,6 +46,8 @@ test('passes give counters and the transfer rates between two of them', t => {
 	t.is(table.find({netns, ...client})!.rxBytesPerSec, 150_000);
 	t.is(table.find({netns, ...client})!.retransmits, 2);
 	t.is(table.reconciled, 0);
+	table.applyPass(pass(5000, [socket({state: ESTABLISHED, figures: {...figures(1_001_001, 300_000), srttUs: 0}})]));
+	t.is(table.find({netns, ...client})!.srttUs, undefined, 'no RTT measured yet is not an RTT of 0');
 });
 
 test('a socket the stream missed is added when two passes in a row find it, age shown as a lower bound', t => {

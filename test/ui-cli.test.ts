@@ -25,6 +25,11 @@ const usageErrors: Array<[string[], RegExp]> = [
 	[['--filter', 'state bogus'], /--filter: .*bogus.* \(at character 7\)/],
 	[['--max-conns', '1.5'], /--max-conns: '1.5' is not a positive integer/],
 	[['--transport', 'carrier-pigeon'], /--transport: 'carrier-pigeon' is not ringbuf or perf/],
+	[['-d', '2592000'], /--delay: '2592000' is more than 2000000 seconds/],
+	[['--pid', '1234'], /--pid is for trace; the live view, -b and --metrics take a filter/],
+	[['-b', '--duration', '60'], /--duration is for trace/],
+	[['-b', '-4'], /-4 is for trace/],
+	[['--metrics', '0', '--lport', '80'], /--lport is for trace/],
 ];
 
 testUsageErrors(usageErrors);

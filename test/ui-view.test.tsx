@@ -259,6 +259,13 @@ test('a process name with escape sequences is shown escaped', async t => {
 	t.false(frame.includes('\u0007'));
 });
 
+test('a host name from a recording with escape sequences is shown escaped in the header', async t => {
+	const view = renderView(t, {host: 'db\u001B]0;owned\u0007-7'});
+	const frame = await view.until(frame => plain(frame).includes('tcptop - '));
+	t.regex(plain(frame), /tcptop - db\\x1b]0;owned\\x07-7 - Linux/);
+	t.false(frame.includes('\u0007'));
+});
+
 test('listeners show with a * peer port', async t => {
 	const view = renderView(t);
 	view.source.push([transition({monoMs: view.clock.now, oldstate: CLOSE, newstate: LISTEN, lport: 8080, rport: 0, raddr: '0.0.0.0', comm: 'nginx'})]);

@@ -183,8 +183,10 @@ export class Connection {
 		return this.rate(this.slots.rxBytesPerSec);
 	}
 
+	/** Undefined also while the kernel has no measurement (0: before the first ACK). */
 	get srttUs(): number | undefined {
-		return this.stat(this.slots.srttUs);
+		const srtt = this.stat(this.slots.srttUs);
+		return srtt === 0 ? undefined : srtt;
 	}
 
 	get retransmits(): number | undefined {

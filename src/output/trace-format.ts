@@ -40,7 +40,7 @@ export class TextLayout {
 		const w = this.#addressWidth;
 		const time = new Date(t.wallMs).toTimeString().slice(0, 8);
 		const ms = t.ms === null ? '-' : t.ms.toFixed(3);
-		return `${time} ${String(t.pid).padEnd(7)} ${sanitize(t.comm).padEnd(16)} ${t.laddr.padEnd(w)} ${String(t.lport).padEnd(5)} ${t.raddr.padEnd(w)} ${String(t.rport).padEnd(5)} ${stateName(t.oldstate).padEnd(11)} -> ${stateName(t.newstate).padEnd(11)} ${ms}`;
+		return `${time} ${String(t.pid).padEnd(7)} ${sanitize(t.comm).padEnd(16)} ${sanitize(t.laddr).padEnd(w)} ${String(t.lport).padEnd(5)} ${sanitize(t.raddr).padEnd(w)} ${String(t.rport).padEnd(5)} ${stateName(t.oldstate).padEnd(11)} -> ${stateName(t.newstate).padEnd(11)} ${ms}`;
 	}
 }
 

@@ -1,5 +1,6 @@
 import {Text} from 'ink';
 import {formatDuration} from '../model/format.js';
+import {sanitize} from '../output/sanitize.js';
 
 export type HeaderProps = {
 	readonly host: string;
@@ -9,11 +10,11 @@ export type HeaderProps = {
 	readonly paused: boolean;
 };
 
-/** top's first line: where, since when, how often. */
+/** top's first line: where, since when, how often. A replay's host and kernel come from its file. */
 export function Header({host, kernel, uptimeMs, delaySeconds, paused}: HeaderProps) {
 	return (
 		<Text wrap="truncate">
-			<Text bold>tcptop</Text> - {host} - Linux {kernel} - up {formatDuration(uptimeMs)} - refresh {delaySeconds}s
+			<Text bold>tcptop</Text> - {sanitize(host)} - Linux {sanitize(kernel)} - up {formatDuration(uptimeMs)} - refresh {delaySeconds}s
 			{paused ? <Text inverse bold> PAUSED </Text> : ''}
 		</Text>
 	);

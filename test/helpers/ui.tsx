@@ -87,6 +87,8 @@ export type HarnessOptions = {
 	columns?: number;
 	rows?: number;
 	existing?: readonly ExistingSocket[];
+	/** The header's host (a replay's comes from its file). */
+	host?: string;
 };
 
 /** Renders the view for one test, unmounted when the test ends (or its timer keeps the process alive). */
@@ -106,7 +108,7 @@ export function renderView(t: ExecutionContext, options: HarnessOptions = {}): V
 				log={log}
 				now={now}
 				startedAtMs={clock.now}
-				host="testhost"
+				host={options.host ?? 'testhost'}
 				kernel="6.18.0-test"
 				delaySeconds={tickSeconds}
 				initialView={initialViewState({sortKey: options.sortKey ?? 'inState', filter: options.filter})}
