@@ -206,7 +206,8 @@ for (const [key, name] of [['q', 'q'], [keys.f10, 'F10'], [keys.ctrlC, 'Ctrl-C']
 	test(`${name} quits`, async t => {
 		const view = await ready(t);
 		await view.press(key);
-		await new Promise(resolve => setTimeout(resolve, 100));
+		// Time for the key to be read and the view to close, on a loaded machine too.
+		await new Promise(resolve => setTimeout(resolve, 500));
 		// After exit the view no longer redraws: the table changes, the frame does not.
 		view.source.push(established({monoMs: view.clock.now, comm: 'late', lport: 40_030}));
 		await new Promise(resolve => setTimeout(resolve, tickSeconds * 1000 * 5));

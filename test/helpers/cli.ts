@@ -77,6 +77,15 @@ export function bpfLinksOf(pid: number): number[] {
 
 /** Ids of every BPF link that exists on the host. */
 export function bpfLinksOnHost(): number[] {
-	const links = JSON.parse(execFileSync('bpftool', ['-j', 'link', 'show'], {encoding: 'utf8'}) || '[]') as Array<{id: number}>;
-	return links.map(link => link.id);
+	// bpftool fails (EAGAIN) on a link another process is tearing down at that moment: ask again.
+	for (let attempt = 1; ; attempt++) {
+		try {
+			const links = JSON.parse(execFileSync('bpftool', ['-j', 'link', 'show'], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']}) || '[]') as Array<{id: number}>;
+			return links.map(link => link.id);
+		} catch (error) {
+			if (attempt === 5) {
+				throw error;
+			}
+		}
+	}
 }
