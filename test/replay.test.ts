@@ -1,13 +1,13 @@
 // Recording and replay without the kernel: what the writer writes comes back exactly, paced by
 // the speed, on the recording's clock; filters mean what the kernel's mean; damaged files give
 // one clear line.
-import {execFile} from 'node:child_process';
+import {execFile, execFileSync, spawn} from 'node:child_process';
 import {once} from 'node:events';
-import {appendFileSync, readFileSync, truncateSync, writeFileSync} from 'node:fs';
+import {appendFileSync, chmodSync, existsSync, lstatSync, readFileSync, truncateSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {setTimeout as delay} from 'node:timers/promises';
 import {promisify} from 'node:util';
-import test from 'ava';
+import test, {type ExecutionContext} from 'ava';
 import {FilteredSource} from '../src/capture/filtered-source.js';
 import {ReplaySource} from '../src/capture/replay-source.js';
 import type {SocketPass, TransitionBatch} from '../src/capture/source.js';
@@ -472,6 +472,66 @@ test('--record to a folder that does not exist: one line, exit 1, before anythin
 	t.is(code, 1);
 	t.is(stdout, '');
 	assertOneLineError(t, stderr, /cannot write the recording \/nonexistent\/recording\.ndjson: no such file or directory\n/);
+});
+
+test('--record over an earlier recording replaces it whole once the capture has started', async t => {
+	const path = join(recordingsFolder(t), 'again.ndjson');
+	await writeRecording(path, sampleScript());
+	const script: Script = {startMs, snapshot, steps: [{at: startMs + 1, batch: batch({})}], endMs: startMs + 2};
+	await writeRecording(path, script);
+	const {delivered} = await replayAll(path);
+	t.deepEqual(delivered, expectedDelivery(script));
+});
+
+/** A folder anyone may write in: a failed start could remove what is in it. */
+function writableFolder(t: ExecutionContext): string {
+	const folder = recordingsFolder(t);
+	chmodSync(folder, 0o777);
+	return folder;
+}
+
+const noPrivileges = /run as root, or grant CAP_BPF and CAP_PERFMON/;
+
+test('--record when the capture cannot start: an earlier recording is left whole, a new file is not left behind', async t => {
+	const folder = writableFolder(t);
+	const earlier = join(folder, 'db.tcptop');
+	await writeRecording(earlier, sampleScript(false));
+	chmodSync(earlier, 0o666);
+	const content = readFileSync(earlier);
+	const fresh = join(folder, 'new.tcptop');
+	for (const path of [earlier, fresh]) {
+		const {code, stdout, stderr} = await run(['trace', '--record', path], {prefix: unprivileged});
+		t.is(code, 1);
+		t.is(stdout, '');
+		assertOneLineError(t, stderr, noPrivileges);
+	}
+
+	t.deepEqual(readFileSync(earlier), content);
+	t.false(existsSync(fresh));
+});
+
+test('--record to a pipe when the capture cannot start: nothing written, the pipe not removed, the real error', async t => {
+	const fifo = join(writableFolder(t), 'fifo');
+	execFileSync('mkfifo', ['-m', '666', fifo]);
+	const reader = spawn('cat', [fifo]);
+	let read = '';
+	reader.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+		read += chunk;
+	});
+	const readerDone = once(reader, 'close');
+	const {code, stderr} = await run(['trace', '--record', fifo], {prefix: unprivileged});
+	await readerDone;
+	t.is(code, 1);
+	assertOneLineError(t, stderr, noPrivileges);
+	t.true(existsSync(fifo) && lstatSync(fifo).isFIFO(), 'the pipe is still there');
+	t.is(read, '');
+
+	// A shell's >(...): a /dev/fd/N that cannot be removed. The error is still the real one.
+	const [command, ...args] = [...unprivileged, 'bash', '-c', '"$0" "$1" trace --record >(cat)', process.execPath, tcptop];
+	const substituted = await finish(spawn(command!, args));
+	t.is(substituted.code, 1);
+	t.is(substituted.stdout, '', 'nothing written to the pipe');
+	assertOneLineError(t, substituted.stderr, noPrivileges);
 });
 
 testUsageErrors([
