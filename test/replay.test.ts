@@ -426,7 +426,7 @@ function damagedCase(name: string, damage: (lines: string[]) => string, pattern:
 }
 
 damagedCase('a garbage line in the middle', lines => lines.map((line, index) => (index === 4 ? 'garbage\u001B[31m' : line)).join('\n'), /damaged\.ndjson, line 5: not JSON\n/, 5);
-damagedCase('an item of the wrong type', lines => lines.map((line, index) => (index === 2 ? line.replace('"lport":0', '"lport":"0"') : line)).join('\n'), /line 3: transitions\[0\]\.lport is missing or not a number\n/);
+damagedCase('an item of the wrong type', lines => lines.map((line, index) => (index === 2 ? line.replace('"lport":0', '"lport":"0"') : line)).join('\n'), /line 3: transitions\[0\]\.lport is missing or not a port \(an integer from 0 to 65535\)\n/);
 damagedCase('an unknown record', lines => lines.map((line, index) => (index === 3 ? '{"type":"\\u001b[31mred","at":1}' : line)).join('\n'), /line 4: not a record of a tcptop recording \(type '\\x1b\[31mred'\)\n/, 5);
 damagedCase('two recordings joined', lines => [...lines.slice(0, -1), ...lines].join('\n'), /line 11: a second recording header \(recordings joined together\?\)\n/, 21_011);
 damagedCase('a newer version', lines => [lines[0]!.replace('"version":1', '"version":2'), ...lines.slice(1)].join('\n'), /damaged\.ndjson is a version 2 tcptop recording; this tcptop reads version 1 \(a newer tcptop wrote it\)\n/);
@@ -435,6 +435,61 @@ damagedCase('a header whose start is not a date', lines => [lines[0]!.replace(/"
 damagedCase('a foreign JSON file', () => '{"format":"something else","version":1}\n', /damaged\.ndjson is not a tcptop recording \(its first line is not a recording header\)\n/);
 damagedCase('a foreign binary file', () => '\u0000\u0001ELF'.repeat(50_000), /is not a tcptop recording/);
 damagedCase('an empty file', () => '', /damaged\.ndjson is empty, not a tcptop recording\n/);
+
+// Numbers out of their range: each is damage on its line. Lines of the sample: 1 header,
+// 2 snapshot, 3-5 batches (3: a connect, 5: a reset and an accepted connection), 6 a pass.
+const damagedNumbers: Array<[line: number, from: string | RegExp, to: string, message: RegExp]> = [
+	[1, /"monoStartMs":[\d.]+/, '"monoStartMs":1e999', /line 1: the header's monoStartMs is not a finite number >= 0$/],
+	[4, /"at":[\d.]+/, '"at":1e999', /line 4: its time \(at\) is missing or not a finite number$/],
+	[4, /"at":[\d.]+/, `"at":${startMs - 5000}`, /line 4: its at is before the recording's start/],
+	[4, /"at":[\d.]+/, `"at":${startMs + (366 * 86_400_000)}`, /line 4: its at is more than a year after the record before it$/],
+	[3, '"newstate":2', '"newstate":1.5', /line 3: transitions\[0\]\.newstate is missing or not a TCP state \(an integer from 1 to 12\)$/],
+	[3, '"oldstate":7', '"oldstate":300', /transitions\[0\]\.oldstate is missing or not a TCP state/],
+	[3, '"oldstate":7', '"oldstate":0', /transitions\[0\]\.oldstate is missing or not a TCP state/],
+	[3, '"lport":0', '"lport":65536', /transitions\[0\]\.lport is missing or not a port \(an integer from 0 to 65535\)$/],
+	[3, '"rport":5432', '"rport":-1', /transitions\[0\]\.rport is missing or not a port/],
+	[3, '"pid":4242', '"pid":4294967296', /transitions\[0\]\.pid is missing or not an integer from 0 to 4294967295$/],
+	[3, '"tid":4243', '"tid":1.5', /transitions\[0\]\.tid is missing or not an integer from 0 to 4294967295$/],
+	[3, '"netns":4026531840', '"netns":-1', /transitions\[0\]\.netns is missing/],
+	[3, /"sock":\d+/, '"sock":281474976710656', /transitions\[0\]\.sock is missing or not an integer from 0 to 2\^48-1$/],
+	[3, /"wallMs":[\d.]+/, '"wallMs":-1e999', /transitions\[0\]\.wallMs is missing or not a finite number$/],
+	[3, '"ms":0.412345', '"ms":-1', /transitions\[1\]\.ms is missing or not a number >= 0 or null$/],
+	[5, '"state":2', '"state":13', /line 5: resets\[0\]\.state is missing or not a TCP state/],
+	[5, '"dropped":0', '"dropped":-1', /line 5: dropped is missing or not a count \(an integer from 0 to 2\^53-1\)$/],
+	[5, '"lost":0', '"lost":1e999', /line 5: lost is missing or not a count/],
+	[2, '"srttUs":250', '"srttUs":4294967296', /line 2: sockets\[1\]\.figures\.srttUs is missing or not an integer from 0 to 4294967295$/],
+	[2, '"bytesAcked":1099511627776', '"bytesAcked":9007199254740992', /line 2: sockets\[1\]\.figures\.bytesAcked is missing or not a count/],
+	[2, '"figures":null', '"figures":7', /line 2: sockets\[0\]\.figures is missing or not counters or null$/],
+	[6, /"netns":4026531840/, '"netns":1.5', /line 6: netns is missing or not an integer from 0 to 4294967295$/],
+	[6, /"monoMs":[\d.]+/, '"monoMs":1e999', /line 6: monoMs is missing or not a finite number$/],
+];
+
+test('numbers out of their range in a recording are damage, on their line', async t => {
+	const folder = recordingsFolder(t);
+	const path = join(folder, 'sample.ndjson');
+	await writeRecording(path, sampleScript(false));
+	const lines = readFileSync(path, 'utf8').split('\n');
+	for (const [[line, from, to, message], index] of damagedNumbers.map((damage, index) => [damage, index] as const)) {
+		const damaged = join(folder, `damaged-${index}.ndjson`);
+		const text = lines[line - 1]!;
+		t.not(text.replace(from, to), text, `case ${index}: the sample has ${String(from)} on line ${line}`);
+		writeFileSync(damaged, lines.map((other, at) => (at === line - 1 ? other.replace(from, to) : other)).join('\n'));
+		const error = await t.throwsAsync(replayAll(damaged), undefined, `case ${index}: ${to}`);
+		t.regex(error?.message ?? '', message, `case ${index}: ${to}`);
+		t.true(error?.message.startsWith(`${damaged}, line ${line}: `), `case ${index}: ${error?.message}`);
+	}
+});
+
+test('trace and -b on a recording whose time is infinite: one line, exit 1, not a replay without end', async t => {
+	const path = join(recordingsFolder(t), 'forever.ndjson');
+	await writeRecording(path, sampleScript(false));
+	const lines = readFileSync(path, 'utf8').split('\n');
+	writeFileSync(path, lines.map((line, index) => (index === 3 ? line.replace(/"at":[\d.]+/, '"at":1e999') : line)).join('\n'));
+	const {code, stdout, stderr} = await replayCli(['--replay', path, '--speed', '0', '-b', '--json', '-n', '100']);
+	t.is(code, 1);
+	assertOneLineError(t, stderr, /forever\.ndjson, line 4: its time \(at\) is missing or not a finite number\n/);
+	t.true(stdout.trim().split('\n').length < 100, 'stopped at the damage');
+});
 
 test('trace --replay of a file with its last line cut short: a warning, the rest replayed, exit 0', async t => {
 	const path = join(recordingsFolder(t), 'cut.ndjson');
