@@ -235,13 +235,18 @@ type OptionValues = {[K in keyof typeof optionSpec]?: (typeof optionSpec)[K]['ty
 
 /** What the mode reads: the recording given to --replay, else the kernel, recorded with --record. */
 function captureSource(values: OptionValues, filter: CaptureFilter, warn: (message: string) => void, kernel: KernelSourceOptions = {}): TransitionSource {
+	return openCapture(values, filter, warn, kernel).source;
+}
+
+/** The source, and the replay it reads (if it does) for the outputs that wait on its clock. */
+function openCapture(values: OptionValues, filter: CaptureFilter, warn: (message: string) => void, kernel: KernelSourceOptions = {}): {source: TransitionSource; replay?: ReplaySource} {
 	if (values.replay === undefined) {
 		if (values.speed !== undefined) {
 			throw new UsageError('--speed is for --replay');
 		}
 
 		const transport = parseTransport(values.transport);
-		return withRecording(new KernelSource({...kernel, transport, ...filter}), values.record);
+		return {source: withRecording(new KernelSource({...kernel, transport, ...filter}), values.record)};
 	}
 
 	for (const flag of ['record', 'transport'] as const) {
@@ -252,7 +257,7 @@ function captureSource(values: OptionValues, filter: CaptureFilter, warn: (messa
 
 	const replay = new ReplaySource(values.replay, {speed: parseSpeed(values.speed), warn});
 	const filtered = filter.family !== 0 || filter.pid !== 0 || filter.localPorts.length > 0 || filter.remotePorts.length > 0;
-	return filtered ? new FilteredSource(replay, filter) : replay;
+	return {source: filtered ? new FilteredSource(replay, filter) : replay, replay};
 }
 
 const noFilter: CaptureFilter = {family: 0, pid: 0, localPorts: [], remotePorts: []};
@@ -442,7 +447,7 @@ async function main(argv: string[]): Promise<number> {
 	}
 
 	const durationSeconds = parsePositiveNumber('duration', values.duration, false);
-	const source = captureSource(values, {
+	const {source, replay} = openCapture(values, {
 		family: values.ipv4 ? 4 : values.ipv6 ? 6 : 0,
 		pid: parsePositiveNumber('pid', values.pid, true) ?? 0,
 		localPorts: parsePorts('lport', values.lport),
@@ -452,7 +457,7 @@ async function main(argv: string[]): Promise<number> {
 		acceptOwners: false,
 	});
 	try {
-		return await runTrace(source, {format: values.json ? 'json' : 'text', durationSeconds, ipv6Only: values.ipv6}, process.stdout, process.stderr);
+		return await runTrace(source, {format: values.json ? 'json' : 'text', durationSeconds, ipv6Only: values.ipv6, replay: replay && replayOrigin(replay)}, process.stdout, process.stderr);
 	} catch (error) {
 		const captureError = error as CaptureError;
 		if (values.debug && captureError.libbpfLog) {

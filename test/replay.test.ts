@@ -6,12 +6,15 @@ import {once} from 'node:events';
 import {appendFileSync, chmodSync, existsSync, lstatSync, readFileSync, truncateSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {setTimeout as delay} from 'node:timers/promises';
+import {PassThrough, Writable} from 'node:stream';
 import {promisify} from 'node:util';
 import test, {type ExecutionContext} from 'ava';
 import {FilteredSource} from '../src/capture/filtered-source.js';
+import {replayOrigin} from '../src/capture/origin.js';
 import {ReplaySource} from '../src/capture/replay-source.js';
-import type {SocketPass, TransitionBatch} from '../src/capture/source.js';
+import type {SocketPass, TransitionBatch, TransitionSource} from '../src/capture/source.js';
 import {TcpState, type Transition} from '../src/capture/transition.js';
+import {runTrace} from '../src/output/trace.js';
 import {finish, run, start, tcptop} from './helpers/cli.js';
 import {batch, existing, recordingsFolder, unprivileged, writeRecording, type Script} from './helpers/recording.js';
 import {assertOneLineError, testUsageErrors} from './helpers/usage-errors.js';
@@ -331,6 +334,58 @@ test('trace filters on a replay: family, ports, and the pid as the kernel\'s soc
 	t.deepEqual((await filtered({localPorts: [0, 9]})).transitions, [transitions[0], transitions[5], transitions[13]], 'CLOSE -> SYN_SENT has local port 0');
 	t.deepEqual((await filtered({localPorts: [41_234], remotePorts: [5432, 1]})).transitions.length, 11);
 	t.deepEqual((await filtered({localPorts: [41_234], remotePorts: [1]})).transitions, []);
+});
+
+test('trace on a replay waits for a reader that is behind, and then gives it everything', async t => {
+	const path = join(recordingsFolder(t), 'stalled.ndjson');
+	const steps = Array.from({length: 200}, (_, index) => ({
+		at: startMs + (index * 1000),
+		batch: batch({transitions: Array.from({length: 10}, () => lifecycle(index, startMs + (index * 1000))).flat()}),
+	}));
+	await writeRecording(path, {startMs, steps, endMs: startMs + 200_000});
+	const replay = new ReplaySource(path, {speed: 0});
+	let delivered = 0;
+	const counting: TransitionSource = {
+		start(handlers) {
+			replay.start({
+				...handlers,
+				batch(batch) {
+					delivered++;
+					handlers.batch(batch);
+				},
+			});
+		},
+		stop: async () => replay.stop(),
+	};
+	// A reader that takes nothing until it is released.
+	let stalled = true;
+	const waiting: Array<() => void> = [];
+	let text = '';
+	const out = new Writable({
+		highWaterMark: 4096,
+		write(chunk: Buffer, _encoding, done) {
+			text += chunk.toString();
+			if (stalled) {
+				waiting.push(() => {
+					done();
+				});
+			} else {
+				done();
+			}
+		},
+	});
+	const err = new PassThrough();
+	const traced = runTrace(counting, {format: 'json', replay: replayOrigin(replay)}, out, err);
+	await delay(500);
+	t.true(delivered <= 2, `${delivered} of 200 batches taken while the reader is stalled`);
+	stalled = false;
+	for (const done of waiting.splice(0)) {
+		done();
+	}
+
+	t.is(await traced, 0);
+	t.is(delivered, 200);
+	t.is(text.trim().split('\n').length, 200 * 50);
 });
 
 // The command line, as a user without privileges runs it.
