@@ -535,6 +535,32 @@ test('numbers out of their range in a recording are damage, on their line', asyn
 	}
 });
 
+test('a record may hold at most 2,000,000 items, on at most 200 continuation lines', async t => {
+	const folder = recordingsFolder(t);
+	const path = join(folder, 'sample.ndjson');
+	await writeRecording(path, {startMs, steps: [{at: startMs + 1, batch: batch({transitions: lifecycle(1, startMs)})}], endMs: startMs + 2});
+	const [header, first, end] = readFileSync(path, 'utf8').split('\n');
+	const more = (items: string) => `{"type":"more","transitions":[${items}],"resets":[],"accepted":[]}`;
+
+	// More continuation lines announced than the largest record needs: refused before they are read.
+	const announced = join(folder, 'announced.ndjson');
+	writeFileSync(announced, [header, first!.replace('"more":0', '"more":201'), ...Array.from({length: 201}, () => more('')), end, ''].join('\n'));
+	const tooLong = await t.throwsAsync(replayAll(announced));
+	t.is(tooLong?.message, `${announced}, line 2: more is 201; a record may continue on at most 200 lines`);
+
+	// Items past the cap are refused as soon as a line brings the record over it, before they are checked one by one.
+	const crowded = join(folder, 'crowded.ndjson');
+	writeFileSync(crowded, [header, first!.replace('"more":0', '"more":1'), more(Array.from({length: 2_000_000 - 5 + 1}, () => '0').join(',')), end, ''].join('\n'));
+	const tooMany = await t.throwsAsync(replayAll(crowded));
+	t.is(tooMany?.message, `${crowded}, line 3: the record that starts on line 2 has more than 2,000,000 items, the most a replay takes`);
+
+	// Up to the cap, the same shape replays.
+	const full = join(folder, 'full.ndjson');
+	writeFileSync(full, [header, first!.replace('"more":0', '"more":200'), ...Array.from({length: 200}, () => more('')), end, ''].join('\n'));
+	const {delivered} = await replayAll(full);
+	t.is(delivered.length, 2);
+});
+
 test('trace and -b on a recording whose time is infinite: one line, exit 1, not a replay without end', async t => {
 	const path = join(recordingsFolder(t), 'forever.ndjson');
 	await writeRecording(path, sampleScript(false));

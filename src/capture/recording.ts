@@ -11,6 +11,15 @@ export const recordingVersion = 1;
 export const itemsPerLine = 10_000;
 /** The longest line a replay reads (tcptop writes lines of a few MiB at most). */
 export const maxLineBytes = 64 * 1024 * 1024;
+/**
+ * The most items (of all its lists) one record may hold, "more" lines included: a replay holds
+ * a record whole before it delivers it (about 420 MiB of objects at this size). A kernel batch
+ * is at most the ring buffer's 8 MiB (some 90,000 events); a snapshot lists every socket of
+ * the host.
+ */
+export const maxItemsPerRecord = 2_000_000;
+/** The most "more" lines a record may announce: what the largest record takes, split as tcptop splits. */
+export const maxMoreLines = maxItemsPerRecord / itemsPerLine;
 
 export type RecordingHeader = {
 	readonly format: typeof recordingFormat;

@@ -6,7 +6,7 @@ import {closeSync, openSync} from 'node:fs';
 import {sanitize} from '../output/sanitize.js';
 import {LineReader, LineTooLongError, type Line} from './line-reader.js';
 import {
-	acceptedShape, fitsNumber, maxEarlyMs, maxGapMs, maxLineBytes, recordingFormat, recordingVersion, resetShape, socketShape, transitionShape, wrongField,
+	acceptedShape, fitsNumber, maxEarlyMs, maxGapMs, maxItemsPerRecord, maxLineBytes, maxMoreLines, recordingFormat, recordingVersion, resetShape, socketShape, transitionShape, wrongField,
 	type RecordingHeader, type Shape,
 } from './recording.js';
 import {systemReason} from './recording-source.js';
@@ -354,12 +354,13 @@ export class ReplaySource implements TransitionSource {
 
 		switch (record.type) {
 			case 'batch': {
-				const lists = this.#lists(record, line, batchLists);
 				for (const counter of ['dropped', 'lost'] as const) {
 					if (!fitsNumber(record[counter], 'count')) {
 						throw this.#damage(line, `${counter} is missing or not a count (an integer from 0 to 2^53-1)`);
 					}
 				}
+
+				const lists = this.#lists(record, line, batchLists);
 
 				return {
 					type: 'batch',
@@ -377,7 +378,6 @@ export class ReplaySource implements TransitionSource {
 
 			case 'snapshot':
 			case 'pass': {
-				const lists = this.#lists(record, line, passLists);
 				for (const [field, type] of [['monoMs', 'time'], ['wallMs', 'time'], ['netns', 'uint32']] as const) {
 					if (!fitsNumber(record[field], type)) {
 						throw this.#damage(line, `${field} is missing or not ${type === 'time' ? 'a finite number' : 'an integer from 0 to 4294967295'}`);
@@ -391,6 +391,7 @@ export class ReplaySource implements TransitionSource {
 				}
 
 				this.#checkTime(line, 'monoMs', record.monoMs as number);
+				const lists = this.#lists(record, line, passLists);
 
 				// A socket without counters is written with null for them; the source type says undefined.
 				const sockets = (lists.sockets as Array<ExistingSocket & {figures: unknown}>).map(socket =>
@@ -438,8 +439,12 @@ export class ReplaySource implements TransitionSource {
 			throw this.#damage(line, 'more is not a count of lines');
 		}
 
+		if (more > maxMoreLines) {
+			throw this.#damage(line, `more is ${more}; a record may continue on at most ${maxMoreLines} lines`);
+		}
+
 		const lists: Lists = {};
-		this.#appendLists(lists, record, line, shapes);
+		this.#appendLists(lists, record, line, shapes, line);
 		for (let part = 0; part < more; part++) {
 			const next = this.#readLine();
 			if (next === undefined) {
@@ -451,17 +456,27 @@ export class ReplaySource implements TransitionSource {
 				throw this.#damage(next.line, `expected the continuation (more) of line ${line}'s record, found ${describe(next.record.type)}`);
 			}
 
-			this.#appendLists(lists, next.record, next.line, shapes);
+			this.#appendLists(lists, next.record, next.line, shapes, line);
 		}
 
 		return lists;
 	}
 
-	#appendLists(lists: Lists, record: Record<string, unknown>, line: number, shapes: Record<string, Shape>): void {
+	#appendLists(lists: Lists, record: Record<string, unknown>, line: number, shapes: Record<string, Shape>, firstLine: number): void {
+		let items = 0;
+		for (const list of Object.values(lists)) {
+			items += list.length;
+		}
+
 		for (const [name, shape] of Object.entries(shapes)) {
 			const list = record[name];
 			if (!Array.isArray(list)) {
 				throw this.#damage(line, `${name} is missing or not a list`);
+			}
+
+			items += list.length;
+			if (items > maxItemsPerRecord) {
+				throw this.#damage(line, `the record that starts on line ${firstLine} has more than ${maxItemsPerRecord.toLocaleString('en-US')} items, the most a replay takes`);
 			}
 
 			for (const [index, item] of list.entries()) {
