@@ -73,7 +73,8 @@ Recording and replay (the live view, batch mode and trace):
   --replay FILE      read a recording instead of the kernel (no root needed), on its clock:
                      -b prints once per recorded interval and exits at its end; trace's
                      filters apply to what it holds; not with --metrics
-  --speed X          replay at X times the recorded pace (default 1; 0: as fast as possible)
+  --speed X          replay at X times the recorded pace, 0.001 to 1000000 (default 1;
+                     0: as fast as possible)
 
   -h, --help         this help
   -V, --version      the version
@@ -141,14 +142,18 @@ function parsePositiveNumber(flag: string, text: string | undefined, integer: bo
 	return value;
 }
 
+const minSpeed = 0.001;
+const maxSpeed = 1_000_000;
+
 function parseSpeed(text: string | undefined): number {
 	if (text === undefined) {
 		return 1;
 	}
 
+	// Slower than a thousandth, a recorded second takes over a quarter of an hour.
 	const value = Number(text);
-	if (text.trim() === '' || !Number.isFinite(value) || value < 0) {
-		throw new UsageError(`--speed: '${text}' is not a number >= 0`);
+	if (text.trim() === '' || !(value === 0 || (value >= minSpeed && value <= maxSpeed))) {
+		throw new UsageError(`--speed: '${text}' is not 0 or a number from ${minSpeed} to ${maxSpeed.toLocaleString('en-US')}`);
 	}
 
 	return value;

@@ -17,6 +17,8 @@ import type {Accepted, ExistingSocket, Reset, Transition} from './transition.js'
 const maxHeaderBytes = 64 * 1024;
 /** At --speed 0, how long the replay reads before it lets the rest of the program run. */
 const sliceMs = 10;
+/** The longest delay setTimeout takes (Node makes a longer one 1 ms): a longer wait is slept in parts. */
+const maxSleepMs = (2 ** 31) - 1;
 
 const monotonicNow = () => Number(process.hrtime.bigint()) / 1e6;
 
@@ -255,7 +257,7 @@ export class ReplaySource implements TransitionSource {
 	async #sleep(ms: number): Promise<void> {
 		await new Promise<void>(resolve => {
 			this.#wake = resolve;
-			this.#timer = setTimeout(resolve, ms);
+			this.#timer = setTimeout(resolve, Math.min(ms, maxSleepMs));
 		});
 		this.#wake = undefined;
 	}
