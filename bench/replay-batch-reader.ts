@@ -1,9 +1,13 @@
-// Batch mode on a replay at --speed 0, printing to a pipe: tcptop's peak memory when the reader
-// takes the documents as fast as they come, against a reader that stalls for a while first, in
-// the same run. A replay waits for a reader that is behind (src/output/batch.ts hands the stream's
-// drain to the replay's timer), so the documents do not pile up in tcptop's memory.
+// Batch mode (or trace) on a replay at --speed 0, printing to a pipe: tcptop's peak memory when
+// the reader takes the output as fast as it comes, against a reader that stalls for a while
+// first, in the same run. A replay waits for a reader that is behind (src/output/batch.ts and
+// src/output/trace.ts hand the stream's drain to the replay's timer), so the output does not
+// pile up in tcptop's memory.
 //
-//   npx tsc -p tsconfig.json && node --import=tsx bench/replay-batch-reader.ts [sockets=1000] [seconds=600]
+//   npx tsc -p tsconfig.json && node --import=tsx bench/replay-batch-reader.ts [sockets=1000] [seconds=600] [batch|trace]
+//
+// batch: a snapshot of `sockets` connections, a connect a recorded second, `-b --json`.
+// trace: no snapshot, `sockets` connects a recorded second, `trace --json`.
 import {spawn} from 'node:child_process';
 import {once} from 'node:events';
 import {mkdtempSync, readFileSync, rmSync, statSync} from 'node:fs';
@@ -17,17 +21,24 @@ import {TcpState} from '../src/capture/transition.js';
 
 const sockets = Number(process.argv[2] ?? 1000);
 const seconds = Number(process.argv[3] ?? 600);
+const mode = process.argv[4] ?? 'batch';
+if (mode !== 'batch' && mode !== 'trace') {
+	throw new Error(`mode: batch or trace, not ${mode}`);
+}
+
+const snapshotSockets = mode === 'batch' ? sockets : 0;
+const connectsPerSecond = mode === 'batch' ? 1 : sockets;
 const stallMs = 3000;
 const tcptop = fileURLToPath(new URL('../bin/tcptop', import.meta.url));
 const startMs = 1e6;
 const netns = 4_026_531_840;
 
-/** Delivers a snapshot of `sockets` established connections, then one connect a recorded second. */
+/** Delivers a snapshot of established connections, then connects every recorded second. */
 class ScriptedSource implements TransitionSource {
 	start(handlers: SourceHandlers): void {
 		const snapshot: SocketPass = {
 			monoMs: startMs, wallMs: 0, netns, owners: true, complete: true,
-			sockets: Array.from({length: sockets}, (_, index) => ({
+			sockets: Array.from({length: snapshotSockets}, (_, index) => ({
 				monoMs: startMs, wallMs: 0, sock: index + 1, netns, family: 4 as const, laddr: '10.0.0.5', lport: 10_000 + index,
 				raddr: '10.0.0.9', rport: 5432, state: TcpState.ESTABLISHED, pid: 812, comm: 'postgres',
 				figures: {bytesAcked: index * 1000, bytesReceived: index * 100, srttUs: 250, retransmits: 0},
@@ -37,10 +48,10 @@ class ScriptedSource implements TransitionSource {
 		for (let second = 1; second <= seconds; second++) {
 			clock = startMs + (second * 1000);
 			const batch: TransitionBatch = {
-				transitions: [{
-					monoMs: clock, wallMs: 0, sock: 1e6 + second, netns, family: 4, laddr: '10.0.0.5', lport: 0, raddr: '10.0.0.9', rport: 80,
+				transitions: Array.from({length: connectsPerSecond}, (_, index) => ({
+					monoMs: clock, wallMs: 0, sock: 1e6 + (second * connectsPerSecond) + index, netns, family: 4 as const, laddr: '10.0.0.5', lport: 0, raddr: '10.0.0.9', rport: 80,
 					pid: 4242, tid: 4242, comm: 'curl', oldstate: TcpState.CLOSE, newstate: TcpState.SYN_SENT, ms: null,
-				}],
+				})),
 				resets: [], accepted: [], dropped: 0, lost: 0,
 			};
 			handlers.batch(batch);
@@ -64,7 +75,8 @@ type Run = {peakKiB: number; bytes: number; seconds: number};
 /** Runs the replay into a pipe read after `stall` ms; tcptop's peak resident memory (VmHWM) is polled. */
 async function replay(stall: number): Promise<Run> {
 	const began = performance.now();
-	const child = spawn(process.execPath, [tcptop, '--replay', path, '--speed', '0', '-b', '--json'], {stdio: ['ignore', 'pipe', 'inherit']});
+	const args = mode === 'batch' ? ['-b', '--json'] : ['trace', '--json'];
+	const child = spawn(process.execPath, [tcptop, ...args, '--replay', path, '--speed', '0'], {stdio: ['ignore', 'pipe', 'inherit']});
 	let bytes = 0;
 	let peakKiB = 0;
 	child.stdout.pause();
@@ -94,7 +106,8 @@ for (let round = 0; round < 2; round++) {
 	runs.push([await replay(0), await replay(stallMs)]);
 }
 
-console.log(`recording: ${sockets.toLocaleString('en-US')} connections, ${seconds} s, ${(statSync(path).size / 1024 / 1024).toFixed(1)} MiB; -b --json -d 1 at --speed 0`);
+const what = mode === 'batch' ? `${sockets.toLocaleString('en-US')} connections, a connect a second` : `${sockets.toLocaleString('en-US')} connects a second`;
+console.log(`recording: ${what}, ${seconds} s, ${(statSync(path).size / 1024 / 1024).toFixed(1)} MiB; ${mode === 'batch' ? '-b --json -d 1' : 'trace --json'} at --speed 0`);
 for (const [fast, slow] of runs) {
 	console.log(`output ${(fast.bytes / 1024 / 1024).toFixed(0)} MiB; tcptop's peak RSS: fast reader ${(fast.peakKiB / 1024).toFixed(0)} MiB (${fast.seconds.toFixed(1)} s), `
 		+ `reader stalled ${stallMs / 1000} s ${(slow.peakKiB / 1024).toFixed(0)} MiB (${slow.seconds.toFixed(1)} s): ratio ${(slow.peakKiB / fast.peakKiB).toFixed(2)}`);

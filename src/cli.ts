@@ -72,7 +72,8 @@ Recording and replay (the live view, batch mode and trace):
   --replay FILE      read a recording instead of the kernel (no root needed), on its clock:
                      -b prints once per recorded interval and exits at its end; trace's
                      filters apply to what it holds; not with --metrics
-  --speed X          replay at X times the recorded pace (default 1; 0: as fast as possible)
+  --speed X          replay at X times the recorded pace, 0.001 to 1000000 (default 1;
+                     0: as fast as possible)
 
   --debug            on a load failure, print libbpf's output (the verifier log)
   -h, --help         this help
@@ -153,14 +154,18 @@ function parseSeconds(flag: string, text: string | undefined): number | undefine
 	return value;
 }
 
+const minSpeed = 0.001;
+const maxSpeed = 1_000_000;
+
 function parseSpeed(text: string | undefined): number {
 	if (text === undefined) {
 		return 1;
 	}
 
+	// Slower than a thousandth, a recorded second takes over a quarter of an hour.
 	const value = Number(text);
-	if (text.trim() === '' || !Number.isFinite(value) || value < 0) {
-		throw new UsageError(`--speed: '${text}' is not a number >= 0`);
+	if (text.trim() === '' || !(value === 0 || (value >= minSpeed && value <= maxSpeed))) {
+		throw new UsageError(`--speed: '${text}' is not 0 or a number from ${minSpeed} to ${maxSpeed.toLocaleString('en-US')}`);
 	}
 
 	return value;
@@ -247,13 +252,18 @@ type OptionValues = {[K in keyof typeof optionSpec]?: (typeof optionSpec)[K]['ty
 
 /** What the mode reads: the recording given to --replay, else the kernel, recorded with --record. */
 function captureSource(values: OptionValues, filter: CaptureFilter, warn: (message: string) => void, kernel: KernelSourceOptions = {}): TransitionSource {
+	return openCapture(values, filter, warn, kernel).source;
+}
+
+/** The source, and the replay it reads (if it does) for the outputs that wait on its clock. */
+function openCapture(values: OptionValues, filter: CaptureFilter, warn: (message: string) => void, kernel: KernelSourceOptions = {}): {source: TransitionSource; replay?: ReplaySource} {
 	if (values.replay === undefined) {
 		if (values.speed !== undefined) {
 			throw new UsageError('--speed is for --replay');
 		}
 
 		const transport = parseTransport(values.transport);
-		return withRecording(new KernelSource({...kernel, transport, ...filter}), values.record);
+		return {source: withRecording(new KernelSource({...kernel, transport, ...filter}), values.record)};
 	}
 
 	for (const flag of ['record', 'transport'] as const) {
@@ -264,7 +274,7 @@ function captureSource(values: OptionValues, filter: CaptureFilter, warn: (messa
 
 	const replay = new ReplaySource(values.replay, {speed: parseSpeed(values.speed), warn});
 	const filtered = filter.family !== 0 || filter.pid !== 0 || filter.localPorts.length > 0 || filter.remotePorts.length > 0;
-	return filtered ? new FilteredSource(replay, filter) : replay;
+	return {source: filtered ? new FilteredSource(replay, filter) : replay, replay};
 }
 
 const noFilter: CaptureFilter = {family: 0, pid: 0, localPorts: [], remotePorts: []};
@@ -475,7 +485,7 @@ async function main(argv: string[]): Promise<number> {
 	}
 
 	const durationSeconds = parseSeconds('duration', values.duration);
-	const source = captureSource(values, {
+	const {source, replay} = openCapture(values, {
 		family: values.ipv4 ? 4 : values.ipv6 ? 6 : 0,
 		pid: parsePositiveNumber('pid', values.pid, true) ?? 0,
 		localPorts: parsePorts('lport', values.lport),
@@ -485,7 +495,7 @@ async function main(argv: string[]): Promise<number> {
 		acceptOwners: false,
 	});
 	try {
-		return await runTrace(source, {format: values.json ? 'json' : 'text', durationSeconds, ipv6Only: values.ipv6}, process.stdout, process.stderr);
+		return await runTrace(source, {format: values.json ? 'json' : 'text', durationSeconds, ipv6Only: values.ipv6, replay: replay && replayOrigin(replay)}, process.stdout, process.stderr);
 	} catch (error) {
 		printLibbpfLog(values, error);
 		throw error;

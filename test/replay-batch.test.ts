@@ -66,7 +66,7 @@ function socket(sock: number, timeline: Timeline, state: number, figures?: Socke
 	return existing({sock, monoMs: startMs - 500, wallMs: 0, netns, laddr, lport, raddr, rport, state, pid: timeline.pid ?? 0, comm: timeline.comm ?? '', figures});
 }
 
-const figures = (bytesAcked: number): SocketFigures => ({bytesAcked, bytesReceived: bytesAcked / 10, srttUs: 250, retransmits: 1});
+const figures = (bytesAcked: number): SocketFigures => ({bytesAcked, bytesReceived: Math.floor(bytesAcked / 10), srttUs: 250, retransmits: 1});
 
 /** Two counter-reading passes 1 s apart, the leaked connection's bytes acknowledged going up by 250,000. */
 function countersPass(atMs: number, leakedAcked: number): SocketPass {

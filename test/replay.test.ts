@@ -1,17 +1,20 @@
 // Recording and replay without the kernel: what the writer writes comes back exactly, paced by
 // the speed, on the recording's clock; filters mean what the kernel's mean; damaged files give
 // one clear line.
-import {execFile} from 'node:child_process';
+import {execFile, execFileSync, spawn} from 'node:child_process';
 import {once} from 'node:events';
-import {appendFileSync, readFileSync, truncateSync, writeFileSync} from 'node:fs';
+import {appendFileSync, chmodSync, existsSync, lstatSync, readFileSync, truncateSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {setTimeout as delay} from 'node:timers/promises';
+import {PassThrough, Writable} from 'node:stream';
 import {promisify} from 'node:util';
-import test from 'ava';
+import test, {type ExecutionContext} from 'ava';
 import {FilteredSource} from '../src/capture/filtered-source.js';
+import {replayOrigin} from '../src/capture/origin.js';
 import {ReplaySource} from '../src/capture/replay-source.js';
-import type {SocketPass, TransitionBatch} from '../src/capture/source.js';
+import type {SocketPass, TransitionBatch, TransitionSource} from '../src/capture/source.js';
 import {TcpState, type Transition} from '../src/capture/transition.js';
+import {runTrace} from '../src/output/trace.js';
 import {finish, run, start, tcptop} from './helpers/cli.js';
 import {batch, existing, recordingsFolder, unprivileged, writeRecording, type Script} from './helpers/recording.js';
 import {assertOneLineError, testUsageErrors} from './helpers/usage-errors.js';
@@ -198,6 +201,32 @@ test('the clock runs at the replay\'s speed between batches, and never passes th
 	await replay.stop();
 });
 
+test('a gap longer than the longest timer (24.8 days) is slept in parts, not woken every millisecond', async t => {
+	const path = join(recordingsFolder(t), 'gap.ndjson');
+	const gapMs = 30 * 86_400_000;
+	await writeRecording(path, {startMs, steps: [{at: startMs + gapMs, batch: batch({transitions: lifecycle(1, startMs + gapMs)})}], endMs: startMs + gapMs});
+	const warnings: Error[] = [];
+	const onWarning = (warning: Error) => {
+		warnings.push(warning);
+	};
+
+	process.on('warning', onWarning);
+	t.teardown(() => process.off('warning', onWarning));
+	const replay = new ReplaySource(path, {speed: 1});
+	let batches = 0;
+	replay.start({
+		batch() {
+			batches++;
+		},
+		error() {},
+	});
+	await delay(500);
+	await replay.stop();
+	t.is(batches, 0, 'the batch 30 days on has not come');
+	// Node makes a longer timer 1 ms, with a TimeoutOverflowWarning each time: the replay would spin.
+	t.deepEqual(warnings.map(warning => warning.name), []);
+});
+
 test('a fast replay is fast: a minute at 1000x takes well under the minute', async t => {
 	const path = join(recordingsFolder(t), 'minute.ndjson');
 	const steps = Array.from({length: 60}, (_, index) => ({at: startMs + (index * 1000), batch: batch({transitions: lifecycle(index, startMs + (index * 1000))})}));
@@ -333,6 +362,58 @@ test('trace filters on a replay: family, ports, and the pid as the kernel\'s soc
 	t.deepEqual((await filtered({localPorts: [41_234], remotePorts: [1]})).transitions, []);
 });
 
+test('trace on a replay waits for a reader that is behind, and then gives it everything', async t => {
+	const path = join(recordingsFolder(t), 'stalled.ndjson');
+	const steps = Array.from({length: 200}, (_, index) => ({
+		at: startMs + (index * 1000),
+		batch: batch({transitions: Array.from({length: 10}, () => lifecycle(index, startMs + (index * 1000))).flat()}),
+	}));
+	await writeRecording(path, {startMs, steps, endMs: startMs + 200_000});
+	const replay = new ReplaySource(path, {speed: 0});
+	let delivered = 0;
+	const counting: TransitionSource = {
+		start(handlers) {
+			replay.start({
+				...handlers,
+				batch(batch) {
+					delivered++;
+					handlers.batch(batch);
+				},
+			});
+		},
+		stop: async () => replay.stop(),
+	};
+	// A reader that takes nothing until it is released.
+	let stalled = true;
+	const waiting: Array<() => void> = [];
+	let text = '';
+	const out = new Writable({
+		highWaterMark: 4096,
+		write(chunk: Buffer, _encoding, done) {
+			text += chunk.toString();
+			if (stalled) {
+				waiting.push(() => {
+					done();
+				});
+			} else {
+				done();
+			}
+		},
+	});
+	const err = new PassThrough();
+	const traced = runTrace(counting, {format: 'json', replay: replayOrigin(replay)}, out, err);
+	await delay(500);
+	t.true(delivered <= 2, `${delivered} of 200 batches taken while the reader is stalled`);
+	stalled = false;
+	for (const done of waiting.splice(0)) {
+		done();
+	}
+
+	t.is(await traced, 0);
+	t.is(delivered, 200);
+	t.is(text.trim().split('\n').length, 200 * 50);
+});
+
 // The command line, as a user without privileges runs it.
 
 async function replayCli(args: string[]) {
@@ -426,7 +507,7 @@ function damagedCase(name: string, damage: (lines: string[]) => string, pattern:
 }
 
 damagedCase('a garbage line in the middle', lines => lines.map((line, index) => (index === 4 ? 'garbage\u001B[31m' : line)).join('\n'), /damaged\.ndjson, line 5: not JSON\n/, 5);
-damagedCase('an item of the wrong type', lines => lines.map((line, index) => (index === 2 ? line.replace('"lport":0', '"lport":"0"') : line)).join('\n'), /line 3: transitions\[0\]\.lport is missing or not a number\n/);
+damagedCase('an item of the wrong type', lines => lines.map((line, index) => (index === 2 ? line.replace('"lport":0', '"lport":"0"') : line)).join('\n'), /line 3: transitions\[0\]\.lport is missing or not a port \(an integer from 0 to 65535\)\n/);
 damagedCase('an unknown record', lines => lines.map((line, index) => (index === 3 ? '{"type":"\\u001b[31mred","at":1}' : line)).join('\n'), /line 4: not a record of a tcptop recording \(type '\\x1b\[31mred'\)\n/, 5);
 damagedCase('two recordings joined', lines => [...lines.slice(0, -1), ...lines].join('\n'), /line 11: a second recording header \(recordings joined together\?\)\n/, 21_011);
 damagedCase('a newer version', lines => [lines[0]!.replace('"version":1', '"version":2'), ...lines.slice(1)].join('\n'), /damaged\.ndjson is a version 2 tcptop recording; this tcptop reads version 1 \(a newer tcptop wrote it\)\n/);
@@ -435,6 +516,89 @@ damagedCase('a header whose start is not a date', lines => [lines[0]!.replace(/"
 damagedCase('a foreign JSON file', () => '{"format":"something else","version":1}\n', /damaged\.ndjson is not a tcptop recording \(its first line is not a recording header\)\n/);
 damagedCase('a foreign binary file', () => '\u0000\u0001ELF'.repeat(50_000), /is not a tcptop recording/);
 damagedCase('an empty file', () => '', /damaged\.ndjson is empty, not a tcptop recording\n/);
+
+// Numbers out of their range: each is damage on its line. Lines of the sample: 1 header,
+// 2 snapshot, 3-5 batches (3: a connect, 5: a reset and an accepted connection), 6 a pass.
+const damagedNumbers: Array<[line: number, from: string | RegExp, to: string, message: RegExp]> = [
+	[1, /"monoStartMs":[\d.]+/, '"monoStartMs":1e999', /line 1: the header's monoStartMs is not a finite number >= 0$/],
+	[4, /"at":[\d.]+/, '"at":1e999', /line 4: its time \(at\) is missing or not a finite number$/],
+	[4, /"at":[\d.]+/, `"at":${startMs - 5000}`, /line 4: its at is before the recording's start/],
+	[4, /"at":[\d.]+/, `"at":${startMs + (366 * 86_400_000)}`, /line 4: its at is more than a year after the record before it$/],
+	[3, '"newstate":2', '"newstate":1.5', /line 3: transitions\[0\]\.newstate is missing or not a TCP state \(an integer from 1 to 12\)$/],
+	[3, '"oldstate":7', '"oldstate":300', /transitions\[0\]\.oldstate is missing or not a TCP state/],
+	[3, '"oldstate":7', '"oldstate":0', /transitions\[0\]\.oldstate is missing or not a TCP state/],
+	[3, '"lport":0', '"lport":65536', /transitions\[0\]\.lport is missing or not a port \(an integer from 0 to 65535\)$/],
+	[3, '"rport":5432', '"rport":-1', /transitions\[0\]\.rport is missing or not a port/],
+	[3, '"pid":4242', '"pid":4294967296', /transitions\[0\]\.pid is missing or not an integer from 0 to 4294967295$/],
+	[3, '"tid":4243', '"tid":1.5', /transitions\[0\]\.tid is missing or not an integer from 0 to 4294967295$/],
+	[3, '"netns":4026531840', '"netns":-1', /transitions\[0\]\.netns is missing/],
+	[3, /"sock":\d+/, '"sock":281474976710656', /transitions\[0\]\.sock is missing or not an integer from 0 to 2\^48-1$/],
+	[3, /"wallMs":[\d.]+/, '"wallMs":-1e999', /transitions\[0\]\.wallMs is missing or not a finite number$/],
+	[3, '"ms":0.412345', '"ms":-1', /transitions\[1\]\.ms is missing or not a number >= 0 or null$/],
+	[5, '"state":2', '"state":13', /line 5: resets\[0\]\.state is missing or not a TCP state/],
+	[5, '"dropped":0', '"dropped":-1', /line 5: dropped is missing or not a count \(an integer from 0 to 2\^53-1\)$/],
+	[5, '"lost":0', '"lost":1e999', /line 5: lost is missing or not a count/],
+	[2, '"srttUs":250', '"srttUs":4294967296', /line 2: sockets\[1\]\.figures\.srttUs is missing or not an integer from 0 to 4294967295$/],
+	[2, '"bytesAcked":1099511627776', '"bytesAcked":9007199254740992', /line 2: sockets\[1\]\.figures\.bytesAcked is missing or not a count/],
+	[2, '"figures":null', '"figures":7', /line 2: sockets\[0\]\.figures is missing or not counters or null$/],
+	[6, /"netns":4026531840/, '"netns":1.5', /line 6: netns is missing or not an integer from 0 to 4294967295$/],
+	[6, /"monoMs":[\d.]+/, '"monoMs":1e999', /line 6: monoMs is missing or not a finite number$/],
+];
+
+test('numbers out of their range in a recording are damage, on their line', async t => {
+	const folder = recordingsFolder(t);
+	const path = join(folder, 'sample.ndjson');
+	const script = sampleScript(false);
+	script.steps.splice(4);
+	await writeRecording(path, script);
+	const lines = readFileSync(path, 'utf8').split('\n');
+	for (const [[line, from, to, message], index] of damagedNumbers.map((damage, index) => [damage, index] as const)) {
+		const damaged = join(folder, `damaged-${index}.ndjson`);
+		const text = lines[line - 1]!;
+		t.not(text.replace(from, to), text, `case ${index}: the sample has ${String(from)} on line ${line}`);
+		writeFileSync(damaged, lines.map((other, at) => (at === line - 1 ? other.replace(from, to) : other)).join('\n'));
+		const error = await t.throwsAsync(replayAll(damaged), undefined, `case ${index}: ${to}`);
+		t.regex(error?.message ?? '', message, `case ${index}: ${to}`);
+		t.true(error?.message.startsWith(`${damaged}, line ${line}: `), `case ${index}: ${error?.message}`);
+	}
+});
+
+test('a record may hold at most 2,000,000 items, on at most 200 continuation lines', async t => {
+	const folder = recordingsFolder(t);
+	const path = join(folder, 'sample.ndjson');
+	await writeRecording(path, {startMs, steps: [{at: startMs + 1, batch: batch({transitions: lifecycle(1, startMs)})}], endMs: startMs + 2});
+	const [header, first, end] = readFileSync(path, 'utf8').split('\n');
+	const more = (items: string) => `{"type":"more","transitions":[${items}],"resets":[],"accepted":[]}`;
+
+	// More continuation lines announced than the largest record needs: refused before they are read.
+	const announced = join(folder, 'announced.ndjson');
+	writeFileSync(announced, [header, first!.replace('"more":0', '"more":201'), ...Array.from({length: 201}, () => more('')), end, ''].join('\n'));
+	const tooLong = await t.throwsAsync(replayAll(announced));
+	t.is(tooLong?.message, `${announced}, line 2: more is 201; a record may continue on at most 200 lines`);
+
+	// Items past the cap are refused as soon as a line brings the record over it, before they are checked one by one.
+	const crowded = join(folder, 'crowded.ndjson');
+	writeFileSync(crowded, [header, first!.replace('"more":0', '"more":1'), more('0,'.repeat(2_000_000 - 5) + '0'), end, ''].join('\n'));
+	const tooMany = await t.throwsAsync(replayAll(crowded));
+	t.is(tooMany?.message, `${crowded}, line 3: the record that starts on line 2 has more than 2,000,000 items, the most a replay takes`);
+
+	// Up to the cap, the same shape replays.
+	const full = join(folder, 'full.ndjson');
+	writeFileSync(full, [header, first!.replace('"more":0', '"more":200'), ...Array.from({length: 200}, () => more('')), end, ''].join('\n'));
+	const {delivered} = await replayAll(full);
+	t.is(delivered.length, 2);
+});
+
+test('trace and -b on a recording whose time is infinite: one line, exit 1, not a replay without end', async t => {
+	const path = join(recordingsFolder(t), 'forever.ndjson');
+	await writeRecording(path, sampleScript(false));
+	const lines = readFileSync(path, 'utf8').split('\n');
+	writeFileSync(path, lines.map((line, index) => (index === 3 ? line.replace(/"at":[\d.]+/, '"at":1e999') : line)).join('\n'));
+	const {code, stdout, stderr} = await replayCli(['--replay', path, '--speed', '0', '-b', '--json', '-n', '100']);
+	t.is(code, 1);
+	assertOneLineError(t, stderr, /forever\.ndjson, line 4: its time \(at\) is missing or not a finite number\n/);
+	t.true(stdout.trim().split('\n').length < 100, 'stopped at the damage');
+});
 
 test('trace --replay of a file with its last line cut short: a warning, the rest replayed, exit 0', async t => {
 	const path = join(recordingsFolder(t), 'cut.ndjson');
@@ -474,13 +638,77 @@ test('--record to a folder that does not exist: one line, exit 1, before anythin
 	assertOneLineError(t, stderr, /cannot write the recording \/nonexistent\/recording\.ndjson: no such file or directory\n/);
 });
 
+test('--record over an earlier recording replaces it whole once the capture has started', async t => {
+	const path = join(recordingsFolder(t), 'again.ndjson');
+	await writeRecording(path, sampleScript());
+	const script: Script = {startMs, snapshot, steps: [{at: startMs + 1, batch: batch({})}], endMs: startMs + 2};
+	await writeRecording(path, script);
+	const {delivered} = await replayAll(path);
+	t.deepEqual(delivered, expectedDelivery(script));
+});
+
+/** A folder anyone may write in: a failed start could remove what is in it. */
+function writableFolder(t: ExecutionContext): string {
+	const folder = recordingsFolder(t);
+	chmodSync(folder, 0o777);
+	return folder;
+}
+
+const noPrivileges = /run as root, or grant CAP_BPF and CAP_PERFMON/;
+
+test('--record when the capture cannot start: an earlier recording is left whole, a new file is not left behind', async t => {
+	const folder = writableFolder(t);
+	const earlier = join(folder, 'db.tcptop');
+	const script = sampleScript(false);
+	script.steps.splice(4);
+	await writeRecording(earlier, script);
+	chmodSync(earlier, 0o666);
+	const content = readFileSync(earlier, 'utf8');
+	const fresh = join(folder, 'new.tcptop');
+	for (const path of [earlier, fresh]) {
+		const {code, stdout, stderr} = await run(['trace', '--record', path], {prefix: unprivileged});
+		t.is(code, 1);
+		t.is(stdout, '');
+		assertOneLineError(t, stderr, noPrivileges);
+	}
+
+	t.is(readFileSync(earlier, 'utf8'), content);
+	t.false(existsSync(fresh));
+});
+
+test('--record to a pipe when the capture cannot start: nothing written, the pipe not removed, the real error', async t => {
+	const fifo = join(writableFolder(t), 'fifo');
+	execFileSync('mkfifo', ['-m', '666', fifo]);
+	const reader = spawn('cat', [fifo]);
+	let read = '';
+	reader.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+		read += chunk;
+	});
+	const readerDone = once(reader, 'close');
+	const {code, stderr} = await run(['trace', '--record', fifo], {prefix: unprivileged});
+	await readerDone;
+	t.is(code, 1);
+	assertOneLineError(t, stderr, noPrivileges);
+	t.true(existsSync(fifo) && lstatSync(fifo).isFIFO(), 'the pipe is still there');
+	t.is(read, '');
+
+	// A shell's >(...): a /dev/fd/N that cannot be removed. The error is still the real one.
+	const [command, ...args] = [...unprivileged, 'bash', '-c', '"$0" "$1" trace --record >(cat)', process.execPath, tcptop];
+	const substituted = await finish(spawn(command!, args));
+	t.is(substituted.code, 1);
+	t.is(substituted.stdout, '', 'nothing written to the pipe');
+	assertOneLineError(t, substituted.stderr, noPrivileges);
+});
+
 testUsageErrors([
 	[['trace', '--record', 'a', '--replay', 'b'], /--record cannot be used with --replay/],
 	[['--record', 'a', '--replay', 'b'], /--record cannot be used with --replay/],
 	[['trace', '--replay', 'b', '--transport', 'perf'], /--transport cannot be used with --replay/],
 	[['trace', '--speed', '2'], /--speed is for --replay/],
-	[['trace', '--replay', 'b', '--speed=-1'], /--speed: '-1' is not a number >= 0/],
-	[['trace', '--replay', 'b', '--speed', 'fast'], /--speed: 'fast' is not a number >= 0/],
+	[['trace', '--replay', 'b', '--speed=-1'], /--speed: '-1' is not 0 or a number from 0\.001 to 1,000,000/],
+	[['trace', '--replay', 'b', '--speed', 'fast'], /--speed: 'fast' is not 0 or a number from 0\.001 to 1,000,000/],
+	[['trace', '--replay', 'b', '--speed', '1e-9'], /--speed: '1e-9' is not 0 or a number from 0\.001 to 1,000,000/],
+	[['--replay', 'b', '--speed', '2e6'], /--speed: '2e6' is not 0 or a number from 0\.001 to 1,000,000/],
 	[['trace', '--replay'], /--replay/],
 ]);
 

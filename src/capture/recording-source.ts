@@ -1,8 +1,9 @@
 // `--record FILE`: a source that passes on everything another source delivers and writes it to
 // a recording (src/capture/recording.ts) as it goes. Every line is written with one synchronous
 // write as it arrives, so a crash or a kill leaves a file whose whole lines replay; at most
-// the line being written is cut short.
-import {closeSync, openSync, unlinkSync, writeSync} from 'node:fs';
+// the line being written is cut short. Nothing is written to the file until the inner source
+// has started, so a capture that cannot start (no privileges) leaves an earlier file as it was.
+import {closeSync, constants, fstatSync, ftruncateSync, openSync, statSync, unlinkSync, writeSync} from 'node:fs';
 import {hostname, release} from 'node:os';
 import {jsonLine, sanitize} from '../output/sanitize.js';
 import {
@@ -31,6 +32,8 @@ export class RecordingSource implements TransitionSource {
 	readonly #now: () => number;
 	#fd: number | undefined;
 	#failed = false;
+	/** Lines delivered while the inner source starts, written once it has. */
+	#pending: unknown[] | undefined;
 
 	constructor(inner: TransitionSource, path: string, options: RecordingOptions = {}) {
 		this.#inner = inner;
@@ -43,9 +46,11 @@ export class RecordingSource implements TransitionSource {
 			throw new Error('this source is already started');
 		}
 
-		// Opened before the inner source starts, so a file that cannot be written costs no capture.
+		// Opened before the inner source starts, so a file that cannot be written costs no capture,
+		// but neither emptied nor written yet: that waits for the capture to have started.
+		let created: boolean;
 		try {
-			this.#fd = openSync(this.#path, 'w');
+			({fd: this.#fd, created} = openUntouched(this.#path));
 		} catch (error) {
 			throw new Error(`cannot write the recording ${sanitize(this.#path)}: ${systemReason(error)}`);
 		}
@@ -63,7 +68,8 @@ export class RecordingSource implements TransitionSource {
 			handlers.error(error);
 		};
 
-		this.#write([header], fail);
+		// What the inner source delivers while it starts (the snapshot) waits here.
+		this.#pending = [header];
 		// The snapshot and the later passes are recorded whether or not this consumer wants them,
 		// so any recording replays into any view.
 		try {
@@ -86,11 +92,40 @@ export class RecordingSource implements TransitionSource {
 				error: fail,
 			});
 		} catch (error) {
-			// Nothing was captured: no recording is left behind.
-			closeSync(this.#fd);
-			this.#fd = undefined;
-			unlinkSync(this.#path);
+			// Nothing was captured: the file is left as it was found, or removed if this made it.
+			this.#pending = undefined;
+			this.#abandon(created);
 			throw error;
+		}
+
+		const pending = this.#pending;
+		this.#pending = undefined;
+		try {
+			// An earlier recording is replaced only now. A pipe or a device has nothing to empty.
+			if (fstatSync(this.#fd).isFile()) {
+				ftruncateSync(this.#fd, 0);
+			}
+		} catch (error) {
+			this.#failed = true;
+			fail(new Error(`writing the recording ${sanitize(this.#path)} failed: ${systemReason(error)}`));
+		}
+
+		this.#write(pending, fail);
+	}
+
+	/** Closes the file of a start that failed, removing it only if it is the regular file this start created. */
+	#abandon(created: boolean): void {
+		const fd = this.#fd!;
+		this.#fd = undefined;
+		try {
+			const opened = fstatSync(fd);
+			closeSync(fd);
+			const named = statSync(this.#path);
+			if (created && opened.isFile() && named.ino === opened.ino && named.dev === opened.dev) {
+				unlinkSync(this.#path);
+			}
+		} catch {
+			// Cleaning up must not hide why the start failed; an empty file at worst is left.
 		}
 	}
 
@@ -105,6 +140,11 @@ export class RecordingSource implements TransitionSource {
 
 	#write(lines: readonly unknown[], fail: (error: Error) => void): void {
 		if (this.#failed || this.#fd === undefined) {
+			return;
+		}
+
+		if (this.#pending) {
+			this.#pending.push(...lines);
 			return;
 		}
 
@@ -125,6 +165,32 @@ export class RecordingSource implements TransitionSource {
 			fail(new Error(`writing the recording ${sanitize(this.#path)} failed: ${systemReason(error)}`));
 		}
 	}
+}
+
+/**
+ * Opens `path` for writing without emptying it, creating it if there is none; `created` says
+ * whether this made it (only then may a failed start remove it).
+ */
+function openUntouched(path: string): {fd: number; created: boolean} {
+	const {O_WRONLY, O_CREAT, O_EXCL} = constants;
+	try {
+		return {fd: openSync(path, O_WRONLY), created: false};
+	} catch (error) {
+		if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+			throw error;
+		}
+	}
+
+	try {
+		return {fd: openSync(path, O_WRONLY | O_CREAT | O_EXCL, 0o666), created: true};
+	} catch (error) {
+		// A dangling symbolic link, or a file made meanwhile: written through, never removed.
+		if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+			throw error;
+		}
+	}
+
+	return {fd: openSync(path, O_WRONLY | O_CREAT, 0o666), created: false};
 }
 
 /** Wraps `source` in a recording to `path`; the source itself when there is no path. */

@@ -11,6 +11,15 @@ export const recordingVersion = 1;
 export const itemsPerLine = 10_000;
 /** The longest line a replay reads (tcptop writes lines of a few MiB at most). */
 export const maxLineBytes = 64 * 1024 * 1024;
+/**
+ * The most items (of all its lists) one record may hold, "more" lines included: a replay holds
+ * a record whole before it delivers it (about 420 MiB of objects at this size). A kernel batch
+ * is at most the ring buffer's 8 MiB (some 90,000 events); a snapshot lists every socket of
+ * the host.
+ */
+export const maxItemsPerRecord = 2_000_000;
+/** The most "more" lines a record may announce: what the largest record takes, split as tcptop splits. */
+export const maxMoreLines = maxItemsPerRecord / itemsPerLine;
 
 export type RecordingHeader = {
 	readonly format: typeof recordingFormat;
@@ -59,33 +68,63 @@ function figuresRecord(f: SocketFigures) {
 	return {bytesAcked: f.bytesAcked, bytesReceived: f.bytesReceived, srttUs: f.srttUs, retransmits: f.retransmits};
 }
 
-// What a replay checks of each item: the type of every field. Enough for the model to run on it
-// and for a damaged or foreign file to be refused where it goes wrong.
-export type FieldType = 'number' | 'string' | 'boolean' | 'family' | 'number|null' | 'figures';
+// What a replay checks of each item: every field's type and range, as the kernel can report
+// it. Enough for the model to run on it (a state or a port out of range would corrupt its typed
+// arrays) and for a damaged or foreign file to be refused where it goes wrong.
+export type FieldType = 'time' | 'duration|null' | 'sock' | 'uint32' | 'port' | 'state' | 'count' | 'string' | 'boolean' | 'family' | 'figures';
 export type Shape = Readonly<Record<string, FieldType>>;
 
-const eventShape = {
-	monoMs: 'number', wallMs: 'number', sock: 'number', netns: 'number',
-	family: 'family', laddr: 'string', lport: 'number', raddr: 'string', rport: 'number',
-} as const;
-export const transitionShape: Shape = {...eventShape, pid: 'number', tid: 'number', comm: 'string', oldstate: 'number', newstate: 'number', ms: 'number|null'};
-export const resetShape: Shape = {...eventShape, pid: 'number', comm: 'string', state: 'number', sent: 'boolean'};
-export const acceptedShape: Shape = {...eventShape, pid: 'number', tid: 'number', comm: 'string'};
-export const socketShape: Shape = {...eventShape, state: 'number', pid: 'number', comm: 'string', figures: 'figures'};
-const figuresShape: Shape = {bytesAcked: 'number', bytesReceived: 'number', srttUs: 'number', retransmits: 'number'};
+/** How far `at` (or a pass's monoMs) may be before the header's monoStartMs. */
+export const maxEarlyMs = 1000;
+/** How far a record's `at` (or a pass's monoMs) may be after the previous record's: a year. */
+export const maxGapMs = 365 * 24 * 60 * 60 * 1000;
 
-function fits(value: unknown, type: FieldType): boolean {
+const eventShape = {
+	monoMs: 'time', wallMs: 'time', sock: 'sock', netns: 'uint32',
+	family: 'family', laddr: 'string', lport: 'port', raddr: 'string', rport: 'port',
+} as const;
+export const transitionShape: Shape = {...eventShape, pid: 'uint32', tid: 'uint32', comm: 'string', oldstate: 'state', newstate: 'state', ms: 'duration|null'};
+export const resetShape: Shape = {...eventShape, pid: 'uint32', comm: 'string', state: 'state', sent: 'boolean'};
+export const acceptedShape: Shape = {...eventShape, pid: 'uint32', tid: 'uint32', comm: 'string'};
+export const socketShape: Shape = {...eventShape, state: 'state', pid: 'uint32', comm: 'string', figures: 'figures'};
+const figuresShape: Shape = {bytesAcked: 'count', bytesReceived: 'count', srttUs: 'uint32', retransmits: 'uint32'};
+
+function integerIn(value: unknown, low: number, high: number): boolean {
+	return Number.isInteger(value) && (value as number) >= low && (value as number) <= high;
+}
+
+function fits(value: unknown, type: Exclude<FieldType, 'figures'>): boolean {
 	switch (type) {
+		case 'time': {
+			return Number.isFinite(value);
+		}
+
+		case 'duration|null': {
+			return value === null || (Number.isFinite(value) && (value as number) >= 0);
+		}
+
+		case 'sock': {
+			return integerIn(value, 0, (2 ** 48) - 1);
+		}
+
+		case 'uint32': {
+			return integerIn(value, 0, (2 ** 32) - 1);
+		}
+
+		case 'port': {
+			return integerIn(value, 0, 65_535);
+		}
+
+		case 'state': {
+			return integerIn(value, 1, 12);
+		}
+
+		case 'count': {
+			return integerIn(value, 0, Number.MAX_SAFE_INTEGER);
+		}
+
 		case 'family': {
 			return value === 4 || value === 6;
-		}
-
-		case 'number|null': {
-			return value === null || typeof value === 'number';
-		}
-
-		case 'figures': {
-			return value === null || (typeof value === 'object' && wrongField(value, figuresShape) === undefined);
 		}
 
 		default: {
@@ -94,16 +133,50 @@ function fits(value: unknown, type: FieldType): boolean {
 	}
 }
 
-/** The first field of `item` that does not have its type, or undefined when all do. */
-export function wrongField(item: unknown, shape: Shape): string | undefined {
-	if (typeof item !== 'object' || item === null) {
-		return '';
+/** What a field of the type must be, for an error message. */
+export const fieldTypeNames: Readonly<Record<FieldType, string>> = {
+	time: 'a finite number',
+	'duration|null': 'a number >= 0 or null',
+	sock: 'an integer from 0 to 2^48-1',
+	uint32: 'an integer from 0 to 4294967295',
+	port: 'a port (an integer from 0 to 65535)',
+	state: 'a TCP state (an integer from 1 to 12)',
+	count: 'a count (an integer from 0 to 2^53-1)',
+	string: 'a string',
+	boolean: 'true or false',
+	family: '4 or 6',
+	figures: 'counters or null',
+};
+
+/** Whether `value` is a number of the type (for the fields of a record itself). */
+export function fitsNumber(value: unknown, type: 'time' | 'uint32' | 'count'): boolean {
+	return fits(value, type);
+}
+
+/**
+ * The first field of `item` that is missing or out of its range ('' when `item` is not an
+ * object; a dotted path inside counters), with what it must be; undefined when all fit.
+ */
+export function wrongField(item: unknown, shape: Shape): {path: string; expected: string} | undefined {
+	if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+		return {path: '', expected: 'an object'};
 	}
 
 	const fields = item as Record<string, unknown>;
 	for (const name in shape) {
-		if (!fits(fields[name], shape[name]!)) {
-			return name;
+		const type = shape[name]!;
+		const value = fields[name];
+		if (type === 'figures') {
+			if (value === null) {
+				continue;
+			}
+
+			const inner = typeof value === 'object' ? wrongField(value, figuresShape) : {path: '', expected: ''};
+			if (inner !== undefined) {
+				return inner.path === '' ? {path: name, expected: fieldTypeNames.figures} : {path: `${name}.${inner.path}`, expected: inner.expected};
+			}
+		} else if (!fits(value, type)) {
+			return {path: name, expected: fieldTypeNames[type]};
 		}
 	}
 

@@ -6,8 +6,8 @@ import {closeSync, openSync} from 'node:fs';
 import {sanitize} from '../output/sanitize.js';
 import {LineReader, LineTooLongError, type Line} from './line-reader.js';
 import {
-	acceptedShape, maxLineBytes, recordingFormat, recordingVersion, resetShape, socketShape, transitionShape, wrongField,
-	type FieldType, type RecordingHeader, type Shape,
+	acceptedShape, fitsNumber, maxEarlyMs, maxGapMs, maxItemsPerRecord, maxLineBytes, maxMoreLines, recordingFormat, recordingVersion, resetShape, socketShape, transitionShape, wrongField,
+	type RecordingHeader, type Shape,
 } from './recording.js';
 import {systemReason} from './recording-source.js';
 import type {SocketPass, SourceHandlers, TransitionBatch, TransitionSource} from './source.js';
@@ -17,6 +17,8 @@ import type {Accepted, ExistingSocket, Reset, Transition} from './transition.js'
 const maxHeaderBytes = 64 * 1024;
 /** At --speed 0, how long the replay reads before it lets the rest of the program run. */
 const sliceMs = 10;
+/** The longest delay setTimeout takes (Node makes a longer one 1 ms): a longer wait is slept in parts. */
+const maxSleepMs = (2 ** 31) - 1;
 
 const monotonicNow = () => Number(process.hrtime.bigint()) / 1e6;
 
@@ -42,6 +44,7 @@ type Timer = {readonly atMs: number; readonly callback: () => void | Promise<voi
 
 const batchLists = {transitions: transitionShape, resets: resetShape, accepted: acceptedShape};
 const passLists = {sockets: socketShape};
+const recordTypes = new Set(['batch', 'snapshot', 'pass', 'end']);
 
 export class ReplaySource implements TransitionSource {
 	readonly header: RecordingHeader;
@@ -66,6 +69,8 @@ export class ReplaySource implements TransitionSource {
 	#exhausted = false;
 	/** Timers on the replay's clock, soonest first (among equals, in the order they were set). */
 	readonly #timers: Timer[] = [];
+	/** The latest time a record read so far was delivered at: the next may not be far after it. */
+	#readAtMs: number;
 	#done: Promise<void> = Promise.resolve();
 
 	/** Opens the recording and reads its header; throws a one-line error when it cannot. */
@@ -88,6 +93,7 @@ export class ReplaySource implements TransitionSource {
 		}
 
 		this.#clockMs = this.header.monoStartMs;
+		this.#readAtMs = this.header.monoStartMs;
 	}
 
 	/** The recorded monotonic time (ms) the replay has reached; it stops at the end of the recording. */
@@ -251,7 +257,7 @@ export class ReplaySource implements TransitionSource {
 	async #sleep(ms: number): Promise<void> {
 		await new Promise<void>(resolve => {
 			this.#wake = resolve;
-			this.#timer = setTimeout(resolve, ms);
+			this.#timer = setTimeout(resolve, Math.min(ms, maxSleepMs));
 		});
 		this.#wake = undefined;
 	}
@@ -314,6 +320,10 @@ export class ReplaySource implements TransitionSource {
 			}
 		}
 
+		if (!Number.isFinite(header.monoStartMs) || (header.monoStartMs as number) < 0) {
+			throw this.#damage(1, 'the header\'s monoStartMs is not a finite number >= 0');
+		}
+
 		// Batch mode reads the recorded wall-clock time from it.
 		if (Number.isNaN(Date.parse(header.started as string))) {
 			throw this.#damage(1, 'the header\'s started is not a date');
@@ -330,23 +340,33 @@ export class ReplaySource implements TransitionSource {
 		}
 
 		const {record, line} = first;
-		const at = record.at;
-		if (typeof at !== 'number') {
-			throw this.#damage(line, 'its time (at) is missing or not a number');
+		if (!recordTypes.has(record.type as string)) {
+			throw this.#damage(line, record.type === 'more'
+				? 'a continuation line (more) that no record announced'
+				: `not a record of a tcptop recording (type ${describe(record.type)})`);
 		}
+
+		const at = record.at;
+		if (!fitsNumber(at, 'time')) {
+			throw this.#damage(line, 'its time (at) is missing or not a finite number');
+		}
+
+		this.#checkTime(line, 'at', at as number);
+		this.#readAtMs = Math.max(this.#readAtMs, at as number);
 
 		switch (record.type) {
 			case 'batch': {
-				const lists = this.#lists(record, line, batchLists);
 				for (const counter of ['dropped', 'lost'] as const) {
-					if (typeof record[counter] !== 'number') {
-						throw this.#damage(line, `${counter} is missing or not a number`);
+					if (!fitsNumber(record[counter], 'count')) {
+						throw this.#damage(line, `${counter} is missing or not a count (an integer from 0 to 2^53-1)`);
 					}
 				}
 
+				const lists = this.#lists(record, line, batchLists);
+
 				return {
 					type: 'batch',
-					at,
+					at: at as number,
 					line,
 					batch: {
 						transitions: lists.transitions as Transition[],
@@ -360,12 +380,20 @@ export class ReplaySource implements TransitionSource {
 
 			case 'snapshot':
 			case 'pass': {
-				const lists = this.#lists(record, line, passLists);
-				for (const [field, type] of [['monoMs', 'number'], ['wallMs', 'number'], ['netns', 'number'], ['owners', 'boolean'], ['complete', 'boolean']] as const) {
-					if (typeof record[field] !== type) {
-						throw this.#damage(line, `${field} is missing or not a ${type}`);
+				for (const [field, type] of [['monoMs', 'time'], ['wallMs', 'time'], ['netns', 'uint32']] as const) {
+					if (!fitsNumber(record[field], type)) {
+						throw this.#damage(line, `${field} is missing or not ${type === 'time' ? 'a finite number' : 'an integer from 0 to 4294967295'}`);
 					}
 				}
+
+				for (const field of ['owners', 'complete'] as const) {
+					if (typeof record[field] !== 'boolean') {
+						throw this.#damage(line, `${field} is missing or not true or false`);
+					}
+				}
+
+				this.#checkTime(line, 'monoMs', record.monoMs as number);
+				const lists = this.#lists(record, line, passLists);
 
 				// A socket without counters is written with null for them; the source type says undefined.
 				const sockets = (lists.sockets as Array<ExistingSocket & {figures: unknown}>).map(socket =>
@@ -374,7 +402,7 @@ export class ReplaySource implements TransitionSource {
 					monoMs: record.monoMs as number, wallMs: record.wallMs as number, netns: record.netns as number,
 					owners: record.owners as boolean, complete: record.complete as boolean, sockets,
 				};
-				return {type: record.type, at, line, pass};
+				return {type: record.type, at: at as number, line, pass};
 			}
 
 			case 'end': {
@@ -383,14 +411,26 @@ export class ReplaySource implements TransitionSource {
 					throw this.#damage(after.line, 'a record after the end of the recording');
 				}
 
-				return {type: 'end', at, line};
+				return {type: 'end', at: at as number, line};
 			}
 
 			default: {
-				throw this.#damage(line, record.type === 'more'
-					? 'a continuation line (more) that no record announced'
-					: `not a record of a tcptop recording (type ${describe(record.type)})`);
+				throw new Error(`unhandled record type ${String(record.type)}`);
 			}
+		}
+	}
+
+	/**
+	 * A record's time must follow the recording's: not before its start, and not further after
+	 * the record before than a year (a damaged number would make a replay wait, or print, forever).
+	 */
+	#checkTime(line: number, field: string, ms: number): void {
+		if (ms < this.header.monoStartMs - maxEarlyMs) {
+			throw this.#damage(line, `its ${field} is before the recording's start (the header's monoStartMs)`);
+		}
+
+		if (ms > this.#readAtMs + maxGapMs) {
+			throw this.#damage(line, `its ${field} is more than a year after the record before it`);
 		}
 	}
 
@@ -401,8 +441,12 @@ export class ReplaySource implements TransitionSource {
 			throw this.#damage(line, 'more is not a count of lines');
 		}
 
+		if (more > maxMoreLines) {
+			throw this.#damage(line, `more is ${more}; a record may continue on at most ${maxMoreLines} lines`);
+		}
+
 		const lists: Lists = {};
-		this.#appendLists(lists, record, line, shapes);
+		this.#appendLists(lists, record, line, shapes, line);
 		for (let part = 0; part < more; part++) {
 			const next = this.#readLine();
 			if (next === undefined) {
@@ -414,25 +458,35 @@ export class ReplaySource implements TransitionSource {
 				throw this.#damage(next.line, `expected the continuation (more) of line ${line}'s record, found ${describe(next.record.type)}`);
 			}
 
-			this.#appendLists(lists, next.record, next.line, shapes);
+			this.#appendLists(lists, next.record, next.line, shapes, line);
 		}
 
 		return lists;
 	}
 
-	#appendLists(lists: Lists, record: Record<string, unknown>, line: number, shapes: Record<string, Shape>): void {
+	#appendLists(lists: Lists, record: Record<string, unknown>, line: number, shapes: Record<string, Shape>, firstLine: number): void {
+		let items = 0;
+		for (const list of Object.values(lists)) {
+			items += list.length;
+		}
+
 		for (const [name, shape] of Object.entries(shapes)) {
 			const list = record[name];
 			if (!Array.isArray(list)) {
 				throw this.#damage(line, `${name} is missing or not a list`);
 			}
 
+			items += list.length;
+			if (items > maxItemsPerRecord) {
+				throw this.#damage(line, `the record that starts on line ${firstLine} has more than ${maxItemsPerRecord.toLocaleString('en-US')} items, the most a replay takes`);
+			}
+
 			for (const [index, item] of list.entries()) {
-				const field = wrongField(item, shape);
-				if (field !== undefined) {
-					throw this.#damage(line, field === ''
+				const wrong = wrongField(item, shape);
+				if (wrong !== undefined) {
+					throw this.#damage(line, wrong.path === ''
 						? `${name}[${index}] is not an object`
-						: `${name}[${index}].${field} is missing or not ${articled(shape[field]!)}`);
+						: `${name}[${index}].${wrong.path} is missing or not ${wrong.expected}`);
 				}
 			}
 
@@ -500,10 +554,3 @@ function describe(type: unknown): string {
 	return typeof type === 'string' ? `'${sanitize(type.slice(0, 40))}'` : 'missing';
 }
 
-const typeNames: Record<FieldType, string> = {
-	number: 'a number', string: 'a string', boolean: 'true or false', family: '4 or 6', 'number|null': 'a number or null', figures: 'counters or null',
-};
-
-function articled(type: FieldType): string {
-	return typeNames[type];
-}

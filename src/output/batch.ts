@@ -2,13 +2,13 @@
 // iterations are done, a signal arrives, stdout closes, the source fails, or a replay ends.
 // Intervals are on the origin's clock: this host's, or a replay's (one print per recorded
 // interval, however fast the replay goes).
-import {once} from 'node:events';
 import type {Writable} from 'node:stream';
 import type {Origin} from '../capture/origin.js';
 import type {TransitionSource} from '../capture/source.js';
 import type {ConnectionTable} from '../model/connection-table.js';
 import {IntervalCounter} from '../model/interval-counts.js';
 import {frameJson, formatText, takeFrame, type BatchFormat, type TextOptions} from './batch-format.js';
+import {drained} from './drained.js';
 import {runFed} from './run-fed.js';
 import {jsonLine} from './sanitize.js';
 
@@ -85,16 +85,4 @@ export async function runBatch(source: TransitionSource, table: ConnectionTable,
 			},
 		};
 	});
-}
-
-/** Resolves once the stream takes writes again, or can no longer. */
-async function drained(out: Writable): Promise<void> {
-	const gone = new AbortController();
-	try {
-		await Promise.race([once(out, 'drain', {signal: gone.signal}), once(out, 'close', {signal: gone.signal})]);
-	} catch {
-		// An error on the stream: the run's error handler has it.
-	} finally {
-		gone.abort();
-	}
 }

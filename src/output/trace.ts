@@ -1,7 +1,9 @@
 // `tcptop trace`: every transition from a source, streamed to a writable until the source
 // fails, the duration ends, stdout closes, or a signal arrives.
 import type {Writable} from 'node:stream';
+import type {Origin} from '../capture/origin.js';
 import type {TransitionSource} from '../capture/source.js';
+import {drained} from './drained.js';
 import {formatBatch, TextLayout, type TraceFormat} from './trace-format.js';
 
 export type TraceOptions = {
@@ -9,6 +11,11 @@ export type TraceOptions = {
 	/** Stop after this many seconds; undefined runs until stopped. */
 	durationSeconds?: number;
 	ipv6Only?: boolean;
+	/**
+	 * The clock of a replay, which waits while the output is behind (its timers hold it), so a
+	 * slow reader does not make the output pile up in memory. A live capture cannot wait.
+	 */
+	replay?: Pick<Origin, 'now' | 'setTimer'>;
 };
 
 const stopSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -38,6 +45,18 @@ export async function runTrace(source: TransitionSource, options: TraceOptions, 
 		process.on(signal, end);
 	}
 
+	/** While a write waits for the stream to drain: one wait, however many batches are behind. */
+	let draining: Promise<void> | undefined;
+	const write = (text: string) => {
+		if (!out.write(text) && options.replay && draining === undefined) {
+			draining = drained(out).finally(() => {
+				draining = undefined;
+			});
+			// Held before the replay's next event.
+			options.replay.setTimer(options.replay.now(), () => draining);
+		}
+	};
+
 	let timer: NodeJS.Timeout | undefined;
 	try {
 		// Throws (nothing printed yet) when the source cannot start; batches arrive from the next tick on.
@@ -46,7 +65,7 @@ export async function runTrace(source: TransitionSource, options: TraceOptions, 
 				dropped = batch.dropped;
 				lost = batch.lost;
 				if (batch.transitions.length > 0 && out.writable) {
-					out.write(formatBatch(batch.transitions, options.format, layout));
+					write(formatBatch(batch.transitions, options.format, layout));
 				}
 			},
 			// A replay that reached the end of its recording.
@@ -62,7 +81,7 @@ export async function runTrace(source: TransitionSource, options: TraceOptions, 
 		}
 
 		if (options.format === 'text') {
-			out.write(layout.header() + '\n');
+			write(layout.header() + '\n');
 		}
 
 		await ended;
