@@ -1,10 +1,11 @@
 // Socket passes and accept() owners in the connection table: counters, reconciliation with
 // what the kernel holds, and who owns a passive connection.
 import test from 'ava';
-import type {SocketPass} from '../src/capture/source.js';
+import type {SocketPass, SourceHandlers} from '../src/capture/source.js';
 import {TcpState, type ExistingSocket, type SocketFigures, type Transition} from '../src/capture/transition.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
 import {OwnerSource} from '../src/model/connection.js';
+import {feedTable} from '../src/model/feed-table.js';
 
 const {CLOSE, SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE_WAIT, LISTEN} = TcpState;
 const netns = 4_026_531_840;
@@ -174,4 +175,26 @@ test('a complete pass names the process holding an accepted connection, over the
 	table.applyPass({...pass(3000, holders), owners: true});
 	t.like(table.find({netns, ...server}), {pid: 101, comm: 'worker', ownerSource: OwnerSource.holder});
 	t.like(table.find({netns, ...client}), {pid: 4242, comm: 'curl', ownerSource: OwnerSource.connect}, 'the connect()er stays');
+});
+
+test('a start-up snapshot larger than the table keeps the listeners and connections, losing TIME_WAITs first', t => {
+	const table = new ConnectionTable({maxConnections: 4});
+	const sockets = [
+		socket({sock: 1, lport: 443, raddr: '0.0.0.0', rport: 0, state: LISTEN}),
+		...Array.from({length: 5}, (_, index) => socket({sock: 10 + index, rport: 50_000 + index, state: TIME_WAIT})),
+		socket({sock: 2, ...server, state: ESTABLISHED}),
+		socket({sock: 3, ...client, state: CLOSE_WAIT}),
+	];
+	const source = {
+		start(handlers: SourceHandlers) {
+			handlers.snapshot!(pass(1000, sockets));
+		},
+		stop: async () => {},
+	};
+	feedTable(source, table, () => 1000, () => {});
+	t.is(table.countInState(LISTEN), 1);
+	t.is(table.countInState(ESTABLISHED), 1);
+	t.is(table.countInState(CLOSE_WAIT), 1);
+	t.is(table.countInState(TIME_WAIT), 1);
+	t.is(table.evictions, 4);
 });
