@@ -11,18 +11,21 @@
 //   ringbuf+passes+accept
 //                  and accept() traced for accepted connections' owners (--accept-owners)
 //   trace-json     `tcptop trace --json > /dev/null`, a separate process
+//   view           the whole product: `tcptop` (the live view, default options) in a 120x40
+//                  tmux pane; lost is the header's `lost N` read from the screen at the end
 //
 // Usage: node --import=tsx bench/capture-overhead.ts [--seconds S] [--rounds N] [--tracer T]... [--workload W]...
 import {spawn} from 'node:child_process';
 import {once} from 'node:events';
-import {openSync} from 'node:fs';
+import {existsSync, openSync} from 'node:fs';
 import {setTimeout as delay} from 'node:timers/promises';
 import {fileURLToPath} from 'node:url';
 import {parseArgs} from 'node:util';
 import {KernelSource} from '../src/capture/kernel-source.js';
 import type {SocketPass} from '../src/capture/source.js';
 import {TcpState} from '../src/capture/transition.js';
-import {attached} from '../test/helpers/cli.js';
+import {attached, bpfLinksOf} from '../test/helpers/cli.js';
+import {terminal} from '../test/helpers/tmux.js';
 
 const {values} = parseArgs({
 	options: {
@@ -36,7 +39,7 @@ const {values} = parseArgs({
 
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
-const tracers = values.tracer ?? ['ringbuf', 'ringbuf+passes', 'ringbuf+passes+accept', 'perf', 'trace-json'];
+const tracers = values.tracer ?? ['ringbuf', 'ringbuf+passes', 'ringbuf+passes+accept', 'perf', 'trace-json', 'view'];
 const workloads = values.workload ?? ['single/graceful', 'single/reset', 'threads/graceful', 'threads/reset'];
 const tcptop = fileURLToPath(new URL('../bin/tcptop', import.meta.url));
 
@@ -131,6 +134,35 @@ async function tracedByCommand(workload: string): Promise<Traced> {
 	return {rate: result.connections / result.seconds, expected: result.connections * perConnection(workload), received: undefined, lost};
 }
 
+async function tracedByView(workload: string): Promise<Traced> {
+	const {tmux, screen, until, session} = terminal(`overhead-${process.pid}`);
+	let quit = false;
+	try {
+		tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '40', `exec env NODE_ENV=production ${process.execPath} ${tcptop}`);
+		const pid = Number(tmux('display-message', '-p', '-t', session, '#{pane_pid}').trim());
+		await until('the first frame', () => (screen().includes('Sort: ') ? true : undefined));
+		await until('the programs to attach', () => (bpfLinksOf(pid).length > 0 ? true : undefined));
+		const result = await load(workload);
+		await delay(settleMs);
+		// The header's count, unless the line was cut at the pane's width; then the Transitions pane's.
+		const frame = screen();
+		const lost = (/ · lost ([\d,]+)(?: ·|$)/m.exec(frame) ?? /lost events[\s│]+([\d,]+)/.exec(frame))?.[1];
+		if (lost === undefined) {
+			throw new Error(`no "lost N" on the view's screen:\n${frame}`);
+		}
+
+		tmux('send-keys', '-t', session, 'q');
+		// The pane, its session and the tmux server end with tcptop.
+		await until('tcptop to quit', () => (existsSync(`/proc/${pid}`) ? undefined : true));
+		quit = true;
+		return {rate: result.connections / result.seconds, expected: result.connections * perConnection(workload), received: undefined, lost: Number(lost.replaceAll(',', ''))};
+	} finally {
+		if (!quit) {
+			tmux('kill-server');
+		}
+	}
+}
+
 const rows: string[][] = [['workload', 'tracer', 'untraced conn/s', 'traced conn/s', 'ratio', 'events expected', 'received', 'lost']];
 for (const workload of workloads) {
 	for (const tracer of tracers) {
@@ -144,7 +176,7 @@ for (const workload of workloads) {
 			untraced += plain.connections / plain.seconds;
 			const run = tracer === 'trace-json'
 				? await tracedByCommand(workload)
-				: await tracedInProcess(workload, tracer);
+				: (tracer === 'view' ? await tracedByView(workload) : await tracedInProcess(workload, tracer));
 			traced += run.rate;
 			expected += run.expected;
 			received = run.received === undefined ? undefined : received! + run.received;

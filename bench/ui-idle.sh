@@ -1,15 +1,35 @@
 #!/usr/bin/env bash
 # Idle cost of the live view: tcptop at its default 1 s refresh in a 200x56 tmux pane (about
 # 50 rows), with no keys pressed, its CPU time over SECONDS as a share of one core, next to
-# `top -d 1` measured the same way. Needs root and a built tree (bash bench/run.sh builds it).
+# `top -d 1` measured the same way. With CONNECTIONS, that many loopback connections are held
+# open meanwhile (2 x CONNECTIONS sockets), so runs compare on the same host whatever else the
+# machine does. Needs root and a built tree (bash bench/run.sh builds it). TREE runs another
+# built checkout's bin/tcptop (a baseline, for a side-by-side comparison).
 #
-#   sudo bash bench/ui-idle.sh [SECONDS=30]
+#   sudo bash bench/ui-idle.sh [SECONDS=30] [CONNECTIONS=0]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds=${1:-30}
+connections=${2:-0}
+tree=${TREE:-.}
 server="tcptop-idle-$$"
 ticks=$(getconf CLK_TCK)
-trap 'tmux -L "$server" kill-server 2>/dev/null || true' EXIT
+holder=
+cleanup() {
+	tmux -L "$server" kill-server 2>/dev/null || true
+	if [[ -n $holder ]]; then
+		kill "$holder" 2>/dev/null || true
+	fi
+}
+trap cleanup EXIT
+
+if ((connections > 0)); then
+	ulimit -n $((2 * connections + 100))
+	exec {ready}< <(exec node --import=tsx bench/hold-connections.ts "$connections")
+	holder=$!
+	read -r -u "$ready" line
+	[[ $line == ready ]]
+fi
 
 # CPU seconds (user + system) a process has used so far.
 cpu() {
@@ -31,6 +51,6 @@ share() {
 	awk -v a="$before" -v b="$after" -v s="$seconds" 'BEGIN { printf "%.2f", 100 * (b - a) / s }'
 }
 
-tcptop=$(share "env NODE_ENV=production $(command -v node) bin/tcptop")
+tcptop=$(share "env NODE_ENV=production $(command -v node) $tree/bin/tcptop")
 top=$(share "top -d 1")
-echo "over ${seconds} s at a 1 s refresh, % of one core: tcptop ${tcptop} %, top ${top} %, ratio $(awk -v a="$tcptop" -v b="$top" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')"
+echo "over ${seconds} s at a 1 s refresh, ${connections} connections held, % of one core: tcptop ${tcptop} %, top ${top} %, ratio $(awk -v a="$tcptop" -v b="$top" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')"

@@ -4,9 +4,11 @@ import {spawn} from 'node:child_process';
 import {readFileSync} from 'node:fs';
 import net from 'node:net';
 import {once} from 'node:events';
+import {setTimeout as delay} from 'node:timers/promises';
+import type {ExecutionContext} from 'ava';
 import {bpfLinksOf, bpfLinksOnHost, tcptop} from './helpers/cli.js';
 import {kernelTest} from './helpers/kernel.js';
-import {closedPort, listen} from './helpers/net.js';
+import {closedPort, connectOpen, listen} from './helpers/net.js';
 import {parseExposition} from './helpers/exposition.js';
 import {terminal} from './helpers/tmux.js';
 
@@ -162,4 +164,99 @@ kernelTest('tcptop in tmux with a trailing filter and --metrics --view: the view
 
 	tmux('send-keys', '-t', session, 'q');
 	await until('tcptop to exit', () => (screen().includes('tcptop exited with 0') ? true : undefined));
+});
+
+/**
+ * What a frame drawn over the last must never show, whatever redraws it: a second header, a
+ * second status or title line, a connection listed twice or out of place, rows left over
+ * from a screen that has closed, fewer rows than the list has room for.
+ */
+function checkFrame(t: ExecutionContext, frame: string, step: string, port: number, screen: 'list' | 'help' | 'detail') {
+	const lines = frame.split('\n');
+	const count = (test: (line: string) => boolean) => lines.filter(line => test(line)).length;
+	const message = `${step}:\n${frame}`;
+	t.true(lines[0]!.startsWith('tcptop - '), message);
+	t.is(count(line => line.startsWith('tcptop - ')), 1, message);
+	t.is(count(line => /^ESTAB [\d,]+( · |$)/.test(line)), 1, message);
+	t.is(count(line => line.startsWith('tracked ')), 1, message);
+	t.true(lines[3]!.startsWith('Sort: '), message);
+	t.is(count(line => line.startsWith('Sort: ')), 1, message);
+	t.is(count(line => line.includes('Keys (any key returns)')), screen === 'help' ? 1 : 0, message);
+	t.is(count(line => line.includes('· Esc or q returns')), screen === 'detail' ? 1 : 0, message);
+	const rows = lines.flatMap((line, index) => (line.includes(`127.0.0.1:${port} `) && index > 3 ? [index] : []));
+	const titles = count(line => /^\s+PID\S* COMMAND/.test(line));
+	if (screen !== 'list') {
+		t.is(titles, 0, message);
+		t.true(rows.length <= (screen === 'detail' ? 1 : 0), message);
+		return;
+	}
+
+	t.is(titles, 1, message);
+	t.regex(lines[4]!, /^\s+PID\S* COMMAND/, message);
+	const matched = Number(/ (\d+) of [\d,]+ shown/.exec(lines[3]!)?.[1]);
+	// The rows follow the titles without a gap, each connection once, up to the next pane.
+	t.deepEqual(rows, rows.map((_, index) => 5 + index), message);
+	const locals = rows.map(index => lines[index]!.split(/\s+/).find(word => word.startsWith('127.0.0.1:') && !word.endsWith(`:${port}`)));
+	t.is(new Set(locals).size, rows.length, message);
+	const next = lines[5 + rows.length] ?? '';
+	t.true(rows.length === matched || (rows.length < matched && (next.startsWith('Transitions') || next.startsWith('TRANSITION'))), message);
+}
+
+kernelTest('tcptop in tmux: each frame redraws the whole screen cleanly through sorting, filtering, scrolling, help, detail and resizes', async t => {
+	const {tmux, screen, until, session} = terminal('frames');
+	const server = await listen('127.0.0.1');
+	const clients: net.Socket[] = [];
+	t.teardown(async () => {
+		for (const client of clients) {
+			client.destroy();
+		}
+
+		await server.close();
+		try {
+			tmux('kill-server');
+		} catch {
+			// Already gone.
+		}
+	});
+
+	// More connections than a 40-line terminal has rows for, so the list scrolls.
+	for (let index = 0; index < 60; index++) {
+		clients.push(await connectOpen('127.0.0.1', server.port));
+	}
+
+	tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '40',
+		`${process.execPath} ${tcptop} --delay 0.2 dst 127.0.0.1:${server.port}; sleep 60`);
+	// A step's effect shows, then a few more frames are drawn over it before the screen is read.
+	const step = async (name: string, keys: string[], shows: (frame: string) => boolean, kind: 'list' | 'help' | 'detail' = 'list') => {
+		if (keys.length > 0) {
+			tmux('send-keys', '-t', session, ...keys);
+		}
+
+		await until(name, () => (shows(screen()) ? true : undefined));
+		await delay(700);
+		checkFrame(t, screen(), name, server.port, kind);
+	};
+
+	await step('the first frames', [], frame => / 60 of [\d,]+ shown/.test(frame));
+	await step('sorted by PID', ['P'], frame => frame.includes('Sort: PID ▲'));
+	await step('sorted by the next column', ['>'], frame => frame.includes('Sort: COMMAND'));
+	await step('scrolled to the end', ['End'], () => true);
+	await step('a page up', ['PgUp'], () => true);
+	await step('back to the top', ['Home'], () => true);
+	await step('the help', ['?'], frame => frame.includes('Keys (any key returns)'), 'help');
+	await step('the help closed', ['x'], frame => !frame.includes('Keys (any key returns)'));
+	await step('the detail view', ['Enter'], frame => frame.includes('· Esc or q returns'), 'detail');
+	await step('the detail view closed', ['Escape'], frame => !frame.includes('· Esc or q returns'));
+	const narrower = ` and sport = :${clients[0]!.localPort!}`;
+	tmux('send-keys', '-t', session, '/');
+	tmux('send-keys', '-t', session, '-l', narrower);
+	await step('a narrower filter', ['Enter'], frame => / 1 of [\d,]+ shown/.test(frame));
+	tmux('send-keys', '-t', session, '/');
+	tmux('send-keys', '-t', session, '-N', String(narrower.length), 'BSpace');
+	await step('the filter widened again', ['Enter'], frame => / 60 of [\d,]+ shown/.test(frame));
+	tmux('resize-window', '-t', session, '-x', '100', '-y', '30');
+	await step('a smaller terminal', [], frame => frame.trimEnd().split('\n').length <= 30);
+	tmux('resize-window', '-t', session, '-x', '140', '-y', '45');
+	await step('a larger terminal', [], frame => frame.split('\n').length >= 45 && frame.includes('RTT'));
+	tmux('send-keys', '-t', session, 'q');
 });

@@ -60,7 +60,9 @@ export async function runView(source: TransitionSource, table: ConnectionTable, 
 					initialView={options.initialView}
 				/>
 			</ThemeContext.Provider>,
-			// Ctrl-C is a key like q, so every way out takes the same path.
+			// Ctrl-C is a key like q, so every way out takes the same path. Not Ink's incremental
+			// rendering: it draws each frame a line lower than the last in a real terminal
+			// (bench/README.md).
 			{exitOnCtrlC: false, patchConsole: false, maxFps: 10},
 		);
 		if (quitting) {
