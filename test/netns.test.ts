@@ -5,6 +5,7 @@ import {statSync} from 'node:fs';
 import {ConnectionTable} from '../src/model/connection-table.js';
 import {TcpState} from '../src/capture/transition.js';
 import {captureDuring, kernelTest} from './helpers/kernel.js';
+import {closedPort} from './helpers/net.js';
 
 // Opens a connection 127.0.0.1:CLIENT -> 127.0.0.1:SERVER, holds it a moment, closes it.
 const connectionScript = `
@@ -29,8 +30,14 @@ kernelTest('the same 4-tuple in another network namespace is a separate connecti
 	execFileSync('ip', ['netns', 'add', namespace]);
 	try {
 		execFileSync('ip', ['netns', 'exec', namespace, 'ip', 'link', 'set', 'lo', 'up']);
-		const serverPort = 20_000 + (process.pid % 20_000);
-		const clientPort = serverPort + 1;
+		// Ports free here (the new namespace has nothing on any): other tests' connections use
+		// ephemeral ports of this namespace all the time.
+		const serverPort = await closedPort('127.0.0.1');
+		let clientPort = await closedPort('127.0.0.1');
+		while (clientPort === serverPort) {
+			clientPort = await closedPort('127.0.0.1');
+		}
+
 		const {transitions} = await captureDuring({localPorts: [serverPort, clientPort]}, async () => {
 			execFileSync(process.execPath, ['-e', connectionScript, String(serverPort), String(clientPort)]);
 			execFileSync('ip', ['netns', 'exec', namespace, process.execPath, '-e', connectionScript, String(serverPort), String(clientPort)]);
