@@ -33,23 +33,31 @@ function renamedClient(port: number, count: number) {
 	return spawn(process.execPath, ['-e', script], {env: {...process.env, NAME: hostileName}, stdio: ['ignore', 'pipe', 'inherit']});
 }
 
-kernelTest('tcptop in tmux: draws despite CI=true, sorts and filters by key, escapes a hostile process name, quits with q and detaches', async t => {
-	const {tmux, screen, until, session} = terminal('keys');
+/** A terminal, a loopback server and the clients a test connects to it, all gone when it ends. */
+async function liveSetting(t: ExecutionContext, name: string) {
+	const term = terminal(name);
 	const server = await listen('127.0.0.1');
 	const clients: net.Socket[] = [];
-	let renamed: ReturnType<typeof renamedClient> | undefined;
 	t.teardown(async () => {
-		renamed?.kill();
 		for (const client of clients) {
 			client.destroy();
 		}
 
 		await server.close();
 		try {
-			tmux('kill-server');
+			term.tmux('kill-server');
 		} catch {
 			// Already gone.
 		}
+	});
+	return {...term, server, clients};
+}
+
+kernelTest('tcptop in tmux: draws despite CI=true, sorts and filters by key, escapes a hostile process name, quits with q and detaches', async t => {
+	const {tmux, screen, until, session, server, clients} = await liveSetting(t, 'keys');
+	let renamed: ReturnType<typeof renamedClient> | undefined;
+	t.teardown(() => {
+		renamed?.kill();
 	});
 
 	// An interactive shell runs tcptop, reports its exit status, and shows it is usable
@@ -125,21 +133,7 @@ kernelTest('tcptop in tmux: draws despite CI=true, sorts and filters by key, esc
 });
 
 kernelTest('tcptop in tmux with a trailing filter and --metrics --view: the view filters, metrics are served beside it', async t => {
-	const {tmux, screen, until, session} = terminal('metrics');
-	const server = await listen('127.0.0.1');
-	const clients: net.Socket[] = [];
-	t.teardown(async () => {
-		for (const client of clients) {
-			client.destroy();
-		}
-
-		await server.close();
-		try {
-			tmux('kill-server');
-		} catch {
-			// Already gone.
-		}
-	});
+	const {tmux, screen, until, session, server, clients} = await liveSetting(t, 'metrics');
 	for (let index = 0; index < 2; index++) {
 		const client = net.connect(server.port, '127.0.0.1');
 		await once(client, 'connect');
@@ -203,21 +197,7 @@ function checkFrame(t: ExecutionContext, frame: string, step: string, port: numb
 }
 
 kernelTest('tcptop in tmux: each frame redraws the whole screen cleanly through sorting, filtering, scrolling, help, detail and resizes', async t => {
-	const {tmux, screen, until, session} = terminal('frames');
-	const server = await listen('127.0.0.1');
-	const clients: net.Socket[] = [];
-	t.teardown(async () => {
-		for (const client of clients) {
-			client.destroy();
-		}
-
-		await server.close();
-		try {
-			tmux('kill-server');
-		} catch {
-			// Already gone.
-		}
-	});
+	const {tmux, screen, until, session, server, clients} = await liveSetting(t, 'frames');
 
 	// More connections than a 40-line terminal has rows for, so the list scrolls.
 	for (let index = 0; index < 60; index++) {
