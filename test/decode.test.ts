@@ -1,6 +1,6 @@
 // The decoder on hand-built records laid out as struct tcptop_record (bpf/tcptop.h).
 import test from 'ava';
-import {decodeBlock, decodePass, DecodeError, RECORD_SIZE} from '../src/capture/decode.js';
+import {decodeBlock, decodePass, DecodeError, InStateClock, RECORD_SIZE} from '../src/capture/decode.js';
 import {TcpState} from '../src/capture/transition.js';
 
 type RecordFields = {
@@ -188,4 +188,31 @@ test('accept records name the accepting process apart from state changes', t => 
 		monoMs: 5000, wallMs: 6000, sock: 0x8881_2345_6780, netns: 4_026_531_840, pid: 4321, tid: 4322, comm: 'nginx',
 		family: 4, laddr: '127.0.0.1', lport: 40_000, raddr: '10.1.2.3', rport: 443,
 	}]);
+});
+
+test('the time in the previous state comes from the socket\'s own changes when the kernel did not time them', t => {
+	const change = (skaddr: bigint, oldstate: number, newstate: number, tsNs: bigint) => record({skaddr, oldstate, newstate, tsNs, deltaNs: null});
+	const a = 0xffff_8881_0000_1000n;
+	const b = 0xffff_8881_0000_2000n;
+	const {transitions} = decodeBlock(block(
+		change(a, TcpState.CLOSE, TcpState.SYN_SENT, 1_000_000_000n),
+		change(b, TcpState.ESTABLISHED, TcpState.CLOSE_WAIT, 1_500_000_000n),
+		change(a, TcpState.SYN_SENT, TcpState.ESTABLISHED, 1_002_500_000n),
+		change(a, TcpState.ESTABLISHED, TcpState.FIN_WAIT1, 3_002_500_000n),
+		change(b, TcpState.LAST_ACK, TcpState.CLOSE, 3_500_000_000n),
+		change(a, TcpState.FIN_WAIT1, TcpState.CLOSE, 3_003_000_000n),
+		// The same address again, a new socket: nothing carried over.
+		change(a, TcpState.CLOSE, TcpState.SYN_SENT, 4_000_000_000n),
+		change(a, TcpState.SYN_SENT, TcpState.CLOSE, 4_001_000_000n),
+	), 0);
+	const clock = new InStateClock();
+	clock.apply(transitions);
+	// The first change seen of a socket, a change from a state it was not seen entering, and
+	// CLOSE -> anything have none.
+	t.deepEqual(transitions.map(x => x.ms), [null, null, 2.5, 2000, null, 0.5, null, 1]);
+	t.is(clock.size, 0, 'both closed: nothing kept for them');
+	// A time the kernel reported stands.
+	const kernelTimed = decodeBlock(block(record({skaddr: b, oldstate: TcpState.CLOSE_WAIT, newstate: TcpState.LAST_ACK, deltaNs: 7_000_000n})), 0).transitions;
+	clock.apply(kernelTimed);
+	t.is(kernelTimed[0]!.ms, 7);
 });

@@ -1,7 +1,7 @@
 // Decodes the addon's blocks: whole 96-byte records back to back, little-endian, laid out
 // as struct tcptop_record in bpf/tcptop.h (the offsets below mirror it).
 import {formatIPv4, formatIPv6} from './address.js';
-import type {Accepted, ExistingSocket, Reset, SocketFigures, Transition} from './transition.js';
+import {TcpState, type Accepted, type ExistingSocket, type Reset, type SocketFigures, type Transition} from './transition.js';
 
 export const RECORD_SIZE = 96;
 const RECORD_STATE = 1;
@@ -62,7 +62,8 @@ class KernelTransition implements Transition {
 	readonly rport: number;
 	readonly oldstate: number;
 	readonly newstate: number;
-	readonly ms: number | null;
+	/** Filled in by InStateClock when the kernel did not time it. */
+	ms: number | null;
 	readonly #bytes: Uint8Array;
 	readonly #offset: number;
 	#laddr: string | undefined;
@@ -212,4 +213,43 @@ export function decodePass(block: ArrayBuffer, wallOffsetMs: number): ExistingSo
 		const owner = owners.get(sock);
 		return {monoMs, wallMs, sock, netns, family, laddr, lport, raddr, rport, state: newstate, pid: owner?.pid ?? 0, comm: owner?.comm ?? '', figures};
 	});
+}
+
+/** Sockets timed at once at most; beyond it, new sockets go without time in state. */
+const maxTimedSockets = 1 << 20;
+
+/**
+ * Time in the previous state, worked out from the changes themselves: the kernel times a
+ * change only when a pid setting makes it keep a per-socket map. Keyed by socket identity,
+ * forgotten at CLOSE (the address may then be reused); a socket's first change seen, or
+ * one that does not start from the state last seen, has none. Changes must come in time
+ * order.
+ */
+export class InStateClock {
+	readonly #sockets = new Map<number, {sinceMs: number; state: number}>();
+
+	/** Sets `ms` on the transitions that have none, and notes each one's new state. */
+	apply(transitions: readonly Transition[]): void {
+		for (const transition of transitions) {
+			const t = transition as KernelTransition;
+			const known = this.#sockets.get(t.sock);
+			if (t.ms === null && known !== undefined && known.state === t.oldstate && t.oldstate !== TcpState.CLOSE) {
+				t.ms = t.monoMs - known.sinceMs;
+			}
+
+			if (t.newstate === TcpState.CLOSE) {
+				this.#sockets.delete(t.sock);
+			} else if (known) {
+				known.sinceMs = t.monoMs;
+				known.state = t.newstate;
+			} else if (this.#sockets.size < maxTimedSockets) {
+				this.#sockets.set(t.sock, {sinceMs: t.monoMs, state: t.newstate});
+			}
+		}
+	}
+
+	/** Sockets being timed. */
+	get size(): number {
+		return this.#sockets.size;
+	}
 }

@@ -1,7 +1,7 @@
 // Transitions from the kernel, through the native addon.
 import {statSync} from 'node:fs';
 import {loadAddon, type CaptureAddon, type NativeCapture, type NativeCaptureOptions} from './addon.js';
-import {decodeBlock, decodePass, RECORD_SIZE} from './decode.js';
+import {decodeBlock, decodePass, InStateClock, RECORD_SIZE} from './decode.js';
 import type {SourceHandlers, TransitionSource} from './source.js';
 import {errnoName} from './errno.js';
 
@@ -62,6 +62,7 @@ export class KernelSource implements TransitionSource {
 		}
 
 		const wallOffsetMs = monotonicToWallOffsetMs();
+		const clock = new InStateClock();
 		// Passes list the sockets of this process's network namespace.
 		const netns = statSync('/proc/self/ns/net').ino;
 		// Perf buffers are per CPU: a batch holds each CPU's records in turn, so restore time order.
@@ -99,6 +100,7 @@ export class KernelSource implements TransitionSource {
 					accepted.sort(byTime);
 				}
 
+				clock.apply(transitions);
 				handlers.batch({transitions, resets, accepted, dropped, lost});
 			} catch (error) {
 				failed = true;
