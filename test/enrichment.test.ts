@@ -139,7 +139,9 @@ async function serverProcess(host: string): Promise<{port: number; pid: number; 
  * process and closes its own copy, so the worker accepts on a socket the master opened.
  */
 async function preforkedServer(host: string): Promise<{port: number; master: number; worker: number; stop(): void}> {
+	// The worker goes when its master does, however the master ends.
 	const worker = `
+		process.on('disconnect', () => process.exit(0));
 		process.on('message', (message, server) => {
 			server.on('connection', socket => socket.on('error', () => {}));
 			process.send(process.pid);
