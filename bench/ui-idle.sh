@@ -24,7 +24,11 @@ cleanup() {
 trap cleanup EXIT
 
 if ((connections > 0)); then
-	ulimit -n $((2 * connections + 100))
+	# Room for both ends of every connection, never less than there was (tcptop runs under it too).
+	needed=$((2 * connections + 100))
+	if (($(ulimit -n) < needed)); then
+		ulimit -n "$needed"
+	fi
 	exec {ready}< <(exec node --import=tsx bench/hold-connections.ts "$connections")
 	holder=$!
 	read -r -u "$ready" line
