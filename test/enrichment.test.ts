@@ -172,8 +172,10 @@ for (const [host, acceptOwners] of [['127.0.0.1', false], ['::1', false], ['127.
 	const how = acceptOwners ? 'accept() traced' : 'a socket pass';
 	kernelTest(`${host}: an accepted connection is owned by the process that accepted it (${how}), not the listener's or the one on the CPU`, async t => {
 		const table = new ConnectionTable();
-		const passes = countingPasses(new KernelSource({passIntervalMs: 40, acceptOwners}));
+		const kernel = new KernelSource({passIntervalMs: 40, acceptOwners});
+		const passes = countingPasses(kernel);
 		feedTable(passes.source, table, now, () => {});
+		t.is(kernel.acceptOwners, acceptOwners, 'accept() is traced exactly when asked for');
 		// The capture sees the master listen, so the listener's owner is the master.
 		const server = await preforkedServer(host);
 		const clients: net.Socket[] = [];
