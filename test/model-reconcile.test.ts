@@ -198,3 +198,18 @@ test('a start-up snapshot larger than the table keeps the listeners and connecti
 	t.is(table.countInState(TIME_WAIT), 1);
 	t.is(table.evictions, 4);
 });
+
+test('passes do not bring back what a full table evicted', t => {
+	const table = new ConnectionTable({maxConnections: 2});
+	const sockets = Array.from({length: 4}, (_, index) => socket({sock: 20 + index, rport: 51_000 + index, state: ESTABLISHED}));
+	for (const existing of sockets) {
+		table.upsertFromSnapshot(existing);
+	}
+
+	t.is(table.evictions, 2);
+	table.applyPass(pass(2000, sockets));
+	table.applyPass(pass(3000, sockets));
+	t.is(table.size, 2);
+	t.is(table.evictions, 2, 'no churn: the evicted stay out');
+	t.is(table.reconciled, 0);
+});

@@ -324,6 +324,11 @@ export class ConnectionTable {
 			const key = socket.state === TcpState.LISTEN ? listenerKey(socket, socket.sock) : connectionKey(socket);
 			const slot = this.lru.peek(key);
 			if (slot === undefined) {
+				// A full table evicted what it could not hold: bringing it back would evict another.
+				if (this.lru.size >= this.lru.max) {
+					continue;
+				}
+
 				if (this.passUnknown.get(key) === socket.state) {
 					const added = this.addExisting(key, socket, pass.monoMs, OwnerSource.holder);
 					if (added < seen.length) {
