@@ -77,15 +77,18 @@ export function bpfLinksOf(pid: number): number[] {
 
 /** Ids of every BPF link that exists on the host. */
 export function bpfLinksOnHost(): number[] {
-	// bpftool fails (EAGAIN) on a link another process is tearing down at that moment: ask again.
-	for (let attempt = 1; ; attempt++) {
-		try {
-			const links = JSON.parse(execFileSync('bpftool', ['-j', 'link', 'show'], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']}) || '[]') as Array<{id: number}>;
-			return links.map(link => link.id);
-		} catch (error) {
-			if (attempt === 5) {
-				throw error;
-			}
+	let output: string;
+	try {
+		output = execFileSync('bpftool', ['-j', 'link', 'show'], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']});
+	} catch (error) {
+		// bpftool fails (EAGAIN) on a link another process is tearing down at that moment, after
+		// listing the others: that one is on its way out, so the list stands without it.
+		output = (error as {stdout?: string}).stdout ?? '';
+		if (output === '') {
+			throw error;
 		}
 	}
+
+	const entries = JSON.parse(output || '[]') as Array<{id?: number; error?: string}>;
+	return entries.flatMap(entry => (entry.id === undefined ? [] : [entry.id]));
 }
