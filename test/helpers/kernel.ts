@@ -37,8 +37,12 @@ export type Capture = {
 	lost: number;
 };
 
-/** Runs `action` while the real program captures; returns what arrived once it has stopped. */
-export async function captureDuring(options: KernelSourceOptions, action: () => Promise<void>): Promise<Capture> {
+/**
+ * Runs `action` while the real program captures; returns what arrived once it has stopped.
+ * With `complete`, it waits (up to 3 s) until what arrived satisfies it before stopping: on a
+ * loaded machine the last ACKs of a close can be handled well after the sockets report closed.
+ */
+export async function captureDuring(options: KernelSourceOptions, action: () => Promise<void>, complete?: (capture: Capture) => boolean): Promise<Capture> {
 	const source = new KernelSource(options);
 	const capture: Capture = {transitions: [], resets: [], accepted: [], dropped: 0, lost: 0};
 	let failure: Error | undefined;
@@ -58,6 +62,9 @@ export async function captureDuring(options: KernelSourceOptions, action: () => 
 		await action();
 		// Softirq-side transitions (the last ACK of a close) land just after the sockets report closed.
 		await new Promise(resolve => setTimeout(resolve, 100));
+		for (let waited = 0; complete && !complete(capture) && waited < 3000; waited += 50) {
+			await new Promise(resolve => setTimeout(resolve, 50));
+		}
 	} finally {
 		await source.stop();
 	}
