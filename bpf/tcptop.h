@@ -13,6 +13,8 @@
 #endif
 
 #define TCPTOP_COMM_LEN 16
+/* Records a perf buffer sample carries (a power of two; see struct perf_stage). */
+#define TCPTOP_STAGED_RECORDS 16
 #define TCPTOP_MAX_PORTS 16
 
 /* Indexes of the per-CPU counters map. */

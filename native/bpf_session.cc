@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <linux/capability.h>
 #include <linux/perf_event.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -179,9 +180,14 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 	bpf_program__set_autoattach(skel->progs.tcptop_accept4, false);
 	bpf_program__set_autoattach(skel->progs.tcptop_accept, false);
 	skel->rodata->use_perf = perf;
+	bpf_program__set_autoload(skel->progs.tcptop_flush, perf);
+	bpf_program__set_autoattach(skel->progs.tcptop_flush, false);
 	if (perf) {
 		// The ring buffer map must exist for the program to load; keep it at its minimum.
 		bpf_map__set_max_entries(skel->maps.events, getpagesize());
+		// A stage per CPU, indexed by CPU number.
+		int possible = libbpf_num_possible_cpus();
+		bpf_map__set_max_entries(skel->maps.perf_stage, possible > 0 ? possible : 1);
 	}
 
 	// 3. Load (the verifier runs here).
@@ -237,6 +243,9 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 			Fail(error, "EBUFFER", std::string("cannot open the perf buffer: ") + strerror(errno));
 			return nullptr;
 		}
+		// Without staging (a kernel that cannot run the flush on a chosen CPU), each record
+		// is a sample of its own: correct, only costlier for the traced host.
+		session->StartPerfStaging();
 	} else {
 		session->ring_ = ring_buffer__new(bpf_map__fd(skel->maps.events), OnRingRecord,
 		                                  session.get(), nullptr);
@@ -258,6 +267,9 @@ BpfSession::~BpfSession()
 {
 	ring_buffer__free(ring_);
 	perf_buffer__free(perf_);
+	if (perfStages_ != nullptr) {
+		munmap(const_cast<uint8_t*>(perfStages_), perfStagesBytes_);
+	}
 	tcptop_bpf__destroy(skel_); // detaches the links, closes the maps and programs
 	if (mountedTracefs_) {
 		// Lazily: another tracer may have started using it meanwhile.
@@ -265,13 +277,52 @@ BpfSession::~BpfSession()
 	}
 }
 
+bool BpfSession::StartPerfStaging()
+{
+	flushFd_ = bpf_program__fd(skel_->progs.tcptop_flush);
+	bpf_map* stages = skel_->maps.perf_stage;
+	perfStageStride_ = (bpf_map__value_size(stages) + 7) & ~size_t{7};
+	size_t page = getpagesize();
+	perfStagesBytes_ = (perfStageStride_ * bpf_map__max_entries(stages) + page - 1) / page * page;
+	void* mapped = mmap(nullptr, perfStagesBytes_, PROT_READ, MAP_SHARED, bpf_map__fd(stages), 0);
+	if (mapped == MAP_FAILED) {
+		return false;
+	}
+	perfStages_ = static_cast<const uint8_t*>(mapped);
+	// Check that the flush runs on a chosen CPU (Linux 5.10 and later) before staging anything.
+	LIBBPF_OPTS(bpf_test_run_opts, run, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = 0);
+	if (bpf_prog_test_run_opts(flushFd_, &run) != 0) {
+		munmap(mapped, perfStagesBytes_);
+		perfStages_ = nullptr;
+		return false;
+	}
+	skel_->bss->perf_staging = true;
+	return true;
+}
+
+void BpfSession::FlushPerfStages()
+{
+	for (unsigned cpu = 0; cpu < bpf_map__max_entries(skel_->maps.perf_stage); cpu++) {
+		// A stage's first field is its count; a stale zero leaves its records for the next drain.
+		auto count = reinterpret_cast<const volatile uint32_t*>(perfStages_ + cpu * perfStageStride_);
+		if (*count != 0) {
+			LIBBPF_OPTS(bpf_test_run_opts, run, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = cpu);
+			bpf_prog_test_run_opts(flushFd_, &run); // fails only for a CPU gone offline
+		}
+	}
+}
+
 int BpfSession::Drain(int timeoutMs, std::vector<uint8_t>& block)
 {
 	block_ = &block;
 	// Neither buffer wakes us for every record: the wait below ends on the timer (or when a
-	// perf buffer is three quarters full), and the consume drains everything waiting.
+	// perf buffer is three quarters full), and the consume drains everything waiting, the
+	// perf stages' records included.
 	int err = ring_ != nullptr ? ring_buffer__poll(ring_, timeoutMs) : perf_buffer__poll(perf_, timeoutMs);
 	if (err >= 0 || err == -EINTR) {
+		if (perfStages_ != nullptr) {
+			FlushPerfStages();
+		}
 		err = ring_ != nullptr ? ring_buffer__consume(ring_) : perf_buffer__consume(perf_);
 	}
 	block_ = nullptr;
@@ -372,11 +423,11 @@ enum bpf_perf_event_ret BpfSession::OnPerfEvent(void* ctx, int /*cpu*/, struct p
 			uint32_t size;
 			uint8_t data[];
 		};
+		// A sample carries one record or a stage's worth (padding after them: ignored).
 		auto* sample = reinterpret_cast<RawSample*>(event);
-		if (sample->size >= TCPTOP_RECORD_SIZE) {
-			self->block_->insert(self->block_->end(), sample->data,
-			                     sample->data + TCPTOP_RECORD_SIZE);
-		}
+		size_t records = sample->size / TCPTOP_RECORD_SIZE;
+		self->block_->insert(self->block_->end(), sample->data,
+		                     sample->data + records * TCPTOP_RECORD_SIZE);
 	} else if (event->type == PERF_RECORD_LOST) {
 		struct LostRecord {
 			perf_event_header header;

@@ -67,6 +67,9 @@ private:
 	BpfSession() = default;
 	bool AttachAcceptOwners();
 
+	bool StartPerfStaging();
+	void FlushPerfStages();
+
 	static int OnRingRecord(void* ctx, void* data, size_t size);
 	static enum bpf_perf_event_ret OnPerfEvent(void* ctx, int cpu, struct perf_event_header* event);
 
@@ -80,6 +83,12 @@ private:
 	uint64_t unrescued_ = 0;
 	int countersFd_ = -1;
 	int cpus_ = 1;
+	// The perf buffer's per-CPU stages (struct perf_stage in bpf/tcptop.bpf.c), mapped
+	// read-only, and the flush program run on a CPU whose stage holds records.
+	const uint8_t* perfStages_ = nullptr;
+	size_t perfStagesBytes_ = 0;
+	size_t perfStageStride_ = 0;
+	int flushFd_ = -1;
 	bool acceptOwners_ = false;
 	bool mountedTracefs_ = false;
 };

@@ -1,6 +1,7 @@
 // The capture pipeline against the real kernel: real loopback sockets, real transitions.
 import type {ExecutionContext} from 'ava';
 import type {Transport} from '../src/capture/addon.js';
+import {KernelSource} from '../src/capture/kernel-source.js';
 import {stateName, TcpState, type Reset, type Transition} from '../src/capture/transition.js';
 import {bySocket, captureDuring, edges, kernelTest, kernelTestSerial} from './helpers/kernel.js';
 import {closedPort, connectAndClose, connectAndReset, connectRefused, inParallel, listen} from './helpers/net.js';
@@ -28,11 +29,13 @@ function assertDurationsMatchTimestamps(t: ExecutionContext, transitions: readon
 	}
 }
 
-for (const [family, host] of [[4, '127.0.0.1'], [6, '::1']] as const) {
-	kernelTest(`IPv${family}: the client and the accepted socket go through their whole lifecycles`, async t => {
+// Both transports: a lone connection's ten changes are fewer than a perf sample carries, so
+// with the perf buffer they arrive only because each drain flushes the stages.
+for (const [family, host, transport] of [[4, '127.0.0.1', 'ringbuf'], [6, '::1', 'ringbuf'], [4, '127.0.0.1', 'perf'], [6, '::1', 'perf']] as const) {
+	kernelTest(`IPv${family}, ${transport}: the client and the accepted socket go through their whole lifecycles`, async t => {
 		const server = await listen(host);
 		let clientPort = 0;
-		const {transitions} = await captureDuring({}, async () => {
+		const {transitions} = await captureDuring({transport}, async () => {
 			clientPort = await connectAndClose(host, server.port);
 			await server.settled();
 		});
@@ -56,6 +59,35 @@ for (const [family, host] of [[4, '127.0.0.1'], [6, '::1']] as const) {
 		assertDurationsMatchTimestamps(t, client);
 		assertDurationsMatchTimestamps(t, accepted);
 		t.true(client.every(transition => transition.netns === client[0]!.netns && transition.netns > 0));
+	});
+}
+
+for (const transport of ['ringbuf', 'perf'] as const satisfies readonly Transport[]) {
+	kernelTest(`${transport}: a lone connection's changes arrive while the capture runs`, async t => {
+		const server = await listen('127.0.0.1');
+		const source = new KernelSource({transport});
+		const arrived: Transition[] = [];
+		source.start({
+			batch(batch) {
+				arrived.push(...batch.transitions.filter(x => x.lport === server.port || x.rport === server.port));
+			},
+			error(error) {
+				t.fail(error.message);
+			},
+		});
+		try {
+			await connectAndClose('127.0.0.1', server.port);
+			await server.settled();
+			// Ten changes: fewer than a perf sample carries, so they come from the drains' flushes.
+			for (const deadline = Date.now() + 2000; arrived.length < 10 && Date.now() < deadline;) {
+				await new Promise(resolve => setTimeout(resolve, 20));
+			}
+
+			t.is(arrived.length, 10, 'every change arrived before the capture stopped');
+		} finally {
+			await source.stop();
+			await server.close();
+		}
 	});
 }
 
