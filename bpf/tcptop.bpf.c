@@ -604,15 +604,18 @@ int tcptop_owners(struct bpf_iter__task_file *ctx)
 /*
  * Sends what waits in this CPU's perf stage. Run by user space on each CPU whose stage holds
  * records (BPF_PROG_TEST_RUN with BPF_F_TEST_RUN_ON_CPU: an IPI, so nothing else runs on the
- * CPU meanwhile), never attached.
+ * CPU meanwhile), never attached. Returns TCPTOP_FLUSH_BUSY when it interrupted a handler
+ * writing the stage, for user space to try again.
  */
 SEC("raw_tp")
 int tcptop_flush(void *ctx)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 	struct perf_stage *stage = bpf_map_lookup_elem(&perf_stage, &cpu);
-	if (!stage || stage->busy)
+	if (!stage)
 		return 0;
+	if (stage->busy)
+		return TCPTOP_FLUSH_BUSY;
 	__u32 n = stage->count;
 	if (n == 0 || n > TCPTOP_STAGED_RECORDS)
 		return 0;

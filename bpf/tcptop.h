@@ -15,6 +15,7 @@
 #define TCPTOP_COMM_LEN 16
 /* Records a perf buffer sample carries (a power of two; see struct perf_stage). */
 #define TCPTOP_STAGED_RECORDS 16
+#define TCPTOP_FLUSH_BUSY 2 /* tcptop_flush's return: the stage was being written */
 #define TCPTOP_MAX_PORTS 16
 
 /* Indexes of the per-CPU counters map. */

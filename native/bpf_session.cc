@@ -305,9 +305,18 @@ void BpfSession::FlushPerfStages()
 	for (unsigned cpu = 0; cpu < bpf_map__max_entries(skel_->maps.perf_stage); cpu++) {
 		// A stage's first field is its count; a stale zero leaves its records for the next drain.
 		auto count = reinterpret_cast<const volatile uint32_t*>(perfStages_ + cpu * perfStageStride_);
-		if (*count != 0) {
+		if (*count == 0) {
+			continue;
+		}
+		// A flush that lands while a handler writes the stage leaves it; the handler is done
+		// within microseconds, and a stage left for the next drain would put its records a
+		// batch after later ones from other CPUs.
+		for (int attempt = 0; attempt < 8; attempt++) {
 			LIBBPF_OPTS(bpf_test_run_opts, run, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = cpu);
-			bpf_prog_test_run_opts(flushFd_, &run); // fails only for a CPU gone offline
+			// Fails only for a CPU gone offline.
+			if (bpf_prog_test_run_opts(flushFd_, &run) != 0 || run.retval != TCPTOP_FLUSH_BUSY) {
+				break;
+			}
 		}
 	}
 }
