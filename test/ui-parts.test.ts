@@ -2,7 +2,7 @@
 import test from 'ava';
 import {TcpState} from '../src/capture/transition.js';
 import {TransitionLog} from '../src/model/transition-log.js';
-import {decodeKeys} from '../src/ui/keys.js';
+import {decodeKeys, KeyDecoder, type KeyPress} from '../src/ui/keys.js';
 import {paneHeights, tableHeight} from '../src/ui/layout.js';
 import {sparkline} from '../src/ui/sparkline.js';
 import {transition} from './helpers/ui.js';
@@ -20,6 +20,28 @@ test('keys: named keys, typed text one character each, control characters and un
 	for (const unknown of ['\u001B[1;5P', '\u001B[<0;1;1M', '\u001B[200~', '\u001Bx', '\u001B]']) {
 		t.deepEqual(decodeKeys(unknown), [], JSON.stringify(unknown));
 	}
+});
+
+test('keys: the body of a pasted control string is never typed, and keys after it are keys', t => {
+	// Input events as Ink splits them: an opener alone, then its body as text.
+	const typed = (events: ReadonlyArray<string | [string, number]>) => {
+		const decoder = new KeyDecoder();
+		const presses: KeyPress[] = [];
+		for (const event of events) {
+			const [data, at] = typeof event === 'string' ? [event, 0] : event;
+			presses.push(...decoder.decode(data, at));
+		}
+
+		return presses.map(press => press.text ?? `<${press.name}>`).join('');
+	};
+
+	t.is(typed(['a', '\u001B]', '0;evil title\u0007b']), 'ab', 'OSC ended by BEL');
+	t.is(typed(['a', '\u001B]', '8;;http://x/', '\u001B\\', 'b']), 'ab', 'OSC ended by ST');
+	t.is(typed(['\u001BP', '1$r0m', '\u001B\\', 'q']), 'q', 'DCS');
+	t.is(typed(['\u001B_', 'Gi=1;AAAA\u009Cq']), 'q', 'APC ended by C1 ST');
+	t.is(typed(['\u001B]', 'title', '\u001B[A', 'x']), '<up>x', 'any escape ends the string');
+	t.is(typed([['\u001B]', 0], ['never ended', 10], ['q', 500]]), 'q', 'an unended string stops swallowing keys');
+	t.is(typed(['P', 'q']), 'Pq', 'P alone is a key');
 });
 
 test('sparkline: scaled to its largest value, blank where nothing happened, squeezed by summing', t => {

@@ -32,6 +32,48 @@ const controls: ReadonlyMap<string, NamedKey> = new Map<string, NamedKey>([
 // C0 and C1 controls and DEL: never text.
 const control = /[\u0000-\u001F\u007F-\u009F]/;
 
+// What opens a control string (OSC, DCS, APC, PM, SOS), which runs to BEL or ST (ESC \).
+const stringOpeners = new Set(['\u001B]', '\u001BP', '\u001B_', '\u001B^', '\u001BX']);
+// Ink hands over a control string's opener as one event and its body as text: the body is
+// skipped up to its end, or for this long at most (a paste arrives at once; keys typed after
+// an opener that never ends are keys again).
+const stringMaxMs = 100;
+
+/**
+ * Keys from a sequence of input events, skipping the bodies of control strings (a pasted
+ * `ESC ] 0;title BEL` must not type `0;title` into the filter).
+ */
+export class KeyDecoder {
+	#stringSince: number | undefined;
+
+	decode(data: string, now = Date.now()): KeyPress[] {
+		if (this.#stringSince !== undefined) {
+			if (now - this.#stringSince > stringMaxMs || data.startsWith('\u001B')) {
+				// Any escape ends a control string; ST itself is nothing more.
+				this.#stringSince = undefined;
+				if (data === '\u001B\\') {
+					return [];
+				}
+			} else {
+				const end = data.search(/[\u0007\u009C]/);
+				if (end === -1) {
+					return [];
+				}
+
+				this.#stringSince = undefined;
+				data = data.slice(end + 1);
+			}
+		}
+
+		if (stringOpeners.has(data)) {
+			this.#stringSince = now;
+			return [];
+		}
+
+		return decodeKeys(data);
+	}
+}
+
 /** The keys in one input event: keys typed faster than they are read arrive together. */
 export function decodeKeys(data: string): KeyPress[] {
 	const named = sequences.get(data);

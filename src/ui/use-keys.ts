@@ -1,6 +1,6 @@
 import {useStdin} from 'ink';
 import {useEffect, useRef} from 'react';
-import {decodeKeys, type KeyPress} from './keys.js';
+import {KeyDecoder, type KeyPress} from './keys.js';
 
 /** Calls onKeys with the keys of each input event (in raw mode, as useInput does). */
 export function useKeys(onKeys: (presses: readonly KeyPress[]) => void): void {
@@ -15,8 +15,9 @@ export function useKeys(onKeys: (presses: readonly KeyPress[]) => void): void {
 		};
 	}, [setRawMode]);
 	useEffect(() => {
+		const decoder = new KeyDecoder();
 		const onInput = (data: string) => {
-			const presses = decodeKeys(data);
+			const presses = decoder.decode(data);
 			if (presses.length > 0) {
 				handler.current(presses);
 			}
