@@ -6,6 +6,7 @@ import type {TransitionSource} from '../capture/source.js';
 import type {ConnectionTable} from '../model/connection-table.js';
 import {TransitionLog} from '../model/transition-log.js';
 import {App} from './app.js';
+import {installFastOutput} from './fast-output.js';
 import {feedTable} from '../model/feed-table.js';
 import {colorTheme, plainTheme, ThemeContext} from './theme.js';
 import {liveOrigin, type ViewOrigin} from './view-origin.js';
@@ -24,6 +25,8 @@ const stopSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 /** Resolves once the view has closed and the source is stopped; rejects with what ended it. */
 export async function runView(source: TransitionSource, table: ConnectionTable, options: ViewOptions): Promise<void> {
 	const origin = options.origin ?? liveOrigin();
+	// Ink's output step, without its per-cell objects (src/ui/fast-output.ts).
+	await installFastOutput();
 	const log = new TransitionLog();
 	let failure: Error | undefined;
 	let instance: Instance | undefined;
