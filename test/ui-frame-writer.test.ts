@@ -4,7 +4,7 @@
 import {EventEmitter} from 'node:events';
 import {setTimeout as delay} from 'node:timers/promises';
 import test from 'ava';
-import {FrameWriter} from '../src/ui/frame-writer.js';
+import {FrameWriter, lineChange} from '../src/ui/frame-writer.js';
 
 function fakeTerminal(columns = 40, rows = 10) {
 	const written: string[] = [];
@@ -30,13 +30,46 @@ test('the first frame goes out whole; the next ones only as the lines that chang
 
 	writer.write(frame('header 2s', 'row a', 'row B', 'footer'));
 	const second = take();
-	t.true(second.includes('header 2s') && second.includes('row B'), second);
-	t.false(second.includes('row a') || second.includes('footer'), 'unchanged lines are not sent');
-	// From the last line up to the first, down to the third, back to the last.
-	t.regex(second, /\u001B\[3A\r\u001B\[2Kheader 2s\u001B\[2B\r\u001B\[2Krow B\u001B\[1B/);
+	t.false(second.includes('row') || second.includes('header') || second.includes('footer'), 'unchanged text is not sent');
+	// From the last line up to the first, its 8th column; down to the third, its 5th column; back to the last.
+	t.regex(second, /\u001B\[3A\u001B\[8G2\u001B\[2B\u001B\[5GB\u001B\[1B/);
 
 	writer.write(frame('header 2s', 'row a', 'row B', 'footer'));
 	t.is(take(), '', 'an unchanged frame sends nothing');
+});
+
+/** A terminal line after `change` (CR, CSI n G, CSI K, CSI 2K and text; one column a character). */
+function applyTo(old: string, change: string): string {
+	let cells = [...old];
+	let column = 0;
+	for (const [, control, number, final, text] of change.matchAll(/(\r)|\u001B\[(\d*)([GK])|(\u001B\[[\d;]*m|[^\r\u001B])/g)) {
+		if (control) {
+			column = 0;
+		} else if (final === 'G') {
+			column = Number(number) - 1;
+		} else if (final === 'K') {
+			cells = number === '2' ? [] : cells.slice(0, column);
+		} else {
+			cells[column++] = text!;
+		}
+	}
+
+	return cells.join('');
+}
+
+test('a line changes by its changed stretches; a line with styles, or wide characters, is rewritten whole', t => {
+	const old = '  4242 postgres   127.0.0.1:5432   ESTAB   59s   59s     0   0';
+	const line = '  4242 postgres   127.0.0.1:5432   ESTAB  1m00s 1m00s    0   0';
+	const change = lineChange(old, line);
+	t.is(applyTo(old, change), line);
+	t.is(change, '\u001B[43G1m00s 1m00s', 'the ages only');
+	for (const [before, after] of [['rates 1.0 2.0', 'rates 1.0'], ['up 59s', 'up 1m00s'], ['new ▁▂▃ 7', 'new ▂▃▄ 7'], ['a', 'b'], ['abc', '']]) {
+		t.is(applyTo(before!, lineChange(before!, after!)), after!);
+	}
+
+	t.is(lineChange('rates 1.0 2.0', 'rates 1.0'), '\u001B[10G\u001B[K', 'a shorter line: the rest is erased');
+	t.is(lineChange('\u001B[7m  4242 a\u001B[27m', '\u001B[7m  4242 b\u001B[27m'), '\r\u001B[2K\u001B[7m  4242 b\u001B[27m');
+	t.is(lineChange('  4242 数据库 59s', '  4242 数据库 60s'), '\r\u001B[2K  4242 数据库 60s', 'a wide character: columns are not string indexes');
 });
 
 test('a shorter frame erases what is left below it; a taller one adds lines', t => {
@@ -45,7 +78,7 @@ test('a shorter frame erases what is left below it; a taller one adds lines', t 
 	writer.write(frame('a', 'b', 'c', 'd'));
 	take();
 	writer.write(frame('a', 'x'));
-	t.regex(take(), /\u001B\[2A\r\u001B\[2Kx\u001B\[1B\r\u001B\[J\u001B\[1A/);
+	t.regex(take(), /\u001B\[2A\u001B\[1Gx\u001B\[1B\r\u001B\[J\u001B\[1A/);
 	writer.write(frame('a', 'x', 'y', 'z'));
 	t.regex(take(), /\r\n\u001B\[2Ky\r\n\u001B\[2Kz/);
 });

@@ -29,8 +29,8 @@ const supported = /^6\.8\./;
 
 // Characters the view draws beyond ASCII: separators, sort markers, arrows, the transitions
 // table's borders, the sparkline's blocks. Each is one cell wide and a grapheme of its own.
-const symbols = '·▲▼→←↑↓…─│┌┐└┘├┤┬┴┼╭╮╯╰▁▂▃▄▅▆▇█';
-const symbolCodes = new Set([...symbols].map(symbol => symbol.codePointAt(0)!));
+export const singleCellSymbols = '·▲▼→←↑↓…─│┌┐└┘├┤┬┴┼╭╮╯╰▁▂▃▄▅▆▇█';
+const symbolCodes = new Set([...singleCellSymbols].map(symbol => symbol.codePointAt(0)!));
 
 const noStyle: readonly AnsiCode[] = [];
 
