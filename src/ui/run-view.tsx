@@ -26,8 +26,6 @@ const stopSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 /** Resolves once the view has closed and the source is stopped; rejects with what ended it. */
 export async function runView(source: TransitionSource, table: ConnectionTable, options: ViewOptions): Promise<void> {
 	const origin = options.origin ?? liveOrigin();
-	// Ink's output step, without its per-cell objects (src/ui/fast-output.ts).
-	await installFastOutput();
 	const log = new TransitionLog();
 	let failure: Error | undefined;
 	let instance: Instance | undefined;
@@ -46,6 +44,8 @@ export async function runView(source: TransitionSource, table: ConnectionTable, 
 	}
 
 	try {
+		// Ink's output step, without its per-cell objects (src/ui/fast-output.ts).
+		await installFastOutput();
 		feedTable(source, table, origin.now, error => {
 			failure = error;
 			quit();
