@@ -4,7 +4,9 @@
 # `top -d 1` measured the same way. With CONNECTIONS, that many loopback connections are held
 # open meanwhile (2 x CONNECTIONS sockets), so runs compare on the same host whatever else the
 # machine does. Needs root and a built tree (bash bench/run.sh builds it). TREE runs another
-# built checkout's bin/tcptop (a baseline, for a side-by-side comparison).
+# built checkout's bin/tcptop (a baseline, for a side-by-side comparison). WARMUP sets the
+# seconds before the measurement (5; V8 is still compiling the view's code then: 60 gives the
+# steady state). tcptop's main thread (JavaScript, React, Ink) is also given on its own.
 #
 #   sudo bash bench/ui-idle.sh [SECONDS=30] [CONNECTIONS=0]
 set -euo pipefail
@@ -12,6 +14,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds=${1:-30}
 connections=${2:-0}
 tree=${TREE:-.}
+warmup=${WARMUP:-5}
 server="tcptop-idle-$$"
 ticks=$(getconf CLK_TCK)
 holder=
@@ -35,26 +38,29 @@ if ((connections > 0)); then
 	[[ $line == ready ]]
 fi
 
-# CPU seconds (user + system) a process has used so far.
+# CPU seconds (user + system) a process (or, given a path under /proc, a thread) has used so far.
 cpu() {
-	awk -v ticks="$ticks" '{ print ($14 + $15) / ticks }' "/proc/$1/stat"
+	awk -v ticks="$ticks" '{ print ($14 + $15) / ticks }' "$1/stat"
 }
 
-# Runs a command in its own pane for `seconds` after a 5 s warm-up; prints its share of a core.
+# Runs a command in its own pane for `seconds` after the warm-up; prints its share of a core,
+# and its main thread's.
 share() {
 	tmux -L "$server" new-session -d -s idle -x 200 -y 56 "exec $1"
 	local pid
 	pid=$(tmux -L "$server" display-message -p -t idle '#{pane_pid}')
-	sleep 5
-	local before
-	before=$(cpu "$pid")
+	sleep "$warmup"
+	local before main
+	before=$(cpu "/proc/$pid")
+	main=$(cpu "/proc/$pid/task/$pid")
 	sleep "$seconds"
-	local after
-	after=$(cpu "$pid")
+	local after main_after
+	after=$(cpu "/proc/$pid")
+	main_after=$(cpu "/proc/$pid/task/$pid")
 	tmux -L "$server" kill-server
-	awk -v a="$before" -v b="$after" -v s="$seconds" 'BEGIN { printf "%.2f", 100 * (b - a) / s }'
+	awk -v a="$before" -v b="$after" -v m="$main" -v n="$main_after" -v s="$seconds" 'BEGIN { printf "%.2f %.2f\n", 100 * (b - a) / s, 100 * (n - m) / s }'
 }
 
-tcptop=$(share "env NODE_ENV=production $(command -v node) $tree/bin/tcptop")
-top=$(share "top -d 1")
-echo "over ${seconds} s at a 1 s refresh, ${connections} connections held, % of one core: tcptop ${tcptop} %, top ${top} %, ratio $(awk -v a="$tcptop" -v b="$top" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')"
+read -r tcptop main < <(share "env NODE_ENV=production $(command -v node) $tree/bin/tcptop")
+read -r top _ < <(share "top -d 1")
+echo "over ${seconds} s at a 1 s refresh after ${warmup} s, ${connections} connections held, % of one core: tcptop ${tcptop} % (main thread ${main} %), top ${top} %, ratio $(awk -v a="$tcptop" -v b="$top" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')"

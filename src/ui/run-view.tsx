@@ -6,6 +6,8 @@ import type {TransitionSource} from '../capture/source.js';
 import type {ConnectionTable} from '../model/connection-table.js';
 import {TransitionLog} from '../model/transition-log.js';
 import {App} from './app.js';
+import {installFastOutput} from './fast-output.js';
+import {FrameWriter} from './frame-writer.js';
 import {feedTable} from '../model/feed-table.js';
 import {colorTheme, plainTheme, ThemeContext} from './theme.js';
 import {liveOrigin, type ViewOrigin} from './view-origin.js';
@@ -27,6 +29,7 @@ export async function runView(source: TransitionSource, table: ConnectionTable, 
 	const log = new TransitionLog();
 	let failure: Error | undefined;
 	let instance: Instance | undefined;
+	const frames = new FrameWriter(process.stdout);
 	let quitting = false;
 	const quit = () => {
 		quitting = true;
@@ -41,6 +44,8 @@ export async function runView(source: TransitionSource, table: ConnectionTable, 
 	}
 
 	try {
+		// Ink's output step, without its per-cell objects (src/ui/fast-output.ts).
+		await installFastOutput();
 		feedTable(source, table, origin.now, error => {
 			failure = error;
 			quit();
@@ -60,10 +65,9 @@ export async function runView(source: TransitionSource, table: ConnectionTable, 
 					initialView={options.initialView}
 				/>
 			</ThemeContext.Provider>,
-			// Ctrl-C is a key like q, so every way out takes the same path. Not Ink's incremental
-			// rendering: it draws each frame a line lower than the last in a real terminal
-			// (bench/README.md).
-			{exitOnCtrlC: false, patchConsole: false, maxFps: 10},
+			// Ctrl-C is a key like q, so every way out takes the same path. Ink's debug mode hands
+			// each whole frame to the writer, which sends the terminal only the changed lines.
+			{stdout: frames as unknown as NodeJS.WriteStream, debug: true, exitOnCtrlC: false, patchConsole: false},
 		);
 		if (quitting) {
 			instance.unmount();
@@ -71,6 +75,7 @@ export async function runView(source: TransitionSource, table: ConnectionTable, 
 
 		await instance.waitUntilExit();
 	} finally {
+		frames.end();
 		for (const signal of stopSignals) {
 			process.off(signal, quit);
 		}

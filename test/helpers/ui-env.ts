@@ -1,5 +1,6 @@
 // Imported first by the view's tests, before React and Ink load.
 import chalk from 'chalk';
+import {installFastOutput} from '../../src/ui/fast-output.js';
 
 // React's production build, as tcptop runs it: the development build records a performance
 // measure for every component render and slows long tests to a crawl.
@@ -9,3 +10,6 @@ process.env.NODE_ENV = 'production';
 // Chalk (Ink's styling) fixes its level when first imported, which ava's own reporter does
 // before any test file loads: the level is set on the shared instance instead.
 chalk.level = 1;
+
+// Frames drawn the way tcptop draws them (src/ui/run-view.tsx installs the same).
+await installFastOutput();
