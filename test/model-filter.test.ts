@@ -1,6 +1,7 @@
+import {BlockList} from 'node:net';
 import test from 'ava';
 import {TcpState, type Transition} from '../src/capture/transition.js';
-import {compileFilter, type Filter, type FilterSubject} from '../src/model/filter.js';
+import {compileFilter, ipv4Number, type Filter, type FilterSubject} from '../src/model/filter.js';
 
 const {ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING} = TcpState;
 
@@ -22,6 +23,41 @@ function matching(text: string, subjects: FilterSubject[] = [web, ssh, local6, m
 	const filter = compiled(text);
 	return subjects.filter(subject => filter.matchConnection(subject)).map(subject => subject.comm || subject.laddr);
 }
+
+test('IPv4 prefixes match as node:net BlockList does, at every prefix length and around each edge', t => {
+	let seed = 7;
+	const random = () => {
+		seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+		return seed;
+	};
+
+	const dotted = (value: number) => [24, 16, 8, 0].map(shift => (value >>> shift) & 255).join('.');
+	let mismatches = 0;
+	for (let length = 0; length <= 32; length++) {
+		const network = ((random() * 2) + (random() & 1)) >>> 0;
+		const rule = `${dotted(network)}/${length}`;
+		const list = new BlockList();
+		list.addSubnet(dotted(network), length, 'ipv4');
+		const filter = compiled(`dst ${rule}`);
+		// The network's first and last addresses, one either side, and random ones.
+		const span = length === 0 ? 2 ** 32 : 2 ** (32 - length);
+		const first = Math.floor(network / span) * span;
+		const candidates = [first, first + span - 1, first - 1, first + span, network, random(), random() * 2];
+		for (const value of candidates.filter(value => value >= 0 && value < 2 ** 32)) {
+			const raddr = dotted(value);
+			if (filter.matchConnection({...web, raddr}) !== list.check(raddr, 'ipv4')) {
+				mismatches++;
+				t.log(`${rule} and ${raddr}`);
+			}
+		}
+	}
+
+	t.is(mismatches, 0);
+	t.is(ipv4Number('255.255.255.255'), (2 ** 32) - 1);
+	for (const text of ['1.2.3', '1.2.3.4.5', '256.1.1.1', '1..2.3', '1.2.3.', '::1', '1.2.3.4 ', '', '1234.1.1.1']) {
+		t.is(ipv4Number(text), -1, text);
+	}
+});
 
 test('an empty filter matches everything', t => {
 	t.deepEqual(matching(''), ['nginx', 'sshd', '::1', 'mysqld']);

@@ -285,7 +285,7 @@ class Parser {
 		const matches: Predicate = subject => {
 			const address = local ? subject.laddr : subject.raddr;
 			return (port === undefined || port === (local ? subject.lport : subject.rport))
-				&& (addresses === undefined || addresses.check(address, address.includes(':') ? 'ipv6' : 'ipv4'));
+				&& (addresses === undefined || addresses(address));
 		};
 		return operator !== undefined && negations.has(operator) ? subject => !matches(subject) : matches;
 	}
@@ -451,7 +451,33 @@ function parsePort(text: string): number | 'any' | undefined {
 	return Number(text);
 }
 
-type Host = {readonly addresses: BlockList | undefined; readonly port: number | undefined};
+/** A dotted IPv4 address as an unsigned number, or -1 for anything else. */
+export function ipv4Number(text: string): number {
+	let value = 0;
+	let part = 0;
+	let digits = 0;
+	let dots = 0;
+	for (let index = 0; index < text.length; index++) {
+		const code = text.charCodeAt(index);
+		if (code >= 48 && code <= 57) {
+			part = (part * 10) + code - 48;
+			if (++digits > 3 || part > 255) {
+				return -1;
+			}
+		} else if (code === 46 && digits > 0 && dots < 3) {
+			value = (value * 256) + part;
+			part = 0;
+			digits = 0;
+			dots++;
+		} else {
+			return -1;
+		}
+	}
+
+	return dots === 3 && digits > 0 ? (value * 256) + part : -1;
+}
+
+type Host = {readonly addresses: ((address: string) => boolean) | undefined; readonly port: number | undefined};
 
 function parseHost(text: string): Host | undefined {
 	if (text === '*') {
@@ -509,18 +535,34 @@ function parseHost(text: string): Host | undefined {
 		return undefined;
 	}
 
-	const family = version === 4 ? 'ipv4' : 'ipv6';
-	const addresses = new BlockList();
-	if (prefix === undefined) {
-		addresses.addAddress(address, family);
-	} else {
-		const length = Number(prefix);
+	let length = version === 4 ? 32 : 128;
+	if (prefix !== undefined) {
+		length = Number(prefix);
 		if (!/^\d+$/.test(prefix) || length > (version === 4 ? 32 : 128)) {
 			return undefined;
 		}
-
-		addresses.addSubnet(address, length, family);
 	}
 
+	const family = version === 4 ? 'ipv4' : 'ipv6';
+	const list = new BlockList();
+	list.addSubnet(address, length, family);
+	const check = (text: string) => list.check(text, text.includes(':') ? 'ipv6' : 'ipv4');
+	if (version === 6) {
+		return {addresses: check, port};
+	}
+
+	// An IPv4 rule against a dotted address, the usual case, by arithmetic: BlockList.check
+	// parses the address on every call, which made a filter on addresses cost a frame of
+	// 100,000 connections ~15 ms. Other forms (IPv4-mapped IPv6) go to the BlockList.
+	const shift = 32 - length;
+	const network = length === 0 ? 0 : ipv4Number(address) >>> shift;
+	const addresses = (text: string) => {
+		const value = ipv4Number(text);
+		if (value < 0) {
+			return check(text);
+		}
+
+		return length === 0 || value >>> shift === network;
+	};
 	return {addresses, port};
 }
