@@ -200,6 +200,20 @@ test('Enter opens the selected connection in detail; Esc and q return to the lis
 	t.regex(plain(frame), /Sort: PID/, 'q leaves the detail view, not tcptop');
 });
 
+test('the detail of a connection found already open gives its time in state as a lower bound', async t => {
+	const view = renderView(t, {existing: [{
+		monoMs: 100_000, wallMs: 0, netns: 1, family: 4, sock: 9201, laddr: '127.0.0.1', lport: 5432,
+		raddr: '127.0.0.1', rport: 41_002, state: CLOSE_WAIT, pid: 300, comm: 'postgres', figures: undefined,
+	}]});
+	await view.until(frame => rowLines(frame).length === 1);
+	view.clock.now += 12_000;
+	await view.press(keys.enter);
+	const frame = plain(await view.until(frame => frame.includes('Esc or q returns')));
+	t.regex(frame, /state +CLOSE-WAIT for >12s/);
+	t.regex(frame, /now +CLOSE-WAIT +for >12s/);
+	t.regex(frame, /transitions 0 seen/);
+});
+
 test('F6 picks the sort column from a list; Esc cancels', async t => {
 	const view = renderView(t);
 	traffic(view);

@@ -54,8 +54,10 @@ export function formatStateTime(ms: number): string {
 export function connectionDetail(connection: Connection, nowMs: number, stuck: boolean): ConnectionDetail {
 	const optional = (value: number | undefined, format: (value: number) => string) => (value === undefined ? '-' : format(value));
 	const ended = connection.state === TcpState.CLOSE || connection.state === TcpState.TIME_WAIT;
+	// Found already in its state (the snapshot, a pass): it has been in it longer than seen.
+	const atLeast = connection.inStateIsLowerBound ? '>' : '';
 	const fields: DetailField[] = [
-		{label: 'state', value: `${displayStateName(connection.state)} for ${formatDuration(nowMs - connection.stateSinceMs)}`, trouble: stuck},
+		{label: 'state', value: `${displayStateName(connection.state)} for ${atLeast}${formatDuration(nowMs - connection.stateSinceMs)}`, trouble: stuck},
 		{label: 'opened', value: `${directions[connection.direction]}, seen ${formatDuration(nowMs - connection.firstSeenMs)} ago`, trouble: false},
 		{
 			label: 'owner',
@@ -108,6 +110,6 @@ function timeline(connection: Connection, nowMs: number): string[] {
 		lines.push(`${when.padStart(10)}  ${`${displayStateName(entry.from)} → ${displayStateName(entry.to)}`.padEnd(26)} ${stay}`.trimEnd());
 	}
 
-	lines.push(`${'now'.padStart(10)}  ${displayStateName(connection.state).padEnd(26)} for ${formatStateTime(nowMs - connection.stateSinceMs)}`);
+	lines.push(`${'now'.padStart(10)}  ${displayStateName(connection.state).padEnd(26)} for ${connection.inStateIsLowerBound ? '>' : ''}${formatStateTime(nowMs - connection.stateSinceMs)}`);
 	return lines;
 }
