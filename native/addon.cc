@@ -2,6 +2,7 @@
 // code, and batches into ArrayBuffers. The work lives in BpfSession and Poller.
 #include <napi.h>
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cstring>
@@ -160,6 +161,18 @@ private:
 	std::unique_ptr<Poller> poller_;
 };
 
+// readerGone(fd): whether the reading end of the pipe or socket on `fd` has gone. A write would
+// say so with EPIPE, but a trace with nothing to write would wait for its next event.
+Napi::Value ReaderGone(const Napi::CallbackInfo& info)
+{
+	pollfd output = {};
+	output.fd = info[0].As<Napi::Number>().Int32Value();
+	output.events = POLLOUT;
+	// The write end of a pipe whose readers have all closed polls as POLLERR; a socket as POLLHUP.
+	bool gone = poll(&output, 1, 0) == 1 && (output.revents & (POLLERR | POLLHUP)) != 0;
+	return Napi::Boolean::New(info.Env(), gone);
+}
+
 } // namespace
 } // namespace tcptop
 
@@ -167,6 +180,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports)
 {
 	exports.Set("Capture", tcptop::Capture::Define(env));
 	exports.Set("recordSize", Napi::Number::New(env, TCPTOP_RECORD_SIZE));
+	exports.Set("readerGone", Napi::Function::New(env, tcptop::ReaderGone, "readerGone"));
 	return exports;
 }
 

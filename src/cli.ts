@@ -3,7 +3,7 @@
 import {readFileSync} from 'node:fs';
 import {isIPv4, isIPv6} from 'node:net';
 import {parseArgs} from 'node:util';
-import type {CaptureError, Transport} from './capture/addon.js';
+import {readerGone, type CaptureError, type Transport} from './capture/addon.js';
 import {FilteredSource, type CaptureFilter} from './capture/filtered-source.js';
 import {KernelSource, type KernelSourceOptions} from './capture/kernel-source.js';
 import {liveOrigin, monotonicNow, replayOrigin} from './capture/origin.js';
@@ -498,7 +498,9 @@ async function main(argv: string[]): Promise<number> {
 		acceptOwners: false,
 	});
 	try {
-		return await runTrace(source, {format: values.json ? 'json' : 'text', durationSeconds, ipv6Only: values.ipv6, replay: replay && replayOrigin(replay)}, process.stdout, process.stderr);
+		// A live trace's reader may go while nothing is written; a replay writes until its end.
+		const watchReader = replay === undefined ? () => readerGone(1) : undefined;
+		return await runTrace(source, {format: values.json ? 'json' : 'text', durationSeconds, ipv6Only: values.ipv6, replay: replay && replayOrigin(replay), readerGone: watchReader}, process.stdout, process.stderr);
 	} catch (error) {
 		printLibbpfLog(values, error);
 		throw error;

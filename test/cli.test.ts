@@ -3,7 +3,7 @@ import test from 'ava';
 import {kernelTest} from './helpers/kernel.js';
 import {attached, bpfLinksOnHost, finish, linksWhileTracing, run, start} from './helpers/cli.js';
 import {assertOneLineError, testUsageErrors} from './helpers/usage-errors.js';
-import {connectAndClose, listen} from './helpers/net.js';
+import {closedPort, connectAndClose, listen} from './helpers/net.js';
 
 test('--help lists the trace command and exits 0', async t => {
 	const {code, stdout} = await run(['--help']);
@@ -102,6 +102,26 @@ kernelTest('trace | head -1: exits quietly when stdout closes', async t => {
 	t.is(code, 0);
 	t.is(signal, null);
 	t.is(stderr, '');
+});
+
+kernelTest('trace | head -1 on a quiet host: exits once the reader goes, with nothing more to write', async t => {
+	// A port nobody uses: no transition will ever make a write fail.
+	const port = await closedPort('127.0.0.1');
+	const child = start(['trace', '--lport', String(port)]);
+	const finished = finish(child);
+	const links = await attached(child);
+	child.stdout.destroy();
+	const {code, signal, stderr} = await Promise.race([finished, new Promise<never>((_, reject) => {
+		setTimeout(() => {
+			child.kill();
+			reject(new Error('still running 5 s after its reader went'));
+		}, 5000).unref();
+	})]);
+	t.is(code, 0);
+	t.is(signal, null);
+	t.is(stderr, '');
+	const remaining = new Set(bpfLinksOnHost());
+	t.deepEqual(links.filter(id => remaining.has(id)), []);
 });
 
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {

@@ -44,6 +44,8 @@ export type NativeCapture = {
 
 export type CaptureAddon = {
 	readonly recordSize: number;
+	/** Whether the reading end of the pipe or socket on `fd` has gone (never for a file or terminal). */
+	readonly readerGone: (fd: number) => boolean;
 	readonly Capture: new (
 		options: NativeCaptureOptions,
 		onBatch: BatchCallback,
@@ -68,4 +70,9 @@ export function loadAddon(): CaptureAddon {
 	}
 
 	return addon;
+}
+
+/** Whether the reader of the pipe or socket on `fd` has gone (see CaptureAddon.readerGone). */
+export function readerGone(fd: number): boolean {
+	return loadAddon().readerGone(fd);
 }

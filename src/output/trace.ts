@@ -16,6 +16,11 @@ export type TraceOptions = {
 	 * slow reader does not make the output pile up in memory. A live capture cannot wait.
 	 */
 	replay?: Pick<Origin, 'now' | 'setTimer'>;
+	/**
+	 * Whether the reader of the output has gone, asked twice a second: a write would fail once
+	 * it has, but a quiet host (or a narrow filter) may give nothing to write for a long time.
+	 */
+	readerGone?: () => boolean;
 };
 
 const stopSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -58,6 +63,7 @@ export async function runTrace(source: TransitionSource, options: TraceOptions, 
 	};
 
 	let timer: NodeJS.Timeout | undefined;
+	let watch: NodeJS.Timeout | undefined;
 	try {
 		// Throws (nothing printed yet) when the source cannot start; batches arrive from the next tick on.
 		source.start({
@@ -80,6 +86,15 @@ export async function runTrace(source: TransitionSource, options: TraceOptions, 
 			timer = setTimeout(end, options.durationSeconds * 1000);
 		}
 
+		if (options.readerGone) {
+			const gone = options.readerGone;
+			watch = setInterval(() => {
+				if (gone()) {
+					end();
+				}
+			}, 500);
+		}
+
 		if (options.format === 'text') {
 			write(layout.header() + '\n');
 		}
@@ -87,6 +102,7 @@ export async function runTrace(source: TransitionSource, options: TraceOptions, 
 		await ended;
 	} finally {
 		clearTimeout(timer);
+		clearInterval(watch);
 		for (const signal of stopSignals) {
 			process.off(signal, end);
 		}
