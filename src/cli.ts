@@ -350,6 +350,7 @@ async function runBatchMode(values: OptionValues, viewing: Viewing, startMetrics
 		descending: column.descendingByDefault,
 		filter,
 		width: outputWidth(),
+		readerGone: source instanceof ReplaySource ? undefined : () => readerGone(1),
 	}, process.stdout);
 	return 0;
 }

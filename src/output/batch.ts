@@ -16,6 +16,8 @@ export type BatchOptions = Omit<TextOptions, 'host' | 'kernel'> & {
 	readonly format: BatchFormat;
 	/** How many times to print; undefined runs until stopped. */
 	readonly iterations: number | undefined;
+	/** Whether the reader of the output has gone, asked twice a second (see TraceOptions). */
+	readonly readerGone?: () => boolean;
 };
 
 /** Resolves once the last iteration is out (or the reader left) and the source is stopped. */
@@ -69,11 +71,19 @@ export async function runBatch(source: TransitionSource, table: ConnectionTable,
 			return behind;
 		};
 
+		// Between prints far apart (-d 60), a reader that left is noticed without a write.
+		const {readerGone} = options;
+		const watch = readerGone && setInterval(() => {
+			if (readerGone()) {
+				stop();
+			}
+		}, 500);
 		// The first iteration right away: the start-up snapshot has made the table complete.
 		void tick();
 		return {
 			cleanUp() {
 				cancel?.();
+				clearInterval(watch);
 			},
 			ended() {
 				// The recording's last, partial interval, if anything happened in it.
