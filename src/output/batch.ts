@@ -9,6 +9,7 @@ import type {ConnectionTable} from '../model/connection-table.js';
 import {IntervalCounter} from '../model/interval-counts.js';
 import {frameJson, formatText, takeFrame, type BatchFormat, type TextOptions} from './batch-format.js';
 import {drained} from './drained.js';
+import {watchReader} from './reader-watch.js';
 import {runFed} from './run-fed.js';
 import {jsonLine} from './sanitize.js';
 
@@ -16,7 +17,7 @@ export type BatchOptions = Omit<TextOptions, 'host' | 'kernel'> & {
 	readonly format: BatchFormat;
 	/** How many times to print; undefined runs until stopped. */
 	readonly iterations: number | undefined;
-	/** Whether the reader of the output has gone, asked twice a second (see TraceOptions). */
+	/** Whether the reader of the output has gone (see reader-watch.ts); live runs ask it. */
 	readonly readerGone?: () => boolean;
 };
 
@@ -72,18 +73,15 @@ export async function runBatch(source: TransitionSource, table: ConnectionTable,
 		};
 
 		// Between prints far apart (-d 60), a reader that left is noticed without a write.
-		const {readerGone} = options;
-		const watch = readerGone && setInterval(() => {
-			if (readerGone()) {
-				stop();
-			}
-		}, 500);
+		const stopWatching = watchReader(options.readerGone, () => {
+			stop();
+		});
 		// The first iteration right away: the start-up snapshot has made the table complete.
 		void tick();
 		return {
 			cleanUp() {
 				cancel?.();
-				clearInterval(watch);
+				stopWatching();
 			},
 			ended() {
 				// The recording's last, partial interval, if anything happened in it.

@@ -4,6 +4,7 @@ import type {Writable} from 'node:stream';
 import type {Origin} from '../capture/origin.js';
 import type {TransitionSource} from '../capture/source.js';
 import {drained} from './drained.js';
+import {watchReader} from './reader-watch.js';
 import {formatBatch, TextLayout, type TraceFormat} from './trace-format.js';
 
 export type TraceOptions = {
@@ -16,10 +17,7 @@ export type TraceOptions = {
 	 * slow reader does not make the output pile up in memory. A live capture cannot wait.
 	 */
 	replay?: Pick<Origin, 'now' | 'setTimer'>;
-	/**
-	 * Whether the reader of the output has gone, asked twice a second: a write would fail once
-	 * it has, but a quiet host (or a narrow filter) may give nothing to write for a long time.
-	 */
+	/** Whether the reader of the output has gone (see reader-watch.ts); a live trace asks it. */
 	readerGone?: () => boolean;
 };
 
@@ -63,7 +61,7 @@ export async function runTrace(source: TransitionSource, options: TraceOptions, 
 	};
 
 	let timer: NodeJS.Timeout | undefined;
-	let watch: NodeJS.Timeout | undefined;
+	let stopWatching = () => {};
 	try {
 		// Throws (nothing printed yet) when the source cannot start; batches arrive from the next tick on.
 		source.start({
@@ -86,14 +84,7 @@ export async function runTrace(source: TransitionSource, options: TraceOptions, 
 			timer = setTimeout(end, options.durationSeconds * 1000);
 		}
 
-		if (options.readerGone) {
-			const gone = options.readerGone;
-			watch = setInterval(() => {
-				if (gone()) {
-					end();
-				}
-			}, 500);
-		}
+		stopWatching = watchReader(options.readerGone, end);
 
 		if (options.format === 'text') {
 			write(layout.header() + '\n');
@@ -102,7 +93,7 @@ export async function runTrace(source: TransitionSource, options: TraceOptions, 
 		await ended;
 	} finally {
 		clearTimeout(timer);
-		clearInterval(watch);
+		stopWatching();
 		for (const signal of stopSignals) {
 			process.off(signal, end);
 		}
