@@ -74,9 +74,9 @@ struct {
  * drain, so a batch still holds every record written before it was drained.
  *
  * One entry per possible CPU, indexed by CPU number, mmapped by user space to see which
- * stages hold records. `busy` guards a stage against what may interrupt its writer on the
- * same CPU: a softirq's state changes (those are sent on their own) and the flush's IPI
- * (which then leaves the stage for the next drain).
+ * stages hold records. `busy` guards a stage against what may interrupt its writer (a
+ * handler or the flush) on the same CPU: a softirq's state changes, which are then sent on
+ * their own, and the flush's IPI, which then says so for user space to try again.
  */
 struct perf_stage {
 	__u32 count; /* records waiting in records[] */
@@ -228,14 +228,21 @@ static __always_inline void fill_record(struct tcptop_record *rec, const struct 
 	comm[1] = *(__u64 *)&task->comm[8];
 }
 
-/* Writes one record to the transport chosen at load time; counts it if there is no room. */
+/*
+ * Writes one record to the transport chosen at load time; counts it if there is no room.
+ * `preemptible`: the caller may be preempted (a syscall tracepoint may run so), and then
+ * another task on this CPU could take the perf stage between its check of `busy` and its
+ * claim: such a caller sends its record on its own.
+ */
 static __always_inline void submit(void *ctx, const struct sock *sk, __u8 type, __u64 now,
 				   __u64 pid_tgid, __u16 family, __u16 sport, __u16 dport,
-				   int oldstate, int newstate, __u64 delta_ns, __u8 flags)
+				   int oldstate, int newstate, __u64 delta_ns, __u8 flags,
+				   bool preemptible)
 {
 	if (use_perf) {
 		__u32 cpu = bpf_get_smp_processor_id();
-		struct perf_stage *stage = perf_staging ? bpf_map_lookup_elem(&perf_stage, &cpu) : 0;
+		struct perf_stage *stage = perf_staging && !preemptible ?
+			bpf_map_lookup_elem(&perf_stage, &cpu) : 0;
 		if (stage && !stage->busy) {
 			stage->busy = 1;
 			compiler_barrier();
@@ -342,7 +349,7 @@ static __always_inline void handle_state_change(void *ctx, const struct sock *sk
 		return;
 
 	submit(ctx, sk, TCPTOP_RECORD_STATE, now, pid_tgid, family, sport, dport, oldstate,
-	       newstate, delta_ns, flags);
+	       newstate, delta_ns, flags, false);
 }
 
 /*
@@ -423,7 +430,8 @@ static __always_inline int handle_reset(void *ctx, const struct sock *sk, __u8 t
 	if (target_pid && (pid_tgid >> 32) != target_pid)
 		return 0;
 
-	submit(ctx, sk, type, bpf_ktime_get_ns(), pid_tgid, family, sport, dport, state, state, 0, 0);
+	submit(ctx, sk, type, bpf_ktime_get_ns(), pid_tgid, family, sport, dport, state, state, 0, 0,
+	       false);
 	return 0;
 }
 
@@ -486,7 +494,7 @@ static __always_inline int handle_accept_exit(void *ctx, long ret)
 		info->owner = tgid;
 	int state = sk->__sk_common.skc_state;
 	submit(ctx, sk, TCPTOP_RECORD_ACCEPTED, bpf_ktime_get_ns(), pid_tgid, family, sport, dport,
-	       state, state, 0, 0);
+	       state, state, 0, 0, true);
 	return 0;
 }
 
@@ -603,8 +611,8 @@ int tcptop_owners(struct bpf_iter__task_file *ctx)
 
 /*
  * Sends what waits in this CPU's perf stage. Run by user space on each CPU whose stage holds
- * records (BPF_PROG_TEST_RUN with BPF_F_TEST_RUN_ON_CPU: an IPI, so nothing else runs on the
- * CPU meanwhile), never attached. Returns TCPTOP_FLUSH_BUSY when it interrupted a handler
+ * records (BPF_PROG_TEST_RUN with BPF_F_TEST_RUN_ON_CPU: an IPI on another CPU), never
+ * attached. Returns TCPTOP_FLUSH_BUSY when it interrupted a handler
  * writing the stage, for user space to try again.
  */
 SEC("raw_tp")
@@ -619,10 +627,18 @@ int tcptop_flush(void *ctx)
 	__u32 n = stage->count;
 	if (n == 0 || n > TCPTOP_STAGED_RECORDS)
 		return 0;
+	/*
+	 * Run on the caller's own CPU, the flush is not an IPI and interrupts stay on: a softirq's
+	 * state changes may come in meanwhile, and must not add to a stage being emptied.
+	 */
+	stage->busy = 1;
+	compiler_barrier();
 	if (bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU, stage->records,
 				  n * sizeof(struct tcptop_record)))
 		count_n(TCPTOP_COUNTER_DROPPED, n);
 	stage->count = 0;
+	compiler_barrier();
+	stage->busy = 0;
 	return 1;
 }
 
