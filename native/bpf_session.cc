@@ -8,6 +8,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -190,8 +192,15 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 		bpf_map__set_max_entries(skel->maps.perf_stage, possible > 0 ? possible : 1);
 	}
 
-	// 3. Load (the verifier runs here).
+	// 3. Load (the verifier runs here). The verifier gives up with EAGAIN when a signal is
+	// pending for the loading thread, and a signal can come at any time (SIGWINCH from a
+	// terminal being resized, a profiler's SIGPROF): they wait until the load is done.
+	sigset_t all;
+	sigset_t previousMask;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &previousMask);
 	int err = tcptop_bpf__load(skel);
+	pthread_sigmask(SIG_SETMASK, &previousMask, nullptr);
 	if (err != 0) {
 		int code = -err;
 		if (code == EPERM) {
