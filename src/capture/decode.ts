@@ -220,36 +220,49 @@ const maxTimedSockets = 1 << 20;
 
 /**
  * Time in the previous state, worked out from the changes themselves: the kernel times a
- * change only when a pid setting makes it keep a per-socket map. Keyed by socket identity,
- * forgotten at CLOSE (the address may then be reused); a socket's first change seen, or
- * one that does not start from the state last seen, has none. Changes must come in time
- * order.
+ * change only when a pid setting makes it keep a per-socket map. Keyed by socket identity; a
+ * socket's first change seen, or one that does not start from the state last seen, has none.
+ * Changes must come in time order.
+ *
+ * A closed socket's entry is kept, marked closed, rather than deleted: the kernel reuses a
+ * freed socket's address at once, and a key deleted and set again at that rate in a large V8
+ * Map grows one bucket's chain of deleted entries until the next rehash (every lookup then
+ * walks it). Closed entries are dropped in one rebuild once they outnumber the open ones.
  */
 export class InStateClock {
-	readonly #sockets = new Map<number, {sinceMs: number; state: number}>();
+	#sockets = new Map<number, {sinceMs: number; state: number}>();
+	#closed = 0;
 
 	/** Sets `ms` on the transitions that have none, and notes each one's new state. */
 	apply(transitions: readonly Transition[]): void {
 		for (const transition of transitions) {
 			const t = transition as KernelTransition;
 			const known = this.#sockets.get(t.sock);
-			if (t.ms === null && known !== undefined && known.state === t.oldstate && t.oldstate !== TcpState.CLOSE) {
+			if (known === undefined) {
+				if (t.newstate !== TcpState.CLOSE && this.#sockets.size < maxTimedSockets) {
+					this.#sockets.set(t.sock, {sinceMs: t.monoMs, state: t.newstate});
+				}
+
+				continue;
+			}
+
+			if (t.ms === null && known.state === t.oldstate && t.oldstate !== TcpState.CLOSE) {
 				t.ms = t.monoMs - known.sinceMs;
 			}
 
-			if (t.newstate === TcpState.CLOSE) {
-				this.#sockets.delete(t.sock);
-			} else if (known) {
-				known.sinceMs = t.monoMs;
-				known.state = t.newstate;
-			} else if (this.#sockets.size < maxTimedSockets) {
-				this.#sockets.set(t.sock, {sinceMs: t.monoMs, state: t.newstate});
-			}
+			this.#closed += Number(t.newstate === TcpState.CLOSE) - Number(known.state === TcpState.CLOSE);
+			known.sinceMs = t.monoMs;
+			known.state = t.newstate;
+		}
+
+		if (this.#closed > 1024 && this.#closed * 2 > this.#sockets.size) {
+			this.#sockets = new Map([...this.#sockets].filter(([, known]) => known.state !== TcpState.CLOSE));
+			this.#closed = 0;
 		}
 	}
 
-	/** Sockets being timed. */
+	/** Sockets being timed (not closed). */
 	get size(): number {
-		return this.#sockets.size;
+		return this.#sockets.size - this.#closed;
 	}
 }

@@ -28,6 +28,12 @@ export function pendingConnectKey(tuple: Tuple, sock: number): string {
 	return `${connectionKey(tuple)} S${sock}`;
 }
 
+/** The socket identity in a pending-connect key; undefined for any other key. */
+export function pendingSockOf(key: string): number | undefined {
+	const tag = key.lastIndexOf(' S');
+	return tag === -1 ? undefined : Number(key.slice(tag + 2));
+}
+
 /**
  * Returns key after making it one flat string. Template literals build a tree of string pieces;
  * reading a character makes V8 flatten it in place, and a stored key kept as a tree costs about

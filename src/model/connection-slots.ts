@@ -49,6 +49,11 @@ export class ConnectionSlots {
 
 	constructor(private readonly maxCapacity: number) {}
 
+	/** Slots in use. */
+	get live(): number {
+		return this.highWater - this.freeSlots.length;
+	}
+
 	/** Number of slots ever handed out (live or free): iterate 0..end and skip free ones. */
 	get end(): number {
 		return this.highWater;
