@@ -32,6 +32,13 @@ const volatile bool use_perf = false;   /* false: ring buffer */
  */
 volatile bool pass_full_sockets_only = false;
 
+/*
+ * Every socket a pass walks, by state (index state - 1), counted before pass_full_sockets_only
+ * leaves any out: the host's per-state figures, whatever tcptop keeps rows for. User space
+ * zeroes them before a pass and reads them after; a pass runs on one thread.
+ */
+__u32 pass_state_counts[TCPTOP_COUNTED_STATES] = {};
+
 struct sock_info {
 	__u64 ts_ns; /* when the socket entered `state` */
 	__u32 owner; /* first non-zero tgid seen changing its state */
@@ -516,6 +523,14 @@ int tcptop_accept(struct trace_event_raw_sys_exit *ctx)
  * record each, with a full socket's counters, read by user space from the iterator's file. The family and port settings apply; the pid setting does not
  * (a socket found here has no task on the CPU).
  */
+static __always_inline void count_in_pass(__u8 state)
+{
+	__u32 index = state - 1;
+
+	if (index < TCPTOP_COUNTED_STATES)
+		pass_state_counts[index]++;
+}
+
 SEC("iter/tcp")
 int tcptop_snapshot(struct bpf_iter__tcp *ctx)
 {
@@ -527,14 +542,16 @@ int tcptop_snapshot(struct bpf_iter__tcp *ctx)
 	if (!family_wanted(family))
 		return 0;
 	__u8 state = skc->skc_state;
-	if (pass_full_sockets_only && (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV))
-		return 0;
 	__u16 sport = skc->skc_num;
 	__u16 dport = bpf_ntohs(skc->skc_dport);
 	if (n_lports && !port_listed(sport, lports, n_lports))
 		return 0;
 	if (n_rports && !port_listed(dport, rports, n_rports))
 		return 0;
+	if (pass_full_sockets_only && (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV)) {
+		count_in_pass(state);
+		return 0;
+	}
 
 	struct tcptop_record rec = {};
 	rec.ts_ns = bpf_ktime_get_ns();
@@ -570,7 +587,12 @@ int tcptop_snapshot(struct bpf_iter__tcp *ctx)
 		rec.figures.srtt_us = tp->srtt_us >> 3;
 		rec.figures.total_retrans = tp->total_retrans;
 	}
-	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
+	/*
+	 * A record that does not fit in what is left of the reader's buffer is thrown away and the
+	 * socket shown again in the next read: counted once, when its record is written.
+	 */
+	if (bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec)) == 0)
+		count_in_pass(state);
 	return 0;
 }
 

@@ -30,6 +30,10 @@
 #define TCPTOP_RECORD_RESET_RECEIVED 4 /* the socket, in newstate, received a reset */
 #define TCPTOP_RECORD_OWNER 5          /* process pid (comm) holds the socket skaddr open */
 #define TCPTOP_RECORD_ACCEPTED 6       /* process pid (comm) accepted the socket, in newstate */
+#define TCPTOP_RECORD_COUNTS 7         /* a pass's sockets per state (state_counts), last in its block */
+
+/* States a pass counts: 1 (ESTABLISHED) to 12 (NEW_SYN_RECV), at state_counts[state - 1]. */
+#define TCPTOP_COUNTED_STATES 12
 
 /* record.flags */
 #define TCPTOP_FLAG_DELTA_KNOWN 0x1 /* delta_ns is the time spent in oldstate */
@@ -68,11 +72,19 @@ struct tcptop_record {
 	};
 };
 
+/* A COUNTS record shares the header (ts_ns .. reserved; family is 0) and ends in the counts. */
+struct tcptop_counts_record {
+	__u8 header[48];
+	__u32 state_counts[TCPTOP_COUNTED_STATES]; /* 48: every socket the pass walked, by state */
+};
+
 #define TCPTOP_RECORD_SIZE 96
 
 #ifdef __cplusplus
 static_assert(sizeof(struct tcptop_record) == TCPTOP_RECORD_SIZE,
 	      "struct tcptop_record must stay 96 bytes: src/capture/decode.ts mirrors it");
+static_assert(sizeof(struct tcptop_counts_record) == TCPTOP_RECORD_SIZE,
+	      "a COUNTS record is a record's size");
 #else
 _Static_assert(sizeof(struct tcptop_record) == TCPTOP_RECORD_SIZE,
 	       "struct tcptop_record must stay 96 bytes: src/capture/decode.ts mirrors it");

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdarg>
 #include <cstring>
 
@@ -385,8 +386,20 @@ int ReadIterator(bpf_program* program, std::vector<uint8_t>& block)
 int BpfSession::Pass(bool complete, bool owners, std::vector<uint8_t>& block)
 {
 	skel_->bss->pass_full_sockets_only = !complete;
+	memset(skel_->bss->pass_state_counts, 0, sizeof(skel_->bss->pass_state_counts));
 	int err = ReadIterator(skel_->progs.tcptop_snapshot, block);
-	return err != 0 || !owners ? err : ReadIterator(skel_->progs.tcptop_owners, block);
+	if (err == 0 && owners) {
+		err = ReadIterator(skel_->progs.tcptop_owners, block);
+	}
+	if (err != 0) {
+		return err;
+	}
+	tcptop_counts_record counts = {};
+	counts.header[offsetof(tcptop_record, type)] = TCPTOP_RECORD_COUNTS;
+	memcpy(counts.state_counts, skel_->bss->pass_state_counts, sizeof(counts.state_counts));
+	auto* bytes = reinterpret_cast<const uint8_t*>(&counts);
+	block.insert(block.end(), bytes, bytes + sizeof(counts));
+	return 0;
 }
 
 uint64_t BpfSession::Counter(uint32_t index) const

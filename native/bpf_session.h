@@ -47,7 +47,9 @@ public:
 	// Any one thread at a time. Appends one TCPTOP_RECORD_SOCKET record per TCP socket that
 	// exists now (iter/tcp; without `complete`, full sockets only: no TIME_WAIT or request
 	// sockets), then, with `owners`, one TCPTOP_RECORD_OWNER record per process holding one
-	// open (iter/task_file). Returns a negative errno on failure.
+	// open (iter/task_file), and last one TCPTOP_RECORD_COUNTS record: every socket walked, by
+	// state, those a pass without `complete` leaves out included. Returns a negative errno on
+	// failure.
 	int Pass(bool complete, bool owners, std::vector<uint8_t>& block);
 
 	// Whether accept()/accept4() exits are traced (TCPTOP_RECORD_ACCEPTED records).

@@ -37,7 +37,7 @@ function pass(monoMs: number, sockets: readonly ExistingSocket[]): SocketPass {
 
 function existing(fields: Partial<ExistingSocket> & {lport: number; rport: number; state: number}): ExistingSocket {
 	return {
-		monoMs: 0, wallMs: 1_700_000_000_000, sock: fields.lport, netns, family: 4,
+		monoMs: 0, wallMs: 1_700_000_000_000, sock: (fields.lport * 65_536) + fields.rport, netns, family: 4,
 		laddr: '10.0.0.1', raddr: '10.0.0.2', pid: 0, comm: '', figures: undefined, ...fields,
 	};
 }

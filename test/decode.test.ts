@@ -122,8 +122,9 @@ test('timestamps past 2^53 ns keep sub-microsecond precision', t => {
 
 test('a snapshot block decodes into existing sockets with their state', t => {
 	const listener = record({type: 2, oldstate: TcpState.LISTEN, newstate: TcpState.LISTEN, dport: 0, daddr: [0, 0, 0, 0]});
-	const [socket] = decodePass(block(listener), 1000);
-	t.deepEqual(socket, {
+	const [socket] = decodePass(block(listener), 1000).sockets;
+	const {monoMs, wallMs, sock, netns, family, laddr, lport, raddr, rport, state, pid, comm, figures} = socket!;
+	t.deepEqual({monoMs, wallMs, sock, netns, family, laddr, lport, raddr, rport, state, pid, comm, figures}, {
 		monoMs: 5000,
 		wallMs: 6000,
 		sock: 0x8881_2345_6780,
@@ -144,7 +145,7 @@ test('owner records join the snapshot\'s sockets by identity; the lowest pid win
 	const socket = record({type: 2, oldstate: TcpState.ESTABLISHED, newstate: TcpState.ESTABLISHED});
 	const other = record({type: 2, skaddr: 0xffff_8881_0000_0040n, oldstate: TcpState.TIME_WAIT, newstate: TcpState.TIME_WAIT});
 	const owners = [record({type: 5, pid: 900, comm: 'worker'}), record({type: 5, pid: 800, comm: 'master'})];
-	const sockets = decodePass(block(socket, other, ...owners), 0);
+	const {sockets} = decodePass(block(socket, other, ...owners), 0);
 	t.deepEqual(sockets.map(s => [s.state, s.pid, s.comm]), [[TcpState.ESTABLISHED, 800, 'master'], [TcpState.TIME_WAIT, 0, '']]);
 });
 
@@ -173,9 +174,26 @@ test('a full socket\'s counters decode from a pass; sockets without them have no
 	view.setUint32(88, 97, true); // srtt_us
 	view.setUint32(92, 3, true); // total_retrans
 	const timeWait = record({type: 2, oldstate: TcpState.TIME_WAIT, newstate: TcpState.TIME_WAIT, deltaNs: null, comm: ''});
-	const [socket, other] = decodePass(block(full, timeWait), 0);
+	const [socket, other] = decodePass(block(full, timeWait), 0).sockets;
 	t.deepEqual(socket!.figures, {bytesAcked: 5_000_000_001, bytesReceived: 300_000, srttUs: 97, retransmits: 3});
 	t.is(other!.figures, undefined);
+});
+
+test('a pass ends in its per-state counts, which are not a socket', t => {
+	const counts = new Uint8Array(RECORD_SIZE);
+	const view = new DataView(counts.buffer);
+	view.setUint8(44, 7); // TCPTOP_RECORD_COUNTS; family 0
+	view.setUint32(48, 70_000, true); // ESTABLISHED (state 1)
+	view.setUint32(48 + ((TcpState.TIME_WAIT - 1) * 4), 9, true);
+	view.setUint32(48 + ((TcpState.NEW_SYN_RECV - 1) * 4), 2, true);
+	const socket = record({type: 2, oldstate: TcpState.ESTABLISHED, newstate: TcpState.ESTABLISHED});
+	const {sockets, stateCounts} = decodePass(block(socket, counts), 0);
+	t.is(sockets.length, 1);
+	t.is(stateCounts![TcpState.ESTABLISHED], 70_000);
+	t.is(stateCounts![TcpState.TIME_WAIT], 9);
+	t.is(stateCounts![TcpState.NEW_SYN_RECV], 2);
+	t.is(stateCounts![TcpState.LISTEN], 0);
+	t.is(decodePass(block(socket), 0).stateCounts, undefined, 'a block without them');
 });
 
 test('accept records name the accepting process apart from state changes', t => {

@@ -10,6 +10,9 @@ const RECORD_RESET_SENT = 3;
 const RECORD_RESET_RECEIVED = 4;
 const RECORD_OWNER = 5;
 const RECORD_ACCEPTED = 6;
+const RECORD_COUNTS = 7;
+/** States a COUNTS record counts: 1 (ESTABLISHED) to 12 (NEW_SYN_RECV). */
+const countedStates = 12;
 const FLAG_DELTA_KNOWN = 0x1;
 const FLAG_FIGURES = 0x2;
 const AF_INET = 2;
@@ -37,6 +40,7 @@ const Offset = {
 	bytesReceived: 80,
 	srttUs: 88,
 	totalRetrans: 92,
+	stateCounts: 48,
 } as const;
 
 export class DecodeError extends Error {
@@ -46,48 +50,34 @@ export class DecodeError extends Error {
 const commDecoder = new TextDecoder();
 
 /**
- * A decoded record. Numbers are read eagerly; strings (addresses, comm) are formatted on
- * first use, since most consumers (the connection table, counters) never need them.
- * A Transition keeps its block alive until it is collected.
+ * What every record says of its socket. Numbers are read eagerly; strings (addresses, comm)
+ * are formatted on first use, since most consumers (the connection table, counters) never
+ * need them. A record keeps its block alive until it is collected.
  */
-class KernelTransition implements Transition {
+class KernelRecord {
 	readonly monoMs: number;
 	readonly wallMs: number;
 	readonly sock: number;
 	readonly netns: number;
-	readonly pid: number;
-	readonly tid: number;
 	readonly family: 4 | 6;
 	readonly lport: number;
 	readonly rport: number;
-	readonly oldstate: number;
-	readonly newstate: number;
-	/** Filled in by InStateClock when the kernel did not time it. */
-	ms: number | null;
-	readonly #bytes: Uint8Array;
-	readonly #offset: number;
+	protected readonly bytes: Uint8Array;
+	protected readonly offset: number;
 	#laddr: string | undefined;
 	#raddr: string | undefined;
-	#comm: string | undefined;
 
 	constructor(view: DataView, bytes: Uint8Array, offset: number, wallOffsetMs: number) {
-		this.#bytes = bytes;
-		this.#offset = offset;
+		this.bytes = bytes;
+		this.offset = offset;
 		this.monoMs = readU64(view, offset + Offset.tsNs) / 1e6;
 		this.wallMs = this.monoMs + wallOffsetMs;
 		// Kernel addresses differ in their low 48 bits; a double holds those exactly.
 		this.sock = ((view.getUint32(offset + Offset.skaddr + 4, true) & 0xff_ff) * 2 ** 32) + view.getUint32(offset + Offset.skaddr, true);
 		this.netns = view.getUint32(offset + Offset.netns, true);
-		this.pid = view.getUint32(offset + Offset.pid, true);
-		this.tid = view.getUint32(offset + Offset.tid, true);
 		this.family = view.getUint16(offset + Offset.family, true) === AF_INET ? 4 : 6;
 		this.lport = view.getUint16(offset + Offset.sport, true);
 		this.rport = view.getUint16(offset + Offset.dport, true);
-		this.oldstate = view.getUint8(offset + Offset.oldstate);
-		this.newstate = view.getUint8(offset + Offset.newstate);
-		this.ms = (view.getUint8(offset + Offset.flags) & FLAG_DELTA_KNOWN) === 0
-			? null
-			: readU64(view, offset + Offset.deltaNs) / 1e6;
 	}
 
 	get laddr(): string {
@@ -100,24 +90,76 @@ class KernelTransition implements Transition {
 		return this.#raddr;
 	}
 
-	get comm(): string {
-		if (this.#comm === undefined) {
-			const start = this.#offset + Offset.comm;
-			let end = start;
-			while (end < start + Offset.commLength && this.#bytes[end] !== 0) {
-				end++;
-			}
-
-			this.#comm = commDecoder.decode(this.#bytes.subarray(start, end));
-		}
-
-		return this.#comm;
-	}
-
 	#address(field: number): string {
 		return this.family === 4
-			? formatIPv4(this.#bytes, this.#offset + field)
-			: formatIPv6(this.#bytes, this.#offset + field);
+			? formatIPv4(this.bytes, this.offset + field)
+			: formatIPv6(this.bytes, this.offset + field);
+	}
+}
+
+/** A record of the live stream: the task on the CPU, and the change (or the state). */
+class KernelTransition extends KernelRecord implements Transition {
+	readonly pid: number;
+	readonly tid: number;
+	readonly oldstate: number;
+	readonly newstate: number;
+	/** Filled in by InStateClock when the kernel did not time it. */
+	ms: number | null;
+	#comm: string | undefined;
+
+	constructor(view: DataView, bytes: Uint8Array, offset: number, wallOffsetMs: number) {
+		super(view, bytes, offset, wallOffsetMs);
+		this.pid = view.getUint32(offset + Offset.pid, true);
+		this.tid = view.getUint32(offset + Offset.tid, true);
+		this.oldstate = view.getUint8(offset + Offset.oldstate);
+		this.newstate = view.getUint8(offset + Offset.newstate);
+		this.ms = (view.getUint8(offset + Offset.flags) & FLAG_DELTA_KNOWN) === 0
+			? null
+			: readU64(view, offset + Offset.deltaNs) / 1e6;
+	}
+
+	get comm(): string {
+		this.#comm ??= readComm(this.bytes, this.offset);
+		return this.#comm;
+	}
+}
+
+function readComm(bytes: Uint8Array, offset: number): string {
+	const start = offset + Offset.comm;
+	let end = start;
+	while (end < start + Offset.commLength && bytes[end] !== 0) {
+		end++;
+	}
+
+	return commDecoder.decode(bytes.subarray(start, end));
+}
+
+/** A socket a pass found, with a full socket's counters. */
+class KernelSocket extends KernelRecord implements ExistingSocket {
+	readonly state: number;
+	readonly figures: SocketFigures | undefined;
+	/** The owner record the pass joined to it (see decodePass). */
+	owner: KernelTransition | undefined;
+
+	constructor(view: DataView, bytes: Uint8Array, offset: number, wallOffsetMs: number) {
+		super(view, bytes, offset, wallOffsetMs);
+		this.state = view.getUint8(offset + Offset.newstate);
+		this.figures = (view.getUint8(offset + Offset.flags) & FLAG_FIGURES) === 0
+			? undefined
+			: {
+				bytesAcked: readU64(view, offset + Offset.bytesAcked),
+				bytesReceived: readU64(view, offset + Offset.bytesReceived),
+				srttUs: view.getUint32(offset + Offset.srttUs, true),
+				retransmits: view.getUint32(offset + Offset.totalRetrans, true),
+			};
+	}
+
+	get pid(): number {
+		return this.owner?.pid ?? 0;
+	}
+
+	get comm(): string {
+		return this.owner?.comm ?? '';
 	}
 }
 
@@ -134,12 +176,13 @@ function forEachRecord(block: ArrayBuffer, visit: (type: number, view: DataView,
 	const view = new DataView(block);
 	const bytes = new Uint8Array(block);
 	for (let offset = 0; offset < block.byteLength; offset += RECORD_SIZE) {
+		const type = view.getUint8(offset + Offset.type);
 		const family = view.getUint16(offset + Offset.family, true);
-		if (family !== AF_INET && family !== AF_INET6) {
+		if (type !== RECORD_COUNTS && family !== AF_INET && family !== AF_INET6) {
 			throw new DecodeError(`record ${offset / RECORD_SIZE}: unknown address family ${family}`);
 		}
 
-		visit(view.getUint8(offset + Offset.type), view, bytes, offset);
+		visit(type, view, bytes, offset);
 	}
 }
 
@@ -175,44 +218,46 @@ export function decodeBlock(block: ArrayBuffer, wallOffsetMs: number): DecodedBl
 	return decoded;
 }
 
-function readFigures(view: DataView, offset: number): SocketFigures | undefined {
-	if ((view.getUint8(offset + Offset.flags) & FLAG_FIGURES) === 0) {
-		return undefined;
-	}
-
-	return {
-		bytesAcked: readU64(view, offset + Offset.bytesAcked),
-		bytesReceived: readU64(view, offset + Offset.bytesReceived),
-		srttUs: view.getUint32(offset + Offset.srttUs, true),
-		retransmits: view.getUint32(offset + Offset.totalRetrans, true),
-	};
-}
+export type DecodedPass = {
+	readonly sockets: ExistingSocket[];
+	/** Every socket the pass walked, by state (index: state number); see SocketPass.stateCounts. */
+	readonly stateCounts: number[] | undefined;
+};
 
 /**
  * Decodes a socket pass's block: socket records (with a full socket's counters), then, in
- * the start-up snapshot, owner records (a process that holds a socket open), joined by
- * socket identity.
+ * complete passes, owner records (a process that holds a socket open), joined by socket
+ * identity, then the per-state counts.
  */
-export function decodePass(block: ArrayBuffer, wallOffsetMs: number): ExistingSocket[] {
-	const found: Array<{record: KernelTransition; figures: SocketFigures | undefined}> = [];
+export function decodePass(block: ArrayBuffer, wallOffsetMs: number): DecodedPass {
+	const sockets: KernelSocket[] = [];
 	const owners = new Map<number, KernelTransition>();
+	let stateCounts: number[] | undefined;
 	forEachRecord(block, (type, view, bytes, offset) => {
-		const record = new KernelTransition(view, bytes, offset, wallOffsetMs);
 		if (type === RECORD_SOCKET) {
-			found.push({record, figures: readFigures(view, offset)});
+			sockets.push(new KernelSocket(view, bytes, offset, wallOffsetMs));
 		} else if (type === RECORD_OWNER) {
+			const record = new KernelTransition(view, bytes, offset, wallOffsetMs);
 			const known = owners.get(record.sock);
 			if (known === undefined || record.pid < known.pid) {
 				owners.set(record.sock, record);
+			}
+		} else if (type === RECORD_COUNTS) {
+			stateCounts = [0];
+			for (let state = 1; state <= countedStates; state++) {
+				stateCounts.push(view.getUint32(offset + Offset.stateCounts + ((state - 1) * 4), true));
 			}
 		} else {
 			throw unknownType(type, offset);
 		}
 	});
-	return found.map(({record: {monoMs, wallMs, sock, netns, family, laddr, lport, raddr, rport, newstate}, figures}) => {
-		const owner = owners.get(sock);
-		return {monoMs, wallMs, sock, netns, family, laddr, lport, raddr, rport, state: newstate, pid: owner?.pid ?? 0, comm: owner?.comm ?? '', figures};
-	});
+	if (owners.size > 0) {
+		for (const socket of sockets) {
+			socket.owner = owners.get(socket.sock);
+		}
+	}
+
+	return {sockets, stateCounts};
 }
 
 /** Sockets timed at once at most; beyond it, new sockets go without time in state. */

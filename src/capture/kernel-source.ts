@@ -83,8 +83,8 @@ export class KernelSource implements TransitionSource {
 						throw new Error(`cannot list the TCP sockets: ${errnoName(-errno)}`);
 					}
 
-					const sockets = decodePass(block, wallOffsetMs);
-					handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, netns, owners: complete, complete});
+					const {sockets, stateCounts} = decodePass(block, wallOffsetMs);
+					handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, stateCounts, netns, owners: complete, complete});
 					return;
 				}
 
@@ -117,8 +117,8 @@ export class KernelSource implements TransitionSource {
 			// that changes meanwhile is in the snapshot and in the first batch.
 			try {
 				const monoMs = Number(process.hrtime.bigint()) / 1e6;
-				const sockets = decodePass(this.#capture.snapshot(), wallOffsetMs);
-				handlers.snapshot({monoMs, wallMs: monoMs + wallOffsetMs, sockets, netns, owners: true, complete: true});
+				const {sockets, stateCounts} = decodePass(this.#capture.snapshot(), wallOffsetMs);
+				handlers.snapshot({monoMs, wallMs: monoMs + wallOffsetMs, sockets, stateCounts, netns, owners: true, complete: true});
 			} catch (error) {
 				this.#capture.stop();
 				throw error;

@@ -30,6 +30,13 @@ export type SocketPass = {
 	 * request sockets, which have none (a busy host has them by the hundred thousand).
 	 */
 	readonly complete: boolean;
+	/**
+	 * Every socket of the namespace the pass walked, by state (index: state number), those a
+	 * pass that is not complete leaves out of `sockets` included: the host's figures, whatever
+	 * the connection table holds. Undefined where the source does not know them (a recorded
+	 * pass).
+	 */
+	readonly stateCounts?: readonly number[];
 };
 
 export type SourceHandlers = {

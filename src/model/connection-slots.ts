@@ -14,6 +14,8 @@ export class ConnectionSlots {
 	key: Array<string | undefined> = [];
 	comm: string[] = [];
 	netns = new Uint32Array(0);
+	/** The kernel socket's identity (see SocketEvent.sock). */
+	sock = new Float64Array(0);
 	family = new Uint8Array(0);
 	lport = new Uint16Array(0);
 	rport = new Uint16Array(0);
@@ -109,6 +111,7 @@ export class ConnectionSlots {
 		}
 
 		this.netns = resized(this.netns, capacity);
+		this.sock = resized(this.sock, capacity);
 		this.family = resized(this.family, capacity);
 		this.lport = resized(this.lport, capacity);
 		this.rport = resized(this.rport, capacity);

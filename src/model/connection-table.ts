@@ -10,6 +10,7 @@ import {Connection, Direction, Ending, OwnerSource} from './connection.js';
 import {historyLength, ConnectionSlots} from './connection-slots.js';
 import {connectionKey, flatKey, listenerKey, pendingConnectKey, pendingSockOf, type Tuple} from './connection-key.js';
 import {ExpiryQueue} from './expiry-queue.js';
+import {HostStates} from './host-states.js';
 import {RateSeries, TransitionRates} from './transition-rates.js';
 import {stateCount} from './tcp-states.js';
 import {StuckPolicy, type StuckThresholds} from './stuck-policy.js';
@@ -56,9 +57,12 @@ const maxInternedComms = 4096;
 
 export class ConnectionTable {
 	readonly rates = new TransitionRates();
+	private readonly host: HostStates;
 	private readonly slots: ConnectionSlots;
 	private readonly lru: LRUCache<string, number>;
-	private readonly stateCounts = new Uint32Array(stateCount);
+	/** Rows per state, and those of them in the namespace the host's counts cover. */
+	private readonly rowCounts = new Uint32Array(stateCount);
+	private readonly coveredRowCounts = new Uint32Array(stateCount);
 	/**
 	 * In-flight connect()s whose local port is not known yet, by kernel socket identity. They
 	 * stay out of the LRU's key map: a connect storm reuses a handful of socket addresses, and
@@ -69,6 +73,8 @@ export class ConnectionTable {
 	 */
 	private readonly pendingConnects = new Map<number, number>();
 	private readonly maxPendingConnects: number;
+	/** Rows by kernel socket identity (see slotOfSock). */
+	private bySock = new Map<number, number>();
 	/** Listening sockets by netns and port, to hand their owner to accepted connections. */
 	private readonly listeners = new Map<number, number>();
 	private readonly lingering = new ExpiryQueue();
@@ -94,6 +100,7 @@ export class ConnectionTable {
 		const max = options.maxConnections ?? 65_536;
 		this.lingerMs = options.lingerMs ?? 3000;
 		this.timeWaitMs = options.timeWaitMs ?? 60_000;
+		this.host = new HostStates(this.timeWaitMs);
 		this.stuckPolicy = new StuckPolicy(options.stuckAfterMs);
 		this.maxPendingConnects = max;
 		// One spare slot: a new connection takes its slot before the LRU evicts to make room.
@@ -137,14 +144,46 @@ export class ConnectionTable {
 		return this.reconciledCount;
 	}
 
-	/** Connections currently in a state (TIME_WAIT included, as ss counts it). */
+	/**
+	 * Sockets on the host in a state (TIME_WAIT included, as ss counts it), however many rows the
+	 * table keeps: the kernel's counts (see HostStates) for the namespace socket passes walk,
+	 * plus the rows of other namespaces. CLOSE counts the closed rows still lingering.
+	 */
 	countInState(state: number): number {
-		return this.stateCounts[state] ?? 0;
+		const rows = this.rowCounts[state] ?? 0;
+		if (state === TcpState.CLOSE || this.host.netns === undefined) {
+			return rows;
+		}
+
+		return this.host.count(state) + rows - this.coveredRowCounts[state]!;
+	}
+
+	/** Adds delta to the row counts of a state, for the row in slot. */
+	private countRow(slot: number, state: number, delta: number): void {
+		this.rowCounts[state]! += delta;
+		if (this.slots.netns[slot] === this.host.netns) {
+			this.coveredRowCounts[state]! += delta;
+		}
+	}
+
+	/** Takes a pass's per-state counts; rows are counted again when the covered namespace changes. */
+	private applyHostCounts(pass: SocketPass): void {
+		const covered = this.host.netns;
+		this.host.applyPass(pass);
+		if (this.host.netns !== covered) {
+			this.coveredRowCounts.fill(0);
+			this.forEach(connection => {
+				if (connection.netns === this.host.netns) {
+					this.coveredRowCounts[connection.state]! += 1;
+				}
+			});
+		}
 	}
 
 	apply(transition: Transition): void {
 		const {oldstate, newstate, monoMs} = transition;
 		this.rates.record(oldstate, newstate, monoMs);
+		this.host.apply(transition);
 		let slot: number;
 		if (oldstate === TcpState.CLOSE && newstate === TcpState.SYN_SENT) {
 			slot = this.openActive(transition);
@@ -163,6 +202,7 @@ export class ConnectionTable {
 	/** Removes connections whose linger or TIME_WAIT is over, and moves the rate clock to now. */
 	sweep(nowMs: number): void {
 		this.rates.advance(nowMs);
+		this.host.sweep(nowMs);
 		this.lingering.popExpired(nowMs, (slot, generation) => {
 			this.removeIfStill(slot, generation, TcpState.CLOSE);
 		});
@@ -180,6 +220,41 @@ export class ConnectionTable {
 	get(key: string): Connection | undefined {
 		const slot = this.lru.peek(key) ?? this.pendingSlot(key);
 		return slot === undefined ? undefined : new Connection(this.slots, slot);
+	}
+
+	/**
+	 * The live row of a kernel socket, found by identity: a full socket is one kernel object for
+	 * its whole life (a timewait socket, which stands for a closed one, is another). A row that
+	 * is done (TIME_WAIT, closed) is not found: its address may be a new socket's by now.
+	 */
+	private slotOfSock(sock: number): number | undefined {
+		const slot = this.bySock.get(sock);
+		const s = this.slots;
+		return slot !== undefined && s.key[slot] !== undefined && s.sock[slot] === sock && !isDone(s.state[slot]!) ? slot : undefined;
+	}
+
+	/**
+	 * Notes a row's socket identity. Entries are overwritten, never deleted one by one (the
+	 * kernel reuses a freed socket's address at once: see pendingConnects for what deleting
+	 * and setting such a key does to a large Map); stale ones go in a rebuild once they
+	 * outnumber the rows.
+	 */
+	private indexSock(slot: number, sock: number): void {
+		this.slots.sock[slot] = sock;
+		this.bySock.set(sock, slot);
+		if (this.bySock.size > (2 * this.slots.live) + 4096) {
+			const s = this.slots;
+			const index = new Map<number, number>();
+			for (let row = 0; row < s.end; row++) {
+				const known = index.get(s.sock[row]!);
+				// Of two rows with one address, the live socket is the one that is not done.
+				if (s.key[row] !== undefined && (known === undefined || isDone(s.state[known]!))) {
+					index.set(s.sock[row]!, row);
+				}
+			}
+
+			this.bySock = index;
+		}
 	}
 
 	/** The in-flight connect under a pending-connect key (see pendingConnectKey). */
@@ -272,8 +347,8 @@ export class ConnectionTable {
 	/** Moves a row to the state the kernel says it is in, when the change itself was lost. */
 	private moveTo(slot: number, state: number, atMs: number): void {
 		const s = this.slots;
-		this.stateCounts[s.state[slot]!]! -= 1;
-		this.stateCounts[state]! += 1;
+		this.countRow(slot, s.state[slot]!, -1);
+		this.countRow(slot, state, 1);
 		s.previousState[slot] = s.state[slot]!;
 		s.state[slot] = state;
 		s.stateSinceMs[slot] = atMs;
@@ -316,11 +391,13 @@ export class ConnectionTable {
 	 * two complete passes in a row find them (see passUnknown).
 	 */
 	applyPass(pass: SocketPass): void {
+		this.applyHostCounts(pass);
 		if (!pass.complete) {
 			for (const socket of pass.sockets) {
-				const slot = socket.figures && this.lru.peek(connectionKey(socket));
+				const {figures} = socket;
+				const slot = figures && this.slotOfSock(socket.sock);
 				if (slot !== undefined) {
-					this.recordFigures(slot, socket.figures!, pass.monoMs);
+					this.recordFigures(slot, figures!, pass.monoMs);
 				}
 			}
 
@@ -337,14 +414,17 @@ export class ConnectionTable {
 				continue;
 			}
 
-			const key = socket.state === TcpState.LISTEN ? listenerKey(socket, socket.sock) : connectionKey(socket);
-			const slot = this.lru.peek(key);
+			// A full socket is found by its identity, without building its key. A timewait or request
+			// socket is another kernel object than the connection it stands for: found by its tuple.
+			const full = socket.state !== TcpState.TIME_WAIT && socket.state !== TcpState.NEW_SYN_RECV;
+			const slot = full ? this.slotOfSock(socket.sock) : this.lru.peek(connectionKey(socket));
 			if (slot === undefined) {
 				// A full table evicted what it could not hold: bringing it back would evict another.
 				if (this.lru.size >= this.lru.max) {
 					continue;
 				}
 
+				const key = socket.state === TcpState.LISTEN ? listenerKey(socket, socket.sock) : connectionKey(socket);
 				if (this.passUnknown.get(key) === socket.state) {
 					const added = this.addExisting(key, socket, pass.monoMs, OwnerSource.holder);
 					if (added < seen.length) {
@@ -370,6 +450,7 @@ export class ConnectionTable {
 			}
 
 			if (s.state[slot] !== socket.state && s.stateSinceMs[slot]! <= pass.monoMs) {
+				const key = s.key[slot]!;
 				const mark = `${socket.state} ${s.stateSinceMs[slot]}`;
 				if (this.passMismatched.get(key) === mark) {
 					this.moveTo(slot, socket.state, pass.monoMs);
@@ -526,12 +607,13 @@ export class ConnectionTable {
 	}
 
 	private create(
-		key: string, tuple: Tuple, family: 4 | 6, state: number, atMs: number, direction: Direction,
+		key: string, tuple: Tuple & {readonly sock: number}, family: 4 | 6, state: number, atMs: number, direction: Direction,
 		msInState: number | null = null, existing = false, indexed = true,
 	): number {
 		const s = this.slots;
 		const slot = s.allocate(flatKey(key));
 		s.netns[slot] = tuple.netns;
+		this.indexSock(slot, tuple.sock);
 		s.family[slot] = family;
 		s.lport[slot] = tuple.lport;
 		s.rport[slot] = tuple.rport;
@@ -541,7 +623,7 @@ export class ConnectionTable {
 		// Not seen opening: it is at least as old as it looks.
 		s.ageLowerBound[slot] = direction === Direction.unknown || existing ? 1 : 0;
 		s.stateSinceMs[slot] = atMs - (msInState ?? 0);
-		this.stateCounts[state]! += 1;
+		this.countRow(slot, state, 1);
 		if (indexed) {
 			this.lru.set(key, slot);
 		}
@@ -571,8 +653,8 @@ export class ConnectionTable {
 		s.historyMs[at] = ms ?? Number.NaN;
 		s.transitions[slot]! += 1;
 		s.previousState[slot] = oldstate;
-		this.stateCounts[s.state[slot]!]! -= 1;
-		this.stateCounts[newstate]! += 1;
+		this.countRow(slot, s.state[slot]!, -1);
+		this.countRow(slot, newstate, 1);
 		s.state[slot] = newstate;
 		s.stateSinceMs[slot] = monoMs;
 	}
@@ -664,7 +746,7 @@ export class ConnectionTable {
 	/** Frees a slot the LRU no longer holds. */
 	private release(slot: number): void {
 		const s = this.slots;
-		this.stateCounts[s.state[slot]!]! -= 1;
+		this.countRow(slot, s.state[slot]!, -1);
 		if (s.direction[slot] === Direction.listener) {
 			this.forgetListener(slot);
 		} else if (s.lport[slot] === 0 && s.direction[slot] === Direction.active) {

@@ -1,0 +1,116 @@
+// The table's per-state counts are the host's: the kernel's counts from the last socket pass,
+// moved along by the changes seen since, whatever the table has room for.
+import test from 'ava';
+import type {SocketPass} from '../src/capture/source.js';
+import {TcpState, type Transition} from '../src/capture/transition.js';
+import {ConnectionTable} from '../src/model/connection-table.js';
+import {existing} from './helpers/recording.js';
+
+const {CLOSE, SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, LISTEN} = TcpState;
+const here = 4_026_531_840;
+const elsewhere = 4_026_532_000;
+
+function pass(fields: Partial<SocketPass> & {monoMs: number}): SocketPass {
+	return {wallMs: 1.7e12 + fields.monoMs, sockets: [], netns: here, owners: false, complete: false, ...fields};
+}
+
+function counts(byState: Record<number, number>): number[] {
+	const list = Array.from({length: 13}, () => 0);
+	for (const [state, count] of Object.entries(byState)) {
+		list[Number(state)] = count;
+	}
+
+	return list;
+}
+
+let nextPort = 30_000;
+function change(oldstate: number, newstate: number, monoMs: number, netns = here): Transition {
+	const lport = nextPort++;
+	return {
+		monoMs, wallMs: 1.7e12 + monoMs, sock: lport * 64, netns, family: 4, laddr: '127.0.0.1', lport, raddr: '127.0.0.1', rport: 443,
+		pid: 0, tid: 0, comm: '', oldstate, newstate, ms: null,
+	};
+}
+
+test('a pass\'s counts stand for the host however few rows the table keeps', t => {
+	const table = new ConnectionTable({maxConnections: 2});
+	table.applyPass(pass({monoMs: 1000, stateCounts: counts({[ESTABLISHED]: 500, [LISTEN]: 3, [TIME_WAIT]: 70})}));
+	t.is(table.countInState(ESTABLISHED), 500);
+	t.is(table.countInState(LISTEN), 3);
+	t.is(table.countInState(TIME_WAIT), 70);
+	t.is(table.size, 0);
+});
+
+test('changes after the pass move the counts, beyond the cap, as the kernel moves its sockets', t => {
+	const table = new ConnectionTable({maxConnections: 2});
+	table.applyPass(pass({monoMs: 1000, stateCounts: counts({[ESTABLISHED]: 10, [FIN_WAIT2]: 2, [LISTEN]: 1})}));
+	for (let i = 0; i < 3; i++) {
+		table.apply(change(ESTABLISHED, FIN_WAIT1, 1001 + i));
+	}
+
+	table.apply(change(FIN_WAIT2, CLOSE, 1010)); // the kernel keeps it as a timewait socket
+	table.apply(change(LISTEN, SYN_RECV, 1011)); // a passive open: the listener stays
+	table.apply(change(CLOSE, SYN_SENT, 1012));
+	table.apply(change(ESTABLISHED, CLOSE, 1013)); // a reset
+	table.apply(change(ESTABLISHED, FIN_WAIT1, 999)); // before the pass: in its counts already
+
+	t.is(table.countInState(ESTABLISHED), 6);
+	t.is(table.countInState(FIN_WAIT1), 3);
+	t.is(table.countInState(FIN_WAIT2), 1);
+	t.is(table.countInState(TIME_WAIT), 1);
+	t.is(table.countInState(LISTEN), 1);
+	t.is(table.countInState(SYN_RECV), 1);
+	t.is(table.countInState(SYN_SENT), 1);
+	t.true(table.evictions > 0);
+	t.true(table.size <= 2);
+});
+
+test('the next pass replaces what changes could not tell (a TIME_WAIT that expired)', t => {
+	const table = new ConnectionTable();
+	table.applyPass(pass({monoMs: 1000, stateCounts: counts({[TIME_WAIT]: 4})}));
+	table.apply(change(FIN_WAIT2, CLOSE, 1500));
+	t.is(table.countInState(TIME_WAIT), 5);
+	table.applyPass(pass({monoMs: 2000, stateCounts: counts({[TIME_WAIT]: 2})}));
+	t.is(table.countInState(TIME_WAIT), 2);
+});
+
+test('rows of another namespace, which passes do not walk, are counted as rows', t => {
+	const table = new ConnectionTable();
+	table.applyPass(pass({monoMs: 1000, stateCounts: counts({[ESTABLISHED]: 5})}));
+	table.apply(change(CLOSE, SYN_SENT, 1100, elsewhere));
+	table.apply(change(SYN_RECV, ESTABLISHED, 1200, elsewhere));
+	t.is(table.countInState(ESTABLISHED), 5 + 1);
+	t.is(table.countInState(SYN_SENT), 1);
+});
+
+test('a recorded pass without counts: a complete one is counted from its list, a counters pass leaves them', t => {
+	const table = new ConnectionTable({maxConnections: 1});
+	const sockets = [
+		existing({sock: 1, state: ESTABLISHED, lport: 1}), existing({sock: 2, state: ESTABLISHED, lport: 2}),
+		existing({sock: 3, state: TIME_WAIT, lport: 3}),
+	];
+	table.applyPass(pass({monoMs: 1000, sockets, complete: true}));
+	t.is(table.countInState(ESTABLISHED), 2);
+	t.is(table.countInState(TIME_WAIT), 1);
+	table.applyPass(pass({monoMs: 2000, sockets: sockets.slice(0, 1)}));
+	t.is(table.countInState(ESTABLISHED), 2);
+});
+
+test('before any pass, the counts are the table\'s rows', t => {
+	const table = new ConnectionTable();
+	table.apply(change(CLOSE, SYN_SENT, 1000));
+	t.is(table.countInState(SYN_SENT), 1);
+	t.is(table.countInState(ESTABLISHED), 0);
+});
+
+test('a TIME_WAIT is counted until the kernel\'s TIME_WAIT length is over, at the latest', t => {
+	const table = new ConnectionTable({timeWaitMs: 60_000});
+	table.applyPass(pass({monoMs: 1000, stateCounts: counts({[TIME_WAIT]: 3})}));
+	table.apply(change(FIN_WAIT2, CLOSE, 30_000));
+	table.sweep(60_000);
+	t.is(table.countInState(TIME_WAIT), 4);
+	table.sweep(61_000);
+	t.is(table.countInState(TIME_WAIT), 1, 'those the pass found are over 60 s after it');
+	table.sweep(90_100);
+	t.is(table.countInState(TIME_WAIT), 0);
+});
