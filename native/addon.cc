@@ -58,7 +58,7 @@ CaptureOptions ParseOptions(const Napi::Object& options)
 	return parsed;
 }
 
-// new Capture(options, onBatch(block, dropped, lost, errno, passMs, passComplete), onClose())
+// new Capture(options, onBatch(block, dropped, lost, errno, passMs, passComplete, passCpuMs), onClose())
 // A running capture keeps the process alive until stop() is called.
 class Capture : public Napi::ObjectWrap<Capture> {
 public:

@@ -74,7 +74,13 @@ void Poller::TakePass(bool complete)
 	pass->passNs = static_cast<uint64_t>(now.tv_sec) * 1000000000u + now.tv_nsec;
 	// A complete pass also names the processes holding each socket (the owners of accepted
 	// connections, without tracing accept()).
+	timespec cpuBefore = {};
+	timespec cpuAfter = {};
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpuBefore);
 	pass->error = session_->Pass(complete, complete, pass->block);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpuAfter);
+	pass->passCpuNs = static_cast<uint64_t>(cpuAfter.tv_sec - cpuBefore.tv_sec) * 1000000000u +
+	                  static_cast<uint64_t>(cpuAfter.tv_nsec) - static_cast<uint64_t>(cpuBefore.tv_nsec);
 	pass->dropped = sentDropped_;
 	pass->lost = sentLost_;
 	Send(pass);
@@ -102,7 +108,8 @@ void Poller::Send(Batch* batch)
 		              Napi::Number::New(env, static_cast<double>(batch->lost)),
 		              Napi::Number::New(env, batch->error),
 		              Napi::Number::New(env, static_cast<double>(batch->passNs) / 1e6),
-		              Napi::Boolean::New(env, batch->passComplete)});
+		              Napi::Boolean::New(env, batch->passComplete),
+		              Napi::Number::New(env, static_cast<double>(batch->passCpuNs) / 1e6)});
 	};
 	if (deliver_.NonBlockingCall(batch, callJs) != napi_ok) {
 		*pending -= bytes;

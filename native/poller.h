@@ -24,14 +24,16 @@ struct Batch {
 	// from the buffer; complete (with owner records) or of full sockets only.
 	uint64_t passNs = 0;
 	bool passComplete = false;
+	uint64_t passCpuNs = 0; // the CPU time the pass took this thread (mostly the kernel's walk)
 };
 
 class Poller {
 public:
 	// JS thread. The function behind `deliver` is called on the JS thread once per batch,
 	// as onBatch(block: ArrayBuffer, dropped: number, lost: number, errno: number,
-	// passMs: number, passComplete: boolean), passMs being 0 for the buffer's records and the
-	// time of a socket pass (CLOCK_MONOTONIC, ms) for a pass's records.
+	// passMs: number, passComplete: boolean, passCpuMs: number), passMs being 0 for the
+	// buffer's records and the time of a socket pass (CLOCK_MONOTONIC, ms) for a pass's
+	// records, and passCpuMs the CPU time the pass took.
 	Poller(std::unique_ptr<BpfSession> session, Napi::ThreadSafeFunction deliver);
 	// JS thread. Stops the thread after a last drain, detaches the program, and releases
 	// `deliver` (batches already queued are still delivered).

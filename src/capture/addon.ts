@@ -24,9 +24,10 @@ export type NativeCaptureOptions = {
 /**
  * Called on the JS thread once per drained batch, and once per socket pass asked for with
  * requestPass (passMs: when the pass started, CLOCK_MONOTONIC ms; 0 for a batch;
- * passComplete: as asked). The counters are running totals.
+ * passComplete: as asked; passCpuMs: the CPU time the pass took, mostly the kernel's walk).
+ * The counters are running totals.
  */
-export type BatchCallback = (block: ArrayBuffer, dropped: number, lost: number, errno: number, passMs: number, passComplete: boolean) => void;
+export type BatchCallback = (block: ArrayBuffer, dropped: number, lost: number, errno: number, passMs: number, passComplete: boolean, passCpuMs: number) => void;
 
 export type NativeCapture = {
 	/** Detaches the program. Batches drained before it are still delivered, then onClose runs. */

@@ -10,13 +10,26 @@ export type KernelSourceOptions = Partial<NativeCaptureOptions> & {
 	 * How often to take a socket pass (SourceHandlers.pass) for the sockets' counters; every
 	 * fifth is complete, for reconciliation, and names the processes holding each socket.
 	 * 0 (the default) for never. Only when a pass handler is given. Passes honour the family
-	 * and port settings, not the pid setting.
+	 * and port settings, not the pid setting. On a host with so many sockets that passes this
+	 * often would cost more than passBudget, they come less often (see passDelayMs).
 	 */
 	passIntervalMs?: number;
 };
 
 /** Every this many passes, one is complete (lists TIME_WAIT and request sockets too). */
 const completePassEvery = 5;
+
+/**
+ * The share of one core socket passes may take, the kernel's walk and the table's work
+ * together. A pass walks every socket (about 1 us each in the kernel, measured at 100,000), so
+ * on a big host passes at every refresh would make tcptop's idle cost grow with the host.
+ */
+export const passBudget = 0.01;
+
+/** How long to wait after a pass that cost costMs before the next: its cost over the budget, at least the interval. */
+export function passDelayMs(intervalMs: number, costMs: number): number {
+	return Math.max(intervalMs, costMs / passBudget);
+}
 
 const defaults: NativeCaptureOptions = {
 	transport: 'ringbuf',
@@ -40,6 +53,10 @@ export class KernelSource implements TransitionSource {
 	#capture: NativeCapture | undefined;
 	#closed: Promise<void> | undefined;
 	#passTimer: NodeJS.Timeout | undefined;
+	#passesAsked = 0;
+	/** When the pass under way was asked for (performance.now()); undefined while none is. */
+	#passAskedAtMs: number | undefined;
+	#stopped = false;
 
 	constructor({passIntervalMs = 0, ...options}: KernelSourceOptions = {}, addon: CaptureAddon = loadAddon()) {
 		this.#options = {...defaults, ...options};
@@ -72,7 +89,7 @@ export class KernelSource implements TransitionSource {
 		const closed = new Promise<void>(resolve => {
 			resolveClosed = resolve;
 		});
-		const onBatch = (block: ArrayBuffer, dropped: number, lost: number, errno: number, passMs: number, complete: boolean) => {
+		const onBatch = (block: ArrayBuffer, dropped: number, lost: number, errno: number, passMs: number, complete: boolean, passCpuMs: number) => {
 			if (failed) {
 				return;
 			}
@@ -83,8 +100,10 @@ export class KernelSource implements TransitionSource {
 						throw new Error(`cannot list the TCP sockets: ${errnoName(-errno)}`);
 					}
 
+					const startedMs = performance.now();
 					const {sockets, stateCounts} = decodePass(block, wallOffsetMs);
 					handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, stateCounts, netns, owners: complete, complete});
+					this.#passDone(passCpuMs + performance.now() - startedMs);
 					return;
 				}
 
@@ -126,19 +145,36 @@ export class KernelSource implements TransitionSource {
 		}
 
 		if (handlers.pass && this.#passIntervalMs > 0) {
-			const capture = this.#capture;
-			let count = 0;
-			this.#passTimer = setInterval(() => {
-				count++;
-				capture.requestPass(count % completePassEvery === 0);
-			}, this.#passIntervalMs);
-			// The capture keeps the process alive while it runs; the timer need not.
-			this.#passTimer.unref();
+			this.#schedulePass(this.#passIntervalMs);
 		}
 	}
 
+	/** Asks for the next pass in delayMs; every completePassEvery-th is complete. */
+	#schedulePass(delayMs: number): void {
+		this.#passTimer = setTimeout(() => {
+			this.#passTimer = undefined;
+			this.#passesAsked++;
+			this.#passAskedAtMs = performance.now();
+			this.#capture?.requestPass(this.#passesAsked % completePassEvery === 0);
+		}, delayMs);
+		// The capture keeps the process alive while it runs; the timer need not.
+		this.#passTimer.unref();
+	}
+
+	/** A pass asked for has been handed over, having cost costMs: the next one waits its turn. */
+	#passDone(costMs: number): void {
+		if (this.#passAskedAtMs === undefined || this.#stopped) {
+			return;
+		}
+
+		const waitedMs = performance.now() - this.#passAskedAtMs;
+		this.#passAskedAtMs = undefined;
+		this.#schedulePass(Math.max(0, passDelayMs(this.#passIntervalMs, costMs) - waitedMs));
+	}
+
 	#stopPasses(): void {
-		clearInterval(this.#passTimer);
+		this.#stopped = true;
+		clearTimeout(this.#passTimer);
 		this.#passTimer = undefined;
 	}
 

@@ -1,0 +1,51 @@
+// Socket passes come at the refresh interval while they are cheap, and less often when they
+// cost more than their share of a core (a host with a hundred thousand sockets), so tcptop's
+// idle cost does not grow with the host. A stand-in for the native addon reports each pass's cost.
+import {setTimeout as delay} from 'node:timers/promises';
+import test from 'ava';
+import type {BatchCallback, CaptureAddon, NativeCapture} from '../src/capture/addon.js';
+import {RECORD_SIZE} from '../src/capture/decode.js';
+import {KernelSource, passBudget} from '../src/capture/kernel-source.js';
+
+/** An addon whose passes are empty and report costing passCpuMs; counts the passes asked for. */
+function fakeAddon(passCpuMs: number): {addon: CaptureAddon; asked: () => number} {
+	let asked = 0;
+	class Capture implements NativeCapture {
+		readonly acceptOwners = false;
+		constructor(_options: unknown, private readonly onBatch: BatchCallback, private readonly onClose: () => void) {}
+		stop(): void {
+			this.onClose();
+		}
+
+		snapshot(): ArrayBuffer {
+			return new ArrayBuffer(0);
+		}
+
+		requestPass(complete: boolean): void {
+			asked++;
+			setImmediate(() => {
+				this.onBatch(new ArrayBuffer(0), 0, 0, 0, performance.now(), complete, passCpuMs);
+			});
+		}
+	}
+
+	return {addon: {recordSize: RECORD_SIZE, readerGone: () => false, Capture}, asked: () => asked};
+}
+
+async function passesIn(ms: number, intervalMs: number, passCpuMs: number): Promise<number> {
+	const {addon, asked} = fakeAddon(passCpuMs);
+	const source = new KernelSource({passIntervalMs: intervalMs}, addon);
+	source.start({batch() {}, pass() {}, error() {}});
+	await delay(ms);
+	await source.stop();
+	return asked();
+}
+
+test('cheap passes come every interval; costly ones wait their cost over the budget', async t => {
+	const cheap = await passesIn(600, 20, 0);
+	// A pass that takes 2 ms may come every 2 / budget ms (200 ms at 1 %), however short the interval.
+	const costly = await passesIn(600, 20, 2);
+	t.true(cheap >= 10, `${cheap} cheap passes in 600 ms`);
+	t.true(costly <= 1 + (600 / (2 / passBudget)), `${costly} costly passes in 600 ms`);
+	t.true(costly >= 1);
+});
