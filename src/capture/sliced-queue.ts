@@ -1,0 +1,81 @@
+// Work handed over faster than it can be done, done in slices: at most sliceMs of it in one go,
+// then the event loop's turn (timers, keys, I/O, further deliveries), then the next slice. So a
+// backlog of batches from the kernel never holds up a frame, a key or a print for longer than
+// a slice (and an item: items are not split).
+
+export class SlicedQueue<T> {
+	readonly #work: (item: T) => void;
+	readonly #sliceMs: number;
+	#items: T[] = [];
+	#head = 0;
+	#scheduled = false;
+	#emptied: Array<() => void> = [];
+
+	constructor(work: (item: T) => void, sliceMs: number) {
+		this.#work = work;
+		this.#sliceMs = sliceMs;
+	}
+
+	/** Items waiting. */
+	get length(): number {
+		return this.#items.length - this.#head;
+	}
+
+	push(item: T): void {
+		this.#items.push(item);
+		if (!this.#scheduled) {
+			this.#scheduled = true;
+			setImmediate(this.#run);
+		}
+	}
+
+	/** Forgets what waits. */
+	clear(): void {
+		this.#items = [];
+		this.#head = 0;
+		this.#settle();
+	}
+
+	/** Resolves once nothing waits. */
+	async emptied(): Promise<void> {
+		if (this.length === 0) {
+			return;
+		}
+
+		await new Promise<void>(resolve => {
+			this.#emptied.push(resolve);
+		});
+	}
+
+	readonly #run = (): void => {
+		this.#scheduled = false;
+		const endMs = performance.now() + this.#sliceMs;
+		while (this.#head < this.#items.length) {
+			const item = this.#items[this.#head]!;
+			this.#items[this.#head++] = undefined as T;
+			this.#work(item);
+			if (performance.now() >= endMs) {
+				break;
+			}
+		}
+
+		if (this.#head < this.#items.length) {
+			this.#scheduled = true;
+			setImmediate(this.#run);
+		} else {
+			this.#settle();
+		}
+	};
+
+	#settle(): void {
+		if (this.length > 0) {
+			return;
+		}
+
+		this.#items = [];
+		this.#head = 0;
+		for (const resolve of this.#emptied.splice(0)) {
+			resolve();
+		}
+	}
+}
