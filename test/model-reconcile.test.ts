@@ -194,7 +194,7 @@ test('a start-up snapshot larger than the table keeps the listeners and connecti
 	feedTable(source, table, () => 1000, () => {});
 	const rows = new Map<number, number>();
 	table.forEach(connection => rows.set(connection.state, (rows.get(connection.state) ?? 0) + 1));
-	t.deepEqual(rows, new Map([[LISTEN, 1], [ESTABLISHED, 1], [CLOSE_WAIT, 1], [TIME_WAIT, 1]]));
+	t.deepEqual([...rows].sort(([a], [b]) => a - b), [[ESTABLISHED, 1], [TIME_WAIT, 1], [CLOSE_WAIT, 1], [LISTEN, 1]]);
 	t.is(table.evictions, 4);
 	t.is(table.countInState(TIME_WAIT), 5, 'the host\'s count: rows evicted or not');
 });

@@ -316,6 +316,24 @@ export class ConnectionTable {
 		}
 	}
 
+	/**
+	 * Takes in the start-up snapshot: a row for every socket, with its counters as a first
+	 * sample. When the host holds more sockets than the table, TIME_WAIT and request sockets
+	 * are the ones to lose: added first, they are the least recently used; those the cap would
+	 * evict at once are counted as evicted without being added.
+	 */
+	loadSnapshot(pass: SocketPass): void {
+		const passing = (state: number) => state === TcpState.TIME_WAIT || state === TcpState.NEW_SYN_RECV;
+		const ordered = [...pass.sockets.filter(socket => passing(socket.state)), ...pass.sockets.filter(socket => !passing(socket.state))];
+		const skipped = Math.max(0, ordered.length - this.lru.max + this.lru.size);
+		this.evictionCount += skipped;
+		for (let index = skipped; index < ordered.length; index++) {
+			this.upsertFromSnapshot(ordered[index]!);
+		}
+
+		this.applyPass(pass);
+	}
+
 	/** Adds a socket found by the start-up snapshot; sockets already seen through events win. */
 	upsertFromSnapshot(entry: SnapshotEntry): void {
 		const isListener = entry.state === TcpState.LISTEN;

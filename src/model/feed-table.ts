@@ -4,7 +4,6 @@
 // lost counted in the rates, and later socket passes (counters and reconciliation). The one
 // place a source feeds a table, whichever output (live view, batch, metrics) reads it.
 import type {TransitionSource} from '../capture/source.js';
-import {TcpState} from '../capture/transition.js';
 import type {ConnectionTable} from './connection-table.js';
 import type {TransitionLog} from './transition-log.js';
 
@@ -29,23 +28,7 @@ export function feedTable(
 	const feed = {deliveries: 0};
 	source.start({
 		snapshot(pass) {
-			// TIME_WAIT and request sockets first: when the host holds more sockets than the
-			// table, the least recently added go first, and those are the ones to lose.
-			const passing = (state: number) => state === TcpState.TIME_WAIT || state === TcpState.NEW_SYN_RECV;
-			for (const socket of pass.sockets) {
-				if (passing(socket.state)) {
-					table.upsertFromSnapshot(socket);
-				}
-			}
-
-			for (const socket of pass.sockets) {
-				if (!passing(socket.state)) {
-					table.upsertFromSnapshot(socket);
-				}
-			}
-
-			// Their counters, as a first sample.
-			table.applyPass(pass);
+			table.loadSnapshot(pass);
 		},
 		batch(batch) {
 			let happened = batch.transitions.length > 0 || batch.resets.length > 0 || batch.accepted.length > 0;
