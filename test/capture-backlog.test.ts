@@ -63,8 +63,8 @@ function busy(ms: number): void {
 }
 
 test('a burst is worked through in slices with timers firing between them; what overflows is counted as dropped', async t => {
-	const batches = 300;
-	const records = 1000; // 96 KB a batch, 28 MB in all: more than tcptop queues
+	const batches = 500;
+	const records = 1000; // 96 KB a batch, 48 MB in all: more than tcptop queues
 	const source = new KernelSource({}, burstAddon(batches, records));
 	const received: TransitionBatch[] = [];
 	let ticks = 0;

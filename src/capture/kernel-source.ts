@@ -29,10 +29,12 @@ type Delivery = {
 };
 
 /**
- * Deliveries waiting to be decoded at most: about a quarter of a second of the busiest load
- * measured here (300,000 changes a second), so what is shown is never older than that.
+ * Deliveries waiting to be decoded at most: about a second of the busiest load measured here
+ * (300,000 changes a second). Enough to ride out the longest single piece of work (a -b
+ * document listing 65,536 connections takes a few hundred ms on a loaded machine), and what
+ * is shown is never much older than that.
  */
-const maxQueuedBytes = 8 << 20;
+const maxQueuedBytes = 32 << 20;
 /** Decoding and applying batches goes on for this long at most before the event loop's turn. */
 const sliceMs = 8;
 
