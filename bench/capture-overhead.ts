@@ -11,13 +11,16 @@
 //   ringbuf+passes+accept
 //                  and accept() traced for accepted connections' owners (--accept-owners)
 //   trace-json     `tcptop trace --json > /dev/null`, a separate process
+//   batch          `tcptop -b -d 1 --json > FILE`, a separate process; lost is its last document's
 //   view           the whole product: `tcptop` (the live view, default options) in a 120x40
 //                  tmux pane; lost is the header's `lost N` read from the screen at the end
 //
 // Usage: node --import=tsx bench/capture-overhead.ts [--seconds S] [--rounds N] [--tracer T]... [--workload W]...
 import {spawn} from 'node:child_process';
 import {once} from 'node:events';
-import {existsSync, openSync} from 'node:fs';
+import {existsSync, mkdtempSync, openSync, readFileSync, rmSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 import {setTimeout as delay} from 'node:timers/promises';
 import {fileURLToPath} from 'node:url';
 import {parseArgs} from 'node:util';
@@ -39,7 +42,7 @@ const {values} = parseArgs({
 
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
-const tracers = values.tracer ?? ['ringbuf', 'ringbuf+passes', 'ringbuf+passes+accept', 'perf', 'trace-json', 'view'];
+const tracers = values.tracer ?? ['ringbuf', 'ringbuf+passes', 'ringbuf+passes+accept', 'perf', 'trace-json', 'batch', 'view'];
 const workloads = values.workload ?? ['single/graceful', 'single/reset', 'threads/graceful', 'threads/reset'];
 const tcptop = fileURLToPath(new URL('../bin/tcptop', import.meta.url));
 
@@ -119,6 +122,25 @@ async function tracedInProcess(workload: string, tracer: string): Promise<Traced
 	return {rate: result.connections / result.seconds, expected: result.connections * perConnection(workload), received: byPort.get(port) ?? 0, lost};
 }
 
+/** `tcptop -b -d 1 --json` into a file; lost is the last document's. */
+async function tracedByBatch(workload: string): Promise<Traced> {
+	const folder = mkdtempSync(join(tmpdir(), 'tcptop-overhead-'));
+	const path = join(folder, 'batch.ndjson');
+	const child = spawn(process.execPath, [tcptop, '-b', '-d', '1', '--json'], {stdio: ['ignore', openSync(path, 'w'), 'inherit']});
+	try {
+		await attached(child as never);
+		const result = await load(workload);
+		await delay(settleMs);
+		child.kill('SIGINT');
+		await once(child, 'exit');
+		const last = readFileSync(path, 'utf8').trim().split('\n').at(-1)!;
+		const lost = Number(/"lost":(\d+)/.exec(last)?.[1] ?? Number.NaN);
+		return {rate: result.connections / result.seconds, expected: result.connections * perConnection(workload), received: undefined, lost};
+	} finally {
+		rmSync(folder, {recursive: true, force: true});
+	}
+}
+
 async function tracedByCommand(workload: string): Promise<Traced> {
 	const child = spawn(process.execPath, [tcptop, 'trace', '--json'], {stdio: ['ignore', openSync('/dev/null', 'w'), 'pipe']});
 	let stderr = '';
@@ -176,7 +198,7 @@ for (const workload of workloads) {
 			untraced += plain.connections / plain.seconds;
 			const run = tracer === 'trace-json'
 				? await tracedByCommand(workload)
-				: (tracer === 'view' ? await tracedByView(workload) : await tracedInProcess(workload, tracer));
+				: (tracer === 'batch' ? await tracedByBatch(workload) : (tracer === 'view' ? await tracedByView(workload) : await tracedInProcess(workload, tracer)));
 			traced += run.rate;
 			expected += run.expected;
 			received = run.received === undefined ? undefined : received! + run.received;

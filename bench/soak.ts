@@ -168,17 +168,24 @@ async function batchSoak(name: string, tree: string, variant: string): Promise<v
 	const path = join(mkdtempSync(join(tmpdir(), 'tcptop-soak-')), 'batch.ndjson');
 	const output = openSync(path, 'w');
 	const child = spawn(process.execPath, [binary(tree), '-b', '-d', '1', '--json'], {stdio: ['ignore', output, 'inherit']});
+	const startedMs = performance.now();
 	closeSync(output);
 	try {
 		await soak(`${name} -b -d 1`, variant, child.pid!, {
 			async finish() {
-				const documents: Array<{interval: number; lost: number}> = [];
+				const runSeconds = (performance.now() - startedMs) / 1000;
+				const documents: Array<{uptime: number; interval: number; lost: number}> = [];
 				for await (const line of createInterface({input: createReadStream(path)})) {
 					// Only the figures: the rest is every connection.
-					documents.push({interval: Number(/"interval_s":([\d.]+)/.exec(line)?.[1]), lost: Number(/"lost":(\d+)/.exec(line)?.[1])});
+					const figure = (name: string) => Number(new RegExp(`"${name}":([\\d.]+)`).exec(line)?.[1]);
+					if (line.endsWith('}')) { // not one still being written
+						documents.push({uptime: figure('uptime_s'), interval: figure('interval_s'), lost: figure('lost')});
+					}
 				}
 
-				return {stall: Math.max(...documents.slice(1).map(d => d.interval)), lost: documents.at(-1)?.lost ?? -1, notes: `${documents.length} documents`};
+				// A print that never came counts too: from the last one to now.
+				const stall = Math.max(...documents.slice(1).map(d => d.interval), runSeconds - (documents.at(-1)?.uptime ?? 0));
+				return {stall, lost: documents.at(-1)?.lost ?? -1, notes: `${documents.length} documents`};
 			},
 		});
 	} finally {

@@ -77,8 +77,8 @@ export class ConnectionTable {
 	private bySock = new Map<number, number>();
 	/** Listening sockets by netns and port, to hand their owner to accepted connections. */
 	private readonly listeners = new Map<number, number>();
-	private readonly lingering = new ExpiryQueue();
-	private readonly timeWaiting = new ExpiryQueue();
+	private readonly lingering: ExpiryQueue;
+	private readonly timeWaiting: ExpiryQueue;
 	private readonly comms = new Map<string, string>();
 	private readonly stuckPolicy: StuckPolicy;
 	private readonly lingerMs: number;
@@ -101,6 +101,10 @@ export class ConnectionTable {
 		this.lingerMs = options.lingerMs ?? 3000;
 		this.timeWaitMs = options.timeWaitMs ?? 60_000;
 		this.host = new HostStates(this.timeWaitMs);
+		const queuedFor = (state: number) => (slot: number, generation: number) =>
+			this.slots.generation[slot] === generation && this.slots.state[slot] === state;
+		this.lingering = new ExpiryQueue(2 * max, queuedFor(TcpState.CLOSE));
+		this.timeWaiting = new ExpiryQueue(2 * max, queuedFor(TcpState.TIME_WAIT));
 		this.stuckPolicy = new StuckPolicy(options.stuckAfterMs);
 		this.maxPendingConnects = max;
 		// One spare slot: a new connection takes its slot before the LRU evicts to make room.
