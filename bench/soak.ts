@@ -33,7 +33,7 @@ import {createInterface} from 'node:readline';
 import {setTimeout as delay} from 'node:timers/promises';
 import {fileURLToPath} from 'node:url';
 import {parseArgs} from 'node:util';
-import {terminal} from '../test/helpers/tmux.js';
+import {terminal, type Terminal} from '../test/helpers/tmux.js';
 
 const {values} = parseArgs({
 	options: {
@@ -128,11 +128,24 @@ async function soak(label: string, variant: string, pid: number, sampler: Sample
 	].join('  '));
 }
 
-async function viewSoak(name: string, tree: string, variant: string): Promise<void> {
-	const {tmux, screen, session} = terminal(`soak-${name}`);
+/** Runs `body` with tcptop's view in a 200x50 tmux pane (pid: the view's process), then quits it. */
+async function inView(name: string, tree: string, body: (pid: number, view: Terminal) => Promise<void>): Promise<void> {
+	const view = terminal(name);
+	const {tmux, session} = view;
 	tmux('new-session', '-d', '-s', session, '-x', '200', '-y', '50', `exec env -u CI NODE_ENV=production ${process.execPath} ${binary(tree)}`);
 	try {
-		const pid = Number(tmux('display-message', '-p', '-t', session, '#{pane_pid}').trim());
+		await body(Number(tmux('display-message', '-p', '-t', session, '#{pane_pid}').trim()), view);
+		tmux('send-keys', '-t', session, 'q');
+		await delay(500);
+	} finally {
+		try {
+			tmux('kill-server');
+		} catch {}
+	}
+}
+
+async function viewSoak(name: string, tree: string, variant: string): Promise<void> {
+	await inView(`soak-${name}`, tree, async (pid, {screen}) => {
 		let lastUp = '';
 		let lastChangeMs = performance.now();
 		let stall = 0;
@@ -153,13 +166,7 @@ async function viewSoak(name: string, tree: string, variant: string): Promise<vo
 				return {stall, lost, notes: ''};
 			},
 		});
-		tmux('send-keys', '-t', session, 'q');
-		await delay(500);
-	} finally {
-		try {
-			tmux('kill-server');
-		} catch {}
-	}
+	});
 }
 
 async function batchSoak(name: string, tree: string, variant: string): Promise<void> {
@@ -271,10 +278,7 @@ function median(list: number[]): number {
 }
 
 async function idleView(name: string, tree: string): Promise<void> {
-	const {tmux, screen, session} = terminal(`idle-${name}`);
-	tmux('new-session', '-d', '-s', session, '-x', '200', '-y', '50', `exec env -u CI NODE_ENV=production ${process.execPath} ${binary(tree)}`);
-	try {
-		const pid = Number(tmux('display-message', '-p', '-t', session, '#{pane_pid}').trim());
+	await inView(`idle-${name}`, tree, async (pid, {screen, tmux, session}) => {
 		await delay(15_000); // the start-up snapshot, V8's compiling, the first passes
 		const before = cpuSeconds(pid);
 		await delay(30_000);
@@ -296,13 +300,7 @@ async function idleView(name: string, tree: string): Promise<void> {
 		latencies.sort((a, b) => a - b);
 		const p95 = latencies[Math.ceil(latencies.length * 0.95) - 1]!;
 		console.log(`${name.padEnd(10)} idle view: ${(100 * share).toFixed(2)}% of a core over 30 s, RSS ${Math.round(rss)} MiB; key to screen median ${median(latencies).toFixed(0)} ms, p95 ${p95.toFixed(0)} ms (${/tracked ([\d,]+)/.exec(screen())?.[0] ?? ''})`);
-		tmux('send-keys', '-t', session, 'q');
-		await delay(500);
-	} finally {
-		try {
-			tmux('kill-server');
-		} catch {}
-	}
+	});
 }
 
 async function batchAgainstSs(name: string, tree: string): Promise<void> {
