@@ -49,7 +49,7 @@ const completePassEvery = 5;
 export const passBudget = 0.01;
 
 /** How long to wait after a pass that cost costMs before the next: its cost over the budget, at least the interval. */
-export function passDelayMs(intervalMs: number, costMs: number): number {
+function passDelayMs(intervalMs: number, costMs: number): number {
 	return Math.max(intervalMs, costMs / passBudget);
 }
 
