@@ -3,7 +3,8 @@
 // --baseline another built checkout, side by side under the same load), as a user runs it:
 //
 //   view     `tcptop` in a 200x50 tmux pane: the longest time the header's uptime stood still
-//            (a frame not drawn), `lost N` read off the screen at the end
+//            (a frame not drawn), `lost N` read off the screen at the end, and every 3 s the
+//            time from a key to the screen showing it (? opens help, the next key closes it)
 //   batch    `tcptop -b -d 1 --json`: the longest interval between two documents, their lost
 //   metrics  `tcptop --metrics PORT`: a scrape every second with a 10 s timeout, the slowest
 //            answer and how many timed out, lost from tcptop_events_lost_total
@@ -16,8 +17,7 @@
 // With --hold N, N established loopback sockets are held meanwhile (N/2 connections, by
 // processes of bench/hold-connections.ts, at most 8,000 connections each) and the idle phase
 // measures the view's CPU share and memory with no load, `-b -n 1 --json` against `ss -tan`
-// (time and peak memory, side by side, 3 runs each), and the time from a key (j) to the screen
-// changing, over 20 presses.
+// (time and peak memory, side by side, 3 runs each), and key to screen over 20 keys.
 //
 // Needs root and the load generator: bash bench/run.sh builds both (or cc -O2 -pthread
 // bench/loadgen.c -o /tmp/tcptop-loadgen).
@@ -144,8 +144,36 @@ async function inView(name: string, tree: string, body: (pid: number, view: Term
 	}
 }
 
+/**
+ * Milliseconds from a key to the screen showing what it does: `?` opens the help screen and
+ * the next key closes it (two timings). The screen is read every 2 ms; 5 s at most.
+ */
+async function keysToScreen({tmux, session, screen}: Terminal): Promise<number[]> {
+	const timings: number[] = [];
+	for (const opens of [true, false]) {
+		const started = performance.now();
+		tmux('send-keys', '-t', session, opens ? '?' : 'x');
+		while (screen().includes('Keys (any key returns)') !== opens && performance.now() - started < 5000) {
+			await delay(2);
+		}
+
+		timings.push(performance.now() - started);
+	}
+
+	return timings;
+}
+
+/** Median and 95th percentile, in ms. */
+function keyFigures(timings: number[]): string {
+	const sorted = [...timings].sort((a, b) => a - b);
+	return `key to screen median ${median(sorted).toFixed(0)} ms, p95 ${sorted[Math.ceil(sorted.length * 0.95) - 1]!.toFixed(0)} ms (${sorted.length} keys)`;
+}
+
 async function viewSoak(name: string, tree: string, variant: string): Promise<void> {
-	await inView(`soak-${name}`, tree, async (pid, {screen}) => {
+	await inView(`soak-${name}`, tree, async (pid, view) => {
+		const {screen} = view;
+		const keys: number[] = [];
+		let pressing: Promise<void> | undefined;
 		let lastUp = '';
 		let lastChangeMs = performance.now();
 		let stall = 0;
@@ -160,10 +188,19 @@ async function viewSoak(name: string, tree: string, variant: string): Promise<vo
 			stall = Math.max(stall, (now - lastChangeMs) / 1000);
 		}, 100);
 		await soak(`${name} view`, variant, pid, {
+			sample(second) {
+				if (second % 3 === 0 && pressing === undefined) {
+					pressing = keysToScreen(view).then(timings => {
+						keys.push(...timings);
+						pressing = undefined;
+					});
+				}
+			},
 			async finish() {
 				clearInterval(watch);
+				await pressing;
 				const lost = Number((/lost ([\d,]+)/.exec(screen())?.[1] ?? '-1').replaceAll(',', ''));
-				return {stall, lost, notes: ''};
+				return {stall, lost, notes: keyFigures(keys)};
 			},
 		});
 	});
@@ -278,28 +315,19 @@ function median(list: number[]): number {
 }
 
 async function idleView(name: string, tree: string): Promise<void> {
-	await inView(`idle-${name}`, tree, async (pid, {screen, tmux, session}) => {
+	await inView(`idle-${name}`, tree, async (pid, view) => {
 		await delay(15_000); // the start-up snapshot, V8's compiling, the first passes
 		const before = cpuSeconds(pid);
 		await delay(30_000);
 		const share = (cpuSeconds(pid) - before) / 30;
 		const rss = rssMiB(pid);
-		const latencies: number[] = [];
-		for (let press = 0; press < 20; press++) {
-			const shown = tmux('capture-pane', '-p', '-e', '-t', session);
-			const started = performance.now();
-			tmux('send-keys', '-t', session, press % 10 < 5 ? 'j' : 'k');
-			while (tmux('capture-pane', '-p', '-e', '-t', session) === shown && performance.now() - started < 5000) {
-				await delay(2);
-			}
-
-			latencies.push(performance.now() - started);
+		const keys: number[] = [];
+		for (let press = 0; press < 10; press++) {
+			keys.push(...await keysToScreen(view));
 			await delay(300);
 		}
 
-		latencies.sort((a, b) => a - b);
-		const p95 = latencies[Math.ceil(latencies.length * 0.95) - 1]!;
-		console.log(`${name.padEnd(10)} idle view: ${(100 * share).toFixed(2)}% of a core over 30 s, RSS ${Math.round(rss)} MiB; key to screen median ${median(latencies).toFixed(0)} ms, p95 ${p95.toFixed(0)} ms (${/tracked ([\d,]+)/.exec(screen())?.[0] ?? ''})`);
+		console.log(`${name.padEnd(10)} idle view: ${(100 * share).toFixed(2)}% of a core over 30 s, RSS ${Math.round(rss)} MiB; ${keyFigures(keys)} (${/tracked ([\d,]+)/.exec(view.screen())?.[0] ?? ''})`);
 	});
 }
 
