@@ -3,6 +3,7 @@
 import {readFileSync} from 'node:fs';
 import {isIPv4, isIPv6} from 'node:net';
 import {parseArgs} from 'node:util';
+import v8 from 'node:v8';
 import {readerGone, type CaptureError, type Transport} from './capture/addon.js';
 import {FilteredSource, type CaptureFilter} from './capture/filtered-source.js';
 import {KernelSource, type KernelSourceOptions} from './capture/kernel-source.js';
@@ -507,6 +508,11 @@ async function main(argv: string[]): Promise<number> {
 		throw error;
 	}
 }
+
+// Under churn the JS heap fills with short-lived decoded events, and V8 lets it grow to several
+// times the live data before collecting (resident memory 300-435 MiB under two minutes of
+// 22,000 connections a second, the live data 30-80 MiB). A growth factor of 1.4 keeps it closer.
+v8.setFlagsFromString('--heap-growing-percent=40');
 
 try {
 	process.exitCode = await main(process.argv.slice(2));
