@@ -41,11 +41,13 @@ Options for the live view and batch mode:
   --filter EXPR      show only connections matching EXPR (ss syntax, e.g.
                      'state close-wait and dport = :5432')
   --no-color         no colours (also when NO_COLOR is set)
-  --max-conns N      track at most N connections (default 65536)
+  --max-conns N      keep rows for at most N connections (default 65536); the
+                     per-state counts are the host's all the same
   --transport KIND   ringbuf (default) or perf
   --accept-owners    name the owners of accepted connections as they are accepted, by
                      tracing accept() (Linux 6.2+; costs every system call on the host);
-                     without it they are named at the next full socket walk (every 5 refreshes)
+                     without it they are named at the next full socket walk (every 5
+                     refreshes; less often on a host of many sockets)
 
 Batch mode (like top -b):
   -b, --batch        print the header figures and every matching connection as plain
