@@ -517,12 +517,7 @@ int tcptop_accept(struct trace_event_raw_sys_exit *ctx)
 	return handle_accept_exit(ctx, ctx->ret);
 }
 
-/*
- * A socket pass (the start-up snapshot, then one per refresh): every TCP socket that exists
- * (listeners, connections, TIME_WAIT and request sockets included), one TCPTOP_RECORD_SOCKET
- * record each, with a full socket's counters, read by user space from the iterator's file. The family and port settings apply; the pid setting does not
- * (a socket found here has no task on the CPU).
- */
+/* Counts a socket a pass walked (see pass_state_counts). */
 static __always_inline void count_in_pass(__u8 state)
 {
 	__u32 index = state - 1;
@@ -531,6 +526,12 @@ static __always_inline void count_in_pass(__u8 state)
 		pass_state_counts[index]++;
 }
 
+/*
+ * A socket pass (the start-up snapshot, then one per refresh): every TCP socket that exists
+ * (listeners, connections, TIME_WAIT and request sockets included), one TCPTOP_RECORD_SOCKET
+ * record each, with a full socket's counters, read by user space from the iterator's file. The family and port settings apply; the pid setting does not
+ * (a socket found here has no task on the CPU).
+ */
 SEC("iter/tcp")
 int tcptop_snapshot(struct bpf_iter__tcp *ctx)
 {
