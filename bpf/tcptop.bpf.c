@@ -527,7 +527,7 @@ static __always_inline void count_in_pass(__u8 state)
 }
 
 /*
- * A socket pass (the start-up snapshot, then one per refresh): every TCP socket that exists
+ * A socket pass (the start-up snapshot, then one per refresh, fewer on a big host): every TCP socket that exists
  * (listeners, connections, TIME_WAIT and request sockets included), one TCPTOP_RECORD_SOCKET
  * record each, with a full socket's counters, read by user space from the iterator's file. The family and port settings apply; the pid setting does not
  * (a socket found here has no task on the CPU).
