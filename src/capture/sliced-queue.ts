@@ -60,6 +60,13 @@ export class SlicedQueue<T> {
 		}
 
 		if (this.#head < this.#items.length) {
+			// A queue that never empties (a load beyond what tcptop can decode) drops its done
+			// prefix now and then, so the array does not grow with every item ever queued.
+			if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+				this.#items = this.#items.slice(this.#head);
+				this.#head = 0;
+			}
+
 			this.#scheduled = true;
 			setImmediate(this.#run);
 		} else {
