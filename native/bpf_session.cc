@@ -236,7 +236,7 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 	if (perf) {
 		// Wake the consumer only when a CPU's buffer is three quarters full (the default
 		// wakes it for every event, which costs the traced host most of its connection
-		// rate); the consumer drains it on its 10 ms timer long before that.
+		// rate); the consumer drains it on its timer long before that.
 		perf_event_attr attr = {};
 		attr.type = PERF_TYPE_SOFTWARE;
 		attr.config = PERF_COUNT_SW_BPF_OUTPUT;
@@ -331,19 +331,19 @@ void BpfSession::FlushPerfStages()
 	}
 }
 
-int BpfSession::Drain(int timeoutMs, std::vector<uint8_t>& block)
+int BpfSession::WakeupFd() const
+{
+	return ring_ != nullptr ? ring_buffer__epoll_fd(ring_) : perf_buffer__epoll_fd(perf_);
+}
+
+int BpfSession::Drain(std::vector<uint8_t>& block)
 {
 	block_ = &block;
-	// Neither buffer wakes us for every record: the wait below ends on the timer (or when a
-	// perf buffer is three quarters full), and the consume drains everything waiting, the
-	// perf stages' records included.
-	int err = ring_ != nullptr ? ring_buffer__poll(ring_, timeoutMs) : perf_buffer__poll(perf_, timeoutMs);
-	if (err >= 0 || err == -EINTR) {
-		if (perfStages_ != nullptr) {
-			FlushPerfStages();
-		}
-		err = ring_ != nullptr ? ring_buffer__consume(ring_) : perf_buffer__consume(perf_);
+	// The consume drains everything waiting, the perf stages' records included.
+	if (perfStages_ != nullptr) {
+		FlushPerfStages();
 	}
+	int err = ring_ != nullptr ? ring_buffer__consume(ring_) : perf_buffer__consume(perf_);
 	block_ = nullptr;
 	return err < 0 ? err : 0;
 }

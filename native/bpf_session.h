@@ -55,9 +55,13 @@ public:
 	// Whether accept()/accept4() exits are traced (TCPTOP_RECORD_ACCEPTED records).
 	bool AcceptOwners() const { return acceptOwners_; }
 
-	// Poller thread. Waits up to timeoutMs for a wakeup, then drains everything waiting into
-	// `block` (appending whole records). Returns a negative errno on failure.
-	int Drain(int timeoutMs, std::vector<uint8_t>& block);
+	// Readable when the kernel wakes the consumer: the ring buffer past its high mark, or a
+	// CPU's perf buffer three quarters full. Records below that wake no one (Drain on a timer).
+	int WakeupFd() const;
+
+	// Poller thread. Drains everything waiting into `block` (appending whole records), without
+	// waiting. Returns a negative errno on failure.
+	int Drain(std::vector<uint8_t>& block);
 
 	// Poller thread. Changes the kernel could not deliver: no room in the buffer, or missed
 	// by both programs (see tcptop_state2 in bpf/tcptop.bpf.c).

@@ -1,6 +1,13 @@
 #include "poller.h"
 
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
+#include <cerrno>
+#include <cstdint>
 #include <ctime>
 
 namespace tcptop {
@@ -12,11 +19,16 @@ namespace {
 // JS thread blocked for the whole of a 2 s run at 300,000 changes/s lost nothing) and only
 // finished blocks queue up for it, bounded by kMaxPendingBytes.
 //
-// How long the thread sleeps between drains: records reach JS at most this late. Measured
-// here (bench/README.md): draining every 10 ms without per-record wakeups keeps the traced
-// host near 90 % of its untraced connection rate, where a wakeup per record costs it half
-// or more. The perf buffer also wakes the thread when a CPU's buffer is 3/4 full.
+// How long the thread sleeps between drains while records come: they reach JS at most this
+// late. Measured here (bench/README.md): draining every 10 ms without per-record wakeups
+// keeps the traced host near 90 % of its untraced connection rate, where a wakeup per record
+// costs it half or more. Drains that find nothing double the sleep up to kIdleDrainIntervalMs
+// (an idle host costs a tenth of the wakeups); the first records bring it back to 10 ms, and
+// the kernel wakes the thread at once if its buffer fills past a high mark meanwhile (a
+// quarter of the ring buffer: a quarter of a second of records at 200,000 changes/s; three
+// quarters of a CPU's perf buffer).
 constexpr int kDrainIntervalMs = 10;
+constexpr int kIdleDrainIntervalMs = 100;
 constexpr size_t kMaxPendingBytes = 64u << 20;
 constexpr size_t kInitialBlockBytes = 64u << 10;
 
@@ -25,32 +37,86 @@ constexpr size_t kInitialBlockBytes = 64u << 10;
 Poller::Poller(std::unique_ptr<BpfSession> session, Napi::ThreadSafeFunction deliver)
     : session_(std::move(session)), deliver_(std::move(deliver))
 {
+	// Without them the thread still drains on its timer; only sooner wakeups are lost.
+	wakeFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	epollFd_ = epoll_create1(EPOLL_CLOEXEC);
+	for (int fd : {wakeFd_, session_->WakeupFd()}) {
+		epoll_event event = {};
+		event.events = EPOLLIN;
+		event.data.fd = fd;
+		if (fd >= 0 && epollFd_ >= 0) {
+			epoll_ctl(epollFd_, EPOLL_CTL_ADD, fd, &event);
+		}
+	}
 	thread_ = std::thread(&Poller::Run, this);
 }
 
 Poller::~Poller()
 {
 	stopping_ = true;
+	Wake();
 	thread_.join();
 	session_.reset();
 	deliver_.Release();
+	for (int fd : {epollFd_, wakeFd_}) {
+		if (fd >= 0) {
+			close(fd);
+		}
+	}
+}
+
+void Poller::RequestPass(bool complete)
+{
+	passRequested_ |= complete ? kCompletePass : kCountersPass;
+	Wake();
+}
+
+void Poller::Wake()
+{
+	uint64_t one = 1;
+	if (wakeFd_ >= 0 && write(wakeFd_, &one, sizeof(one)) < 0) {
+		// Full (it never is: the thread reads it on every wait) or closed: the timer still runs.
+	}
+}
+
+void Poller::Wait(int timeoutMs)
+{
+	if (epollFd_ < 0) {
+		std::this_thread::sleep_for(std::chrono::milliseconds(timeoutMs));
+		return;
+	}
+	epoll_event events[2];
+	int ready = epoll_wait(epollFd_, events, 2, timeoutMs);
+	for (int index = 0; index < ready; index++) {
+		if (events[index].data.fd == wakeFd_) {
+			uint64_t count = 0;
+			if (read(wakeFd_, &count, sizeof(count)) < 0) {
+				// Already read: nothing waits.
+			}
+		}
+	}
 }
 
 void Poller::Run()
 {
 	bool last = false;
+	int interval = kDrainIntervalMs;
 	while (!last) {
 		// Read the flag before draining, so the drain after it is seen set is the last one.
 		last = stopping_;
 		if (!last && *pendingBytes_ > kMaxPendingBytes) {
-			std::this_thread::sleep_for(std::chrono::milliseconds(kDrainIntervalMs));
+			Wait(kDrainIntervalMs);
 			continue;
+		}
+		if (!last && passRequested_ == 0) {
+			Wait(interval);
 		}
 		auto* batch = new Batch();
 		batch->block.reserve(kInitialBlockBytes);
-		batch->error = session_->Drain(last ? 0 : kDrainIntervalMs, batch->block);
+		batch->error = session_->Drain(batch->block);
 		batch->dropped = session_->Dropped();
 		batch->lost = session_->Lost();
+		interval = batch->block.empty() ? std::min(2 * interval, kIdleDrainIntervalMs) : kDrainIntervalMs;
 		bool news = !batch->block.empty() || batch->error != 0 || batch->dropped != sentDropped_ ||
 		            batch->lost != sentLost_;
 		if (news) {

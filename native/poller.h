@@ -46,7 +46,7 @@ public:
 	// takes it after its next drain and delivers it after that drain's batch, so everything
 	// recorded before the pass is delivered before it. Requests made while one is pending are
 	// one request (complete if any was).
-	void RequestPass(bool complete) { passRequested_ |= complete ? kCompletePass : kCountersPass; }
+	void RequestPass(bool complete);
 
 	bool AcceptOwners() const { return session_->AcceptOwners(); }
 
@@ -54,6 +54,10 @@ private:
 	void Run(); // poller thread
 	void Send(Batch* batch); // poller thread
 	void TakePass(bool complete); // poller thread
+	// Poller thread. Sleeps up to timeoutMs; a kernel wakeup, a pass asked for or the stop
+	// ends it sooner.
+	void Wait(int timeoutMs);
+	void Wake(); // any thread: ends the current (or next) Wait
 
 	std::unique_ptr<BpfSession> session_;
 	Napi::ThreadSafeFunction deliver_;
@@ -68,6 +72,8 @@ private:
 	std::shared_ptr<std::atomic<size_t>> pendingBytes_ = std::make_shared<std::atomic<size_t>>(0);
 	uint64_t sentDropped_ = 0;
 	uint64_t sentLost_ = 0;
+	int epollFd_ = -1; // the buffer's wakeups and wakeFd_
+	int wakeFd_ = -1;  // an eventfd: a pass asked for, or the stop
 	std::thread thread_;
 };
 
