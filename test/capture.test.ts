@@ -12,7 +12,7 @@ import type {Transport} from '../src/capture/addon.js';
 import {KernelSource} from '../src/capture/kernel-source.js';
 import {stateName, TcpState, type Reset, type Transition} from '../src/capture/transition.js';
 import {start} from './helpers/cli.js';
-import {bySocket, captureDuring, edges, kernelTest, kernelTestSerial} from './helpers/kernel.js';
+import {bySocket, captureDuring, edges, kernelTest, kernelTestSerial, stateGaps} from './helpers/kernel.js';
 import {closedPort, connectAndClose, connectAndReset, connectRefused, inParallel, listen} from './helpers/net.js';
 
 const activeClose = ['CLOSE->SYN_SENT', 'SYN_SENT->ESTABLISHED', 'ESTABLISHED->FIN_WAIT1', 'FIN_WAIT1->FIN_WAIT2', 'FIN_WAIT2->CLOSE'];
@@ -135,28 +135,45 @@ kernelTest('a reset close (SO_LINGER 0) goes ESTABLISHED -> CLOSE on both ends, 
 });
 
 for (const transport of ['ringbuf', 'perf'] as const satisfies readonly Transport[]) {
-	kernelTestSerial(`${transport}: 2,000 connections arrive as exactly 20,000 transitions, none lost`, async t => {
+	kernelTestSerial(`${transport}: 2,000 connections arrive as exactly their 20,000 transitions, none lost`, async t => {
 		const connections = 2000;
 		const server = await listen('127.0.0.1');
 		const ofServer = (x: Transition) => x.lport === server.port || x.rport === server.port;
 		const capture = await captureDuring({transport}, async () => {
-			// Four at a time. With twenty, about one run in ten ended one delayed-ACK burst short
-			// (17 FIN_WAIT1 -> FIN_WAIT2, not counted as dropped): an open question, see bench/README.md.
+			// Four at a time: with twenty, the servers fall behind and the kernel's untraced
+			// FIN_WAIT1 -> FIN_WAIT2 (below) comes in bursts.
 			await inParallel(connections, 4, async () => connectAndClose('127.0.0.1', server.port));
 			await server.settled();
-		}, capture => capture.transitions.filter(ofServer).length >= connections * 10);
+		}, capture => capture.transitions.filter(ofServer).filter(x => x.newstate === TcpState.CLOSE).length >= connections * 2);
 		await server.close();
 
 		const mine = capture.transitions.filter(ofServer);
 		t.is(capture.dropped, 0, 'records the kernel had no room for');
 		t.is(capture.lost, 0, 'records the perf buffer lost');
-		t.is(mine.length, connections * 10);
+		// The kernel itself now and then moves a client from FIN_WAIT1 to FIN_WAIT2 without
+		// its tracepoint firing (perf, reading the same tracepoint on its own, misses those
+		// too): only when the server was slow to close (milliseconds in CLOSE_WAIT, where it
+		// takes a fraction of one), and then the client's next record is FIN_WAIT2 -> CLOSE
+		// straight after ESTABLISHED -> FIN_WAIT1. Those gaps are the kernel's; any other gap,
+		// or more than a few, is a record tcptop lost.
+		const closeWaitMs = new Map(mine.filter(x => x.oldstate === TcpState.CLOSE_WAIT).map(x => [x.rport, x.ms ?? 0]));
+		const gaps = stateGaps(mine);
+		const kernels = gaps.filter(({gap, record}) => gap === 'FIN_WAIT1->FIN_WAIT2' && (closeWaitMs.get(record.lport) ?? 0) >= 2);
+		const skipped = kernels.length;
+		t.deepEqual(gaps.filter(gap => !kernels.includes(gap)).map(({gap, record}) => `${gap} on port ${record.lport}`), [], 'changes missing between records');
+		t.true(skipped <= connections / 200, `${skipped} FIN_WAIT1 -> FIN_WAIT2 the kernel did not trace`);
+		if (skipped > 0) {
+			t.log(`${skipped} FIN_WAIT1 -> FIN_WAIT2 the kernel did not trace`);
+		}
+
+		t.is(mine.length, (connections * 10) - skipped);
 		const counts = new Map<string, number>();
 		for (const edge of edges(mine)) {
 			counts.set(edge, (counts.get(edge) ?? 0) + 1);
 		}
 
-		for (const edge of [...passiveClose, 'CLOSE->SYN_SENT', 'SYN_SENT->ESTABLISHED', 'ESTABLISHED->FIN_WAIT1']) {
+		t.is(counts.get('FIN_WAIT1->FIN_WAIT2'), connections - skipped);
+		for (const edge of [...passiveClose, 'CLOSE->SYN_SENT', 'SYN_SENT->ESTABLISHED', 'ESTABLISHED->FIN_WAIT1', 'FIN_WAIT2->CLOSE']) {
 			t.is(counts.get(edge), connections, edge);
 		}
 	});

@@ -4,7 +4,7 @@
 import {readFileSync} from 'node:fs';
 import test, {type ExecutionContext} from 'ava';
 import {KernelSource, type KernelSourceOptions} from '../../src/capture/kernel-source.js';
-import {stateName, type Accepted, type Reset, type Transition} from '../../src/capture/transition.js';
+import {stateName, TcpState, type Accepted, type Reset, type Transition} from '../../src/capture/transition.js';
 
 const capSysAdmin = 21n;
 const capPerfmon = 38n;
@@ -94,6 +94,29 @@ export function bySocket(transitions: readonly Transition[], port: number): Map<
 
 export function edges(transitions: readonly Transition[]): string[] {
 	return transitions.map(t => `${stateName(t.oldstate)}->${stateName(t.newstate)}`);
+}
+
+/** A socket's record that does not start from the state its previous record ended in. */
+export type StateGap = {readonly gap: string; readonly record: Transition};
+
+/**
+ * The gaps in each socket's records: `gap` is `from->to`, the state tcptop last saw and the
+ * state the kernel says the socket left. A record from CLOSE or LISTEN starts a new socket
+ * (addresses are reused once a socket is freed).
+ */
+export function stateGaps(transitions: readonly Transition[]): StateGap[] {
+	const last = new Map<number, number>();
+	const gaps: StateGap[] = [];
+	for (const record of [...transitions].sort((a, b) => a.monoMs - b.monoMs)) {
+		const before = last.get(record.sock);
+		if (before !== undefined && before !== record.oldstate && record.oldstate !== TcpState.CLOSE && record.oldstate !== TcpState.LISTEN) {
+			gaps.push({gap: `${stateName(before)}->${stateName(record.oldstate)}`, record});
+		}
+
+		last.set(record.sock, record.newstate);
+	}
+
+	return gaps;
 }
 
 export function assertSameTupleThroughout(t: ExecutionContext, transitions: readonly Transition[], expected: Pick<Transition, 'laddr' | 'lport' | 'raddr' | 'rport'>) {
