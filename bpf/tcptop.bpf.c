@@ -26,15 +26,16 @@ const volatile __u16 rports[TCPTOP_MAX_PORTS] = {};
 const volatile bool use_perf = false;   /* false: ring buffer */
 
 /*
- * Set by user space before each socket pass: true for a pass that only wants full sockets'
- * counters, so the TIME_WAIT and request sockets a busy host has by the hundred thousand are
- * not copied out every time.
+ * Set by user space before each socket pass: true for a pass that only wants the counters of
+ * connections whose counters or state changed since the last pass sent them (see pass_sent),
+ * so an idle host's connections, and the TIME_WAIT and request sockets a busy host has by the
+ * hundred thousand, are not copied out every time.
  */
-volatile bool pass_full_sockets_only = false;
+volatile bool pass_changed_only = false;
 
 /*
- * Every socket a pass walks, by state (index state - 1), counted before pass_full_sockets_only
- * leaves any out: the host's per-state figures, whatever tcptop keeps rows for. User space
+ * Every socket a pass walks, by state (index state - 1), counted whether pass_changed_only
+ * leaves it out or not: the host's per-state figures, whatever tcptop keeps rows for. User space
  * zeroes them before a pass and reads them after; a pass runs on one thread.
  */
 __u32 pass_state_counts[TCPTOP_COUNTED_STATES] = {};
@@ -128,6 +129,27 @@ struct {
 	__type(key, __u32);
 	__type(value, struct first_saw);
 } first_saw SEC(".maps");
+
+/*
+ * Per connection, what the last pass sent of it. A pass with pass_changed_only leaves out a
+ * connection whose counters and state are still these (state 0: never sent). Freed with the
+ * socket.
+ */
+struct pass_sent {
+	__u64 bytes_acked;
+	__u64 bytes_received;
+	__u32 srtt_us;
+	__u32 total_retrans;
+	__u8 state;
+	__u8 pad[7];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct pass_sent);
+} pass_sent SEC(".maps");
 
 /* Per-CPU event counters, indexed by TCPTOP_COUNTER_*, read by the addon. */
 struct {
@@ -532,10 +554,12 @@ static __always_inline void count_in_pass(__u8 state)
 }
 
 /*
- * A socket pass (the start-up snapshot, then one per refresh, fewer on a big host): every TCP socket that exists
- * (listeners, connections, TIME_WAIT and request sockets included), one TCPTOP_RECORD_SOCKET
- * record each, with a full socket's counters, read by user space from the iterator's file. The family and port settings apply; the pid setting does not
- * (a socket found here has no task on the CPU).
+ * A socket pass (the start-up snapshot, then one per refresh, fewer on a big host): every TCP
+ * socket that exists (listeners, connections, TIME_WAIT and request sockets included), one
+ * TCPTOP_RECORD_SOCKET record each, with a full socket's counters, read by user space from
+ * the iterator's file; with pass_changed_only, only the connections that changed since the
+ * last pass sent them. Every socket walked is counted by state either way. The family and
+ * port settings apply; the pid setting does not (a socket found here has no task on the CPU).
  */
 SEC("iter/tcp")
 int tcptop_snapshot(struct bpf_iter__tcp *ctx)
@@ -554,9 +578,29 @@ int tcptop_snapshot(struct bpf_iter__tcp *ctx)
 		return 0;
 	if (n_rports && !port_listed(dport, rports, n_rports))
 		return 0;
-	if (pass_full_sockets_only && (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV)) {
-		count_in_pass(state);
-		return 0;
+	/*
+	 * A connection's counters, read in place (listeners have nothing to count; the TIME_WAIT
+	 * and request sockets the walk also finds keep none). bytes_acked and bytes_received are
+	 * what `ss -ti` shows.
+	 */
+	struct tcp_sock *tp = state == TCP_LISTEN ? NULL : bpf_skc_to_tcp_sock(skc);
+	struct pass_sent *sent = tp ? bpf_sk_storage_get(&pass_sent, tp, 0,
+							   BPF_LOCAL_STORAGE_GET_F_CREATE) : NULL;
+	__u64 bytes_acked = 0, bytes_received = 0;
+	__u32 srtt_us = 0, total_retrans = 0;
+	if (tp) {
+		bytes_acked = tp->bytes_acked;
+		bytes_received = tp->bytes_received;
+		srtt_us = tp->srtt_us >> 3;
+		total_retrans = tp->total_retrans;
+	}
+	if (pass_changed_only) {
+		if (!tp || (sent && sent->state == state && sent->bytes_acked == bytes_acked &&
+			    sent->bytes_received == bytes_received && sent->srtt_us == srtt_us &&
+			    sent->total_retrans == total_retrans)) {
+			count_in_pass(state);
+			return 0;
+		}
 	}
 
 	struct tcptop_record rec = {};
@@ -580,25 +624,27 @@ int tcptop_snapshot(struct bpf_iter__tcp *ctx)
 			daddr[i] = skc->skc_v6_daddr.in6_u.u6_addr32[i];
 		}
 	}
-	/*
-	 * A connection's counters, read in place (listeners have nothing to count; the TIME_WAIT
-	 * and request sockets the walk also finds keep none). bytes_acked and bytes_received are
-	 * what `ss -ti` shows.
-	 */
-	struct tcp_sock *tp = state == TCP_LISTEN ? NULL : bpf_skc_to_tcp_sock(skc);
 	if (tp) {
 		rec.flags = TCPTOP_FLAG_FIGURES;
-		rec.bytes_acked = tp->bytes_acked;
-		rec.figures.bytes_received = tp->bytes_received;
-		rec.figures.srtt_us = tp->srtt_us >> 3;
-		rec.figures.total_retrans = tp->total_retrans;
+		rec.bytes_acked = bytes_acked;
+		rec.figures.bytes_received = bytes_received;
+		rec.figures.srtt_us = srtt_us;
+		rec.figures.total_retrans = total_retrans;
 	}
 	/*
 	 * A record that does not fit in what is left of the reader's buffer is thrown away and the
-	 * socket shown again in the next read: counted once, when its record is written.
+	 * socket shown again in the next read: counted, and noted as sent, once its record is written.
 	 */
-	if (bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec)) == 0)
-		count_in_pass(state);
+	if (bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec)) != 0)
+		return 0;
+	count_in_pass(state);
+	if (sent) {
+		sent->bytes_acked = bytes_acked;
+		sent->bytes_received = bytes_received;
+		sent->srtt_us = srtt_us;
+		sent->total_retrans = total_retrans;
+		sent->state = state;
+	}
 	return 0;
 }
 

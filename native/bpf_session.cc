@@ -385,7 +385,7 @@ int ReadIterator(bpf_program* program, std::vector<uint8_t>& block)
 
 int BpfSession::Pass(bool complete, bool owners, std::vector<uint8_t>& block)
 {
-	skel_->bss->pass_full_sockets_only = !complete;
+	skel_->bss->pass_changed_only = !complete;
 	memset(skel_->bss->pass_state_counts, 0, sizeof(skel_->bss->pass_state_counts));
 	int err = ReadIterator(skel_->progs.tcptop_snapshot, block);
 	if (err == 0 && owners) {

@@ -7,8 +7,8 @@ import {statSync} from 'node:fs';
 import net from 'node:net';
 import {setTimeout as delay} from 'node:timers/promises';
 import {KernelSource} from '../src/capture/kernel-source.js';
-import type {TransitionSource} from '../src/capture/source.js';
-import {stateName, TcpState, type ExistingSocket} from '../src/capture/transition.js';
+import type {SocketPass, TransitionSource} from '../src/capture/source.js';
+import {stateName, TcpState} from '../src/capture/transition.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
 import {OwnerSource} from '../src/model/connection.js';
 import {feedTable} from '../src/model/feed-table.js';
@@ -268,9 +268,9 @@ kernelTest('a transfer of a known size shows in the counters of the next pass, a
 	}).listen(0, '127.0.0.1');
 	await once(server, 'listening');
 	const serverPort = (server.address() as net.AddressInfo).port;
-	const sockets: ExistingSocket[][] = [];
+	const passes: SocketPass[] = [];
 	const source = new KernelSource({passIntervalMs: 100});
-	source.start({pass: pass => sockets.push([...pass.sockets]), batch() {}, error() {}});
+	source.start({pass: pass => passes.push(pass), batch() {}, error() {}});
 	const client = await connectOpen('127.0.0.1', serverPort);
 	try {
 		let got = 0;
@@ -283,12 +283,14 @@ kernelTest('a transfer of a known size shows in the counters of the next pass, a
 				}
 			});
 		});
-		const passesBefore = sockets.length;
-		while (sockets.length < passesBefore + 2) {
+		// A complete pass lists every socket; the first delivered may have started before the transfer ended.
+		const passesBefore = passes.length;
+		const completeAfter = () => passes.slice(passesBefore + 1).find(pass => pass.complete);
+		while (!completeAfter()) {
 			await delay(20);
 		}
 
-		const last = sockets.at(-1)!;
+		const last = completeAfter()!.sockets;
 		const clientSide = last.find(socket => socket.lport === client.localPort && socket.rport === serverPort);
 		const serverSide = last.find(socket => socket.lport === serverPort && socket.rport === client.localPort);
 		// The SYN counts in the connecting side's bytes_acked, as in ss.
@@ -305,6 +307,52 @@ kernelTest('a transfer of a known size shows in the counters of the next pass, a
 	} finally {
 		await source.stop();
 		client.destroy();
+		server.close();
+	}
+});
+
+kernelTest('a counters pass lists only the connections whose counters changed since the pass before', async t => {
+	const server = net.createServer(socket => {
+		socket.on('data', chunk => socket.write(chunk));
+		socket.on('error', () => {});
+	}).listen(0, '127.0.0.1');
+	await once(server, 'listening');
+	const serverPort = (server.address() as net.AddressInfo).port;
+	const busy = await connectOpen('127.0.0.1', serverPort);
+	const idle = await connectOpen('127.0.0.1', serverPort);
+	const passes: SocketPass[] = [];
+	const source = new KernelSource({passIntervalMs: 50});
+	source.start({pass: pass => passes.push(pass), batch() {}, error() {}});
+	const lists = (pass: SocketPass, client: net.Socket) => pass.sockets.some(socket => socket.lport === client.localPort && socket.rport === serverPort);
+	const countersPasses = (from: number) => passes.slice(from).filter(pass => !pass.complete);
+	const until = async (test: () => boolean) => {
+		while (!test()) {
+			await delay(20);
+		}
+	};
+
+	try {
+		// A complete pass sends every connection as it is.
+		await until(() => passes.some(pass => pass.complete));
+		const sent = passes.findIndex(pass => pass.complete) + 1;
+		t.true(lists(passes[sent - 1]!, busy) && lists(passes[sent - 1]!, idle), 'a complete pass lists both');
+		let echoed = 0;
+		busy.on('data', chunk => {
+			echoed += chunk.length;
+		});
+		busy.write(Buffer.alloc(10_000));
+		await until(() => echoed === 10_000);
+		const quiet = passes.length;
+		await until(() => countersPasses(quiet).length >= 3);
+		t.true(countersPasses(sent).some(pass => lists(pass, busy)), 'the connection that sent is listed once it has');
+		t.false(lists(countersPasses(quiet).at(-1)!, busy), 'and no longer once it is quiet again');
+		t.false(countersPasses(sent).some(pass => lists(pass, idle)), 'the idle connection is never listed');
+		const counted = countersPasses(quiet).at(-1)!.stateCounts![TcpState.ESTABLISHED]!;
+		t.true(counted >= 4, `both ends of both connections are still counted (${counted} ESTABLISHED)`);
+	} finally {
+		await source.stop();
+		busy.destroy();
+		idle.destroy();
 		server.close();
 	}
 });

@@ -51,6 +51,22 @@ test('passes give counters and the transfer rates between two of them', t => {
 	t.is(table.find({netns, ...client})!.srttUs, undefined, 'no RTT measured yet is not an RTT of 0');
 });
 
+test('a counters pass leaves out what did not change: its rates read 0, and the next change is over one interval', t => {
+	const table = new ConnectionTable();
+	established(table);
+	const counters = (monoMs: number, sockets: ExistingSocket[]): SocketPass => ({...pass(monoMs, sockets), complete: false});
+	table.applyPass(pass(2000, [socket({state: ESTABLISHED, figures: figures(1000, 0)})]));
+	table.applyPass(counters(3000, [socket({state: ESTABLISHED, figures: figures(5000, 0)})]));
+	const connection = table.find({netns, ...client})!;
+	t.is(connection.txBytesPerSec, 4000);
+	table.applyPass(counters(4000, []));
+	t.is(connection.txBytesPerSec, 0, 'left out: nothing sent since the pass before');
+	t.is(connection.bytesAcked, 5000, 'the counters stay');
+	table.applyPass(counters(5000, []));
+	table.applyPass(counters(6000, [socket({state: ESTABLISHED, figures: figures(8000, 0)})]));
+	t.is(connection.txBytesPerSec, 3000, 'sent between the passes at 5 and 6 s, not spread since the sample at 3 s');
+});
+
 test('a socket the stream missed is added when two passes in a row find it, age shown as a lower bound', t => {
 	const table = new ConnectionTable();
 	const missed = socket({...server, state: CLOSE_WAIT});

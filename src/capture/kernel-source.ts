@@ -8,8 +8,9 @@ import {SlicedQueue} from './sliced-queue.js';
 
 export type KernelSourceOptions = Partial<NativeCaptureOptions> & {
 	/**
-	 * How often to take a socket pass (SourceHandlers.pass) for the sockets' counters; every
-	 * fifth is complete, for reconciliation, and names the processes holding each socket.
+	 * How often to take a socket pass (SourceHandlers.pass) for the sockets' counters: the
+	 * connections whose counters or state changed since the pass before; every fifth is
+	 * complete (every socket), for reconciliation, and names the processes holding each socket.
 	 * 0 (the default) for never. Only when a pass handler is given. Passes honour the family
 	 * and port settings, not the pid setting. On a host with so many sockets that passes this
 	 * often would cost more than passBudget, they come less often (see passDelayMs).
@@ -38,7 +39,7 @@ const maxQueuedBytes = 32 << 20;
 /** Decoding and applying batches goes on for this long at most before the event loop's turn. */
 const sliceMs = 8;
 
-/** Every this many passes, one is complete (lists TIME_WAIT and request sockets too). */
+/** Every this many passes, one is complete (lists every socket, changed or not). */
 const completePassEvery = 5;
 
 /**

@@ -26,8 +26,9 @@ export type SocketPass = {
 	/** Whether the pass looked up which process holds each socket (pid and comm are filled). */
 	readonly owners: boolean;
 	/**
-	 * Whether it lists every socket. Passes that only read counters leave out TIME_WAIT and
-	 * request sockets, which have none (a busy host has them by the hundred thousand).
+	 * Whether it lists every socket. A pass that only reads counters lists the connections
+	 * whose counters or state changed since the pass before (the kernel keeps what it last
+	 * sent of each): not the unchanged ones, listeners, TIME_WAIT or request sockets.
 	 */
 	readonly complete: boolean;
 	/**

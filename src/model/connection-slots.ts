@@ -38,6 +38,12 @@ export class ConnectionSlots {
 	historyMs = new Float32Array(0);
 	/** Kernel statistics (filled by applyStats); statsAtMs is NaN until the first sample. */
 	statsAtMs = new Float64Array(0);
+	/**
+	 * When the last socket pass was taken (NaN before the first). A pass that is not complete
+	 * lists only the connections whose counters changed since the pass before: a row sampled
+	 * before it had counters that did not move, and sends and receives nothing now.
+	 */
+	lastPassMs = Number.NaN;
 	bytesAcked = new Float64Array(0);
 	bytesReceived = new Float64Array(0);
 	txBytesPerSec = new Float32Array(0);

@@ -414,12 +414,14 @@ export class ConnectionTable {
 	 */
 	applyPass(pass: SocketPass): void {
 		this.applyHostCounts(pass);
+		const previousPassMs = this.slots.lastPassMs;
+		this.slots.lastPassMs = pass.monoMs;
 		if (!pass.complete) {
 			for (const socket of pass.sockets) {
 				const {figures} = socket;
 				const slot = figures && this.slotOfSock(socket.sock);
 				if (slot !== undefined) {
-					this.recordFigures(slot, figures!, pass.monoMs);
+					this.recordFigures(slot, figures!, pass.monoMs, previousPassMs);
 				}
 			}
 
@@ -463,7 +465,7 @@ export class ConnectionTable {
 
 			seen[slot] = 1;
 			if (socket.figures) {
-				this.recordFigures(slot, socket.figures, pass.monoMs);
+				this.recordFigures(slot, socket.figures, pass.monoMs, previousPassMs);
 			}
 
 			// A process the pass found holding it open (complete passes name them).
@@ -525,13 +527,19 @@ export class ConnectionTable {
 			return false;
 		}
 
-		this.recordFigures(slot, sample, sample.monoMs);
+		this.recordFigures(slot, sample, sample.monoMs, Number.NaN);
 		return true;
 	}
 
-	private recordFigures(slot: number, sample: SocketFigures, atMs: number): void {
+	/**
+	 * A connection's counters from a pass at `atMs`. A pass lists a connection whose counters
+	 * changed since the pass before (`previousPassMs`): they were the last sample's until then,
+	 * so the rates are over that one interval.
+	 */
+	private recordFigures(slot: number, sample: SocketFigures, atMs: number, previousPassMs: number): void {
 		const s = this.slots;
-		const seconds = (atMs - s.statsAtMs[slot]!) / 1000;
+		const sampledAtMs = s.statsAtMs[slot]!;
+		const seconds = (atMs - (sampledAtMs < previousPassMs ? previousPassMs : sampledAtMs)) / 1000;
 		if (seconds > 0) {
 			s.txBytesPerSec[slot] = Math.max(0, sample.bytesAcked - s.bytesAcked[slot]!) / seconds;
 			s.rxBytesPerSec[slot] = Math.max(0, sample.bytesReceived - s.bytesReceived[slot]!) / seconds;

@@ -174,7 +174,7 @@ export class Connection {
 		return this.stat(this.slots.bytesReceived);
 	}
 
-	/** Send rate between the last two samples; undefined until there are two. */
+	/** Send rate between the last two passes; undefined until two have sampled it. */
 	get txBytesPerSec(): number | undefined {
 		return this.rate(this.slots.txBytesPerSec);
 	}
@@ -199,6 +199,11 @@ export class Connection {
 
 	private rate(values: Float32Array): number | undefined {
 		const value = values[this.slot]!;
-		return Number.isNaN(value) ? undefined : value;
+		if (Number.isNaN(value)) {
+			return undefined;
+		}
+
+		// Left out of the last pass: its counters have not moved since the sample before.
+		return this.slots.statsAtMs[this.slot]! < this.slots.lastPassMs ? 0 : value;
 	}
 }
