@@ -357,6 +357,45 @@ kernelTest('a counters pass lists only the connections whose counters changed si
 	}
 });
 
+kernelTest('connects stuck in SYN_SENT get their local ports from the passes, as ss shows them', async t => {
+	// A listener whose accept queue is full (backlog 1, never accepting: its process is
+	// blocked): further SYNs are dropped and the connects keep retrying in SYN_SENT.
+	const listener = spawn(process.execPath, ['-e', `
+		const server = require('node:net').createServer().listen({port: 0, host: '127.0.0.1', backlog: 1}, () => {
+			process.stdout.write(server.address().port + '\\n', () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0));
+		});`], {stdio: ['ignore', 'pipe', 'inherit']});
+	const [line] = await once(listener.stdout!.setEncoding('utf8'), 'data') as [string];
+	const port = Number(line.trim());
+	const table = new ConnectionTable();
+	const passes = countingPasses(new KernelSource({passIntervalMs: 50}));
+	feedTable(passes.source, table, now, () => {});
+	const clients = Array.from({length: 6}, () => net.connect(port, '127.0.0.1').on('error', () => {}));
+	try {
+		let stuck: number[] = [];
+		for (let waited = 0; stuck.length < 3 && waited < 5000; waited += 100) {
+			await delay(100);
+			stuck = execFileSync('ss', ['-tanH', 'state', 'syn-sent', 'dport', '=', `:${port}`], {encoding: 'utf8'})
+				.split('\n').filter(Boolean).map(ssLine => Number(/127\.0\.0\.1:(\d+)\s/.exec(ssLine)![1]));
+		}
+
+		t.true(stuck.length >= 3, `${stuck.length} connects stuck in SYN-SENT`);
+		await passes.after(1);
+		const netns = nsOfThisProcess();
+		for (const lport of stuck) {
+			const row = table.find({netns, laddr: '127.0.0.1', lport, raddr: '127.0.0.1', rport: port});
+			t.is(row?.state, TcpState.SYN_SENT, `the connect from port ${lport}`);
+			t.is(row?.pid, process.pid, 'its owner is the connecting process');
+		}
+	} finally {
+		await passes.source.stop();
+		for (const client of clients) {
+			client.destroy();
+		}
+
+		listener.kill('SIGKILL');
+	}
+});
+
 function nsOfThisProcess(): number {
 	return statSync('/proc/self/ns/net').ino;
 }

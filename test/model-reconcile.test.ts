@@ -67,6 +67,21 @@ test('a counters pass leaves out what did not change: its rates read 0, and the 
 	t.is(connection.txBytesPerSec, 3000, 'sent between the passes at 5 and 6 s, not spread since the sample at 3 s');
 });
 
+test('a connect still waiting for its port takes it from a pass, keeping its owner and history', t => {
+	for (const complete of [false, true]) {
+		const table = new ConnectionTable();
+		table.apply(transition({oldstate: CLOSE, newstate: SYN_SENT, monoMs: 1000, lport: 0, pid: 4242, comm: 'curl'}));
+		t.is(table.find({netns, ...client}), undefined, 'no port yet');
+		table.applyPass({...pass(2000, [socket({state: SYN_SENT, figures: figures(0, 0)})]), complete});
+		const connection = table.find({netns, ...client})!;
+		t.is(connection?.lport, client.lport, complete ? 'from a complete pass' : 'from a counters pass');
+		t.like(connection, {state: SYN_SENT, pid: 4242, comm: 'curl', transitionCount: 1});
+		table.apply(transition({oldstate: SYN_SENT, newstate: ESTABLISHED, monoMs: 3000}));
+		t.like(table.find({netns, ...client}), {state: ESTABLISHED, pid: 4242, transitionCount: 2});
+		t.is(table.size, 1, 'one row throughout');
+	}
+});
+
 test('a socket the stream missed is added when two passes in a row find it, age shown as a lower bound', t => {
 	const table = new ConnectionTable();
 	const missed = socket({...server, state: CLOSE_WAIT});

@@ -421,6 +421,7 @@ export class ConnectionTable {
 				const {figures} = socket;
 				const slot = figures && this.slotOfSock(socket.sock);
 				if (slot !== undefined) {
+					this.portFromPass(slot, socket);
 					this.recordFigures(slot, figures!, pass.monoMs, previousPassMs);
 				}
 			}
@@ -464,6 +465,10 @@ export class ConnectionTable {
 			}
 
 			seen[slot] = 1;
+			if (full) {
+				this.portFromPass(slot, socket);
+			}
+
 			if (socket.figures) {
 				this.recordFigures(slot, socket.figures, pass.monoMs, previousPassMs);
 			}
@@ -608,13 +613,29 @@ export class ConnectionTable {
 
 		this.pendingConnects.delete(t.sock);
 		if (t.lport !== 0) {
-			const key = connectionKey(t);
-			this.slots.key[slot] = flatKey(key);
-			this.slots.lport[slot] = t.lport;
-			this.lru.set(key, slot);
+			this.keyByTuple(slot, t);
 		}
 
 		return slot;
+	}
+
+	/**
+	 * A pass found the port of a connect still waiting for it (the kernel picks it after the
+	 * change to SYN_SENT, and a connect that keeps retrying makes no further change): the row
+	 * takes it, keeping its identity, owner and history.
+	 */
+	private portFromPass(slot: number, socket: ExistingSocket): void {
+		if (socket.lport !== 0 && this.slots.lport[slot] === 0 && this.pendingConnects.get(socket.sock) === slot) {
+			this.pendingConnects.delete(socket.sock);
+			this.keyByTuple(slot, socket);
+		}
+	}
+
+	private keyByTuple(slot: number, tuple: Tuple): void {
+		const key = connectionKey(tuple);
+		this.slots.key[slot] = flatKey(key);
+		this.slots.lport[slot] = tuple.lport;
+		this.lru.set(key, slot);
 	}
 
 	/** The connection a mid-life transition belongs to; a fresh one when its tuple is free or done. */
