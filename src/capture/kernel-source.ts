@@ -10,7 +10,8 @@ export type KernelSourceOptions = Partial<NativeCaptureOptions> & {
 	/**
 	 * How often to take a socket pass (SourceHandlers.pass) for the sockets' counters: the
 	 * connections whose counters or state changed since the pass before; every fifth is
-	 * complete (every socket), for reconciliation, and names the processes holding each socket.
+	 * complete (every socket), for reconciliation, and names the processes holding each socket,
+	 * and not before the last complete one's cost over passBudget has passed.
 	 * 0 (the default) for never. Only when a pass handler is given. Passes honour the family
 	 * and port settings, not the pid setting. On a host with so many sockets that passes this
 	 * often would cost more than passBudget, they come less often (see passDelayMs).
@@ -76,7 +77,15 @@ export class KernelSource implements TransitionSource {
 	#capture: NativeCapture | undefined;
 	#closed: Promise<void> | undefined;
 	#passTimer: NodeJS.Timeout | undefined;
-	#passesAsked = 0;
+	/** Counters passes since the last complete one (or the start-up snapshot). */
+	#sinceComplete = 0;
+	/**
+	 * performance.now() before which no complete pass is asked for: the last complete one's
+	 * (or the snapshot's) cost over the budget after it. A complete pass lists every socket,
+	 * however few changed: on a big, busy host (100,000 connections, a few hundred thousand in
+	 * TIME_WAIT) it costs seconds, where a counters pass costs a fraction of one.
+	 */
+	#completeDueAtMs = 0;
 	/** When the pass under way was asked for (performance.now()); undefined while none is. */
 	#passAskedAtMs: number | undefined;
 	#stopped = false;
@@ -130,7 +139,7 @@ export class KernelSource implements TransitionSource {
 					const startedMs = performance.now();
 					const {sockets, stateCounts} = decodePass(block, wallOffsetMs);
 					handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, stateCounts, netns, owners: complete, complete});
-					this.#passDone(passCpuMs + performance.now() - startedMs);
+					this.#passDone(passCpuMs + performance.now() - startedMs, complete);
 					return;
 				}
 
@@ -182,9 +191,11 @@ export class KernelSource implements TransitionSource {
 			// Taken after the programs attached, so no change falls between the two: a socket
 			// that changes meanwhile is in the snapshot and in the first batch.
 			try {
+				const startedMs = performance.now();
 				const monoMs = Number(process.hrtime.bigint()) / 1e6;
 				const {sockets, stateCounts} = decodePass(this.#capture.snapshot(), wallOffsetMs);
 				handlers.snapshot({monoMs, wallMs: monoMs + wallOffsetMs, sockets, stateCounts, netns, owners: true, complete: true});
+				this.#completeDueAtMs = performance.now() + ((performance.now() - startedMs) / passBudget);
 			} catch (error) {
 				this.#capture.stop();
 				throw error;
@@ -196,22 +207,30 @@ export class KernelSource implements TransitionSource {
 		}
 	}
 
-	/** Asks for the next pass in delayMs; every completePassEvery-th is complete. */
+	/**
+	 * Asks for the next pass in delayMs: a complete one after completePassEvery - 1 counters
+	 * passes, once the last complete one's cost over the budget has passed (#completeDueAtMs).
+	 */
 	#schedulePass(delayMs: number): void {
 		this.#passTimer = setTimeout(() => {
 			this.#passTimer = undefined;
-			this.#passesAsked++;
 			this.#passAskedAtMs = performance.now();
-			this.#capture?.requestPass(this.#passesAsked % completePassEvery === 0);
+			const complete = this.#sinceComplete >= completePassEvery - 1 && this.#passAskedAtMs >= this.#completeDueAtMs;
+			this.#sinceComplete = complete ? 0 : this.#sinceComplete + 1;
+			this.#capture?.requestPass(complete);
 		}, delayMs);
 		// The capture keeps the process alive while it runs; the timer need not.
 		this.#passTimer.unref();
 	}
 
 	/** A pass asked for has been handed over, having cost costMs: the next one waits its turn. */
-	#passDone(costMs: number): void {
+	#passDone(costMs: number, complete: boolean): void {
 		if (this.#passAskedAtMs === undefined || this.#stopped) {
 			return;
+		}
+
+		if (complete) {
+			this.#completeDueAtMs = performance.now() + (costMs / passBudget);
 		}
 
 		const waitedMs = performance.now() - this.#passAskedAtMs;
