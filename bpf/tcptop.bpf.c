@@ -579,11 +579,22 @@ int tcptop_snapshot(struct bpf_iter__tcp *ctx)
 	if (n_rports && !port_listed(dport, rports, n_rports))
 		return 0;
 	/*
+	 * A timewait socket also stands for a closed end whose peer has not closed yet (an
+	 * orphaned FIN_WAIT2, kept for tcp_fin_timeout): its sub-state says which, and ss lists
+	 * it as FIN-WAIT-2.
+	 */
+	if (state == TCP_TIME_WAIT) {
+		struct tcp_timewait_sock *tw = bpf_skc_to_tcp_timewait_sock(skc);
+		if (tw && tw->tw_sk.tw_substate == TCP_FIN_WAIT2)
+			state = TCP_FIN_WAIT2;
+	}
+	/*
 	 * A connection's counters, read in place (listeners have nothing to count; the TIME_WAIT
 	 * and request sockets the walk also finds keep none). bytes_acked and bytes_received are
 	 * what `ss -ti` shows.
 	 */
-	struct tcp_sock *tp = state == TCP_LISTEN ? NULL : bpf_skc_to_tcp_sock(skc);
+	struct tcp_sock *tp = state == TCP_LISTEN || skc->skc_state == TCP_TIME_WAIT ?
+			      NULL : bpf_skc_to_tcp_sock(skc);
 	struct pass_sent *sent = tp ? bpf_sk_storage_get(&pass_sent, tp, 0,
 							   BPF_LOCAL_STORAGE_GET_F_CREATE) : NULL;
 	__u64 bytes_acked = 0, bytes_received = 0;

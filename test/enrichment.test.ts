@@ -396,6 +396,56 @@ kernelTest('connects stuck in SYN_SENT get their local ports from the passes, as
 	}
 });
 
+kernelTest('an orphaned FIN_WAIT2 (closed, its peer still open) shows as FIN_WAIT2, as ss lists it', async t => {
+	// The peer keeps its end open (allowHalfOpen): each closed client is kept by the kernel as
+	// a timewait socket in sub-state FIN_WAIT2 until its peer closes or tcp_fin_timeout ends.
+	const held: net.Socket[] = [];
+	const server = net.createServer({allowHalfOpen: true}, socket => {
+		held.push(socket.on('error', () => {}).resume());
+	}).listen(0, '127.0.0.1');
+	await once(server, 'listening');
+	const port = (server.address() as net.AddressInfo).port;
+	for (let index = 0; index < 3; index++) {
+		(await connectOpen('127.0.0.1', port)).destroy();
+	}
+
+	let orphans: number[] = [];
+	for (let waited = 0; orphans.length < 3 && waited < 3000; waited += 50) {
+		await delay(50);
+		orphans = execFileSync('ss', ['-tanH', 'state', 'fin-wait-2', 'dport', '=', `:${port}`], {encoding: 'utf8'})
+			.split('\n').filter(Boolean).map(ssLine => Number(/127\.0\.0\.1:(\d+)\s/.exec(ssLine)![1]));
+	}
+
+	t.is(orphans.length, 3, 'ss lists three FIN-WAIT-2');
+	const table = new ConnectionTable();
+	const source = new KernelSource();
+	let counted: readonly number[] | undefined;
+	feedTable({
+		start(handlers) {
+			source.start({...handlers, snapshot(pass) {
+				counted = pass.stateCounts;
+				handlers.snapshot!(pass);
+			}});
+		},
+		stop: async () => source.stop(),
+	}, table, now, () => {});
+	try {
+		const netns = nsOfThisProcess();
+		for (const lport of orphans) {
+			t.is(table.find({netns, laddr: '127.0.0.1', lport, raddr: '127.0.0.1', rport: port})?.state, TcpState.FIN_WAIT2, `the client from port ${lport}`);
+		}
+
+		t.true(counted![TcpState.FIN_WAIT2]! >= 3, `${counted![TcpState.FIN_WAIT2]} FIN_WAIT2 counted on the host`);
+	} finally {
+		await source.stop();
+		for (const socket of held) {
+			socket.destroy();
+		}
+
+		server.close();
+	}
+});
+
 function nsOfThisProcess(): number {
 	return statSync('/proc/self/ns/net').ino;
 }

@@ -152,6 +152,27 @@ test('a row in another state than the kernel\'s moves to it when two passes agre
 	t.is(table.reconciled, 1);
 });
 
+test('a closer shown in TIME_WAIT moves to FIN_WAIT2 when passes find it an orphan whose peer has not closed', t => {
+	const table = new ConnectionTable();
+	established(table);
+	table.apply(transition({oldstate: ESTABLISHED, newstate: FIN_WAIT1, monoMs: 1500}));
+	table.apply(transition({oldstate: FIN_WAIT1, newstate: FIN_WAIT2, monoMs: 1501}));
+	table.apply(transition({oldstate: FIN_WAIT2, newstate: CLOSE, monoMs: 1600}));
+	t.is(table.find({netns, ...client})!.state, TIME_WAIT);
+	// A timewait socket (another kernel object) in sub-state FIN_WAIT2: no counters.
+	const orphan = socket({sock: 0xF0, state: FIN_WAIT2});
+	table.applyPass(pass(2000, [orphan]));
+	table.applyPass(pass(3000, [orphan]));
+	t.like(table.find({netns, ...client}), {state: FIN_WAIT2, pid: 4242, comm: 'curl'}, 'the same row, its owner kept');
+	table.sweep(1600 + 61_000);
+	t.is(table.find({netns, ...client})?.state, FIN_WAIT2, 'no longer expires as a TIME_WAIT');
+	// Its peer closes: the kernel's sub-state becomes TIME_WAIT, and so does the row.
+	table.applyPass(pass(70_000, [{...orphan, state: TIME_WAIT}]));
+	table.applyPass(pass(71_000, [{...orphan, state: TIME_WAIT}]));
+	t.is(table.find({netns, ...client})!.state, TIME_WAIT);
+	t.is(table.size, 1);
+});
+
 test('passes leave alone other namespaces, lingering closed rows and connects waiting for a port', t => {
 	const table = new ConnectionTable();
 	table.apply(transition({oldstate: ESTABLISHED, newstate: CLOSE_WAIT, monoMs: 1000, netns: 7}));

@@ -441,7 +441,7 @@ export class ConnectionTable {
 
 			// A full socket is found by its identity, without building its key. A timewait or request
 			// socket is another kernel object than the connection it stands for: found by its tuple.
-			const full = socket.state !== TcpState.TIME_WAIT && socket.state !== TcpState.NEW_SYN_RECV;
+			const full = isFullSocket(socket);
 			const slot = full ? this.slotOfSock(socket.sock) : this.lru.peek(connectionKey(socket));
 			if (slot === undefined) {
 				// A full table evicted what it could not hold: bringing it back would evict another.
@@ -816,6 +816,17 @@ export class ConnectionTable {
 			this.listeners.delete(port);
 		}
 	}
+}
+
+/**
+ * Whether a socket a pass found is a full socket (one kernel object for the connection's
+ * life), not a timewait or request socket standing for one. A timewait socket is listed in
+ * its sub-state, FIN_WAIT2 for an orphaned closer whose peer has not closed (as ss lists it):
+ * it has no counters, where a full socket in FIN_WAIT2 has.
+ */
+function isFullSocket(socket: ExistingSocket): boolean {
+	return socket.state !== TcpState.TIME_WAIT && socket.state !== TcpState.NEW_SYN_RECV
+		&& !(socket.state === TcpState.FIN_WAIT2 && socket.figures === undefined);
 }
 
 function edge(from: number, to: number): number {
