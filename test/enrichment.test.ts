@@ -14,7 +14,7 @@ import {OwnerSource} from '../src/model/connection.js';
 import {feedTable} from '../src/model/feed-table.js';
 import {captureDuring, kernelTest} from './helpers/kernel.js';
 import {connectOpen, openSocketMix, type SocketMix} from './helpers/net.js';
-import {sortedCounts, ssCounts} from './helpers/ss.js';
+import {sortedCounts, ssCounts, ssLocalPortsInState} from './helpers/ss.js';
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 
@@ -371,12 +371,7 @@ kernelTest('connects stuck in SYN_SENT get their local ports from the passes, as
 	feedTable(passes.source, table, now, () => {});
 	const clients = Array.from({length: 6}, () => net.connect(port, '127.0.0.1').on('error', () => {}));
 	try {
-		let stuck: number[] = [];
-		for (let waited = 0; stuck.length < 3 && waited < 5000; waited += 100) {
-			await delay(100);
-			stuck = execFileSync('ss', ['-tanH', 'state', 'syn-sent', 'dport', '=', `:${port}`], {encoding: 'utf8'})
-				.split('\n').filter(Boolean).map(ssLine => Number(/127\.0\.0\.1:(\d+)\s/.exec(ssLine)![1]));
-		}
+		const stuck = await ssLocalPortsInState('syn-sent', port, 3, 5000);
 
 		t.true(stuck.length >= 3, `${stuck.length} connects stuck in SYN-SENT`);
 		await passes.after(1);
@@ -409,12 +404,7 @@ kernelTest('an orphaned FIN_WAIT2 (closed, its peer still open) shows as FIN_WAI
 		(await connectOpen('127.0.0.1', port)).destroy();
 	}
 
-	let orphans: number[] = [];
-	for (let waited = 0; orphans.length < 3 && waited < 3000; waited += 50) {
-		await delay(50);
-		orphans = execFileSync('ss', ['-tanH', 'state', 'fin-wait-2', 'dport', '=', `:${port}`], {encoding: 'utf8'})
-			.split('\n').filter(Boolean).map(ssLine => Number(/127\.0\.0\.1:(\d+)\s/.exec(ssLine)![1]));
-	}
+	const orphans = await ssLocalPortsInState('fin-wait-2', port, 3, 3000);
 
 	t.is(orphans.length, 3, 'ss lists three FIN-WAIT-2');
 	const table = new ConnectionTable();

@@ -195,7 +195,7 @@ export class KernelSource implements TransitionSource {
 				const monoMs = Number(process.hrtime.bigint()) / 1e6;
 				const {sockets, stateCounts} = decodePass(this.#capture.snapshot(), wallOffsetMs);
 				handlers.snapshot({monoMs, wallMs: monoMs + wallOffsetMs, sockets, stateCounts, netns, owners: true, complete: true});
-				this.#completeDueAtMs = performance.now() + ((performance.now() - startedMs) / passBudget);
+				this.#completeDone(performance.now() - startedMs);
 			} catch (error) {
 				this.#capture.stop();
 				throw error;
@@ -230,12 +230,17 @@ export class KernelSource implements TransitionSource {
 		}
 
 		if (complete) {
-			this.#completeDueAtMs = performance.now() + (costMs / passBudget);
+			this.#completeDone(costMs);
 		}
 
 		const waitedMs = performance.now() - this.#passAskedAtMs;
 		this.#passAskedAtMs = undefined;
 		this.#schedulePass(Math.max(0, passDelayMs(this.#passIntervalMs, costMs) - waitedMs));
+	}
+
+	/** A complete pass (or the snapshot) cost costMs: the next complete one waits it over the budget. */
+	#completeDone(costMs: number): void {
+		this.#completeDueAtMs = performance.now() + (costMs / passBudget);
 	}
 
 	#stopPasses(): void {

@@ -43,6 +43,21 @@ export function ssCounts(ports: ReadonlySet<number>, keep: (lport: number, rport
 	return counts;
 }
 
+/**
+ * The local ports of the sockets ss lists in `state` (ss's filter name: syn-sent, fin-wait-2)
+ * towards remote port `rport`, polled until there are at least `atLeast` or `timeoutMs` passed.
+ */
+export async function ssLocalPortsInState(state: string, rport: number, atLeast: number, timeoutMs: number): Promise<number[]> {
+	let ports: number[] = [];
+	for (let waited = 0; ports.length < atLeast && waited < timeoutMs; waited += 50) {
+		await new Promise(resolve => setTimeout(resolve, 50));
+		ports = execFileSync('ss', ['-tanH', 'state', state, 'dport', '=', `:${rport}`], {encoding: 'utf8'})
+			.split('\n').filter(Boolean).map(line => portOf(line.trim().split(/\s+/)[2]!));
+	}
+
+	return ports;
+}
+
 /** Counts as sorted [state, count] pairs, for deepEqual. */
 export function sortedCounts(counts: ReadonlyMap<string, number>): Array<[string, number]> {
 	return [...counts].sort(([a], [b]) => a.localeCompare(b));
