@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdarg>
 #include <cstring>
+#include <thread>
 
 #include "tcptop.h"
 #include "tcptop.skel.h"
@@ -350,7 +351,8 @@ int BpfSession::Drain(std::vector<uint8_t>& block)
 
 namespace {
 
-// Runs an iterator program once and appends everything it writes to `block`.
+// Runs an iterator program once and appends everything it writes to `block`, read straight
+// into the block's end.
 int ReadIterator(bpf_program* program, std::vector<uint8_t>& block)
 {
 	bpf_link* link = bpf_program__attach_iter(program, nullptr);
@@ -363,9 +365,15 @@ int ReadIterator(bpf_program* program, std::vector<uint8_t>& block)
 		err = -errno;
 	} else {
 		// Each read returns whole records or the rest of one; appending them keeps the block whole.
-		uint8_t buffer[64 * 1024];
+		constexpr size_t kReadBytes = 64 * 1024;
 		for (;;) {
-			ssize_t length = read(fd, buffer, sizeof(buffer));
+			size_t used = block.size();
+			if (block.capacity() < used + kReadBytes) {
+				block.reserve(2 * (used + kReadBytes));
+			}
+			block.resize(used + kReadBytes);
+			ssize_t length = read(fd, block.data() + used, kReadBytes);
+			block.resize(used + (length > 0 ? length : 0));
 			if (length < 0 && errno == EINTR) {
 				continue;
 			}
@@ -373,7 +381,6 @@ int ReadIterator(bpf_program* program, std::vector<uint8_t>& block)
 				err = length < 0 ? -errno : 0;
 				break;
 			}
-			block.insert(block.end(), buffer, buffer + length);
 		}
 		close(fd);
 	}
@@ -381,18 +388,45 @@ int ReadIterator(bpf_program* program, std::vector<uint8_t>& block)
 	return err;
 }
 
+uint64_t ThreadCpuNs()
+{
+	timespec now = {};
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+	return static_cast<uint64_t>(now.tv_sec) * 1000000000u + static_cast<uint64_t>(now.tv_nsec);
+}
+
 } // namespace
 
-int BpfSession::Pass(bool complete, bool owners, std::vector<uint8_t>& block)
+int BpfSession::Pass(bool complete, bool owners, std::vector<uint8_t>& block, uint64_t& helperCpuNs)
 {
 	skel_->bss->pass_changed_only = !complete;
 	memset(skel_->bss->pass_state_counts, 0, sizeof(skel_->bss->pass_state_counts));
+	// The owner walk (every open file of every process) runs on a thread of its own, alongside
+	// the socket walk: on a host of 100,000 sockets they take about 90 and 150 ms.
+	std::vector<uint8_t> ownerBlock;
+	int ownersErr = 0;
+	std::thread ownerWalk;
+	if (owners) {
+		ownerWalk = std::thread([&] {
+			uint64_t before = ThreadCpuNs();
+			ownersErr = ReadIterator(skel_->progs.tcptop_owners, ownerBlock);
+			helperCpuNs = ThreadCpuNs() - before;
+		});
+	}
+	if (complete) {
+		block.reserve(block.size() + lastCompleteBytes_ + sizeof(tcptop_counts_record));
+	}
 	int err = ReadIterator(skel_->progs.tcptop_snapshot, block);
-	if (err == 0 && owners) {
-		err = ReadIterator(skel_->progs.tcptop_owners, block);
+	if (ownerWalk.joinable()) {
+		ownerWalk.join();
+		err = err != 0 ? err : ownersErr;
+		block.insert(block.end(), ownerBlock.begin(), ownerBlock.end());
 	}
 	if (err != 0) {
 		return err;
+	}
+	if (complete) {
+		lastCompleteBytes_ = block.size();
 	}
 	tcptop_counts_record counts = {};
 	counts.header[offsetof(tcptop_record, type)] = TCPTOP_RECORD_COUNTS;

@@ -48,9 +48,10 @@ public:
 	// exists now (iter/tcp; without `complete`, full sockets only: no TIME_WAIT or request
 	// sockets), then, with `owners`, one TCPTOP_RECORD_OWNER record per process holding one
 	// open (iter/task_file), and last one TCPTOP_RECORD_COUNTS record: every socket walked, by
-	// state, those a pass without `complete` leaves out included. Returns a negative errno on
+	// state, those a pass without `complete` leaves out included. The owner walk runs on a
+	// thread of its own, whose CPU time goes to `helperCpuNs`. Returns a negative errno on
 	// failure.
-	int Pass(bool complete, bool owners, std::vector<uint8_t>& block);
+	int Pass(bool complete, bool owners, std::vector<uint8_t>& block, uint64_t& helperCpuNs);
 
 	// Whether accept()/accept4() exits are traced (TCPTOP_RECORD_ACCEPTED records).
 	bool AcceptOwners() const { return acceptOwners_; }
@@ -97,6 +98,7 @@ private:
 	int flushFd_ = -1;
 	bool acceptOwners_ = false;
 	bool mountedTracefs_ = false;
+	size_t lastCompleteBytes_ = 0; // the last complete pass's block, to size the next one's
 };
 
 } // namespace tcptop

@@ -142,10 +142,12 @@ void Poller::TakePass(bool complete)
 	timespec cpuBefore = {};
 	timespec cpuAfter = {};
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpuBefore);
-	pass->error = session_->Pass(complete, complete, pass->block);
+	uint64_t helperCpuNs = 0;
+	pass->error = session_->Pass(complete, complete, pass->block, helperCpuNs);
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpuAfter);
 	pass->passCpuNs = static_cast<uint64_t>(cpuAfter.tv_sec - cpuBefore.tv_sec) * 1000000000u +
-	                  static_cast<uint64_t>(cpuAfter.tv_nsec) - static_cast<uint64_t>(cpuBefore.tv_nsec);
+	                  static_cast<uint64_t>(cpuAfter.tv_nsec) - static_cast<uint64_t>(cpuBefore.tv_nsec) +
+	                  helperCpuNs;
 	pass->dropped = sentDropped_;
 	pass->lost = sentLost_;
 	Send(pass);

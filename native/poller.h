@@ -40,7 +40,11 @@ public:
 	~Poller();
 
 	// JS thread, before any RequestPass(). A pass with owners, taken now (see BpfSession::Pass).
-	int Snapshot(std::vector<uint8_t>& block) { return session_->Pass(true, true, block); }
+	int Snapshot(std::vector<uint8_t>& block)
+	{
+		uint64_t helperCpuNs = 0;
+		return session_->Pass(true, true, block, helperCpuNs);
+	}
 
 	// JS thread. Asks for a pass: complete (with owners), or of full sockets only: the thread
 	// takes it after its next drain and delivers it after that drain's batch, so everything

@@ -8,7 +8,7 @@ import {ConnectionTable} from '../src/model/connection-table.js';
 import {feedTable} from '../src/model/feed-table.js';
 import {compileFilter, type Filter} from '../src/model/filter.js';
 import {IntervalCounter} from '../src/model/interval-counts.js';
-import {formatText, frameJson, takeFrame, type TextOptions} from '../src/output/batch-format.js';
+import {formatText, frameJson, frameJsonLine, takeFrame, type TextOptions} from '../src/output/batch-format.js';
 import {jsonLine} from '../src/output/sanitize.js';
 
 const {CLOSE, SYN_SENT, ESTABLISHED, FIN_WAIT1, FIN_WAIT2, CLOSE_WAIT, LISTEN} = TcpState;
@@ -186,4 +186,22 @@ test('text: a width drops the columns the view drops first; names are escaped', 
 	const json = jsonLine(frameJson(frame(2000, filter)));
 	t.false(json.includes('\u001B'));
 	t.is((JSON.parse(json) as {connections: Array<{comm: string}>}).connections[0]!.comm, 'evil\u001B]0;x\u0007');
+});
+
+test('JSON: the document written in pieces is the document, whatever the names hold', t => {
+	const names = ['postgres', '', 'evil\u001B]0;x\u0007', 'c1\u009Bcsi', 'bidi\u202Eloof', 'quote"back\\slash', 'ünïcode·'];
+	const sockets = Array.from({length: 5000}, (_, index) => existing({
+		lport: 1000 + (index % 50_000), rport: 40_000 + index, state: index % 7 === 0 ? CLOSE_WAIT : ESTABLISHED,
+		pid: index % 3 === 0 ? 0 : 100 + index, comm: names[index % names.length]!,
+		figures: index % 2 === 0 ? {bytesAcked: 2 ** 40 + index, bytesReceived: index, srttUs: 99, retransmits: 0} : undefined,
+	}));
+	const {frame} = setUp(sockets);
+	const taken = frame(1234.5678);
+	const pieces = [...frameJsonLine(taken)];
+	t.true(pieces.length > 2, 'several pieces');
+	t.is(pieces.join(''), jsonLine(frameJson(taken)) + '\n');
+	t.false(pieces.join('').includes('\u001B'));
+	t.is((JSON.parse(pieces.join('')) as {connections: unknown[]}).connections.length, 5000);
+	const empty = setUp([]).frame(10);
+	t.is([...frameJsonLine(empty)].join(''), jsonLine(frameJson(empty)) + '\n');
 });

@@ -175,7 +175,7 @@ test('a full socket\'s counters decode from a pass; sockets without them have no
 	view.setUint32(92, 3, true); // total_retrans
 	const timeWait = record({type: 2, oldstate: TcpState.TIME_WAIT, newstate: TcpState.TIME_WAIT, deltaNs: null, comm: ''});
 	const [socket, other] = decodePass(block(full, timeWait), 0).sockets;
-	t.deepEqual(socket!.figures, {bytesAcked: 5_000_000_001, bytesReceived: 300_000, srttUs: 97, retransmits: 3});
+	t.like(socket!.figures, {bytesAcked: 5_000_000_001, bytesReceived: 300_000, srttUs: 97, retransmits: 3});
 	t.is(other!.figures, undefined);
 });
 

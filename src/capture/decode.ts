@@ -72,8 +72,7 @@ class KernelRecord {
 		this.offset = offset;
 		this.monoMs = readU64(view, offset + Offset.tsNs) / 1e6;
 		this.wallMs = this.monoMs + wallOffsetMs;
-		// Kernel addresses differ in their low 48 bits; a double holds those exactly.
-		this.sock = ((view.getUint32(offset + Offset.skaddr + 4, true) & 0xff_ff) * 2 ** 32) + view.getUint32(offset + Offset.skaddr, true);
+		this.sock = readSock(view, offset);
 		this.netns = view.getUint32(offset + Offset.netns, true);
 		this.family = view.getUint16(offset + Offset.family, true) === AF_INET ? 4 : 6;
 		this.lport = view.getUint16(offset + Offset.sport, true);
@@ -91,9 +90,7 @@ class KernelRecord {
 	}
 
 	#address(field: number): string {
-		return this.family === 4
-			? formatIPv4(this.bytes, this.offset + field)
-			: formatIPv6(this.bytes, this.offset + field);
+		return formatAddress(this.bytes, this.offset, this.family, field);
 	}
 }
 
@@ -134,33 +131,109 @@ function readComm(bytes: Uint8Array, offset: number): string {
 	return commDecoder.decode(bytes.subarray(start, end));
 }
 
-/** A socket a pass found, with a full socket's counters. */
-class KernelSocket extends KernelRecord implements ExistingSocket {
-	readonly state: number;
-	readonly figures: SocketFigures | undefined;
-	/** The owner record the pass joined to it (see decodePass). */
-	owner: KernelTransition | undefined;
+/** What the records of one pass share. */
+type PassBlock = {
+	readonly view: DataView;
+	readonly bytes: Uint8Array;
+	readonly wallOffsetMs: number;
+};
 
-	constructor(view: DataView, bytes: Uint8Array, offset: number, wallOffsetMs: number) {
-		super(view, bytes, offset, wallOffsetMs);
-		this.state = view.getUint8(offset + Offset.newstate);
-		this.figures = (view.getUint8(offset + Offset.flags) & FLAG_FIGURES) === 0
-			? undefined
-			: {
-				bytesAcked: readU64(view, offset + Offset.bytesAcked),
-				bytesReceived: readU64(view, offset + Offset.bytesReceived),
-				srttUs: view.getUint32(offset + Offset.srttUs, true),
-				retransmits: view.getUint32(offset + Offset.totalRetrans, true),
-			};
+/**
+ * A socket a pass found, with a full socket's counters. A pass lists every socket on the host
+ * (100,000 and more), so a record holds only its place in the block and reads each field
+ * when asked: the table reads a few of most sockets' fields, and many once.
+ */
+class KernelSocket implements ExistingSocket, SocketFigures {
+	readonly #pass: PassBlock;
+	readonly #offset: number;
+	/** Where the owner record the pass joined to it starts (see decodePass); -1 for none. */
+	ownerOffset = -1;
+	#laddr: string | undefined;
+	#raddr: string | undefined;
+
+	constructor(pass: PassBlock, offset: number) {
+		this.#pass = pass;
+		this.#offset = offset;
+	}
+
+	get monoMs(): number {
+		return readU64(this.#pass.view, this.#offset + Offset.tsNs) / 1e6;
+	}
+
+	get wallMs(): number {
+		return this.monoMs + this.#pass.wallOffsetMs;
+	}
+
+	get sock(): number {
+		return readSock(this.#pass.view, this.#offset);
+	}
+
+	get netns(): number {
+		return this.#pass.view.getUint32(this.#offset + Offset.netns, true);
+	}
+
+	get family(): 4 | 6 {
+		return this.#pass.view.getUint16(this.#offset + Offset.family, true) === AF_INET ? 4 : 6;
+	}
+
+	get lport(): number {
+		return this.#pass.view.getUint16(this.#offset + Offset.sport, true);
+	}
+
+	get rport(): number {
+		return this.#pass.view.getUint16(this.#offset + Offset.dport, true);
+	}
+
+	get laddr(): string {
+		this.#laddr ??= formatAddress(this.#pass.bytes, this.#offset, this.family, Offset.saddr);
+		return this.#laddr;
+	}
+
+	get raddr(): string {
+		this.#raddr ??= formatAddress(this.#pass.bytes, this.#offset, this.family, Offset.daddr);
+		return this.#raddr;
+	}
+
+	get state(): number {
+		return this.#pass.view.getUint8(this.#offset + Offset.newstate);
+	}
+
+	get figures(): SocketFigures | undefined {
+		return (this.#pass.view.getUint8(this.#offset + Offset.flags) & FLAG_FIGURES) === 0 ? undefined : this;
+	}
+
+	get bytesAcked(): number {
+		return readU64(this.#pass.view, this.#offset + Offset.bytesAcked);
+	}
+
+	get bytesReceived(): number {
+		return readU64(this.#pass.view, this.#offset + Offset.bytesReceived);
+	}
+
+	get srttUs(): number {
+		return this.#pass.view.getUint32(this.#offset + Offset.srttUs, true);
+	}
+
+	get retransmits(): number {
+		return this.#pass.view.getUint32(this.#offset + Offset.totalRetrans, true);
 	}
 
 	get pid(): number {
-		return this.owner?.pid ?? 0;
+		return this.ownerOffset < 0 ? 0 : this.#pass.view.getUint32(this.ownerOffset + Offset.pid, true);
 	}
 
 	get comm(): string {
-		return this.owner?.comm ?? '';
+		return this.ownerOffset < 0 ? '' : readComm(this.#pass.bytes, this.ownerOffset);
 	}
+}
+
+function formatAddress(bytes: Uint8Array, offset: number, family: 4 | 6, field: number): string {
+	return family === 4 ? formatIPv4(bytes, offset + field) : formatIPv6(bytes, offset + field);
+}
+
+/** Kernel addresses differ in their low 48 bits; a double holds those exactly. */
+function readSock(view: DataView, offset: number): number {
+	return ((view.getUint32(offset + Offset.skaddr + 4, true) & 0xff_ff) * 2 ** 32) + view.getUint32(offset + Offset.skaddr, true);
 }
 
 function readU64(view: DataView, offset: number): number {
@@ -231,16 +304,19 @@ export type DecodedPass = {
  */
 export function decodePass(block: ArrayBuffer, wallOffsetMs: number): DecodedPass {
 	const sockets: KernelSocket[] = [];
-	const owners = new Map<number, KernelTransition>();
+	/** Where each socket's owner record starts, by socket identity. */
+	const owners = new Map<number, number>();
+	let pass: PassBlock | undefined;
 	let stateCounts: number[] | undefined;
 	forEachRecord(block, (type, view, bytes, offset) => {
 		if (type === RECORD_SOCKET) {
-			sockets.push(new KernelSocket(view, bytes, offset, wallOffsetMs));
+			pass ??= {view, bytes, wallOffsetMs};
+			sockets.push(new KernelSocket(pass, offset));
 		} else if (type === RECORD_OWNER) {
-			const record = new KernelTransition(view, bytes, offset, wallOffsetMs);
-			const known = owners.get(record.sock);
-			if (known === undefined || record.pid < known.pid) {
-				owners.set(record.sock, record);
+			const sock = readSock(view, offset);
+			const known = owners.get(sock);
+			if (known === undefined || view.getUint32(offset + Offset.pid, true) < view.getUint32(known + Offset.pid, true)) {
+				owners.set(sock, offset);
 			}
 		} else if (type === RECORD_COUNTS) {
 			stateCounts = [0];
@@ -253,7 +329,7 @@ export function decodePass(block: ArrayBuffer, wallOffsetMs: number): DecodedPas
 	});
 	if (owners.size > 0) {
 		for (const socket of sockets) {
-			socket.owner = owners.get(socket.sock);
+			socket.ownerOffset = owners.get(socket.sock) ?? -1;
 		}
 	}
 

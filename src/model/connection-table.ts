@@ -324,31 +324,49 @@ export class ConnectionTable {
 	 * Takes in the start-up snapshot: a row for every socket, with its counters as a first
 	 * sample. When the host holds more sockets than the table, TIME_WAIT and request sockets
 	 * are the ones to lose: added first, they are the least recently used; those the cap would
-	 * evict at once are counted as evicted without being added.
+	 * evict at once are counted as evicted without being added. Everything else a complete pass
+	 * does (applyPass) has nothing to act on here: the rows are the pass's own sockets.
 	 */
 	loadSnapshot(pass: SocketPass): void {
+		this.applyHostCounts(pass);
+		this.slots.lastPassMs = pass.monoMs;
 		const passing = (state: number) => state === TcpState.TIME_WAIT || state === TcpState.NEW_SYN_RECV;
-		const ordered = [...pass.sockets.filter(socket => passing(socket.state)), ...pass.sockets.filter(socket => !passing(socket.state))];
-		const skipped = Math.max(0, ordered.length - this.lru.max + this.lru.size);
-		this.evictionCount += skipped;
-		for (let index = skipped; index < ordered.length; index++) {
-			this.upsertFromSnapshot(ordered[index]!);
+		const first: ExistingSocket[] = [];
+		const then: ExistingSocket[] = [];
+		for (const socket of pass.sockets) {
+			(passing(socket.state) ? first : then).push(socket);
 		}
 
-		this.applyPass(pass);
+		let skip = Math.max(0, first.length + then.length - this.lru.max + this.lru.size);
+		this.evictionCount += skip;
+		for (const sockets of [first, then]) {
+			for (let index = Math.min(skip, sockets.length); index < sockets.length; index++) {
+				const socket = sockets[index]!;
+				const slot = this.upsertFromSnapshot(socket);
+				const {figures} = socket;
+				if (figures) {
+					this.recordFigures(slot, figures, pass.monoMs, Number.NaN);
+				}
+			}
+
+			skip = Math.max(0, skip - sockets.length);
+		}
 	}
 
-	/** Adds a socket found by the start-up snapshot; sockets already seen through events win. */
-	upsertFromSnapshot(entry: SnapshotEntry): void {
+	/**
+	 * Adds a socket found by the start-up snapshot (sockets already seen through events win);
+	 * returns its row.
+	 */
+	upsertFromSnapshot(entry: SnapshotEntry): number {
 		const isListener = entry.state === TcpState.LISTEN;
 		const key = isListener ? listenerKey(entry, entry.sock) : connectionKey(entry);
 		const known = this.lru.get(key);
 		if (known !== undefined) {
 			this.adoptOwner(known, entry.pid, entry.comm, OwnerSource.snapshot);
-			return;
+			return known;
 		}
 
-		this.addExisting(key, entry, entry.monoMs, OwnerSource.snapshot);
+		return this.addExisting(key, entry, entry.monoMs, OwnerSource.snapshot);
 	}
 
 	/** A row for a socket found by a pass, first seen at `atMs`. */

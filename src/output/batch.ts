@@ -7,11 +7,10 @@ import type {Origin} from '../capture/origin.js';
 import type {TransitionSource} from '../capture/source.js';
 import type {ConnectionTable} from '../model/connection-table.js';
 import {IntervalCounter} from '../model/interval-counts.js';
-import {frameJson, formatText, takeFrame, type BatchFormat, type TextOptions} from './batch-format.js';
+import {frameJsonLine, formatText, takeFrame, type BatchFormat, type TextOptions} from './batch-format.js';
 import {drained} from './drained.js';
 import {watchReader} from './reader-watch.js';
 import {runFed} from './run-fed.js';
-import {jsonLine} from './sanitize.js';
 
 export type BatchOptions = Omit<TextOptions, 'host' | 'kernel'> & {
 	readonly format: BatchFormat;
@@ -50,7 +49,15 @@ export async function runBatch(source: TransitionSource, table: ConnectionTable,
 				return undefined;
 			}
 
-			const flowing = out.write(options.format === 'json' ? jsonLine(frameJson(frame)) + '\n' : formatText(frame, textOptions));
+			let flowing = true;
+			for (const text of options.format === 'json' ? frameJsonLine(frame) : [formatText(frame, textOptions)]) {
+				if (!out.writable) {
+					return undefined;
+				}
+
+				flowing = out.write(text);
+			}
+
 			if (!flowing) {
 				draining ??= drained(out).finally(() => {
 					draining = undefined;
