@@ -16,6 +16,9 @@ import {jsonLine, sanitize} from './sanitize.js';
 
 export type BatchFormat = 'text' | 'json';
 
+/** Connections per piece of the output's text (see frameJsonLine). */
+const rowsPerChunk = 2048;
+
 export type FrameRequest = {
 	readonly column: Column;
 	readonly descending: boolean;
@@ -74,6 +77,11 @@ export type TextOptions = {
 
 /** The view's header lines and its list, without colour or cursor movement; a blank line ends it. */
 export function formatText(frame: BatchFrame, options: TextOptions): string {
+	return [...formatTextPieces(frame, options)].join('');
+}
+
+/** formatText's text in pieces of a few thousand rows (see frameJsonLine). */
+export function * formatTextPieces(frame: BatchFrame, options: TextOptions): Generator<string> {
 	const {interval} = frame;
 	const seconds = interval.ms / 1000;
 	const rate = (count: number) => formatRate(seconds > 0 ? count / seconds : 0);
@@ -97,13 +105,22 @@ export function formatText(frame: BatchFrame, options: TextOptions): string {
 	const cells = frame.rows.map(connection => columns.map(column => sanitize(column.format(connection, frame.nowMs))));
 	const shown = textColumns(cells, options.width);
 	const indexByKey = new Map(columns.map((column, index) => [column.key, index]));
-	const line = (texts: readonly string[]) => shown.map(column => cell(texts[indexByKey.get(column.key)!]!, column)).join(' ').trimEnd();
+	const shownIndex = shown.map(column => indexByKey.get(column.key)!);
+	const line = (texts: readonly string[]) => shown.map((column, index) => cell(texts[shownIndex[index]!]!, column)).join(' ').trimEnd();
 	lines.push(line(columns.map(column => column.title)));
-	for (const row of cells) {
-		lines.push(line(row));
+	let piece = lines.join('\n');
+	for (let start = 0; start < cells.length; start += rowsPerChunk) {
+		const texts: string[] = [];
+		for (let index = start; index < Math.min(cells.length, start + rowsPerChunk); index++) {
+			texts.push(line(cells[index]!));
+			cells[index] = [];
+		}
+
+		yield piece + '\n' + texts.join('\n');
+		piece = '';
 	}
 
-	return lines.join('\n') + '\n\n';
+	yield piece + '\n\n';
 }
 
 /** Every column as wide as its widest cell, so nothing is cut; then fitted to the width, if any. */
@@ -124,8 +141,6 @@ export function frameJson(frame: BatchFrame) {
 	return {...documentHead(frame), connections: frame.rows.map(connection => connectionJson(connection, frame.nowMs))};
 }
 
-/** Connections per piece of frameJsonLine's text. */
-const rowsPerChunk = 2048;
 
 /**
  * frameJson's document as jsonLine writes it, and a newline, in pieces of a few thousand

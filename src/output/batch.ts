@@ -7,7 +7,7 @@ import type {Origin} from '../capture/origin.js';
 import type {TransitionSource} from '../capture/source.js';
 import type {ConnectionTable} from '../model/connection-table.js';
 import {IntervalCounter} from '../model/interval-counts.js';
-import {frameJsonLine, formatText, takeFrame, type BatchFormat, type TextOptions} from './batch-format.js';
+import {frameJsonLine, formatTextPieces, takeFrame, type BatchFormat, type TextOptions} from './batch-format.js';
 import {drained} from './drained.js';
 import {watchReader} from './reader-watch.js';
 import {runFed} from './run-fed.js';
@@ -19,6 +19,9 @@ export type BatchOptions = Omit<TextOptions, 'host' | 'kernel'> & {
 	/** Whether the reader of the output has gone (see reader-watch.ts); live runs ask it. */
 	readonly readerGone?: () => boolean;
 };
+
+/** Characters of output written at once, at least (see frameJsonLine). */
+const writeBytes = 1 << 20;
 
 /** Resolves once the last iteration is out (or the reader left) and the source is stopped. */
 export async function runBatch(source: TransitionSource, table: ConnectionTable, origin: Origin, options: BatchOptions, out: Writable): Promise<void> {
@@ -49,12 +52,21 @@ export async function runBatch(source: TransitionSource, table: ConnectionTable,
 				return undefined;
 			}
 
+			// A long document goes out in pieces of about writeBytes; a short one in one write.
 			let flowing = true;
-			for (const text of options.format === 'json' ? frameJsonLine(frame) : [formatText(frame, textOptions)]) {
-				if (!out.writable) {
-					return undefined;
+			let text = '';
+			for (const piece of options.format === 'json' ? frameJsonLine(frame) : formatTextPieces(frame, textOptions)) {
+				text += piece;
+				if (text.length >= writeBytes) {
+					flowing = out.write(text);
+					text = '';
+					if (!out.writable) {
+						return undefined;
+					}
 				}
+			}
 
+			if (text !== '') {
 				flowing = out.write(text);
 			}
 

@@ -11,8 +11,21 @@ function escape(character: string): string {
 	return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
 }
 
+/** Whether a character is one `unsafe` matches. */
+function isUnsafe(code: number): boolean {
+	return code < 0x20 || (code >= 0x7f && code <= 0x9f) || (code >= 0x20_2a && code <= 0x20_2e) || (code >= 0x20_66 && code <= 0x20_69);
+}
+
 export function sanitize(text: string): string {
-	return text.replace(unsafe, escape);
+	// Most text is safe: a loop over its characters costs a fraction of a regular expression's
+	// replace, which -b pays for every cell of tens of thousands of rows.
+	for (let index = 0; index < text.length; index++) {
+		if (isUnsafe(text.charCodeAt(index))) {
+			return text.replace(unsafe, escape);
+		}
+	}
+
+	return text;
 }
 
 /** One line of JSON in which no character can act on a terminal (JSON.stringify leaves DEL and C1 raw). */
