@@ -1,7 +1,7 @@
 // Batch mode's documents from a table fed through feedTable by a source the test drives: the
 // figures of each interval, the connection fields, and the text layout.
 import test from 'ava';
-import type {SocketPass, SourceHandlers, TransitionSource, TransitionBatch} from '../src/capture/source.js';
+import {finishNow, type SocketPass, type SourceHandlers, type TransitionSource, type TransitionBatch} from '../src/capture/source.js';
 import {TcpState, type ExistingSocket, type Transition} from '../src/capture/transition.js';
 import {columnByKey} from '../src/model/columns.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
@@ -100,7 +100,7 @@ test('JSON: sockets per state, the connections with their counters, null where t
 
 test('a later socket pass updates the counters', t => {
 	const {source, frame} = setUp(startUp);
-	source.handlers.pass!(pass(1000, [{...startUp[0]!, figures: {...counted, bytesAcked: 9000}}]));
+	finishNow(source.handlers.pass!(pass(1000, [{...startUp[0]!, figures: {...counted, bytesAcked: 9000}}])));
 	const connection = frameJson(frame(1500)).connections.find(connection => connection.rport === 50_000);
 	t.like(connection, {tx_bytes: 9000, rx_bytes: 2000});
 });

@@ -1,12 +1,14 @@
 // A backlog from the kernel is worked through in slices, timers running in between, and what
 // finds the queue full is dropped and counted, never queued without bound. A stand-in for the
 // native addon hands over a burst of batches at once, as it does when JS has fallen behind.
+import {statSync} from 'node:fs';
 import test from 'ava';
 import type {BatchCallback, CaptureAddon, NativeCapture} from '../src/capture/addon.js';
 import {RECORD_SIZE} from '../src/capture/decode.js';
 import {KernelSource} from '../src/capture/kernel-source.js';
 import type {TransitionBatch} from '../src/capture/source.js';
 import {TcpState} from '../src/capture/transition.js';
+import {ConnectionTable} from '../src/model/connection-table.js';
 
 /** A block of `records` state changes (ESTABLISHED -> CLOSE_WAIT) on 127.0.0.1. */
 function block(records: number): ArrayBuffer {
@@ -105,4 +107,109 @@ test('a burst is worked through in slices with timers firing between them; what 
 	t.true(received.length >= 40, `${received.length} batches handled (2 ms each)`);
 	const ticksWhileWorking = ticksAtLast - ticksAtFirst;
 	t.true(ticksWhileWorking >= 5, `the 5 ms timer fired ${ticksWhileWorking} times while the backlog was worked through`);
+});
+
+const netns = statSync('/proc/self/ns/net').ino;
+
+/** A complete pass's block: `sockets` established sockets with their counters, then the per-state counts. */
+function passBlock(sockets: number): ArrayBuffer {
+	const bytes = new Uint8Array((sockets + 1) * RECORD_SIZE);
+	const view = new DataView(bytes.buffer);
+	for (let index = 0; index < sockets; index++) {
+		const offset = index * RECORD_SIZE;
+		view.setBigUint64(offset, BigInt(1e9), true);
+		view.setUint32(offset + 8, 0x10_0000 + index, true);
+		view.setUint32(offset + 32, netns, true); // the namespace passes walk: this process's
+		view.setUint16(offset + 36, 2, true); // AF_INET
+		view.setUint16(offset + 38, 10_000 + (index % 50_000), true);
+		view.setUint16(offset + 40, 443 + Math.floor(index / 50_000), true);
+		view.setUint8(offset + 42, TcpState.ESTABLISHED);
+		view.setUint8(offset + 43, TcpState.ESTABLISHED);
+		view.setUint8(offset + 44, 2); // a socket
+		view.setUint8(offset + 45, 0x2); // with counters
+		bytes.set([127, 0, 0, 1], offset + 48);
+		bytes.set([127, 0, 0, 2], offset + 64);
+	}
+
+	const counts = sockets * RECORD_SIZE;
+	view.setUint8(counts + 44, 7); // the per-state counts
+	view.setUint32(counts + 48, sockets, true); // ESTABLISHED
+	return bytes.buffer;
+}
+
+test('a pass of many sockets is taken in shares: timers fire meanwhile, and what came after it waits until it is done', async t => {
+	const sockets = 60_000;
+	let deliver!: (block: ArrayBuffer, passMs: number) => void;
+	class Capture implements NativeCapture {
+		readonly acceptOwners = false;
+		constructor(_options: unknown, onBatch: BatchCallback, private readonly onClose: () => void) {
+			deliver = (block, passMs) => {
+				onBatch(block, 0, 0, 0, passMs, passMs > 0, 0);
+			};
+		}
+
+		stop(): void {
+			this.onClose();
+		}
+
+		snapshot(): ArrayBuffer {
+			return new ArrayBuffer(0);
+		}
+
+		requestPass(): void {}
+	}
+
+	const source = new KernelSource({}, {recordSize: RECORD_SIZE, readerGone: () => false, Capture});
+	const table = new ConnectionTable({maxConnections: 100_000});
+	const order: string[] = [];
+	let ticks = 0;
+	let ticksWhileApplying = 0;
+	const timer = setInterval(() => {
+		ticks++;
+	}, 1);
+	let passesDone = 0;
+	let allDone!: () => void;
+	const finished = new Promise<void>(resolve => {
+		allDone = resolve;
+	});
+	source.start({
+		pass(pass) {
+			const rest = table.passInShares(pass);
+			const ticksAtStart = ticks;
+			let shares = 0;
+			return () => {
+				shares++;
+				const done = rest();
+				if (done) {
+					ticksWhileApplying = Math.max(ticksWhileApplying, ticks - ticksAtStart);
+					order.push(`pass ${pass.sockets.length} in ${shares} shares`);
+					passesDone++;
+				}
+
+				return done;
+			};
+		},
+		batch(batch) {
+			order.push(`batch ${batch.transitions.length}`);
+			if (passesDone === 2) {
+				allDone();
+			}
+		},
+		error(error) {
+			t.fail(error.message);
+		},
+	});
+	// Two complete passes (a socket unknown to the table is added when two in a row find it), then a batch.
+	deliver(passBlock(sockets), 2000);
+	deliver(passBlock(sockets), 3000);
+	deliver(block(10), 0);
+	await finished;
+	clearInterval(timer);
+	await source.stop();
+
+	const shares = Math.ceil(sockets / 4096);
+	t.deepEqual(order, [`pass ${sockets} in ${shares} shares`, `pass ${sockets} in ${shares} shares`, 'batch 10']);
+	t.is(table.size, sockets, 'the second pass added every socket');
+	t.is(table.countInState(TcpState.ESTABLISHED), sockets);
+	t.true(ticksWhileApplying >= 3, `the 1 ms timer fired ${ticksWhileApplying} times while a pass was taken in`);
 });

@@ -7,7 +7,7 @@ import {statSync} from 'node:fs';
 import net from 'node:net';
 import {setTimeout as delay} from 'node:timers/promises';
 import {KernelSource} from '../src/capture/kernel-source.js';
-import type {SocketPass, TransitionSource} from '../src/capture/source.js';
+import {finishNow, type SocketPass, type TransitionSource} from '../src/capture/source.js';
 import {stateName, TcpState, type SocketFigures} from '../src/capture/transition.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
 import {OwnerSource} from '../src/model/connection.js';
@@ -40,7 +40,7 @@ function countingPasses(source: TransitionSource): {source: TransitionSource; af
 				source.start({
 					...handlers,
 					pass(pass) {
-						handlers.pass?.(pass);
+						finishNow(handlers.pass?.(pass));
 						if (!pass.complete) {
 							return;
 						}
@@ -270,7 +270,13 @@ kernelTest('a transfer of a known size shows in the counters of the next pass, a
 	const serverPort = (server.address() as net.AddressInfo).port;
 	const passes: SocketPass[] = [];
 	const source = new KernelSource({passIntervalMs: 100});
-	source.start({pass: pass => passes.push(pass), batch() {}, error() {}});
+	source.start({
+		pass(pass) {
+			passes.push(pass);
+		},
+		batch() {},
+		error() {},
+	});
 	const client = await connectOpen('127.0.0.1', serverPort);
 	try {
 		let got = 0;
@@ -323,7 +329,13 @@ kernelTest('a counters pass lists only the connections whose counters changed si
 	const idle = await connectOpen('127.0.0.1', serverPort);
 	const passes: SocketPass[] = [];
 	const source = new KernelSource({passIntervalMs: 50});
-	source.start({pass: pass => passes.push(pass), batch() {}, error() {}});
+	source.start({
+		pass(pass) {
+			passes.push(pass);
+		},
+		batch() {},
+		error() {},
+	});
 	const lists = (pass: SocketPass, client: net.Socket) => pass.sockets.some(socket => socket.lport === client.localPort && socket.rport === serverPort);
 	const countersPasses = (from: number) => passes.slice(from).filter(pass => !pass.complete);
 	const until = async (test: () => boolean) => {

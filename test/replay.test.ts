@@ -102,7 +102,9 @@ async function replayAll(path: string, speed = 0, wantSnapshot = true): Promise<
 	await new Promise<void>((resolve, reject) => {
 		replay.start({
 			snapshot: wantSnapshot ? pass => delivered.push(['snapshot', pass]) : undefined,
-			pass: pass => delivered.push(['pass', pass]),
+			pass(pass) {
+				delivered.push(['pass', pass]);
+			},
 			batch: batch => delivered.push(['batch', batch]),
 			end() {
 				delivered.push(['end']);

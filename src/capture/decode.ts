@@ -240,15 +240,21 @@ function readU64(view: DataView, offset: number): number {
 	return (view.getUint32(offset + 4, true) * 2 ** 32) + view.getUint32(offset, true);
 }
 
-/** Checks that a block holds whole records; calls visit with each record's type and offset. */
-function forEachRecord(block: ArrayBuffer, visit: (type: number, view: DataView, bytes: Uint8Array, offset: number) => void): void {
+/**
+ * Checks that a block holds whole records; calls visit with each record's type and offset,
+ * from record `from` to before record `to` (all of them by default).
+ */
+function forEachRecord(
+	block: ArrayBuffer, visit: (type: number, view: DataView, bytes: Uint8Array, offset: number) => void,
+	from = 0, to = block.byteLength / RECORD_SIZE,
+): void {
 	if (block.byteLength % RECORD_SIZE !== 0) {
 		throw new DecodeError(`truncated block: ${block.byteLength} bytes is not a whole number of ${RECORD_SIZE}-byte records`);
 	}
 
 	const view = new DataView(block);
 	const bytes = new Uint8Array(block);
-	for (let offset = 0; offset < block.byteLength; offset += RECORD_SIZE) {
+	for (let offset = from * RECORD_SIZE; offset < to * RECORD_SIZE; offset += RECORD_SIZE) {
 		const type = view.getUint8(offset + Offset.type);
 		const family = view.getUint16(offset + Offset.family, true);
 		if (type !== RECORD_COUNTS && family !== AF_INET && family !== AF_INET6) {
@@ -303,12 +309,26 @@ export type DecodedPass = {
  * identity, then the per-state counts.
  */
 export function decodePass(block: ArrayBuffer, wallOffsetMs: number): DecodedPass {
+	const steps = decodePassSteps(block, wallOffsetMs);
+	for (;;) {
+		const step = steps.next();
+		if (step.done) {
+			return step.value;
+		}
+	}
+}
+
+/** Records decodePassSteps decodes between two yields. */
+const recordsPerStep = 16_384;
+
+/** decodePass in steps of a few thousand records (a pass of 100,000 sockets is 200,000 records). */
+export function * decodePassSteps(block: ArrayBuffer, wallOffsetMs: number): Generator<void, DecodedPass> {
 	const sockets: KernelSocket[] = [];
 	/** Where each socket's owner record starts, by socket identity. */
 	const owners = new Map<number, number>();
 	let pass: PassBlock | undefined;
 	let stateCounts: number[] | undefined;
-	forEachRecord(block, (type, view, bytes, offset) => {
+	const visit = (type: number, view: DataView, bytes: Uint8Array, offset: number) => {
 		if (type === RECORD_SOCKET) {
 			pass ??= {view, bytes, wallOffsetMs};
 			sockets.push(new KernelSocket(pass, offset));
@@ -326,7 +346,14 @@ export function decodePass(block: ArrayBuffer, wallOffsetMs: number): DecodedPas
 		} else {
 			throw unknownType(type, offset);
 		}
-	});
+	};
+
+	const records = block.byteLength / RECORD_SIZE;
+	for (let from = 0; from === 0 || from < records; from += recordsPerStep) {
+		forEachRecord(block, visit, from, Math.min(records, from + recordsPerStep));
+		yield;
+	}
+
 	if (owners.size > 0) {
 		for (const socket of sockets) {
 			socket.ownerOffset = owners.get(socket.sock) ?? -1;

@@ -31,9 +31,7 @@ export class FilteredSource implements TransitionSource {
 			snapshot: handlers.snapshot && (pass => {
 				handlers.snapshot!(this.#pass(pass));
 			}),
-			pass: handlers.pass && (pass => {
-				handlers.pass!(this.#pass(pass));
-			}),
+			pass: handlers.pass && (pass => handlers.pass!(this.#pass(pass))),
 			batch: batch => {
 				handlers.batch(this.#batch(batch));
 			},

@@ -1,8 +1,8 @@
 // Transitions from the kernel, through the native addon.
 import {statSync} from 'node:fs';
 import {loadAddon, type CaptureAddon, type NativeCapture, type NativeCaptureOptions} from './addon.js';
-import {decodeBlock, decodePass, InStateClock, RECORD_SIZE} from './decode.js';
-import type {SourceHandlers, TransitionSource} from './source.js';
+import {decodeBlock, decodePass, decodePassSteps, InStateClock, RECORD_SIZE} from './decode.js';
+import type {SourceHandlers, TransitionSource, Unfinished} from './source.js';
 import {errnoName} from './errno.js';
 import {SlicedQueue} from './sliced-queue.js';
 
@@ -124,25 +124,61 @@ export class KernelSource implements TransitionSource {
 		/** Records of batches tcptop had no room for (see onBatch); the kernel's drops are added to it. */
 		let droppedHere = 0;
 		let queuedBytes = 0;
-		const work = ({block, dropped, lost, errno, passMs, complete, passCpuMs}: Delivery) => {
-			queuedBytes -= block.byteLength;
+		const fail = (error: Error) => {
+			failed = true;
+			queue.clear();
+			this.#stopPasses();
+			this.#capture?.stop();
+			handlers.error(error);
+		};
+
+		/** A pass, decoded and handed over in shares; what each share cost is added up. */
+		const passWork = ({block, errno, passMs, complete, passCpuMs}: Delivery): Unfinished => {
+			const steps = (function * (): Generator<void> {
+				if (errno !== 0) {
+					throw new Error(`cannot list the TCP sockets: ${errnoName(-errno)}`);
+				}
+
+				const {sockets, stateCounts} = yield * decodePassSteps(block, wallOffsetMs);
+				const rest = handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, stateCounts, netns, owners: complete, complete});
+				while (rest && !rest()) {
+					yield;
+				}
+			})();
+			let spentMs = passCpuMs;
+			return () => {
+				if (failed) {
+					return true;
+				}
+
+				const startedMs = performance.now();
+				try {
+					const {done} = steps.next();
+					spentMs += performance.now() - startedMs;
+					if (done) {
+						this.#passDone(spentMs, complete);
+					}
+
+					return done === true;
+				} catch (error) {
+					fail(error as Error);
+					return true;
+				}
+			};
+		};
+
+		const work = (delivery: Delivery): Unfinished | void => {
+			queuedBytes -= delivery.block.byteLength;
 			if (failed) {
 				return;
 			}
 
+			if (delivery.passMs > 0) {
+				return passWork(delivery);
+			}
+
 			try {
-				if (passMs > 0) {
-					if (errno !== 0) {
-						throw new Error(`cannot list the TCP sockets: ${errnoName(-errno)}`);
-					}
-
-					const startedMs = performance.now();
-					const {sockets, stateCounts} = decodePass(block, wallOffsetMs);
-					handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, stateCounts, netns, owners: complete, complete});
-					this.#passDone(passCpuMs + performance.now() - startedMs, complete);
-					return;
-				}
-
+				const {block, dropped, lost, errno} = delivery;
 				if (errno !== 0) {
 					throw new Error(`waiting on the kernel's buffer failed: ${errnoName(-errno)}`);
 				}
@@ -158,11 +194,7 @@ export class KernelSource implements TransitionSource {
 				clock.apply(transitions);
 				handlers.batch({transitions, resets, accepted, dropped: dropped + droppedHere, lost});
 			} catch (error) {
-				failed = true;
-				queue.clear();
-				this.#stopPasses();
-				this.#capture?.stop();
-				handlers.error(error as Error);
+				fail(error as Error);
 			}
 		};
 

@@ -80,7 +80,7 @@ export class RecordingSource implements TransitionSource {
 				},
 				pass: pass => {
 					this.#write(passLines('pass', this.#now(), pass), fail);
-					handlers.pass?.(pass);
+					return handlers.pass?.(pass);
 				},
 				batch: batch => {
 					this.#write(batchLines(this.#now(), batch), fail);

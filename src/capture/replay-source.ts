@@ -10,7 +10,7 @@ import {
 	type RecordingHeader, type Shape,
 } from './recording.js';
 import {systemReason} from './recording-source.js';
-import type {SocketPass, SourceHandlers, TransitionBatch, TransitionSource} from './source.js';
+import {finishNow, type SocketPass, type SourceHandlers, type TransitionBatch, type TransitionSource} from './source.js';
 import type {Accepted, ExistingSocket, Reset, Transition} from './transition.js';
 
 /** A header is a few hundred bytes: a first line longer than this is not one. */
@@ -240,7 +240,7 @@ export class ReplaySource implements TransitionSource {
 			}
 
 			case 'pass': {
-				handlers.pass?.(event.pass);
+				finishNow(handlers.pass?.(event.pass));
 				break;
 			}
 

@@ -40,6 +40,22 @@ export type SocketPass = {
 	readonly stateCounts?: readonly number[];
 };
 
+/**
+ * What is left of a handler's work: each call does a share of it and says whether it is all
+ * done. A source calls it again, in later turns of the event loop (frames, keys and timers
+ * between), until it is, and delivers nothing else meanwhile.
+ */
+export type Unfinished = () => boolean;
+
+/** Does what is left of a handler's work at once. */
+export function finishNow(rest: Unfinished | void): void {
+	if (rest) {
+		while (!rest()) {
+			// Each call did a share.
+		}
+	}
+}
+
 export type SourceHandlers = {
 	/**
 	 * The sockets that exist when the source starts (with their owners), delivered once,
@@ -49,9 +65,10 @@ export type SourceHandlers = {
 	/**
 	 * Later passes, taken every `passIntervalMs` of the source: the sockets' counters, and,
 	 * in complete ones, what exists, to reconcile with, and their owners. Batches taken before
-	 * the pass started are delivered before it.
+	 * the pass started are delivered before it. A pass of many sockets may be taken in shares
+	 * (Unfinished).
 	 */
-	pass?(pass: SocketPass): void;
+	pass?(pass: SocketPass): Unfinished | void;
 	batch(batch: TransitionBatch): void;
 	/** The source has delivered everything it had (a replay reached its end); nothing follows. */
 	end?(): void;

@@ -4,7 +4,7 @@
 // Time is the kernel's monotonic clock in ms: transitions carry it (monoMs) and callers pass it
 // to sweep(), so the table never reads a clock of its own.
 import {LRUCache} from 'lru-cache';
-import type {SocketPass} from '../capture/source.js';
+import {finishNow, type SocketPass, type Unfinished} from '../capture/source.js';
 import {TcpState, type Accepted, type ExistingSocket, type Reset, type SocketFigures, type Transition} from '../capture/transition.js';
 import {Connection, Direction, Ending, OwnerSource} from './connection.js';
 import {historyLength, ConnectionSlots} from './connection-slots.js';
@@ -48,6 +48,9 @@ const ownerEdges: ReadonlyMap<number, OwnerSource> = new Map([
 	[edge(TcpState.ESTABLISHED, TcpState.FIN_WAIT1), OwnerSource.close],
 	[edge(TcpState.CLOSE_WAIT, TcpState.LAST_ACK), OwnerSource.close],
 ]);
+
+/** Sockets of a pass the table takes in one share (see passInShares): a few ms' work. */
+const socketsPerShare = 4096;
 
 // A connect() that fails before its first SYN retransmission (1 s) was answered: refused.
 const refusedWithinMs = 1000;
@@ -431,11 +434,30 @@ export class ConnectionTable {
 	 * two complete passes in a row find them (see passUnknown).
 	 */
 	applyPass(pass: SocketPass): void {
+		finishNow(this.passInShares(pass));
+	}
+
+	/**
+	 * applyPass in shares of a few thousand sockets: each call of what it returns does one and
+	 * says whether it was the last. Nothing else may change the table until it is done (frames
+	 * and sweeps may run between shares).
+	 */
+	passInShares(pass: SocketPass): Unfinished {
+		const steps = this.passSteps(pass);
+		return () => steps.next().done === true;
+	}
+
+	private * passSteps(pass: SocketPass): Generator<void> {
 		this.applyHostCounts(pass);
 		const previousPassMs = this.slots.lastPassMs;
 		this.slots.lastPassMs = pass.monoMs;
 		if (!pass.complete) {
+			let count = 0;
 			for (const socket of pass.sockets) {
+				if (++count % socketsPerShare === 0) {
+					yield;
+				}
+
 				const {figures} = socket;
 				const slot = figures && this.slotOfSock(socket.sock);
 				if (slot !== undefined) {
@@ -451,7 +473,12 @@ export class ConnectionTable {
 		const seen = new Uint8Array(s.end);
 		const unknown = new Map<string, number>();
 		const mismatched = new Map<string, string>();
+		let count = 0;
 		for (const socket of pass.sockets) {
+			if (++count % socketsPerShare === 0) {
+				yield;
+			}
+
 			// A CLOSE socket is being torn down, or not connected yet: nothing to show.
 			if (socket.state === TcpState.CLOSE) {
 				continue;
@@ -509,8 +536,13 @@ export class ConnectionTable {
 		}
 
 		const absent = new Map<string, number>();
+		/** Slots to remove, each followed by its generation. */
 		const gone: number[] = [];
 		for (let slot = 0; slot < seen.length; slot++) {
+			if ((slot + 1) % (4 * socketsPerShare) === 0) {
+				yield;
+			}
+
 			const key = s.key[slot];
 			if (key === undefined || seen[slot] === 1 || s.netns[slot] !== pass.netns) {
 				continue;
@@ -524,13 +556,19 @@ export class ConnectionTable {
 			}
 
 			if (this.passAbsent.get(key) === since) {
-				gone.push(slot);
+				gone.push(slot, s.generation[slot]!);
 			} else {
 				absent.set(key, since);
 			}
 		}
 
-		for (const slot of gone) {
+		for (let index = 0; index < gone.length; index += 2) {
+			const slot = gone[index]!;
+			// A sweep between two shares may have removed it already.
+			if (s.generation[slot] !== gone[index + 1] || s.key[slot] === undefined) {
+				continue;
+			}
+
 			if (s.state[slot] !== TcpState.TIME_WAIT) {
 				this.reconciledCount++;
 			}

@@ -59,8 +59,8 @@ export function feedTable(
 			}
 		},
 		pass(pass) {
-			table.applyPass(pass);
 			feed.deliveries++;
+			return table.passInShares(pass);
 		},
 		end: onEnd,
 		error: onError,

@@ -5,7 +5,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import type {ExecutionContext} from 'ava';
 import {RecordingSource} from '../../src/capture/recording-source.js';
-import type {SocketPass, SourceHandlers, TransitionBatch, TransitionSource} from '../../src/capture/source.js';
+import {finishNow, type SocketPass, type SourceHandlers, type TransitionBatch, type TransitionSource} from '../../src/capture/source.js';
 import type {ExistingSocket} from '../../src/capture/transition.js';
 
 /** A source that delivers what the script hands it. */
@@ -58,7 +58,7 @@ export async function writeRecording(path: string, script: Script): Promise<void
 		if ('batch' in step) {
 			handlers.batch(step.batch);
 		} else {
-			handlers.pass!(step.pass);
+			finishNow(handlers.pass!(step.pass));
 		}
 	}
 
