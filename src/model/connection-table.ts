@@ -13,6 +13,7 @@ import {ExpiryQueue} from './expiry-queue.js';
 import {HostStates} from './host-states.js';
 import {RateSeries, TransitionRates} from './transition-rates.js';
 import {stateCount} from './tcp-states.js';
+import {SockIndex} from './sock-index.js';
 import {StuckPolicy, type StuckThresholds} from './stuck-policy.js';
 
 export type ConnectionTableOptions = {
@@ -77,7 +78,7 @@ export class ConnectionTable {
 	private readonly pendingConnects = new Map<number, number>();
 	private readonly maxPendingConnects: number;
 	/** Rows by kernel socket identity (see slotOfSock). */
-	private bySock = new Map<number, number>();
+	private bySock = new SockIndex();
 	/** Listening sockets by netns and port, to hand their owner to accepted connections. */
 	private readonly listeners = new Map<number, number>();
 	private readonly lingering: ExpiryQueue;
@@ -251,7 +252,7 @@ export class ConnectionTable {
 		this.bySock.set(sock, slot);
 		if (this.bySock.size > (2 * this.slots.live) + 4096) {
 			const s = this.slots;
-			const index = new Map<number, number>();
+			const index = new SockIndex(s.live);
 			for (let row = 0; row < s.end; row++) {
 				const known = index.get(s.sock[row]!);
 				// Of two rows with one address, the live socket is the one that is not done.
