@@ -291,6 +291,11 @@ export class ConnectionTable {
 		}
 	}
 
+	/** Whether a slot holds a connection (slots 0 to slotCount - 1; see forEach). */
+	holds(slot: number): boolean {
+		return this.slots.key[slot] !== undefined;
+	}
+
 	/** A view of its own for a connection met through forEach. */
 	view(slot: number): Connection {
 		return new Connection(this.slots, slot);

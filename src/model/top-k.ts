@@ -15,6 +15,11 @@ export class TopK {
 		this.capacity = (4 * k) + 64;
 	}
 
+	/** The k-th best id kept so far, once k are kept: an id that does not come before it is not kept. */
+	get last(): number | undefined {
+		return this.bar;
+	}
+
 	offer(id: number): void {
 		if (this.k <= 0 || (this.bar !== undefined && !this.before(id, this.bar))) {
 			return;
