@@ -382,6 +382,15 @@ static __always_inline void handle_state_change(void *ctx, const struct sock *sk
 	if (target_pid && tgid != target_pid && owner != target_pid)
 		return;
 
+	/*
+	 * FIN_WAIT2 -> CLOSE: the peer's FIN came (tcp_fin() marks the socket SOCK_DONE first) and
+	 * the kernel keeps the tuple as TIME_WAIT; or it has not, and the closed end is an orphan
+	 * the kernel keeps in FIN_WAIT2. (sk_shutdown cannot tell: close() sets it whole.)
+	 */
+	if (oldstate == TCP_FIN_WAIT2 && newstate == TCP_CLOSE &&
+	    !(sk->__sk_common.skc_flags & (1UL << SOCK_DONE)))
+		flags |= TCPTOP_FLAG_ORPHANED;
+
 	submit(ctx, sk, TCPTOP_RECORD_STATE, now, pid_tgid, family, sport, dport, oldstate,
 	       newstate, delta_ns, flags, false);
 }

@@ -38,6 +38,12 @@
 /* record.flags */
 #define TCPTOP_FLAG_DELTA_KNOWN 0x1 /* delta_ns is the time spent in oldstate */
 #define TCPTOP_FLAG_FIGURES 0x2     /* a SOCKET record of a full socket: figures are filled */
+/*
+ * A STATE record FIN_WAIT2 -> CLOSE of a socket whose peer had not closed (no FIN received):
+ * the kernel keeps its closed end as a timewait socket in sub-state FIN_WAIT2, for
+ * tcp_fin_timeout, not TIME_WAIT.
+ */
+#define TCPTOP_FLAG_ORPHANED 0x4
 
 /* What a SOCKET record of a full TCP socket carries in place of comm (struct tcp_sock). */
 struct tcptop_figures {

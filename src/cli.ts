@@ -295,7 +295,19 @@ function parseViewing(values: OptionValues, words: readonly string[]): Viewing {
 	const sortColumn = parseSortColumn(values.sort);
 	const filter = parseFilter(values.filter, words);
 	const maxConnections = parsePositiveNumber('max-conns', values['max-conns'], true);
-	return {delaySeconds, sortColumn, filter, table: new ConnectionTable({maxConnections})};
+	// A replay keeps the default: the recorded host's setting is not in the recording.
+	const finTimeoutMs = values.replay === undefined ? hostFinTimeoutMs() : undefined;
+	return {delaySeconds, sortColumn, filter, table: new ConnectionTable({maxConnections, finTimeoutMs})};
+}
+
+/** How long this host keeps an orphaned FIN_WAIT2 (net.ipv4.tcp_fin_timeout); undefined if unreadable. */
+function hostFinTimeoutMs(): number | undefined {
+	try {
+		const seconds = Number(readFileSync('/proc/sys/net/ipv4/tcp_fin_timeout', 'utf8').trim());
+		return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
+	} catch {
+		return undefined;
+	}
 }
 
 async function runInteractive(values: OptionValues, viewing: Viewing, startMetrics: () => Promise<unknown>): Promise<number> {

@@ -234,3 +234,13 @@ test('the time in the previous state comes from the socket\'s own changes when t
 	clock.apply(kernelTimed);
 	t.is(kernelTimed[0]!.ms, 7);
 });
+
+test('a FIN_WAIT2 -> CLOSE whose peer had not closed carries the orphaned flag; others do not', t => {
+	const orphan = record({oldstate: TcpState.FIN_WAIT2, newstate: TcpState.CLOSE, deltaNs: null});
+	new DataView(orphan.buffer).setUint8(45, 0x4); // TCPTOP_FLAG_ORPHANED
+	const clean = record({oldstate: TcpState.FIN_WAIT2, newstate: TcpState.CLOSE, deltaNs: null});
+	const [first, second] = decodeBlock(block(orphan, clean), 0).transitions;
+	t.is(first!.orphaned, true);
+	t.is(first!.ms, null, 'the flag is not the time-known flag');
+	t.is(second!.orphaned, false);
+});

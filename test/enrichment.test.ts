@@ -10,7 +10,7 @@ import {KernelSource} from '../src/capture/kernel-source.js';
 import {finishNow, type SocketPass, type TransitionSource} from '../src/capture/source.js';
 import {stateName, TcpState, type SocketFigures} from '../src/capture/transition.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
-import {OwnerSource} from '../src/model/connection.js';
+import {Ending, OwnerSource} from '../src/model/connection.js';
 import {feedTable} from '../src/model/feed-table.js';
 import {captureDuring, kernelTest} from './helpers/kernel.js';
 import {connectOpen, openSocketMix, type SocketMix} from './helpers/net.js';
@@ -447,6 +447,49 @@ kernelTest('an orphaned FIN_WAIT2 (closed, its peer still open) shows as FIN_WAI
 
 		server.close();
 	}
+});
+
+kernelTest('live: closed while the peer stays open is an orphan in FIN_WAIT2, as ss lists it, from the changes alone', async t => {
+	const held: net.Socket[] = [];
+	const server = net.createServer({allowHalfOpen: true}, socket => {
+		held.push(socket.on('error', () => {}).resume());
+	}).listen(0, '127.0.0.1');
+	await once(server, 'listening');
+	const port = (server.address() as net.AddressInfo).port;
+	// No socket passes: what the table shows comes from the changes the kernel reported.
+	const table = new ConnectionTable();
+	const source = new KernelSource();
+	let failure: Error | undefined;
+	feedTable(source, table, now, error => {
+		failure = error;
+	});
+	const row = (lport: number) => table.find({netns: nsOfThisProcess(), laddr: '127.0.0.1', lport, raddr: '127.0.0.1', rport: port});
+	try {
+		for (let index = 0; index < 3; index++) {
+			(await connectOpen('127.0.0.1', port)).destroy();
+		}
+
+		const orphans = await ssLocalPortsInState('fin-wait-2', port, 3, 3000);
+		t.is(orphans.length, 3, 'ss lists three FIN-WAIT-2');
+		for (let waited = 0; orphans.some(lport => row(lport)?.state !== TcpState.FIN_WAIT2) && waited < 2000; waited += 20) {
+			await delay(20);
+		}
+
+		for (const lport of orphans) {
+			t.like(row(lport), {state: TcpState.FIN_WAIT2, ending: Ending.orphaned, pid: process.pid}, `the client from port ${lport}`);
+		}
+
+		t.true(table.countInState(TcpState.FIN_WAIT2) >= 3);
+	} finally {
+		await source.stop();
+		for (const socket of held) {
+			socket.destroy();
+		}
+
+		server.close();
+	}
+
+	t.is(failure, undefined);
 });
 
 function nsOfThisProcess(): number {

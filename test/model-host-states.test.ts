@@ -114,3 +114,15 @@ test('a TIME_WAIT is counted until the kernel\'s TIME_WAIT length is over, at th
 	table.sweep(90_100);
 	t.is(table.countInState(TIME_WAIT), 0);
 });
+
+test('an orphaned FIN_WAIT2 stays counted in FIN_WAIT2 until tcp_fin_timeout, a clean close goes to TIME_WAIT', t => {
+	const table = new ConnectionTable({finTimeoutMs: 20_000});
+	table.applyPass(pass({monoMs: 1000, stateCounts: counts({[FIN_WAIT2]: 2})}));
+	table.apply({...change(FIN_WAIT2, CLOSE, 1500), orphaned: true});
+	table.apply(change(FIN_WAIT2, CLOSE, 1500));
+	t.is(table.countInState(FIN_WAIT2), 1, 'the orphan is still a FIN_WAIT2 on the host');
+	t.is(table.countInState(TIME_WAIT), 1);
+	table.sweep(1500 + 20_100);
+	t.is(table.countInState(FIN_WAIT2), 0, 'gone once tcp_fin_timeout is over');
+	t.is(table.countInState(TIME_WAIT), 1);
+});

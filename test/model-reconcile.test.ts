@@ -4,7 +4,7 @@ import test from 'ava';
 import type {SocketPass, SourceHandlers} from '../src/capture/source.js';
 import {TcpState, type ExistingSocket, type SocketFigures, type Transition} from '../src/capture/transition.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
-import {OwnerSource} from '../src/model/connection.js';
+import {Ending, OwnerSource} from '../src/model/connection.js';
 import {feedTable} from '../src/model/feed-table.js';
 
 const {CLOSE, SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE_WAIT, LISTEN} = TcpState;
@@ -264,4 +264,50 @@ test('passes do not bring back what a full table evicted', t => {
 	t.is(table.size, 2);
 	t.is(table.evictions, 2, 'no churn: the evicted stay out');
 	t.is(table.reconciled, 0);
+});
+
+test('a close whose peer had not closed leaves an orphan in FIN_WAIT2, not TIME_WAIT, gone after tcp_fin_timeout', t => {
+	const table = new ConnectionTable({finTimeoutMs: 30_000});
+	established(table);
+	table.apply(transition({oldstate: ESTABLISHED, newstate: FIN_WAIT1, monoMs: 1500, pid: 4242, comm: 'curl'}));
+	table.apply(transition({oldstate: FIN_WAIT1, newstate: FIN_WAIT2, monoMs: 1501}));
+	table.apply(transition({oldstate: FIN_WAIT2, newstate: CLOSE, monoMs: 1600, orphaned: true}));
+	t.like(table.find({netns, ...client}), {state: FIN_WAIT2, ending: Ending.orphaned, pid: 4242});
+	t.is(table.countInState(FIN_WAIT2), 1);
+	t.is(table.countInState(TIME_WAIT), 0);
+	// Its socket is gone: a new socket at the same address starts a row of its own.
+	table.apply(transition({oldstate: CLOSE, newstate: SYN_SENT, monoMs: 2000, lport: 0, rport: 80, pid: 7, comm: 'wget'}));
+	table.apply(transition({oldstate: SYN_SENT, newstate: ESTABLISHED, monoMs: 2001, lport: 40_001, rport: 80}));
+	t.is(table.find({netns, ...client})?.state, FIN_WAIT2, 'the orphan is untouched');
+	t.is(table.find({netns, ...client, lport: 40_001, rport: 80})?.pid, 7);
+	// A full socket a pass finds at that address is the new one, not the orphan.
+	table.applyPass({...pass(2500, [socket({lport: 40_001, rport: 80, state: FIN_WAIT1, figures: figures(10, 0)})]), complete: false});
+	t.like(table.find({netns, ...client}), {state: FIN_WAIT2, bytesAcked: undefined});
+	table.sweep(1600 + 29_000);
+	t.is(table.find({netns, ...client})?.state, FIN_WAIT2);
+	table.sweep(1600 + 30_000);
+	t.is(table.find({netns, ...client}), undefined, 'tcp_fin_timeout is over');
+});
+
+test('an orphan whose peer closes at last is TIME_WAIT once two passes find it so; one reset by the kernel is closed', t => {
+	const table = new ConnectionTable();
+	established(table);
+	table.apply(transition({oldstate: ESTABLISHED, newstate: FIN_WAIT1, monoMs: 1500}));
+	table.apply(transition({oldstate: FIN_WAIT1, newstate: FIN_WAIT2, monoMs: 1501}));
+	table.apply(transition({oldstate: FIN_WAIT2, newstate: CLOSE, monoMs: 1600, orphaned: true}));
+	const timeWait = socket({sock: 0xF0, state: TIME_WAIT});
+	table.applyPass(pass(2000, [timeWait]));
+	t.is(table.find({netns, ...client})!.state, FIN_WAIT2, 'the change may still be on the way');
+	table.applyPass(pass(3000, [timeWait]));
+	t.like(table.find({netns, ...client}), {state: TIME_WAIT, ending: Ending.fin});
+
+	// tcp_fin_timeout 0 or less: the kernel resets the peer instead of keeping an orphan.
+	const other = {lport: 40_002, sock: 0xB2};
+	table.apply(transition({...other, oldstate: CLOSE, newstate: SYN_SENT, monoMs: 4000}));
+	table.apply(transition({...other, oldstate: SYN_SENT, newstate: ESTABLISHED, monoMs: 4001}));
+	table.apply(transition({...other, oldstate: ESTABLISHED, newstate: FIN_WAIT1, monoMs: 4100}));
+	table.apply(transition({...other, oldstate: FIN_WAIT1, newstate: FIN_WAIT2, monoMs: 4101}));
+	table.applyReset({...transition({...other, oldstate: FIN_WAIT2, newstate: FIN_WAIT2, monoMs: 4200}), state: FIN_WAIT2, sent: true});
+	table.apply(transition({...other, oldstate: FIN_WAIT2, newstate: CLOSE, monoMs: 4200, orphaned: true}));
+	t.like(table.find({netns, ...client, lport: 40_002}), {state: CLOSE, ending: Ending.resetSent});
 });

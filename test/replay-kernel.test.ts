@@ -57,7 +57,7 @@ class Collecting implements TransitionSource {
 // Every field of each kind of event, so a field the recording dropped would show.
 const transitionFields: Record<keyof Transition, true> = {
 	monoMs: true, wallMs: true, sock: true, netns: true, family: true, laddr: true, lport: true, raddr: true, rport: true,
-	pid: true, tid: true, comm: true, oldstate: true, newstate: true, ms: true,
+	pid: true, tid: true, comm: true, oldstate: true, newstate: true, ms: true, orphaned: true,
 };
 const resetFields: Record<keyof Reset, true> = {
 	monoMs: true, wallMs: true, sock: true, netns: true, family: true, laddr: true, lport: true, raddr: true, rport: true,
@@ -76,7 +76,8 @@ function fieldsOf<T extends object>(item: T, fields: Record<keyof T, true>): Rec
 
 function plainBatch(batch: TransitionBatch) {
 	return {
-		transitions: batch.transitions.map(t => fieldsOf(t, transitionFields)),
+		// A recording writes `orphaned` only where it is true.
+		transitions: batch.transitions.map(t => ({...fieldsOf(t, transitionFields), orphaned: t.orphaned === true})),
 		resets: batch.resets.map(r => fieldsOf(r, resetFields)),
 		accepted: batch.accepted.length,
 		dropped: batch.dropped,

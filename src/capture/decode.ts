@@ -15,6 +15,7 @@ const RECORD_COUNTS = 7;
 const countedStates = 12;
 const FLAG_DELTA_KNOWN = 0x1;
 const FLAG_FIGURES = 0x2;
+const FLAG_ORPHANED = 0x4;
 const AF_INET = 2;
 const AF_INET6 = 10;
 
@@ -102,6 +103,7 @@ class KernelTransition extends KernelRecord implements Transition {
 	readonly newstate: number;
 	/** Filled in by InStateClock when the kernel did not time it. */
 	ms: number | null;
+	readonly orphaned: boolean;
 	#comm: string | undefined;
 
 	constructor(view: DataView, bytes: Uint8Array, offset: number, wallOffsetMs: number) {
@@ -110,9 +112,9 @@ class KernelTransition extends KernelRecord implements Transition {
 		this.tid = view.getUint32(offset + Offset.tid, true);
 		this.oldstate = view.getUint8(offset + Offset.oldstate);
 		this.newstate = view.getUint8(offset + Offset.newstate);
-		this.ms = (view.getUint8(offset + Offset.flags) & FLAG_DELTA_KNOWN) === 0
-			? null
-			: readU64(view, offset + Offset.deltaNs) / 1e6;
+		const flags = view.getUint8(offset + Offset.flags);
+		this.ms = (flags & FLAG_DELTA_KNOWN) === 0 ? null : readU64(view, offset + Offset.deltaNs) / 1e6;
+		this.orphaned = (flags & FLAG_ORPHANED) !== 0;
 	}
 
 	get comm(): string {

@@ -37,6 +37,8 @@ export function transitionRecord(t: Transition) {
 		monoMs: t.monoMs, wallMs: t.wallMs, sock: t.sock, netns: t.netns,
 		family: t.family, laddr: t.laddr, lport: t.lport, raddr: t.raddr, rport: t.rport,
 		pid: t.pid, tid: t.tid, comm: t.comm, oldstate: t.oldstate, newstate: t.newstate, ms: t.ms,
+		// Only where it says something: most changes are not a FIN_WAIT2 -> CLOSE.
+		...(t.orphaned === true ? {orphaned: true} : {}),
 	};
 }
 
@@ -71,7 +73,7 @@ function figuresRecord(f: SocketFigures) {
 // What a replay checks of each item: every field's type and range, as the kernel can report
 // it. Enough for the model to run on it (a state or a port out of range would corrupt its typed
 // arrays) and for a damaged or foreign file to be refused where it goes wrong.
-export type FieldType = 'time' | 'duration|null' | 'sock' | 'uint32' | 'port' | 'state' | 'count' | 'string' | 'boolean' | 'family' | 'figures';
+export type FieldType = 'time' | 'duration|null' | 'sock' | 'uint32' | 'port' | 'state' | 'count' | 'string' | 'boolean' | 'boolean|absent' | 'family' | 'figures';
 export type Shape = Readonly<Record<string, FieldType>>;
 
 /** How far `at` (or a pass's monoMs) may be before the header's monoStartMs. */
@@ -83,7 +85,10 @@ const eventShape = {
 	monoMs: 'time', wallMs: 'time', sock: 'sock', netns: 'uint32',
 	family: 'family', laddr: 'string', lport: 'port', raddr: 'string', rport: 'port',
 } as const;
-export const transitionShape: Shape = {...eventShape, pid: 'uint32', tid: 'uint32', comm: 'string', oldstate: 'state', newstate: 'state', ms: 'duration|null'};
+// `orphaned` came after the format's first release: recordings made before it lack it (false).
+export const transitionShape: Shape = {
+	...eventShape, pid: 'uint32', tid: 'uint32', comm: 'string', oldstate: 'state', newstate: 'state', ms: 'duration|null', orphaned: 'boolean|absent',
+};
 export const resetShape: Shape = {...eventShape, pid: 'uint32', comm: 'string', state: 'state', sent: 'boolean'};
 export const acceptedShape: Shape = {...eventShape, pid: 'uint32', tid: 'uint32', comm: 'string'};
 export const socketShape: Shape = {...eventShape, state: 'state', pid: 'uint32', comm: 'string', figures: 'figures'};
@@ -127,6 +132,10 @@ function fits(value: unknown, type: Exclude<FieldType, 'figures'>): boolean {
 			return value === 4 || value === 6;
 		}
 
+		case 'boolean|absent': {
+			return value === undefined || typeof value === 'boolean';
+		}
+
 		default: {
 			return typeof value === type;
 		}
@@ -144,6 +153,7 @@ export const fieldTypeNames: Readonly<Record<FieldType, string>> = {
 	count: 'a count (an integer from 0 to 2^53-1)',
 	string: 'a string',
 	boolean: 'true or false',
+	'boolean|absent': 'true, false or absent',
 	family: '4 or 6',
 	figures: 'counters or null',
 };

@@ -124,4 +124,11 @@ export type Transition = SocketEvent & {
 	readonly newstate: number;
 	/** Time the socket spent in oldstate, in milliseconds; null when its entry was not seen. */
 	readonly ms: number | null;
+	/**
+	 * FIN_WAIT2 -> CLOSE of a connection whose peer had not closed (no FIN from it yet): the
+	 * kernel keeps its closed end as a timewait socket in sub-state FIN_WAIT2 until the FIN
+	 * comes (then TIME_WAIT) or tcp_fin_timeout passes, and `ss` lists it as FIN-WAIT-2.
+	 * Otherwise (false or absent) a FIN_WAIT2 -> CLOSE leaves the tuple in TIME_WAIT.
+	 */
+	readonly orphaned?: boolean;
 };

@@ -23,6 +23,11 @@ export type ConnectionTableOptions = {
 	readonly lingerMs?: number;
 	/** How long an actively closed connection shows as TIME_WAIT (the kernel's 60 s). */
 	readonly timeWaitMs?: number;
+	/**
+	 * How long the kernel keeps an orphaned FIN_WAIT2 (closed here, the peer not closed yet):
+	 * net.ipv4.tcp_fin_timeout, 60 s by default.
+	 */
+	readonly finTimeoutMs?: number;
 	readonly stuckAfterMs?: StuckThresholds;
 };
 
@@ -83,10 +88,12 @@ export class ConnectionTable {
 	private readonly listeners = new Map<number, number>();
 	private readonly lingering: ExpiryQueue;
 	private readonly timeWaiting: ExpiryQueue;
+	private readonly orphans: ExpiryQueue;
 	private readonly comms = new Map<string, string>();
 	private readonly stuckPolicy: StuckPolicy;
 	private readonly lingerMs: number;
 	private readonly timeWaitMs: number;
+	private readonly finTimeoutMs: number;
 	private evictionCount = 0;
 	private reconciledCount = 0;
 	/**
@@ -104,11 +111,13 @@ export class ConnectionTable {
 		const max = options.maxConnections ?? 65_536;
 		this.lingerMs = options.lingerMs ?? 3000;
 		this.timeWaitMs = options.timeWaitMs ?? 60_000;
-		this.host = new HostStates(this.timeWaitMs);
+		this.finTimeoutMs = options.finTimeoutMs ?? 60_000;
+		this.host = new HostStates(this.timeWaitMs, this.finTimeoutMs);
 		const queuedFor = (state: number) => (slot: number, generation: number) =>
 			this.slots.generation[slot] === generation && this.slots.state[slot] === state;
 		this.lingering = new ExpiryQueue(2 * max, queuedFor(TcpState.CLOSE));
 		this.timeWaiting = new ExpiryQueue(2 * max, queuedFor(TcpState.TIME_WAIT));
+		this.orphans = new ExpiryQueue(2 * max, queuedFor(TcpState.FIN_WAIT2));
 		this.stuckPolicy = new StuckPolicy(options.stuckAfterMs);
 		this.maxPendingConnects = max;
 		// One spare slot: a new connection takes its slot before the LRU evicts to make room.
@@ -217,6 +226,9 @@ export class ConnectionTable {
 		this.timeWaiting.popExpired(nowMs, (slot, generation) => {
 			this.removeIfStill(slot, generation, TcpState.TIME_WAIT);
 		});
+		this.orphans.popExpired(nowMs, (slot, generation) => {
+			this.removeIfStill(slot, generation, TcpState.FIN_WAIT2);
+		});
 	}
 
 	/** Counts events the source lost, so they show in the rates. */
@@ -238,7 +250,7 @@ export class ConnectionTable {
 	private slotOfSock(sock: number): number | undefined {
 		const slot = this.bySock.get(sock);
 		const s = this.slots;
-		return slot !== undefined && s.key[slot] !== undefined && s.sock[slot] === sock && !isDone(s.state[slot]!) ? slot : undefined;
+		return slot !== undefined && s.key[slot] !== undefined && s.sock[slot] === sock && !this.isDone(slot) ? slot : undefined;
 	}
 
 	/**
@@ -256,7 +268,7 @@ export class ConnectionTable {
 			for (let row = 0; row < s.end; row++) {
 				const known = index.get(s.sock[row]!);
 				// Of two rows with one address, the live socket is the one that is not done.
-				if (s.key[row] !== undefined && (known === undefined || isDone(s.state[known]!))) {
+				if (s.key[row] !== undefined && (known === undefined || this.isDone(known))) {
 					index.set(s.sock[row]!, row);
 				}
 			}
@@ -388,13 +400,20 @@ export class ConnectionTable {
 			this.listeners.set(portKey(entry), slot);
 		} else if (entry.state === TcpState.TIME_WAIT) {
 			this.timeWaiting.push(slot, this.slots.generation[slot]!, atMs + this.timeWaitMs);
+		} else if (entry.state === TcpState.FIN_WAIT2 && 'figures' in entry && entry.figures === undefined) {
+			// An orphaned FIN_WAIT2 (a timewait socket): gone by tcp_fin_timeout at the latest.
+			this.slots.ending[slot] = Ending.orphaned;
+			this.orphans.push(slot, this.slots.generation[slot]!, atMs + this.finTimeoutMs);
 		}
 
 		return slot;
 	}
 
-	/** Moves a row to the state the kernel says it is in, when the change itself was lost. */
-	private moveTo(slot: number, state: number, atMs: number): void {
+	/**
+	 * Moves a row to the state the kernel says it is in, when the change itself was lost. A pass
+	 * lists an orphan (see Ending.orphaned) as a timewait socket in FIN_WAIT2, not a full socket.
+	 */
+	private moveTo(slot: number, state: number, atMs: number, fullSocket: boolean): void {
 		const s = this.slots;
 		this.countRow(slot, s.state[slot]!, -1);
 		this.countRow(slot, state, 1);
@@ -402,7 +421,15 @@ export class ConnectionTable {
 		s.state[slot] = state;
 		s.stateSinceMs[slot] = atMs;
 		if (state === TcpState.TIME_WAIT) {
+			// An orphan whose peer closed at last: a clean close after all.
+			if (s.ending[slot] === Ending.orphaned) {
+				s.ending[slot] = Ending.fin;
+			}
+
 			this.timeWaiting.push(slot, s.generation[slot]!, atMs + this.timeWaitMs);
+		} else if (state === TcpState.FIN_WAIT2 && !fullSocket) {
+			s.ending[slot] = Ending.orphaned;
+			this.orphans.push(slot, s.generation[slot]!, atMs + this.finTimeoutMs);
 		}
 	}
 
@@ -533,7 +560,7 @@ export class ConnectionTable {
 				const key = s.key[slot]!;
 				const mark = `${socket.state} ${s.stateSinceMs[slot]}`;
 				if (this.passMismatched.get(key) === mark) {
-					this.moveTo(slot, socket.state, pass.monoMs);
+					this.moveTo(slot, socket.state, pass.monoMs, full);
 					this.reconciledCount++;
 				} else {
 					mismatched.set(key, mark);
@@ -704,7 +731,7 @@ export class ConnectionTable {
 	private continuing(t: Transition): number {
 		const key = connectionKey(t);
 		const slot = this.lru.get(key);
-		if (slot !== undefined && !isDone(this.slots.state[slot]!)) {
+		if (slot !== undefined && !this.isDone(slot)) {
 			return slot;
 		}
 
@@ -779,7 +806,19 @@ export class ConnectionTable {
 		switch (t.oldstate) {
 			case TcpState.FIN_WAIT2:
 			case TcpState.CLOSING: {
-				// The kernel keeps the tuple as a timewait socket, which has no tracepoint.
+				// The kernel keeps the tuple as a timewait socket, which has no tracepoint: in
+				// TIME_WAIT, or, when the peer had not closed, as an orphan in FIN_WAIT2.
+				if (t.orphaned === true) {
+					// Unless the kernel gave up on the peer and reset it (tcp_fin_timeout of 0 or less).
+					if (s.ending[slot] === Ending.resetSent) {
+						break;
+					}
+
+					s.ending[slot] = Ending.orphaned;
+					this.orphans.push(slot, generation, t.monoMs + this.finTimeoutMs);
+					return TcpState.FIN_WAIT2;
+				}
+
 				s.ending[slot] = Ending.fin;
 				this.timeWaiting.push(slot, generation, t.monoMs + this.timeWaitMs);
 				return TcpState.TIME_WAIT;
@@ -845,6 +884,16 @@ export class ConnectionTable {
 		return comm;
 	}
 
+	/**
+	 * Whether a row's socket is gone (closed, TIME_WAIT, an orphaned FIN_WAIT2): it gets no more
+	 * changes, and its address may be a new socket's by now.
+	 */
+	private isDone(slot: number): boolean {
+		const state = this.slots.state[slot]!;
+		return state === TcpState.CLOSE || state === TcpState.TIME_WAIT
+			|| (state === TcpState.FIN_WAIT2 && this.slots.ending[slot] === Ending.orphaned);
+	}
+
 	private removeIfStill(slot: number, generation: number, state: number): void {
 		if (this.slots.generation[slot] === generation && this.slots.state[slot] === state) {
 			this.remove(slot);
@@ -899,6 +948,4 @@ function portKey(tuple: Tuple): number {
 	return (tuple.netns * 65_536) + tuple.lport;
 }
 
-function isDone(state: number): boolean {
-	return state === TcpState.CLOSE || state === TcpState.TIME_WAIT;
-}
+

@@ -22,6 +22,11 @@ export const Ending = {
 	resetReceived: 3,
 	refused: 4,
 	timedOut: 5,
+	/**
+	 * Closed by this end while the peer had not closed: the kernel keeps the closed end as an
+	 * orphan in FIN_WAIT2 (for tcp_fin_timeout) until the peer's FIN makes it TIME_WAIT.
+	 */
+	orphaned: 6,
 } as const;
 export type Ending = (typeof Ending)[keyof typeof Ending];
 

@@ -2,24 +2,69 @@
 // the last socket pass's counts of its namespace (the kernel counts every socket it walks, those
 // a counters-only pass leaves out included), moved along by every change seen since. Between
 // two passes what no change reports is not seen: a request socket that becomes a connection,
-// a TIME_WAIT that expires (taken as gone once the kernel's TIME_WAIT length is over, its
-// longest); the next pass sets them right.
+// a TIME_WAIT or an orphaned FIN_WAIT2 that expires (taken as gone once the kernel's length
+// for it is over, its longest); the next pass sets them right.
 import type {SocketPass} from '../capture/source.js';
 import {TcpState, type Transition} from '../capture/transition.js';
 import {stateCount} from './tcp-states.js';
 
-/** TIME_WAITs that end in one such step expire together, at its end: a queue entry a step. */
+/** Timewait sockets that end in one such step expire together, at its end: a queue entry a step. */
 const expiryStepMs = 100;
+
+/** Timewait sockets of one state counted, by when they are over at the latest, in deadline order. */
+class Expiries {
+	#deadlines: number[] = [];
+	#counts: number[] = [];
+
+	constructor(private readonly lengthMs: number) {}
+
+	clear(): void {
+		this.#deadlines = [];
+		this.#counts = [];
+	}
+
+	/** `count` sockets that began at sinceMs. */
+	add(sinceMs: number, count: number): void {
+		const deadline = Math.ceil((sinceMs + this.lengthMs) / expiryStepMs) * expiryStepMs;
+		const last = this.#deadlines.length - 1;
+		if (this.#deadlines[last] === deadline) {
+			this.#counts[last]! += count;
+		} else if (count > 0) {
+			this.#deadlines.push(deadline);
+			this.#counts.push(count);
+		}
+	}
+
+	/** How many are over by now, forgetting them. */
+	takeOver(nowMs: number): number {
+		let over = 0;
+		let count = 0;
+		while (over < this.#deadlines.length && this.#deadlines[over]! <= nowMs) {
+			count += this.#counts[over]!;
+			over++;
+		}
+
+		if (over > 0) {
+			this.#deadlines.splice(0, over);
+			this.#counts.splice(0, over);
+		}
+
+		return count;
+	}
+}
 
 export class HostStates {
 	#netns: number | undefined;
 	readonly #counts = new Float64Array(stateCount);
 	#sinceMs = Number.NEGATIVE_INFINITY;
-	/** TIME_WAITs counted, by when they are over at the latest, in deadline order. */
-	#timeWaitDeadlines: number[] = [];
-	#timeWaitCounts: number[] = [];
+	readonly #timeWaits: Expiries;
+	/** Orphaned FIN_WAIT2s (see Transition.orphaned) counted since the last pass. */
+	readonly #orphans: Expiries;
 
-	constructor(private readonly timeWaitMs: number) {}
+	constructor(timeWaitMs: number, finTimeoutMs = timeWaitMs) {
+		this.#timeWaits = new Expiries(timeWaitMs);
+		this.#orphans = new Expiries(finTimeoutMs);
+	}
 
 	/** The namespace the counts cover; undefined until a pass with counts came. */
 	get netns(): number | undefined {
@@ -45,34 +90,16 @@ export class HostStates {
 
 		this.#netns = pass.netns;
 		this.#sinceMs = pass.monoMs;
-		this.#timeWaitDeadlines = [];
-		this.#timeWaitCounts = [];
-		this.#timeWaitEnds(pass.monoMs, this.#counts[TcpState.TIME_WAIT]!);
+		this.#timeWaits.clear();
+		this.#orphans.clear();
+		// The pass's FIN_WAIT2s are full sockets and orphans alike: only TIME_WAIT is known to end.
+		this.#timeWaits.add(pass.monoMs, this.#counts[TcpState.TIME_WAIT]!);
 	}
 
-	/** Counts the TIME_WAITs that are over by now as gone. */
+	/** Counts the timewait sockets that are over by now as gone. */
 	sweep(nowMs: number): void {
-		let over = 0;
-		while (over < this.#timeWaitDeadlines.length && this.#timeWaitDeadlines[over]! <= nowMs) {
-			this.#counts[TcpState.TIME_WAIT]! -= this.#timeWaitCounts[over]!;
-			over++;
-		}
-
-		if (over > 0) {
-			this.#timeWaitDeadlines.splice(0, over);
-			this.#timeWaitCounts.splice(0, over);
-		}
-	}
-
-	#timeWaitEnds(sinceMs: number, count: number): void {
-		const deadline = Math.ceil((sinceMs + this.timeWaitMs) / expiryStepMs) * expiryStepMs;
-		const last = this.#timeWaitDeadlines.length - 1;
-		if (this.#timeWaitDeadlines[last] === deadline) {
-			this.#timeWaitCounts[last]! += count;
-		} else if (count > 0) {
-			this.#timeWaitDeadlines.push(deadline);
-			this.#timeWaitCounts.push(count);
-		}
+		this.#counts[TcpState.TIME_WAIT]! -= this.#timeWaits.takeOver(nowMs);
+		this.#counts[TcpState.FIN_WAIT2]! -= this.#orphans.takeOver(nowMs);
 	}
 
 	/** A change the kernel reported; those before the last pass are in its counts already. */
@@ -87,16 +114,21 @@ export class HostStates {
 			this.#counts[t.oldstate]! -= 1;
 		}
 
-		// The kernel keeps an actively closed connection as a timewait socket.
-		const enters = t.newstate === TcpState.CLOSE && (t.oldstate === TcpState.FIN_WAIT2 || t.oldstate === TcpState.CLOSING)
-			? TcpState.TIME_WAIT
-			: t.newstate;
+		// The kernel keeps an actively closed connection as a timewait socket: in TIME_WAIT, or in
+		// FIN_WAIT2 while the peer has not closed.
+		let enters = t.newstate;
+		if (t.newstate === TcpState.CLOSE && (t.oldstate === TcpState.FIN_WAIT2 || t.oldstate === TcpState.CLOSING)) {
+			enters = t.orphaned === true ? TcpState.FIN_WAIT2 : TcpState.TIME_WAIT;
+		}
+
 		if (enters !== TcpState.CLOSE) {
 			this.#counts[enters]! += 1;
 		}
 
 		if (enters === TcpState.TIME_WAIT) {
-			this.#timeWaitEnds(t.monoMs, 1);
+			this.#timeWaits.add(t.monoMs, 1);
+		} else if (t.newstate === TcpState.CLOSE && enters === TcpState.FIN_WAIT2) {
+			this.#orphans.add(t.monoMs, 1);
 		}
 	}
 

@@ -44,6 +44,7 @@ const endings: Readonly<Record<Ending, string>> = {
 	[Ending.resetReceived]: 'reset, received from the peer',
 	[Ending.refused]: 'connect refused',
 	[Ending.timedOut]: 'connect timed out',
+	[Ending.orphaned]: 'closed by this end; the peer has not closed (orphaned FIN-WAIT-2)',
 };
 
 /** Time in a state: sub-millisecond handshakes keep their digits. */
@@ -53,7 +54,7 @@ export function formatStateTime(ms: number): string {
 
 export function connectionDetail(connection: Connection, nowMs: number, stuck: boolean): ConnectionDetail {
 	const optional = (value: number | undefined, format: (value: number) => string) => (value === undefined ? '-' : format(value));
-	const ended = connection.state === TcpState.CLOSE || connection.state === TcpState.TIME_WAIT;
+	const ended = connection.state === TcpState.CLOSE || connection.state === TcpState.TIME_WAIT || connection.ending === Ending.orphaned;
 	// Found already in its state (the snapshot, a pass): it has been in it longer than seen.
 	const atLeast = connection.inStateIsLowerBound ? '>' : '';
 	const fields: DetailField[] = [
@@ -67,7 +68,7 @@ export function connectionDetail(connection: Connection, nowMs: number, stuck: b
 		{
 			label: 'ending',
 			value: endings[connection.ending],
-			trouble: ended && connection.ending !== Ending.fin && connection.ending !== Ending.open,
+			trouble: ended && connection.ending !== Ending.fin && connection.ending !== Ending.open && connection.ending !== Ending.orphaned,
 		},
 		{label: 'network', value: `IPv${connection.family}, namespace ${connection.netns}`, trouble: false},
 		{label: 'bytes', value: `${optional(connection.bytesAcked, formatBytes)} sent (acknowledged), ${optional(connection.bytesReceived, formatBytes)} received`, trouble: false},
