@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdarg>
 #include <cstring>
+#include <system_error>
 #include <thread>
 
 #include "tcptop.h"
@@ -407,11 +408,15 @@ int BpfSession::Pass(bool complete, bool owners, std::vector<uint8_t>& block, ui
 	int ownersErr = 0;
 	std::thread ownerWalk;
 	if (owners) {
-		ownerWalk = std::thread([&] {
-			uint64_t before = ThreadCpuNs();
-			ownersErr = ReadIterator(skel_->progs.tcptop_owners, ownerBlock);
-			helperCpuNs = ThreadCpuNs() - before;
-		});
+		try {
+			ownerWalk = std::thread([&] {
+				uint64_t before = ThreadCpuNs();
+				ownersErr = ReadIterator(skel_->progs.tcptop_owners, ownerBlock);
+				helperCpuNs = ThreadCpuNs() - before;
+			});
+		} catch (const std::system_error&) {
+			// No thread to be had (the process at its limit): the owner walk follows the other.
+		}
 	}
 	if (complete) {
 		block.reserve(block.size() + lastCompleteBytes_ + sizeof(tcptop_counts_record));
@@ -421,6 +426,8 @@ int BpfSession::Pass(bool complete, bool owners, std::vector<uint8_t>& block, ui
 		ownerWalk.join();
 		err = err != 0 ? err : ownersErr;
 		block.insert(block.end(), ownerBlock.begin(), ownerBlock.end());
+	} else if (owners && err == 0) {
+		err = ReadIterator(skel_->progs.tcptop_owners, block);
 	}
 	if (err != 0) {
 		return err;

@@ -404,15 +404,32 @@ kernelTest('connects stuck in SYN_SENT get their local ports from the passes, as
 	}
 });
 
-kernelTest('an orphaned FIN_WAIT2 (closed, its peer still open) shows as FIN_WAIT2, as ss lists it', async t => {
-	// The peer keeps its end open (allowHalfOpen): each closed client is kept by the kernel as
-	// a timewait socket in sub-state FIN_WAIT2 until its peer closes or tcp_fin_timeout ends.
+/**
+ * A server that keeps its end of each connection open when the client closes (allowHalfOpen):
+ * the kernel keeps each closed client as a timewait socket in sub-state FIN_WAIT2 until its
+ * peer closes or tcp_fin_timeout ends.
+ */
+async function halfOpenServer(): Promise<{port: number; close(): void}> {
 	const held: net.Socket[] = [];
 	const server = net.createServer({allowHalfOpen: true}, socket => {
 		held.push(socket.on('error', () => {}).resume());
 	}).listen(0, '127.0.0.1');
 	await once(server, 'listening');
-	const port = (server.address() as net.AddressInfo).port;
+	return {
+		port: (server.address() as net.AddressInfo).port,
+		close() {
+			for (const socket of held) {
+				socket.destroy();
+			}
+
+			server.close();
+		},
+	};
+}
+
+kernelTest('an orphaned FIN_WAIT2 (closed, its peer still open) shows as FIN_WAIT2, as ss lists it', async t => {
+	const server = await halfOpenServer();
+	const {port} = server;
 	for (let index = 0; index < 3; index++) {
 		(await connectOpen('127.0.0.1', port)).destroy();
 	}
@@ -441,21 +458,13 @@ kernelTest('an orphaned FIN_WAIT2 (closed, its peer still open) shows as FIN_WAI
 		t.true(counted![TcpState.FIN_WAIT2]! >= 3, `${counted![TcpState.FIN_WAIT2]} FIN_WAIT2 counted on the host`);
 	} finally {
 		await source.stop();
-		for (const socket of held) {
-			socket.destroy();
-		}
-
 		server.close();
 	}
 });
 
 kernelTest('live: closed while the peer stays open is an orphan in FIN_WAIT2, as ss lists it, from the changes alone', async t => {
-	const held: net.Socket[] = [];
-	const server = net.createServer({allowHalfOpen: true}, socket => {
-		held.push(socket.on('error', () => {}).resume());
-	}).listen(0, '127.0.0.1');
-	await once(server, 'listening');
-	const port = (server.address() as net.AddressInfo).port;
+	const server = await halfOpenServer();
+	const {port} = server;
 	// No socket passes: what the table shows comes from the changes the kernel reported.
 	const table = new ConnectionTable();
 	const source = new KernelSource();
@@ -482,10 +491,6 @@ kernelTest('live: closed while the peer stays open is an orphan in FIN_WAIT2, as
 		t.true(table.countInState(TcpState.FIN_WAIT2) >= 3);
 	} finally {
 		await source.stop();
-		for (const socket of held) {
-			socket.destroy();
-		}
-
 		server.close();
 	}
 
