@@ -325,16 +325,22 @@ async function idleView(name: string, tree: string): Promise<void> {
 	await inView(`idle-${name}`, tree, async (pid, view) => {
 		await delay(15_000); // the start-up snapshot, V8's compiling, the first passes
 		const before = cpuSeconds(pid);
-		await delay(idleSeconds * 1000);
+		// Resident memory every second: one reading lands anywhere in V8's collection cycle.
+		const rss: number[] = [];
+		for (let second = 0; second < idleSeconds; second++) {
+			await delay(1000);
+			rss.push(rssMiB(pid));
+		}
+
 		const share = (cpuSeconds(pid) - before) / idleSeconds;
-		const rss = rssMiB(pid);
+		rss.sort((a, b) => a - b);
 		const keys: number[] = [];
 		for (let press = 0; press < 10; press++) {
 			keys.push(...await keysToScreen(view));
 			await delay(300);
 		}
 
-		console.log(`${name.padEnd(10)} idle view: ${(100 * share).toFixed(2)}% of a core over ${idleSeconds} s, RSS ${Math.round(rss)} MiB; ${keyFigures(keys)} (${/tracked ([\d,]+)/.exec(view.screen())?.[0] ?? ''})`);
+		console.log(`${name.padEnd(10)} idle view: ${(100 * share).toFixed(2)}% of a core over ${idleSeconds} s, RSS median ${Math.round(rss[rss.length >> 1]!)} MiB, max ${Math.round(rss.at(-1)!)} MiB; ${keyFigures(keys)} (${/tracked ([\d,]+)/.exec(view.screen())?.[0] ?? ''})`);
 	});
 }
 
