@@ -213,3 +213,24 @@ test('each column\'s order key agrees with its compare: a smaller key always sor
 		}
 	}
 });
+
+test('LOCAL and REMOTE orders follow a slot given to another connection', t => {
+	const table = new ConnectionTable({lingerMs: 0});
+	const local = columnByKey('local')!;
+	const remote = columnByKey('remote')!;
+	const order = (column = local) => selectRows(table, {column, descending: false, limit: 10}).rows.map(row => `${row.laddr}>${row.raddr}`);
+	established(table, {lport: 1, laddr: '10.0.0.5', raddr: '10.0.0.1'});
+	established(table, {lport: 2, laddr: '10.0.0.9', raddr: '10.0.0.2'});
+	t.deepEqual(order(), ['10.0.0.5>10.0.0.1', '10.0.0.9>10.0.0.2']);
+	t.deepEqual(order(remote), ['10.0.0.5>10.0.0.1', '10.0.0.9>10.0.0.2']);
+	// The first closes and goes; a new connection takes its slot, with addresses that sort last.
+	table.apply({
+		monoMs: 10, wallMs: 0, sock: 1, netns: 1, pid: 0, tid: 0, comm: '', family: 4,
+		laddr: '10.0.0.5', lport: 1, raddr: '10.0.0.1', rport: 80, oldstate: ESTABLISHED, newstate: CLOSE, ms: null,
+	});
+	table.sweep(20);
+	established(table, {lport: 3, laddr: '10.0.0.200', raddr: '10.0.0.3', sock: 3});
+	t.is(table.slotCount, 2, 'the freed slot was given to the new connection');
+	t.deepEqual(order(), ['10.0.0.9>10.0.0.2', '10.0.0.200>10.0.0.3']);
+	t.deepEqual(order(remote), ['10.0.0.9>10.0.0.2', '10.0.0.200>10.0.0.3']);
+});
