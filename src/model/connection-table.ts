@@ -947,5 +947,3 @@ function edge(from: number, to: number): number {
 function portKey(tuple: Tuple): number {
 	return (tuple.netns * 65_536) + tuple.lport;
 }
-
-

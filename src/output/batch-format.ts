@@ -141,7 +141,6 @@ export function frameJson(frame: BatchFrame) {
 	return {...documentHead(frame), connections: frame.rows.map(connection => connectionJson(connection, frame.nowMs))};
 }
 
-
 /**
  * frameJson's document as jsonLine writes it, and a newline, in pieces of a few thousand
  * connections: at 65,536 connections the document is 15 MB, and a piece is made, written and
