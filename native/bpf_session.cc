@@ -368,10 +368,8 @@ int ReadIterator(bpf_program* program, std::vector<uint8_t>& block)
 		// Each read returns whole records or the rest of one; appending them keeps the block whole.
 		constexpr size_t kReadBytes = 64 * 1024;
 		for (;;) {
+			// resize() grows the capacity geometrically: appends stay amortised constant.
 			size_t used = block.size();
-			if (block.capacity() < used + kReadBytes) {
-				block.reserve(2 * (used + kReadBytes));
-			}
 			block.resize(used + kReadBytes);
 			ssize_t length = read(fd, block.data() + used, kReadBytes);
 			block.resize(used + (length > 0 ? length : 0));

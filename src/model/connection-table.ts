@@ -400,10 +400,8 @@ export class ConnectionTable {
 			this.listeners.set(portKey(entry), slot);
 		} else if (entry.state === TcpState.TIME_WAIT) {
 			this.timeWaiting.push(slot, this.slots.generation[slot]!, atMs + this.timeWaitMs);
-		} else if (entry.state === TcpState.FIN_WAIT2 && 'figures' in entry && entry.figures === undefined) {
-			// An orphaned FIN_WAIT2 (a timewait socket): gone by tcp_fin_timeout at the latest.
-			this.slots.ending[slot] = Ending.orphaned;
-			this.orphans.push(slot, this.slots.generation[slot]!, atMs + this.finTimeoutMs);
+		} else if ('figures' in entry && isOrphan(entry)) {
+			this.markOrphan(slot, atMs);
 		}
 
 		return slot;
@@ -411,9 +409,9 @@ export class ConnectionTable {
 
 	/**
 	 * Moves a row to the state the kernel says it is in, when the change itself was lost. A pass
-	 * lists an orphan (see Ending.orphaned) as a timewait socket in FIN_WAIT2, not a full socket.
+	 * lists an orphan (see isOrphan) in FIN_WAIT2, as a full socket in FIN_WAIT2 is listed.
 	 */
-	private moveTo(slot: number, state: number, atMs: number, fullSocket: boolean): void {
+	private moveTo(slot: number, state: number, atMs: number, orphan: boolean): void {
 		const s = this.slots;
 		this.countRow(slot, s.state[slot]!, -1);
 		this.countRow(slot, state, 1);
@@ -427,10 +425,15 @@ export class ConnectionTable {
 			}
 
 			this.timeWaiting.push(slot, s.generation[slot]!, atMs + this.timeWaitMs);
-		} else if (state === TcpState.FIN_WAIT2 && !fullSocket) {
-			s.ending[slot] = Ending.orphaned;
-			this.orphans.push(slot, s.generation[slot]!, atMs + this.finTimeoutMs);
+		} else if (orphan) {
+			this.markOrphan(slot, atMs);
 		}
+	}
+
+	/** A row whose socket the kernel keeps as an orphan since atMs: gone by tcp_fin_timeout at the latest. */
+	private markOrphan(slot: number, atMs: number): void {
+		this.slots.ending[slot] = Ending.orphaned;
+		this.orphans.push(slot, this.slots.generation[slot]!, atMs + this.finTimeoutMs);
 	}
 
 	/**
@@ -560,7 +563,7 @@ export class ConnectionTable {
 				const key = s.key[slot]!;
 				const mark = `${socket.state} ${s.stateSinceMs[slot]}`;
 				if (this.passMismatched.get(key) === mark) {
-					this.moveTo(slot, socket.state, pass.monoMs, full);
+					this.moveTo(slot, socket.state, pass.monoMs, isOrphan(socket));
 					this.reconciledCount++;
 				} else {
 					mismatched.set(key, mark);
@@ -814,8 +817,7 @@ export class ConnectionTable {
 						break;
 					}
 
-					s.ending[slot] = Ending.orphaned;
-					this.orphans.push(slot, generation, t.monoMs + this.finTimeoutMs);
+					this.markOrphan(slot, t.monoMs);
 					return TcpState.FIN_WAIT2;
 				}
 
@@ -931,13 +933,19 @@ export class ConnectionTable {
 
 /**
  * Whether a socket a pass found is a full socket (one kernel object for the connection's
- * life), not a timewait or request socket standing for one. A timewait socket is listed in
- * its sub-state, FIN_WAIT2 for an orphaned closer whose peer has not closed (as ss lists it):
- * it has no counters, where a full socket in FIN_WAIT2 has.
+ * life), not a timewait or request socket standing for one.
  */
 function isFullSocket(socket: ExistingSocket): boolean {
-	return socket.state !== TcpState.TIME_WAIT && socket.state !== TcpState.NEW_SYN_RECV
-		&& !(socket.state === TcpState.FIN_WAIT2 && socket.figures === undefined);
+	return socket.state !== TcpState.TIME_WAIT && socket.state !== TcpState.NEW_SYN_RECV && !isOrphan(socket);
+}
+
+/**
+ * Whether a socket a pass found is an orphaned closer whose peer has not closed: a timewait
+ * socket, listed in its sub-state FIN_WAIT2 (as ss lists it). It has no counters, where a
+ * full socket in FIN_WAIT2 has.
+ */
+function isOrphan(socket: ExistingSocket): boolean {
+	return socket.state === TcpState.FIN_WAIT2 && socket.figures === undefined;
 }
 
 function edge(from: number, to: number): number {
