@@ -37,7 +37,7 @@ const netns = 4_026_531_840;
 class ScriptedSource implements TransitionSource {
 	start(handlers: SourceHandlers): void {
 		const snapshot: SocketPass = {
-			monoMs: startMs, wallMs: 0, netns, owners: true, complete: true,
+			monoMs: startMs, wallMs: 0, namespaces: [netns], owners: true, complete: true,
 			sockets: Array.from({length: snapshotSockets}, (_, index) => ({
 				monoMs: startMs, wallMs: 0, sock: index + 1, netns, family: 4 as const, laddr: '10.0.0.5', lport: 10_000 + index,
 				raddr: '10.0.0.9', rport: 5432, state: TcpState.ESTABLISHED, pid: 812, comm: 'postgres',

@@ -19,6 +19,7 @@
 /* Load-time settings, written by the addon between open and load. */
 const volatile __u16 target_family = 0; /* 0: both, else AF_INET or AF_INET6 */
 const volatile __u32 target_pid = 0;    /* 0: every process */
+const volatile __u32 target_netns = 0;  /* 0: every network namespace, else its inode */
 const volatile __u32 n_lports = 0;
 const volatile __u16 lports[TCPTOP_MAX_PORTS] = {};
 const volatile __u32 n_rports = 0;
@@ -198,6 +199,8 @@ static __always_inline bool tcp_socket_wanted(const struct sock *sk, __u16 *fami
 					      __u16 *dport)
 {
 	if (sk->sk_protocol != IPPROTO_TCP)
+		return false;
+	if (target_netns && sk->__sk_common.skc_net.net->ns.inum != target_netns)
 		return false;
 	*family = sk->__sk_common.skc_family;
 	return family_wanted(*family) && ports_wanted(sk, sport, dport);
@@ -579,6 +582,9 @@ int tcptop_snapshot(struct bpf_iter__tcp *ctx)
 
 	__u16 family = skc->skc_family;
 	if (!family_wanted(family))
+		return 0;
+	/* A pass walks that namespace only; a socket of another is not expected here. */
+	if (target_netns && skc->skc_net.net->ns.inum != target_netns)
 		return 0;
 	__u8 state = skc->skc_state;
 	__u16 sport = skc->skc_num;

@@ -30,7 +30,7 @@
 #define TCPTOP_RECORD_RESET_RECEIVED 4 /* the socket, in newstate, received a reset */
 #define TCPTOP_RECORD_OWNER 5          /* process pid (comm) holds the socket skaddr open */
 #define TCPTOP_RECORD_ACCEPTED 6       /* process pid (comm) accepted the socket, in newstate */
-#define TCPTOP_RECORD_COUNTS 7         /* a pass's sockets per state (state_counts), last in its block */
+#define TCPTOP_RECORD_COUNTS 7         /* a namespace's sockets per state (state_counts), after them */
 
 /* States a pass counts: 1 (ESTABLISHED) to 12 (NEW_SYN_RECV), at state_counts[state - 1]. */
 #define TCPTOP_COUNTED_STATES 12
@@ -78,7 +78,10 @@ struct tcptop_record {
 	};
 };
 
-/* A COUNTS record shares the header (ts_ns .. reserved; family is 0) and ends in the counts. */
+/*
+ * A COUNTS record shares the header (ts_ns .. reserved; family is 0; netns is the namespace
+ * walked) and ends in the counts.
+ */
 struct tcptop_counts_record {
 	__u8 header[48];
 	__u32 state_counts[TCPTOP_COUNTED_STATES]; /* 48: every socket the pass walked, by state */

@@ -50,6 +50,10 @@ CaptureOptions ParseOptions(const Napi::Object& options)
 	if (pid.IsNumber()) {
 		parsed.pid = pid.As<Napi::Number>().Uint32Value();
 	}
+	Napi::Value netns = options.Get("netns");
+	if (netns.IsNumber()) {
+		parsed.netns = netns.As<Napi::Number>().Uint32Value();
+	}
 	Napi::Value acceptOwners = options.Get("acceptOwners");
 	if (acceptOwners.IsBoolean()) {
 		parsed.acceptOwners = acceptOwners.As<Napi::Boolean>().Value();

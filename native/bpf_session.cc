@@ -19,6 +19,7 @@
 #include <system_error>
 #include <thread>
 
+#include "net_namespaces.h"
 #include "tcptop.h"
 #include "tcptop.skel.h"
 
@@ -162,10 +163,12 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 		return nullptr;
 	}
 	session->skel_ = skel;
+	session->onlyNetns_ = options.netns;
 
 	// 2. Configure: load-time settings become constants the verifier prunes on.
 	skel->rodata->target_family = options.family;
 	skel->rodata->target_pid = options.pid;
+	skel->rodata->target_netns = options.netns;
 	skel->rodata->n_lports = options.localPorts.size();
 	for (size_t i = 0; i < options.localPorts.size() && i < TCPTOP_MAX_PORTS; i++) {
 		skel->rodata->lports[i] = options.localPorts[i];
@@ -352,8 +355,27 @@ int BpfSession::Drain(std::vector<uint8_t>& block)
 
 namespace {
 
-// Runs an iterator program once and appends everything it writes to `block`, read straight
-// into the block's end.
+// Appends everything an iterator's file holds to `block`, read straight into the block's end.
+int ReadIteratorFile(int fd, std::vector<uint8_t>& block)
+{
+	// Each read returns whole records or the rest of one; appending them keeps the block whole.
+	constexpr size_t kReadBytes = 64 * 1024;
+	for (;;) {
+		// resize() grows the capacity geometrically: appends stay amortised constant.
+		size_t used = block.size();
+		block.resize(used + kReadBytes);
+		ssize_t length = read(fd, block.data() + used, kReadBytes);
+		block.resize(used + (length > 0 ? length : 0));
+		if (length < 0 && errno == EINTR) {
+			continue;
+		}
+		if (length <= 0) {
+			return length < 0 ? -errno : 0;
+		}
+	}
+}
+
+// Runs an iterator program once and appends everything it writes to `block`.
 int ReadIterator(bpf_program* program, std::vector<uint8_t>& block)
 {
 	bpf_link* link = bpf_program__attach_iter(program, nullptr);
@@ -365,26 +387,32 @@ int ReadIterator(bpf_program* program, std::vector<uint8_t>& block)
 	if (fd < 0) {
 		err = -errno;
 	} else {
-		// Each read returns whole records or the rest of one; appending them keeps the block whole.
-		constexpr size_t kReadBytes = 64 * 1024;
-		for (;;) {
-			// resize() grows the capacity geometrically: appends stay amortised constant.
-			size_t used = block.size();
-			block.resize(used + kReadBytes);
-			ssize_t length = read(fd, block.data() + used, kReadBytes);
-			block.resize(used + (length > 0 ? length : 0));
-			if (length < 0 && errno == EINTR) {
-				continue;
-			}
-			if (length <= 0) {
-				err = length < 0 ? -errno : 0;
-				break;
-			}
-		}
+		err = ReadIteratorFile(fd, block);
 		close(fd);
 	}
 	bpf_link__destroy(link);
 	return err;
+}
+
+// An iterator's file over the sockets of `space`: the kernel takes the namespace of the
+// thread that creates it, so the thread enters it for that moment (`own`: its own).
+int CreateIteratorIn(int linkFd, const NetNamespace& space, const NetNamespace& own)
+{
+	if (space.fd == own.fd) {
+		int fd = bpf_iter_create(linkFd);
+		return fd < 0 ? -errno : fd;
+	}
+	int err = EnterNetNamespace(space.fd);
+	if (err != 0) {
+		return err;
+	}
+	int fd = bpf_iter_create(linkFd);
+	err = fd < 0 ? -errno : 0;
+	// Back home, or every later pass and connection of this thread would be the other namespace's.
+	if (EnterNetNamespace(own.fd) != 0) {
+		abort();
+	}
+	return fd < 0 ? err : fd;
 }
 
 uint64_t ThreadCpuNs()
@@ -399,7 +427,6 @@ uint64_t ThreadCpuNs()
 int BpfSession::Pass(bool complete, bool owners, std::vector<uint8_t>& block, uint64_t& helperCpuNs)
 {
 	skel_->bss->pass_changed_only = !complete;
-	memset(skel_->bss->pass_state_counts, 0, sizeof(skel_->bss->pass_state_counts));
 	// The owner walk (every open file of every process) runs on a thread of its own, alongside
 	// the socket walk: on a host of 100,000 sockets they take about 90 and 150 ms.
 	std::vector<uint8_t> ownerBlock;
@@ -419,7 +446,7 @@ int BpfSession::Pass(bool complete, bool owners, std::vector<uint8_t>& block, ui
 	if (complete) {
 		block.reserve(block.size() + lastCompleteBytes_ + sizeof(tcptop_counts_record));
 	}
-	int err = ReadIterator(skel_->progs.tcptop_snapshot, block);
+	int err = WalkSockets(block);
 	if (ownerWalk.joinable()) {
 		ownerWalk.join();
 		err = err != 0 ? err : ownersErr;
@@ -433,12 +460,51 @@ int BpfSession::Pass(bool complete, bool owners, std::vector<uint8_t>& block, ui
 	if (complete) {
 		lastCompleteBytes_ = block.size();
 	}
-	tcptop_counts_record counts = {};
-	counts.header[offsetof(tcptop_record, type)] = TCPTOP_RECORD_COUNTS;
-	memcpy(counts.state_counts, skel_->bss->pass_state_counts, sizeof(counts.state_counts));
-	auto* bytes = reinterpret_cast<const uint8_t*>(&counts);
-	block.insert(block.end(), bytes, bytes + sizeof(counts));
 	return 0;
+}
+
+int BpfSession::WalkSockets(std::vector<uint8_t>& block)
+{
+	bpf_link* link = bpf_program__attach_iter(skel_->progs.tcptop_snapshot, nullptr);
+	if (link == nullptr) {
+		return -errno;
+	}
+	std::vector<NetNamespace> namespaces = ListNetNamespaces();
+	if (namespaces.empty()) {
+		bpf_link__destroy(link);
+		return -ENOENT; // not even our own: no /proc
+	}
+	int err = 0;
+	for (const NetNamespace& space : namespaces) {
+		if (onlyNetns_ != 0 && space.inode != onlyNetns_) {
+			continue;
+		}
+		int fd = CreateIteratorIn(bpf_link__fd(link), space, namespaces.front());
+		if (fd < 0) {
+			// Another namespace may be gone already (its last process exited): not ours.
+			if (&space == &namespaces.front()) {
+				err = fd;
+				break;
+			}
+			continue;
+		}
+		memset(skel_->bss->pass_state_counts, 0, sizeof(skel_->bss->pass_state_counts));
+		err = ReadIteratorFile(fd, block);
+		close(fd);
+		if (err != 0) {
+			break;
+		}
+		// The namespace's sockets are followed by its counts.
+		tcptop_counts_record counts = {};
+		counts.header[offsetof(tcptop_record, type)] = TCPTOP_RECORD_COUNTS;
+		memcpy(counts.header + offsetof(tcptop_record, netns), &space.inode, sizeof(space.inode));
+		memcpy(counts.state_counts, skel_->bss->pass_state_counts, sizeof(counts.state_counts));
+		auto* bytes = reinterpret_cast<const uint8_t*>(&counts);
+		block.insert(block.end(), bytes, bytes + sizeof(counts));
+	}
+	CloseNetNamespaces(namespaces);
+	bpf_link__destroy(link);
+	return err;
 }
 
 uint64_t BpfSession::Counter(uint32_t index) const

@@ -20,6 +20,7 @@ struct CaptureOptions {
 	Transport transport = Transport::RingBuffer;
 	uint16_t family = 0; // 0: both, else AF_INET / AF_INET6
 	uint32_t pid = 0;    // 0: every process
+	uint32_t netns = 0;  // 0: every network namespace, else its inode
 	std::vector<uint16_t> localPorts;
 	std::vector<uint16_t> remotePorts;
 	// Trace accept()/accept4() exits for passive connections' owners. Off by default: a
@@ -44,13 +45,13 @@ public:
 	BpfSession(const BpfSession&) = delete;
 	BpfSession& operator=(const BpfSession&) = delete;
 
-	// Any one thread at a time. Appends one TCPTOP_RECORD_SOCKET record per TCP socket that
-	// exists now (iter/tcp; without `complete`, full sockets only: no TIME_WAIT or request
-	// sockets), then, with `owners`, one TCPTOP_RECORD_OWNER record per process holding one
-	// open (iter/task_file), and last one TCPTOP_RECORD_COUNTS record: every socket walked, by
-	// state, those a pass without `complete` leaves out included. The owner walk runs on a
-	// thread of its own, whose CPU time goes to `helperCpuNs`. Returns a negative errno on
-	// failure.
+	// Any one thread at a time. For each network namespace on the host (the thread's own
+	// first), one TCPTOP_RECORD_SOCKET record per TCP socket that exists now (iter/tcp; without
+	// `complete`, only the connections that changed since they were last sent), then one
+	// TCPTOP_RECORD_COUNTS record carrying the namespace: every socket walked, by state, those
+	// left out included. Then, with `owners`, one TCPTOP_RECORD_OWNER record per process
+	// holding one open (iter/task_file, every namespace at once), from a thread of its own
+	// whose CPU time goes to `helperCpuNs`. Returns a negative errno on failure.
 	int Pass(bool complete, bool owners, std::vector<uint8_t>& block, uint64_t& helperCpuNs);
 
 	// Whether accept()/accept4() exits are traced (TCPTOP_RECORD_ACCEPTED records).
@@ -73,6 +74,7 @@ public:
 private:
 	BpfSession() = default;
 	bool AttachAcceptOwners();
+	int WalkSockets(std::vector<uint8_t>& block);
 
 	bool StartPerfStaging();
 	void FlushPerfStages();
@@ -97,6 +99,7 @@ private:
 	size_t perfStageStride_ = 0;
 	int flushFd_ = -1;
 	bool acceptOwners_ = false;
+	uint32_t onlyNetns_ = 0; // passes walk this namespace only (0: every one)
 	bool mountedTracefs_ = false;
 	size_t lastCompleteBytes_ = 0; // the last complete pass's block, to size the next one's
 };

@@ -5,8 +5,9 @@ import {isIPv4, isIPv6} from 'node:net';
 import {parseArgs} from 'node:util';
 import v8 from 'node:v8';
 import {readerGone, type CaptureError, type Transport} from './capture/addon.js';
-import {FilteredSource, type CaptureFilter} from './capture/filtered-source.js';
+import {FilteredSource, filtersSomething, type CaptureFilter} from './capture/filtered-source.js';
 import {KernelSource, type KernelSourceOptions} from './capture/kernel-source.js';
+import {namedNamespaceInode, netNamespaceExists} from './capture/net-namespaces.js';
 import {liveOrigin, monotonicNow, replayOrigin} from './capture/origin.js';
 import {withRecording} from './capture/recording-source.js';
 import {ReplaySource} from './capture/replay-source.js';
@@ -78,6 +79,9 @@ Recording and replay (the live view, batch mode and trace):
   --speed X          replay at X times the recorded pace, 0.001 to 1000000 (default 1;
                      0: as fast as possible)
 
+  --netns NS         only one network namespace: its inode, or its name in /run/netns
+                     (ip netns); the per-state counts are then that namespace's. Without
+                     it, tcptop covers every namespace on the host (containers' too)
   --debug            on a load failure, print libbpf's output (the verifier log)
   -h, --help         this help
   -V, --version      the version
@@ -94,6 +98,7 @@ const optionSpec = {
 	lport: {type: 'string'},
 	rport: {type: 'string'},
 	pid: {type: 'string'},
+	netns: {type: 'string'},
 	transport: {type: 'string'},
 	duration: {type: 'string'},
 	debug: {type: 'boolean'},
@@ -276,11 +281,45 @@ function openCapture(values: OptionValues, filter: CaptureFilter, warn: (message
 	}
 
 	const replay = new ReplaySource(values.replay, {speed: parseSpeed(values.speed), warn});
-	const filtered = filter.family !== 0 || filter.pid !== 0 || filter.localPorts.length > 0 || filter.remotePorts.length > 0;
-	return {source: filtered ? new FilteredSource(replay, filter) : replay, replay};
+	return {source: filtersSomething(filter) ? new FilteredSource(replay, filter) : replay, replay};
 }
 
-const noFilter: CaptureFilter = {family: 0, pid: 0, localPorts: [], remotePorts: []};
+/** --netns: a namespace's inode (0 without it), as a name in /run/netns or a number. */
+function parseNetns(text: string | undefined, replaying: boolean): number {
+	if (text === undefined) {
+		return 0;
+	}
+
+	if (/^\d+$/.test(text)) {
+		const inode = Number(text);
+		if (inode < 1 || inode >= 2 ** 32) {
+			throw new UsageError(`--netns: '${text}' is not a namespace inode (1 to 4294967295)`);
+		}
+
+		// A recording's namespaces need not exist here.
+		if (!replaying && !netNamespaceExists(inode)) {
+			throw new UsageError(`--netns: no network namespace ${text} on this host (no process is in it, and none is named in /run/netns)`);
+		}
+
+		return inode;
+	}
+
+	if (replaying) {
+		throw new UsageError('--netns: a replay takes a namespace by its inode (names are this host\'s)');
+	}
+
+	const inode = namedNamespaceInode(text);
+	if (inode === undefined) {
+		throw new UsageError(`--netns: no network namespace named '${text}' in /run/netns`);
+	}
+
+	return inode;
+}
+
+/** The table modes capture every connection, of one namespace with --netns: their filter is the ss-like language. */
+function tableCaptureFilter(values: OptionValues): CaptureFilter {
+	return {family: 0, pid: 0, localPorts: [], remotePorts: [], netns: parseNetns(values.netns, values.replay !== undefined)};
+}
 
 type Viewing = {
 	readonly delaySeconds: number;
@@ -314,7 +353,7 @@ async function runInteractive(values: OptionValues, viewing: Viewing, startMetri
 	const {delaySeconds, sortColumn, filter, table} = viewing;
 	// A replay's warnings show in the view, and on stderr once the terminal is given back.
 	const warnings: string[] = [];
-	const source = captureSource(values, noFilter, message => warnings.push(message), tableSourceOptions(values, viewing));
+	const source = captureSource(values, tableCaptureFilter(values), message => warnings.push(message), tableSourceOptions(values, viewing));
 	if (!process.stdout.isTTY) {
 		throw new UsageError('the live view needs a terminal on stdout; to a pipe or file, \'tcptop -b\' prints it and \'tcptop trace\' streams transitions');
 	}
@@ -353,7 +392,7 @@ async function runBatchMode(values: OptionValues, viewing: Viewing, startMetrics
 	const {delaySeconds, sortColumn, filter, table} = viewing;
 	const iterations = parsePositiveNumber('iterations', values.iterations, true);
 	const column = sortColumn ?? columns.find(column => column.key === 'inState')!;
-	const source = captureSource(values, noFilter, warnOnStderr, tableSourceOptions(values, viewing));
+	const source = captureSource(values, tableCaptureFilter(values), warnOnStderr, tableSourceOptions(values, viewing));
 	await startMetrics();
 	// A replay prints on the recording's clock, as the recorded host.
 	const origin = source instanceof ReplaySource ? replayOrigin(source) : liveOrigin();
@@ -435,7 +474,7 @@ async function runTable(values: OptionValues, words: readonly string[]): Promise
 		}
 
 		if (headless) {
-			const source = captureSource(values, noFilter, warnOnStderr, tableSourceOptions(values, viewing));
+			const source = captureSource(values, tableCaptureFilter(values), warnOnStderr, tableSourceOptions(values, viewing));
 			await startMetrics();
 			const {runHeadless} = await import('./output/metrics.js');
 			await runHeadless(source, viewing.table);
@@ -509,6 +548,7 @@ async function main(argv: string[]): Promise<number> {
 		pid: parsePositiveNumber('pid', values.pid, true) ?? 0,
 		localPorts: parsePorts('lport', values.lport),
 		remotePorts: parsePorts('rport', values.rport),
+		netns: parseNetns(values.netns, values.replay !== undefined),
 	}, warnOnStderr, {
 		// The stream shows the task on the CPU, so it leaves accept() untraced.
 		acceptOwners: false,

@@ -32,7 +32,7 @@ class DrivenSource implements TransitionSource {
 }
 
 function pass(monoMs: number, sockets: readonly ExistingSocket[]): SocketPass {
-	return {monoMs, wallMs: 1_700_000_000_000 + monoMs, sockets, netns, owners: true, complete: true};
+	return {monoMs, wallMs: 1_700_000_000_000 + monoMs, sockets, namespaces: [netns], owners: true, complete: true};
 }
 
 function existing(fields: Partial<ExistingSocket> & {lport: number; rport: number; state: number}): ExistingSocket {

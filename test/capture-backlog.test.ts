@@ -132,6 +132,7 @@ function passBlock(sockets: number): ArrayBuffer {
 	}
 
 	const counts = sockets * RECORD_SIZE;
+	view.setUint32(counts + 32, netns, true); // of the namespace walked
 	view.setUint8(counts + 44, 7); // the per-state counts
 	view.setUint32(counts + 48, sockets, true); // ESTABLISHED
 	return bytes.buffer;

@@ -179,20 +179,32 @@ test('a full socket\'s counters decode from a pass; sockets without them have no
 	t.is(other!.figures, undefined);
 });
 
-test('a pass ends in its per-state counts, which are not a socket', t => {
-	const counts = new Uint8Array(RECORD_SIZE);
-	const view = new DataView(counts.buffer);
-	view.setUint8(44, 7); // TCPTOP_RECORD_COUNTS; family 0
-	view.setUint32(48, 70_000, true); // ESTABLISHED (state 1)
-	view.setUint32(48 + ((TcpState.TIME_WAIT - 1) * 4), 9, true);
-	view.setUint32(48 + ((TcpState.NEW_SYN_RECV - 1) * 4), 2, true);
+/** A namespace's per-state counts record: TCPTOP_RECORD_COUNTS, family 0. */
+function countsRecord(netns: number, counts: Partial<Record<number, number>>): Uint8Array {
+	const bytes = new Uint8Array(RECORD_SIZE);
+	const view = new DataView(bytes.buffer);
+	view.setUint32(32, netns, true);
+	view.setUint8(44, 7);
+	for (const [state, count] of Object.entries(counts)) {
+		view.setUint32(48 + ((Number(state) - 1) * 4), count!, true);
+	}
+
+	return bytes;
+}
+
+test('each namespace\'s sockets end in its per-state counts, which are not a socket; the pass sums them', t => {
 	const socket = record({type: 2, oldstate: TcpState.ESTABLISHED, newstate: TcpState.ESTABLISHED});
-	const {sockets, stateCounts} = decodePass(block(socket, counts), 0);
-	t.is(sockets.length, 1);
-	t.is(stateCounts![TcpState.ESTABLISHED], 70_000);
+	const {sockets, stateCounts, namespaces} = decodePass(block(
+		socket, countsRecord(4_026_531_840, {[TcpState.ESTABLISHED]: 70_000, [TcpState.TIME_WAIT]: 9, [TcpState.NEW_SYN_RECV]: 2}),
+		socket, countsRecord(4_026_532_301, {[TcpState.ESTABLISHED]: 5, [TcpState.LISTEN]: 1}),
+	), 0);
+	t.is(sockets.length, 2);
+	t.deepEqual(namespaces, [4_026_531_840, 4_026_532_301]);
+	t.is(stateCounts![TcpState.ESTABLISHED], 70_005);
 	t.is(stateCounts![TcpState.TIME_WAIT], 9);
 	t.is(stateCounts![TcpState.NEW_SYN_RECV], 2);
-	t.is(stateCounts![TcpState.LISTEN], 0);
+	t.is(stateCounts![TcpState.LISTEN], 1);
+	t.is(stateCounts![TcpState.CLOSE_WAIT], 0);
 	t.is(decodePass(block(socket), 0).stateCounts, undefined, 'a block without them');
 });
 

@@ -1,29 +1,15 @@
 // The header's per-state counts describe the host, not the table: with room for 100 rows and
 // over 300 sockets, they still equal what ss -tan counts. In a network namespace of the test's
-// own, so no other test's sockets come and go meanwhile.
+// own (--netns), so no other test's sockets come and go meanwhile.
 import {execFileSync, spawn} from 'node:child_process';
 import {once} from 'node:events';
 import {createInterface} from 'node:readline';
 import {fileURLToPath} from 'node:url';
 import {run} from './helpers/cli.js';
 import {kernelTest} from './helpers/kernel.js';
+import {ssStatesIn} from './helpers/ss.js';
 
 const holdMix = fileURLToPath(new URL('helpers/hold-mix.ts', import.meta.url));
-
-/** ss -tan's per-state counts in a namespace, by kernel state name. */
-function ssStates(namespace: string): Record<string, number> {
-	const names: Record<string, string> = {
-		ESTAB: 'ESTABLISHED', 'FIN-WAIT-2': 'FIN_WAIT2', 'TIME-WAIT': 'TIME_WAIT', 'CLOSE-WAIT': 'CLOSE_WAIT', LISTEN: 'LISTEN',
-	};
-	const counts: Record<string, number> = {};
-	for (const line of execFileSync('ip', ['netns', 'exec', namespace, 'ss', '-tanH'], {encoding: 'utf8'}).trim().split('\n')) {
-		const state = line.trim().split(/\s+/)[0]!;
-		const name = names[state] ?? state;
-		counts[name] = (counts[name] ?? 0) + 1;
-	}
-
-	return counts;
-}
 
 kernelTest('-b --max-conns 100: the states are the host\'s, equal to ss -tan, with 300+ sockets and evictions counted', async t => {
 	const namespace = `tcptop-counts-${process.pid}`;
@@ -40,10 +26,10 @@ kernelTest('-b --max-conns 100: the states are the host\'s, equal to ss -tan, wi
 	const [line] = await once(createInterface({input: holder.stdout}), 'line') as [string];
 	t.is(line, 'ready');
 
-	const expected = ssStates(namespace);
+	const expected = ssStatesIn(namespace);
 	const sockets = Object.values(expected).reduce((sum, count) => sum + count, 0);
 	t.true(sockets >= 300, `the namespace holds ${sockets} sockets`);
-	const {code, stdout, stderr} = await run(['-b', '-n', '1', '--json', '--max-conns', '100'], {prefix: ['ip', 'netns', 'exec', namespace]});
+	const {code, stdout, stderr} = await run(['-b', '-n', '1', '--json', '--max-conns', '100', '--netns', namespace]);
 	t.is(code, 0, stderr);
 	const document = JSON.parse(stdout) as {states: Record<string, number>; tracked: number; evicted: number};
 	const {CLOSE: closed, ...states} = document.states;

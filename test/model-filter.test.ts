@@ -5,10 +5,10 @@ import {compileFilter, ipv4Number, type Filter, type FilterSubject} from '../src
 
 const {ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING} = TcpState;
 
-const web: FilterSubject = {state: ESTABLISHED, laddr: '10.1.2.3', lport: 51_000, raddr: '93.184.216.34', rport: 443, pid: 812, comm: 'nginx'};
-const ssh: FilterSubject = {state: LISTEN, laddr: '0.0.0.0', lport: 22, raddr: '0.0.0.0', rport: 0, pid: 1, comm: 'sshd'};
-const local6: FilterSubject = {state: TIME_WAIT, laddr: '::1', lport: 8080, raddr: '::1', rport: 40_000, pid: 0, comm: ''};
-const mapped: FilterSubject = {state: CLOSE_WAIT, laddr: '::ffff:10.9.8.7', lport: 3306, raddr: '::ffff:192.168.1.5', rport: 60_000, pid: 44, comm: 'mysqld'};
+const web: FilterSubject = {state: ESTABLISHED, laddr: '10.1.2.3', lport: 51_000, raddr: '93.184.216.34', rport: 443, pid: 812, comm: 'nginx', netns: 4_026_531_840};
+const ssh: FilterSubject = {state: LISTEN, laddr: '0.0.0.0', lport: 22, raddr: '0.0.0.0', rport: 0, pid: 1, comm: 'sshd', netns: 4_026_531_840};
+const local6: FilterSubject = {state: TIME_WAIT, laddr: '::1', lport: 8080, raddr: '::1', rport: 40_000, pid: 0, comm: '', netns: 4_026_531_840};
+const mapped: FilterSubject = {state: CLOSE_WAIT, laddr: '::ffff:10.9.8.7', lport: 3306, raddr: '::ffff:192.168.1.5', rport: 60_000, pid: 44, comm: 'mysqld', netns: 4_026_532_300};
 
 function compiled(text: string): Filter {
 	const result = compileFilter(text);
@@ -136,6 +136,18 @@ test('pid and comm', t => {
 	t.deepEqual(matching('comm = sshd'), ['sshd']);
 	t.deepEqual(matching('comm != sshd'), ['nginx', '::1', 'mysqld']);
 	t.deepEqual(matching('(comm ~ ngin)'), ['nginx'], 'a bare pattern ends at an unbalanced )');
+});
+
+test('netns takes an inode or a name ip netns gave it', t => {
+	t.deepEqual(matching('netns 4026532300'), ['mysqld']);
+	t.deepEqual(matching('netns != 4026532300'), ['nginx', 'sshd', '::1']);
+	const named = (text: string) => compileFilter(text, {namespaceNamed: name => name === 'db' ? 4_026_532_300 : undefined});
+	const filter = named('netns = db and state close-wait');
+	t.true(filter.ok && filter.filter.matchConnection(mapped));
+	t.true(filter.ok && !filter.filter.matchConnection(web));
+	t.like(named('netns web'), {ok: false, error: {position: 6, message: 'no network namespace named \'web\' in /run/netns'}});
+	t.like(compileFilter('netns ../x'), {ok: false, error: {position: 6}}, 'a path is no name');
+	t.like(compileFilter('netns'), {ok: false, error: {position: 5}});
 });
 
 test('not binds tighter than and, and tighter than or; juxtaposition is and', t => {

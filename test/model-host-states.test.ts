@@ -11,7 +11,7 @@ const here = 4_026_531_840;
 const elsewhere = 4_026_532_000;
 
 function pass(fields: Partial<SocketPass> & {monoMs: number}): SocketPass {
-	return {wallMs: 1.7e12 + fields.monoMs, sockets: [], netns: here, owners: false, complete: false, ...fields};
+	return {wallMs: 1.7e12 + fields.monoMs, sockets: [], namespaces: [here], owners: false, complete: false, ...fields};
 }
 
 function counts(byState: Record<number, number>): number[] {
@@ -81,6 +81,23 @@ test('rows of another namespace, which passes do not walk, are counted as rows',
 	table.apply(change(SYN_RECV, ESTABLISHED, 1200, elsewhere));
 	t.is(table.countInState(ESTABLISHED), 5 + 1);
 	t.is(table.countInState(SYN_SENT), 1);
+});
+
+test('a pass over several namespaces covers each: their changes move the counts, a namespace born since is counted by rows', t => {
+	const table = new ConnectionTable();
+	const third = elsewhere + 1;
+	table.applyPass(pass({monoMs: 1000, namespaces: [here, elsewhere], stateCounts: counts({[ESTABLISHED]: 7})}));
+	table.apply(change(ESTABLISHED, FIN_WAIT1, 1100, elsewhere));
+	table.apply(change(ESTABLISHED, FIN_WAIT1, 1100, here));
+	t.is(table.countInState(ESTABLISHED), 5, 'a change in either namespace moves the kernel\'s counts');
+	t.is(table.countInState(FIN_WAIT1), 2);
+	table.apply(change(CLOSE, SYN_SENT, 1200, third));
+	table.apply(change(SYN_SENT, ESTABLISHED, 1201, third));
+	t.is(table.countInState(ESTABLISHED), 6, 'the third namespace\'s row on top');
+	// The next pass walked the third namespace too: its row is in the kernel's counts now, not on top.
+	table.applyPass(pass({monoMs: 2000, namespaces: [here, elsewhere, third], stateCounts: counts({[ESTABLISHED]: 6, [FIN_WAIT1]: 2})}));
+	t.is(table.countInState(ESTABLISHED), 6);
+	t.is(table.countInState(FIN_WAIT1), 2);
 });
 
 test('a recorded pass without counts: a complete one is counted from its list, a counters pass leaves them', t => {

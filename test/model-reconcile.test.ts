@@ -21,7 +21,7 @@ function socket(fields: Partial<ExistingSocket> & {state: number}): ExistingSock
 }
 
 function pass(monoMs: number, sockets: ExistingSocket[], inNetns = netns): SocketPass {
-	return {monoMs, wallMs: 0, sockets, netns: inNetns, owners: false, complete: true};
+	return {monoMs, wallMs: 0, sockets, namespaces: [inNetns], owners: false, complete: true};
 }
 
 function figures(bytesAcked: number, bytesReceived: number): SocketFigures {

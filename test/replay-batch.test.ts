@@ -71,7 +71,7 @@ const figures = (bytesAcked: number): SocketFigures => ({bytesAcked, bytesReceiv
 /** Two counter-reading passes 1 s apart, the leaked connection's bytes acknowledged going up by 250,000. */
 function countersPass(atMs: number, leakedAcked: number): SocketPass {
 	return {
-		monoMs: atMs, wallMs: 0, netns, owners: false, complete: false,
+		monoMs: atMs, wallMs: 0, namespaces: [netns], owners: false, complete: false,
 		sockets: [socket(1, listener, LISTEN), socket(2, leaked, ESTABLISHED, figures(leakedAcked)), socket(4, psql, ESTABLISHED, figures(42))],
 	};
 }
@@ -83,7 +83,7 @@ function script(): Script {
 	return {
 		startMs,
 		snapshot: {
-			monoMs: startMs - 500, wallMs: 0, netns, owners: true, complete: true,
+			monoMs: startMs - 500, wallMs: 0, namespaces: [netns], owners: true, complete: true,
 			sockets: [socket(1, listener, LISTEN), socket(2, leaked, ESTABLISHED, figures(500)), socket(3, timeWait, TIME_WAIT)],
 		},
 		steps: [

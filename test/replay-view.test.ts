@@ -28,7 +28,7 @@ test('tcptop --replay in tmux: the recording\'s host and times, "Replay ended" u
 	const path = join(recordingsFolder(t), 'view.ndjson');
 	await writeRecording(path, {
 		startMs,
-		snapshot: {monoMs: startMs, wallMs: startMs, netns: 1, owners: true, complete: true, sockets: [
+		snapshot: {monoMs: startMs, wallMs: startMs, namespaces: [1], owners: true, complete: true, sockets: [
 			existing({sock: 1, state: LISTEN, lport: 5432, raddr: '0.0.0.0', rport: 0, pid: 77, comm: 'postgres', monoMs: startMs}),
 		]},
 		steps: [

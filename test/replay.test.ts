@@ -55,7 +55,7 @@ function lifecycle(sock: number, atMs: number, fields: Partial<Transition> = {})
 const snapshot: SocketPass = {
 	monoMs: startMs + 0.5,
 	wallMs: startMs + 0.5 + wallOffsetMs,
-	netns: 4_026_531_840,
+	namespaces: [4_026_531_840],
 	owners: true,
 	complete: true,
 	sockets: [

@@ -10,6 +10,8 @@ export type NativeCaptureOptions = {
 	family: 0 | 4 | 6;
 	/** 0 for every process. */
 	pid: number;
+	/** 0 for every network namespace, else the inode of the one to capture. */
+	netns?: number;
 	localPorts: readonly number[];
 	remotePorts: readonly number[];
 	/**

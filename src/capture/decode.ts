@@ -303,12 +303,14 @@ export type DecodedPass = {
 	readonly sockets: ExistingSocket[];
 	/** Every socket the pass walked, by state (index: state number); see SocketPass.stateCounts. */
 	readonly stateCounts: number[] | undefined;
+	/** The network namespaces walked, in the order walked; see SocketPass.namespaces. */
+	readonly namespaces: number[];
 };
 
 /**
- * Decodes a socket pass's block: socket records (with a full socket's counters), then, in
- * complete passes, owner records (a process that holds a socket open), joined by socket
- * identity, then the per-state counts.
+ * Decodes a socket pass's block: for each network namespace walked, its socket records (with a
+ * full socket's counters) and its per-state counts; then, in complete passes, owner records (a
+ * process that holds a socket open), joined by socket identity.
  */
 export function decodePass(block: ArrayBuffer, wallOffsetMs: number): DecodedPass {
 	const steps = decodePassSteps(block, wallOffsetMs);
@@ -330,6 +332,7 @@ export function * decodePassSteps(block: ArrayBuffer, wallOffsetMs: number): Gen
 	const owners = new Map<number, number>();
 	let pass: PassBlock | undefined;
 	let stateCounts: number[] | undefined;
+	const namespaces: number[] = [];
 	const visit = (type: number, view: DataView, bytes: Uint8Array, offset: number) => {
 		if (type === RECORD_SOCKET) {
 			pass ??= {view, bytes, wallOffsetMs};
@@ -341,10 +344,12 @@ export function * decodePassSteps(block: ArrayBuffer, wallOffsetMs: number): Gen
 				owners.set(sock, offset);
 			}
 		} else if (type === RECORD_COUNTS) {
-			stateCounts = [0];
+			stateCounts ??= Array.from<number>({length: countedStates + 1}).fill(0);
 			for (let state = 1; state <= countedStates; state++) {
-				stateCounts.push(view.getUint32(offset + Offset.stateCounts + ((state - 1) * 4), true));
+				stateCounts[state]! += view.getUint32(offset + Offset.stateCounts + ((state - 1) * 4), true);
 			}
+
+			namespaces.push(view.getUint32(offset + Offset.netns, true));
 		} else {
 			throw unknownType(type, offset);
 		}
@@ -362,7 +367,7 @@ export function * decodePassSteps(block: ArrayBuffer, wallOffsetMs: number): Gen
 		}
 	}
 
-	return {sockets, stateCounts};
+	return {sockets, stateCounts, namespaces};
 }
 
 /** Sockets timed at once at most; beyond it, new sockets go without time in state. */

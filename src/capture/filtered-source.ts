@@ -1,4 +1,4 @@
-// trace's filters (-4/-6, --lport, --rport, --pid) applied in JavaScript, for a source that has
+// trace's filters (-4/-6, --lport, --rport, --pid) and --netns applied in JavaScript, for a source that has
 // no kernel to compile them into: a replay. They mean what bpf/tcptop.bpf.c makes them mean.
 // A recording holds only what its own filters let through, and the pid filter follows a socket
 // from its first recorded change, so a replay filters best a recording made without filters.
@@ -6,7 +6,12 @@ import type {NativeCaptureOptions} from './addon.js';
 import type {SocketPass, SourceHandlers, TransitionBatch, TransitionSource} from './source.js';
 import {TcpState, type SocketEvent, type Transition} from './transition.js';
 
-export type CaptureFilter = Pick<NativeCaptureOptions, 'family' | 'pid' | 'localPorts' | 'remotePorts'>;
+export type CaptureFilter = Pick<NativeCaptureOptions, 'family' | 'pid' | 'localPorts' | 'remotePorts' | 'netns'>;
+
+/** Whether a capture filter lets through less than everything. */
+export function filtersSomething(filter: CaptureFilter): boolean {
+	return filter.family !== 0 || filter.pid !== 0 || filter.localPorts.length > 0 || filter.remotePorts.length > 0 || Boolean(filter.netns);
+}
 
 export class FilteredSource implements TransitionSource {
 	readonly #inner: TransitionSource;
@@ -50,24 +55,32 @@ export class FilteredSource implements TransitionSource {
 		const pid = this.#filter.pid;
 		return {
 			...batch,
-			transitions: batch.transitions.filter(t => this.#familyWanted(t) && this.#ownerWanted(t) && this.#portsWanted(t)),
+			transitions: batch.transitions.filter(t => this.#socketWanted(t) && this.#ownerWanted(t)),
 			// The kernel checks the task on the CPU for resets (it keeps no owner for them).
-			resets: batch.resets.filter(r => this.#familyWanted(r) && this.#portsWanted(r) && (pid === 0 || r.pid === pid)),
-			accepted: batch.accepted.filter(a => this.#familyWanted(a) && this.#portsWanted(a) && (pid === 0 || a.pid === pid)),
+			resets: batch.resets.filter(r => this.#socketWanted(r) && (pid === 0 || r.pid === pid)),
+			accepted: batch.accepted.filter(a => this.#socketWanted(a) && (pid === 0 || a.pid === pid)),
 		};
 	}
 
-	/** The pid filter does not apply to socket passes: a socket found in a walk has no task. */
+	/**
+	 * The pid filter does not apply to socket passes: a socket found in a walk has no task. A
+	 * pass with a namespace filter walked that namespace only.
+	 */
 	#pass(pass: SocketPass): SocketPass {
-		return {...pass, sockets: pass.sockets.filter(s => this.#familyWanted(s) && this.#portsWanted(s))};
+		const {netns} = this.#filter;
+		return {
+			...pass,
+			sockets: pass.sockets.filter(s => this.#socketWanted(s)),
+			namespaces: netns ? pass.namespaces.filter(inode => inode === netns) : pass.namespaces,
+		};
 	}
 
-	#familyWanted(event: SocketEvent): boolean {
-		return this.#filter.family === 0 || event.family === this.#filter.family;
-	}
-
-	#portsWanted(event: SocketEvent): boolean {
-		return (this.#localPorts.size === 0 || this.#localPorts.has(event.lport))
+	/** The family, ports and namespace filters. */
+	#socketWanted(event: SocketEvent): boolean {
+		const {family, netns} = this.#filter;
+		return (family === 0 || event.family === family)
+			&& (!netns || event.netns === netns)
+			&& (this.#localPorts.size === 0 || this.#localPorts.has(event.lport))
 			&& (this.#remotePorts.size === 0 || this.#remotePorts.has(event.rport));
 	}
 

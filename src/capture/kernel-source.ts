@@ -1,5 +1,4 @@
 // Transitions from the kernel, through the native addon.
-import {statSync} from 'node:fs';
 import {loadAddon, type CaptureAddon, type NativeCapture, type NativeCaptureOptions} from './addon.js';
 import {decodeBlock, decodePass, decodePassSteps, InStateClock, RECORD_SIZE} from './decode.js';
 import type {SourceHandlers, TransitionSource, Unfinished} from './source.js';
@@ -112,8 +111,6 @@ export class KernelSource implements TransitionSource {
 
 		const wallOffsetMs = monotonicToWallOffsetMs();
 		const clock = new InStateClock();
-		// Passes list the sockets of this process's network namespace.
-		const netns = statSync('/proc/self/ns/net').ino;
 		// Perf buffers are per CPU: a batch holds each CPU's records in turn, so restore time order.
 		const reorder = this.#options.transport === 'perf';
 		let failed = false;
@@ -139,8 +136,8 @@ export class KernelSource implements TransitionSource {
 					throw new Error(`cannot list the TCP sockets: ${errnoName(-errno)}`);
 				}
 
-				const {sockets, stateCounts} = yield * decodePassSteps(block, wallOffsetMs);
-				const rest = handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, stateCounts, netns, owners: complete, complete});
+				const {sockets, stateCounts, namespaces} = yield * decodePassSteps(block, wallOffsetMs);
+				const rest = handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, stateCounts, namespaces, owners: complete, complete});
 				while (rest && !rest()) {
 					yield;
 				}
@@ -225,8 +222,8 @@ export class KernelSource implements TransitionSource {
 			try {
 				const startedMs = performance.now();
 				const monoMs = Number(process.hrtime.bigint()) / 1e6;
-				const {sockets, stateCounts} = decodePass(this.#capture.snapshot(), wallOffsetMs);
-				handlers.snapshot({monoMs, wallMs: monoMs + wallOffsetMs, sockets, stateCounts, netns, owners: true, complete: true});
+				const {sockets, stateCounts, namespaces} = decodePass(this.#capture.snapshot(), wallOffsetMs);
+				handlers.snapshot({monoMs, wallMs: monoMs + wallOffsetMs, sockets, stateCounts, namespaces, owners: true, complete: true});
 				this.#completeDone(performance.now() - startedMs);
 			} catch (error) {
 				this.#capture.stop();

@@ -216,7 +216,8 @@ function split(first: Record<string, unknown>, lists: Record<string, readonly un
 
 function passLines(type: 'snapshot' | 'pass', at: number, pass: SocketPass): unknown[] {
 	return split(
-		{type, at, monoMs: pass.monoMs, wallMs: pass.wallMs, netns: pass.netns, owners: pass.owners, complete: pass.complete},
+		// `netns` (the first namespace) is what recordings made before passes walked every namespace carry.
+		{type, at, monoMs: pass.monoMs, wallMs: pass.wallMs, netns: pass.namespaces[0] ?? 0, namespaces: pass.namespaces, owners: pass.owners, complete: pass.complete},
 		{sockets: pass.sockets.map(socket => socketRecord(socket))},
 	);
 }

@@ -392,6 +392,12 @@ export class ReplaySource implements TransitionSource {
 					}
 				}
 
+				// Recordings made before passes walked every namespace name the one they walked in `netns` only.
+				const namespaces = record.namespaces ?? [record.netns];
+				if (!Array.isArray(namespaces) || namespaces.length === 0 || !namespaces.every(inode => fitsNumber(inode, 'uint32'))) {
+					throw this.#damage(line, 'namespaces is not a list of integers from 0 to 4294967295');
+				}
+
 				this.#checkTime(line, 'monoMs', record.monoMs as number);
 				const lists = this.#lists(record, line, passLists);
 
@@ -399,7 +405,7 @@ export class ReplaySource implements TransitionSource {
 				const sockets = (lists.sockets as Array<ExistingSocket & {figures: unknown}>).map(socket =>
 					socket.figures === null ? {...socket, figures: undefined} : socket);
 				const pass: SocketPass = {
-					monoMs: record.monoMs as number, wallMs: record.wallMs as number, netns: record.netns as number,
+					monoMs: record.monoMs as number, wallMs: record.wallMs as number, namespaces: namespaces as number[],
 					owners: record.owners as boolean, complete: record.complete as boolean, sockets,
 				};
 				return {type: record.type, at: at as number, line, pass};

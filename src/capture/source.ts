@@ -19,10 +19,11 @@ export type SocketPass = {
 	readonly wallMs: number;
 	readonly sockets: readonly ExistingSocket[];
 	/**
-	 * The network namespace (inode) the pass covers: the kernel lists the sockets of the
-	 * reader's namespace only, while state changes come from every namespace.
+	 * The network namespaces (inodes) the pass walked, every one on the host the source could
+	 * enter (the reader's own first): a namespace born since is not covered until the next pass,
+	 * while state changes come from every namespace.
 	 */
-	readonly netns: number;
+	readonly namespaces: readonly number[];
 	/** Whether the pass looked up which process holds each socket (pid and comm are filled). */
 	readonly owners: boolean;
 	/**
@@ -32,7 +33,7 @@ export type SocketPass = {
 	 */
 	readonly complete: boolean;
 	/**
-	 * Every socket of the namespace the pass walked, by state (index: state number), those a
+	 * Every socket of the namespaces the pass walked, by state (index: state number), those a
 	 * pass that is not complete leaves out of `sockets` included: the host's figures, whatever
 	 * the connection table holds. Undefined where the source does not know them (a recorded
 	 * pass).

@@ -168,7 +168,7 @@ export class ConnectionTable {
 	 */
 	countInState(state: number): number {
 		const rows = this.rowCounts[state] ?? 0;
-		if (state === TcpState.CLOSE || this.host.netns === undefined) {
+		if (state === TcpState.CLOSE || this.host.covered === undefined) {
 			return rows;
 		}
 
@@ -178,19 +178,19 @@ export class ConnectionTable {
 	/** Adds delta to the row counts of a state, for the row in slot. */
 	private countRow(slot: number, state: number, delta: number): void {
 		this.rowCounts[state]! += delta;
-		if (this.slots.netns[slot] === this.host.netns) {
+		if (this.host.covers(this.slots.netns[slot]!)) {
 			this.coveredRowCounts[state]! += delta;
 		}
 	}
 
-	/** Takes a pass's per-state counts; rows are counted again when the covered namespace changes. */
+	/** Takes a pass's per-state counts; rows are counted again when the covered namespaces change. */
 	private applyHostCounts(pass: SocketPass): void {
-		const covered = this.host.netns;
+		const covered = this.host.covered;
 		this.host.applyPass(pass);
-		if (this.host.netns !== covered) {
+		if (this.host.covered !== covered) {
 			this.coveredRowCounts.fill(0);
 			this.forEach(connection => {
-				if (connection.netns === this.host.netns) {
+				if (this.host.covers(connection.netns)) {
 					this.coveredRowCounts[connection.state]! += 1;
 				}
 			});
@@ -571,6 +571,7 @@ export class ConnectionTable {
 			}
 		}
 
+		const walked = new Set(pass.namespaces);
 		const absent = new Map<string, number>();
 		/** Slots to remove, each followed by its generation. */
 		const gone: number[] = [];
@@ -580,7 +581,7 @@ export class ConnectionTable {
 			}
 
 			const key = s.key[slot];
-			if (key === undefined || seen[slot] === 1 || s.netns[slot] !== pass.netns) {
+			if (key === undefined || seen[slot] === 1 || !walked.has(s.netns[slot]!)) {
 				continue;
 			}
 

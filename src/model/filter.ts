@@ -7,7 +7,7 @@
 //   or        := and { ( "or" | "|" | "||" ) and }
 //   and       := unary { [ "and" | "&" | "&&" ] unary }
 //   unary     := ( "not" | "!" ) unary | primary
-//   primary   := "(" or ")" | states | port | host | pid | comm
+//   primary   := "(" or ")" | states | port | host | pid | comm | netns
 //   states    := ( "state" | "exclude" ) STATE { ( "state" | "exclude" ) STATE }
 //                  -- one run, as ss reads it: the first `state` picks its states, a first
 //                     `exclude` starts from all; later `state`s add, later `exclude`s remove
@@ -15,6 +15,8 @@
 //   host      := ( "src" | "dst" ) [ EQUALITY ] HOST
 //   pid       := "pid" [ ORDER ] NUMBER
 //   comm      := "comm" ( "~" | "!~" ) PATTERN | "comm" [ EQUALITY ] NAME
+//   netns     := "netns" [ EQUALITY ] ( NUMBER | NAME )
+//                  -- a network namespace by its inode, or by its name in /run/netns (ip netns)
 //
 //   STATE     := established | syn-sent | syn-recv | fin-wait-1 | fin-wait-2 | time-wait | closed
 //              | close-wait | last-ack | listening | closing
@@ -28,6 +30,7 @@
 //
 // src/sport are the local end, dst/dport the remote end, as in ss.
 import {BlockList, isIP, isIPv4} from 'node:net';
+import {namedNamespaceInode} from '../capture/net-namespaces.js';
 import type {Transition} from '../capture/transition.js';
 import {allStatesMask, stateWords, statesNamed} from './tcp-states.js';
 
@@ -40,6 +43,12 @@ export type FilterSubject = {
 	readonly rport: number;
 	readonly pid: number;
 	readonly comm: string;
+	readonly netns: number;
+};
+
+export type FilterOptions = {
+	/** The inode of the network namespace `ip netns` names so (undefined: none). */
+	namespaceNamed?(name: string): number | undefined;
 };
 
 export type Filter = {
@@ -58,9 +67,9 @@ export type FilterResult = {readonly ok: true; readonly filter: Filter} | {reado
 
 type Predicate = (subject: FilterSubject) => boolean;
 
-export function compileFilter(text: string): FilterResult {
+export function compileFilter(text: string, options: FilterOptions = {}): FilterResult {
 	try {
-		const predicate = new Parser(text).parseFilter();
+		const predicate = new Parser(text, options.namespaceNamed ?? namedNamespaceInode).parseFilter();
 		const asSubject = new TransitionSubject();
 		return {
 			ok: true,
@@ -117,6 +126,10 @@ class TransitionSubject implements FilterSubject {
 	get comm() {
 		return this.transition.comm;
 	}
+
+	get netns() {
+		return this.transition.netns;
+	}
 }
 
 type Token = {readonly kind: 'word' | 'op' | '(' | ')' | 'string' | 'end'; readonly text: string; readonly position: number};
@@ -140,7 +153,7 @@ const negations = new Set(['!=', 'ne']);
 class Parser {
 	private position = 0;
 
-	constructor(private readonly text: string) {}
+	constructor(private readonly text: string, private readonly namespaceNamed: (name: string) => number | undefined) {}
 
 	parseFilter(): Predicate {
 		if (this.peek().kind === 'end') {
@@ -235,8 +248,12 @@ class Parser {
 				return this.parseComm();
 			}
 
+			case 'netns': {
+				return this.parseNetns();
+			}
+
 			default: {
-				return this.fail(token, 'expected a condition: state, exclude, sport, dport, src, dst, pid, comm, not or \'(\'');
+				return this.fail(token, 'expected a condition: state, exclude, sport, dport, src, dst, pid, comm, netns, not or \'(\'');
 			}
 		}
 	}
@@ -299,6 +316,26 @@ class Parser {
 
 		const pid = Number(token.text);
 		return subject => compare(subject.pid, pid);
+	}
+
+	private parseNetns(): Predicate {
+		const operator = this.peekOperator(equalities);
+		const token = this.next();
+		if (token.kind !== 'word' && token.kind !== 'string') {
+			this.fail(token, 'expected a network namespace: its inode number or its name in /run/netns');
+		}
+
+		let inode: number | undefined;
+		if (/^\d+$/.test(token.text)) {
+			inode = Number(token.text);
+		} else {
+			inode = this.namespaceNamed(token.text);
+			if (inode === undefined) {
+				this.failAt(token.position, `no network namespace named '${token.text}' in /run/netns`);
+			}
+		}
+
+		return operator !== undefined && negations.has(operator) ? subject => subject.netns !== inode : subject => subject.netns === inode;
 	}
 
 	private parseComm(): Predicate {

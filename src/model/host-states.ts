@@ -1,6 +1,7 @@
 // The host's sockets per state, as the kernel counts them, whatever the connection table holds:
-// the last socket pass's counts of its namespace (the kernel counts every socket it walks, those
-// a counters-only pass leaves out included), moved along by every change seen since. Between
+// the last socket pass's counts of the namespaces it walked (the kernel counts every socket it
+// walks, those a counters-only pass leaves out included), moved along by every change seen in
+// them since. Between
 // two passes what no change reports is not seen: a request socket that becomes a connection,
 // a TIME_WAIT or an orphaned FIN_WAIT2 that expires (taken as gone once the kernel's length
 // for it is over, its longest); the next pass sets them right.
@@ -54,7 +55,7 @@ class Expiries {
 }
 
 export class HostStates {
-	#netns: number | undefined;
+	#covered: ReadonlySet<number> | undefined;
 	readonly #counts = new Float64Array(stateCount);
 	#sinceMs = Number.NEGATIVE_INFINITY;
 	readonly #timeWaits: Expiries;
@@ -66,9 +67,14 @@ export class HostStates {
 		this.#orphans = new Expiries(finTimeoutMs);
 	}
 
-	/** The namespace the counts cover; undefined until a pass with counts came. */
-	get netns(): number | undefined {
-		return this.#netns;
+	/** The namespaces the counts cover; undefined until a pass with counts came. */
+	get covered(): ReadonlySet<number> | undefined {
+		return this.#covered;
+	}
+
+	/** Whether the counts cover a namespace's sockets. */
+	covers(netns: number): boolean {
+		return this.#covered?.has(netns) ?? false;
 	}
 
 	/**
@@ -88,7 +94,10 @@ export class HostStates {
 			return;
 		}
 
-		this.#netns = pass.netns;
+		if (!sameMembers(this.#covered, pass.namespaces)) {
+			this.#covered = new Set(pass.namespaces);
+		}
+
 		this.#sinceMs = pass.monoMs;
 		this.#timeWaits.clear();
 		this.#orphans.clear();
@@ -104,7 +113,7 @@ export class HostStates {
 
 	/** A change the kernel reported; those before the last pass are in its counts already. */
 	apply(t: Transition): void {
-		if (t.netns !== this.#netns || t.monoMs < this.#sinceMs) {
+		if (t.monoMs < this.#sinceMs || !this.covers(t.netns)) {
 			return;
 		}
 
@@ -132,8 +141,12 @@ export class HostStates {
 		}
 	}
 
-	/** Sockets of the covered namespace in a state (never below zero). */
+	/** Sockets of the covered namespaces in a state (never below zero). */
 	count(state: number): number {
 		return Math.max(0, this.#counts[state] ?? 0);
 	}
+}
+
+function sameMembers(set: ReadonlySet<number> | undefined, list: readonly number[]): boolean {
+	return set !== undefined && set.size === list.length && list.every(member => set.has(member));
 }

@@ -22,6 +22,35 @@ export function portOf(endpoint: string): number {
 	return port === '*' ? 0 : Number(port);
 }
 
+/** An endpoint's address, without IPv6's brackets. */
+function addressOf(endpoint: string): string {
+	return endpoint.slice(0, endpoint.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
+}
+
+/** ss -tan's lines in a namespace `ip netns` named: [kernel state name, local, peer] each. */
+function ssIn(namespace: string): Array<[string, string, string]> {
+	return execFileSync('ip', ['netns', 'exec', namespace, 'ss', '-tanH'], {encoding: 'utf8'}).split('\n').filter(Boolean).map(line => {
+		const [state, , , local, peer] = line.trim().split(/\s+/);
+		return [fromSs[state!] ?? state!, local!, peer!];
+	});
+}
+
+/** Per-state counts (kernel state names) of every socket ss -tan lists in a namespace. */
+export function ssStatesIn(namespace: string): Record<string, number> {
+	const counts: Record<string, number> = {};
+	for (const [state] of ssIn(namespace)) {
+		counts[state] = (counts[state] ?? 0) + 1;
+	}
+
+	return counts;
+}
+
+/** Every socket ss -tan lists in a namespace, as `STATE laddr:lport raddr:rport` (a listener's peer port 0), sorted. */
+export function ssSocketsIn(namespace: string): string[] {
+	return ssIn(namespace).map(([state, local, peer]) =>
+		`${state} ${addressOf(local)}:${portOf(local)} ${addressOf(peer)}:${portOf(peer)}`).sort();
+}
+
 /**
  * Per-state counts (kernel state names) of the sockets with a local or remote port in
  * `ports`, as ss -tan sees them; only those `keep` keeps, when given.

@@ -24,7 +24,7 @@ export class FakeSource implements TransitionSource {
 
 	start(handlers: SourceHandlers): void {
 		this.handlers = handlers;
-		handlers.snapshot?.({monoMs: 0, wallMs: 0, sockets: this.existing, netns: 1, owners: true, complete: true});
+		handlers.snapshot?.({monoMs: 0, wallMs: 0, sockets: this.existing, namespaces: [1], owners: true, complete: true});
 	}
 
 	async stop(): Promise<void> {

@@ -1,0 +1,43 @@
+// Network namespaces by the names `ip netns` gives them: a namespace file bind-mounted at
+// /run/netns/<name>, whose inode is the namespace's (what records carry as netns).
+import {readdirSync, readlinkSync, statSync} from 'node:fs';
+
+/** The inode of the namespace named `name` in /run/netns, or undefined when there is none. */
+export function namedNamespaceInode(name: string): number | undefined {
+	if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+		return undefined;
+	}
+
+	try {
+		const found = statSync(`/run/netns/${name}`, {throwIfNoEntry: false});
+		// A name whose mount is gone is an empty file of /run's file system: namespaces are nsfs's.
+		return found && found.dev === statSync('/proc/self/ns/net').dev ? found.ino : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+/** Whether a network namespace of this inode exists: a process is in it, or /run/netns names it. */
+export function netNamespaceExists(inode: number): boolean {
+	const link = `net:[${inode}]`;
+	for (const entry of readdirSync('/proc')) {
+		if (/^\d+$/.test(entry)) {
+			try {
+				if (readlinkSync(`/proc/${entry}/ns/net`) === link) {
+					return true;
+				}
+			} catch {
+				// The process exited meanwhile.
+			}
+		}
+	}
+
+	let names: string[] = [];
+	try {
+		names = readdirSync('/run/netns');
+	} catch {
+		// No namespace was ever named.
+	}
+
+	return names.some(name => namedNamespaceInode(name) === inode);
+}
