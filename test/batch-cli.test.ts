@@ -201,6 +201,11 @@ testUsageErrors([
 	[['--json'], /--json needs -b/],
 	[['trace', '-b'], /--batch does not apply to trace/],
 	[['frobnicate'], /unknown command or filter 'frobnicate'/],
+	[['-b', '--netns', 'no-such-namespace'], /--netns: no network namespace named 'no-such-namespace' in \/run\/netns/],
+	[['-b', '--netns', '../../proc/1/ns/net'], /--netns: no network namespace named '\.\.\/\.\.\/proc\/1\/ns\/net'/],
+	[['-b', '--netns', '0'], /--netns: '0' is not a namespace inode/],
+	[['-b', '--netns', '1'], /--netns: no network namespace 1 on this host/],
+	[['-b', 'netns', '=', 'no-such-namespace'], /filter: no network namespace named 'no-such-namespace' in \/run\/netns/],
 ]);
 
 test('--help describes batch mode and metrics', async t => {

@@ -312,7 +312,7 @@ test('a line longer than the cap is refused without reading it whole', async t =
 	t.true(grownMiB < 400, `memory grew by ${grownMiB} MiB`);
 });
 
-test('trace filters on a replay: family, ports, and the pid as the kernel\'s socket owner', async t => {
+test('trace filters on a replay: family, ports, namespace, and the pid as the kernel\'s socket owner', async t => {
 	const path = join(recordingsFolder(t), 'filters.ndjson');
 	const sock = 77;
 	const transitions = [
@@ -324,7 +324,7 @@ test('trace filters on a replay: family, ports, and the pid as the kernel\'s soc
 		transition({sock: 78, monoMs: startMs + 9000, oldstate: SYN_SENT, newstate: ESTABLISHED, pid: 100, ms: null}),
 		transition({sock: 78, monoMs: startMs + 9001, oldstate: ESTABLISHED, newstate: CLOSE_WAIT, pid: 0, ms: null}),
 		transition({sock: 78, monoMs: startMs + 9002, oldstate: CLOSE_WAIT, newstate: LAST_ACK, pid: 0, ms: 1}),
-		transition({sock: 79, monoMs: startMs + 9003, oldstate: CLOSE, newstate: SYN_SENT, pid: 100, family: 6, laddr: '::1', raddr: '::1', lport: 0}),
+		transition({sock: 79, monoMs: startMs + 9003, oldstate: CLOSE, newstate: SYN_SENT, pid: 100, family: 6, laddr: '::1', raddr: '::1', lport: 0, netns: 4_026_532_999}),
 	];
 	const resets = [
 		{monoMs: startMs + 2, wallMs: 0, sock, netns: 1, family: 4 as const, laddr: '127.0.0.1', lport: 41_234, raddr: '127.0.0.1', rport: 5432, pid: 100, comm: 'a', state: ESTABLISHED, sent: true},
@@ -334,11 +334,12 @@ test('trace filters on a replay: family, ports, and the pid as the kernel\'s soc
 
 	const filtered = async (filter: Partial<ConstructorParameters<typeof FilteredSource>[1]>) => {
 		const source = new FilteredSource(new ReplaySource(path, {speed: 0}), {family: 0, pid: 0, localPorts: [], remotePorts: [], ...filter});
-		const got: {transitions: Transition[]; resets: unknown[]; sockets: number[]} = {transitions: [], resets: [], sockets: []};
+		const got: {transitions: Transition[]; resets: unknown[]; sockets: number[]; namespaces: number[]} = {transitions: [], resets: [], sockets: [], namespaces: []};
 		await new Promise<void>((resolve, reject) => {
 			source.start({
 				snapshot(pass) {
 					got.sockets.push(...pass.sockets.map(socket => socket.sock));
+					got.namespaces.push(...pass.namespaces);
 				},
 				batch(batch) {
 					got.transitions.push(...batch.transitions);
@@ -362,6 +363,12 @@ test('trace filters on a replay: family, ports, and the pid as the kernel\'s soc
 	t.deepEqual((await filtered({localPorts: [0, 9]})).transitions, [transitions[0], transitions[5], transitions[13]], 'CLOSE -> SYN_SENT has local port 0');
 	t.deepEqual((await filtered({localPorts: [41_234], remotePorts: [5432, 1]})).transitions.length, 11);
 	t.deepEqual((await filtered({localPorts: [41_234], remotePorts: [1]})).transitions, []);
+	const otherNamespace = await filtered({netns: 4_026_532_999});
+	t.deepEqual(otherNamespace.transitions, [transitions[13]], '--netns keeps that namespace\'s changes');
+	t.deepEqual([otherNamespace.resets, otherNamespace.sockets, otherNamespace.namespaces], [[], [], []], 'the walk did not cover it');
+	const home = await filtered({netns: 4_026_531_840});
+	t.is(home.transitions.length, 13);
+	t.deepEqual([home.sockets, home.namespaces], [[1, 2, 3], [4_026_531_840]]);
 });
 
 test('trace on a replay waits for a reader that is behind, and then gives it everything', async t => {
