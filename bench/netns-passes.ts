@@ -12,7 +12,7 @@ import {performance} from 'node:perf_hooks';
 import {createInterface} from 'node:readline';
 import type {Readable, Writable} from 'node:stream';
 import {loadAddon, type NativeCapture} from '../src/capture/addon.js';
-import {decodePass} from '../src/capture/decode.js';
+import {decodePass, RECORD_SIZE} from '../src/capture/decode.js';
 
 const namespaces = Number(process.argv[2] ?? 100);
 const connsPerNamespace = Number(process.argv[3] ?? 100);
@@ -24,7 +24,7 @@ if (!existsSync(holder)) {
 	execFileSync('cc', ['-O2', '-Wall', new URL('netns-hold.c', import.meta.url).pathname, '-o', holder]);
 }
 
-type Figures = {layout: string; sockets: number; walked: number; completeMs: number; countersMs: number};
+type Figures = {layout: string; sockets: number; walked: number; completeMs: number; countersMs: number; countersRecords: number};
 
 function median(values: number[]): number {
 	const sorted = [...values].sort((a, b) => a - b);
@@ -58,11 +58,11 @@ async function measure(spaces: number, conns: number): Promise<Figures> {
 			}
 		}
 
-		let delivered: ((passCpuMs: number) => void) | undefined;
+		let delivered: ((records: number) => void) | undefined;
 		const {Capture} = loadAddon();
-		capture = new Capture({transport: 'ringbuf', family: 0, pid: 0, localPorts: [], remotePorts: [], acceptOwners: false}, (_block, _dropped, _lost, _errno, passMs, _complete, passCpuMs) => {
+		capture = new Capture({transport: 'ringbuf', family: 0, pid: 0, localPorts: [], remotePorts: [], acceptOwners: false}, (block, _dropped, _lost, _errno, passMs) => {
 			if (passMs !== 0) {
-				delivered?.(passCpuMs);
+				delivered?.(block.byteLength / RECORD_SIZE);
 			}
 		}, () => {});
 		const complete: number[] = [];
@@ -78,17 +78,18 @@ async function measure(spaces: number, conns: number): Promise<Figures> {
 		}
 
 		const counters: number[] = [];
+		let countersRecords = 0;
 		for (let index = 0; index < passes; index++) {
 			const started = performance.now();
 			const done = new Promise<number>(resolve => {
 				delivered = resolve;
 			});
 			capture.requestPass(false);
-			await done;
+			countersRecords = await done;
 			counters.push(performance.now() - started);
 		}
 
-		return {layout: spaces === 0 ? 'the host\'s own namespace only' : `${spaces} namespace${spaces === 1 ? '' : 's'} x ${conns} connections`, sockets, walked, completeMs: median(complete), countersMs: median(counters)};
+		return {layout: spaces === 0 ? 'the host\'s own namespace only' : `${spaces} namespace${spaces === 1 ? '' : 's'} x ${conns} connections`, sockets, walked, completeMs: median(complete), countersMs: median(counters), countersRecords};
 	} finally {
 		capture?.stop();
 		for (const held of holders) {
@@ -110,10 +111,10 @@ const together = await measure(1, namespaces * connsPerNamespace);
 const empty = await measure(namespaces, 0);
 const alone = await measure(0, 0);
 console.log(`${passes} passes of each, medians; sockets: those the complete pass listed (every namespace, the host's own included)`);
-console.log('| layout | sockets | namespaces walked | complete pass (owners) | counters pass |');
-console.log('| --- | --- | --- | --- | --- |');
+console.log('| layout | sockets | namespaces walked | complete pass (owners) | counters pass | records a counters pass sends |');
+console.log('| --- | --- | --- | --- | --- | --- |');
 for (const figures of [spread, together, empty, alone]) {
-	console.log(`| ${figures.layout} | ${figures.sockets.toLocaleString('en-US')} | ${figures.walked} | ${figures.completeMs.toFixed(1)} ms | ${figures.countersMs.toFixed(1)} ms |`);
+	console.log(`| ${figures.layout} | ${figures.sockets.toLocaleString('en-US')} | ${figures.walked} | ${figures.completeMs.toFixed(1)} ms | ${figures.countersMs.toFixed(1)} ms | ${figures.countersRecords.toLocaleString('en-US')} |`);
 }
 
 const extra = spread.walked - together.walked;

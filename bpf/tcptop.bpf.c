@@ -33,6 +33,8 @@ const volatile bool use_perf = false;   /* false: ring buffer */
  * hundred thousand, are not copied out every time.
  */
 volatile bool pass_changed_only = false;
+/* Set by user space before a counters pass: the namespace tcptop_snapshot walks (see tcptop_foreign). */
+volatile __u32 pass_own_netns = 0;
 
 /*
  * Every socket a pass walks, by state (index state - 1), counted whether pass_changed_only
@@ -566,52 +568,19 @@ static __always_inline void count_in_pass(__u8 state)
 }
 
 /*
- * A socket pass (the start-up snapshot, then one per refresh, fewer on a big host): every TCP
- * socket that exists (listeners, connections, TIME_WAIT and request sockets included), one
- * TCPTOP_RECORD_SOCKET record each, with a full socket's counters, read by user space from
- * the iterator's file; with pass_changed_only, only the connections that changed since the
- * last pass sent them. Every socket walked is counted by state either way. The family and
- * port settings apply; the pid setting does not (a socket found here has no task on the CPU).
+ * One TCPTOP_RECORD_SOCKET record of a socket, in `state`, written to a pass's file: with a
+ * full socket's counters (tp: its tcp_sock, or NULL), and, when `changed_only`, only if those
+ * or the state changed since a pass last sent them (`sent`: its pass_sent, or NULL). With
+ * `counted`, the socket is counted by state. A record that does not fit in what is left of the
+ * reader's buffer is thrown away and the socket shown again in the next read: counted, and
+ * noted as sent, once written.
  */
-SEC("iter/tcp")
-int tcptop_snapshot(struct bpf_iter__tcp *ctx)
+static __always_inline void pass_socket(struct seq_file *seq, const struct sock_common *skc,
+					__u8 state, __u16 family, __u16 sport, __u16 dport,
+					const struct tcp_sock *tp, struct pass_sent *sent,
+					bool changed_only, bool counted)
 {
-	struct sock_common *skc = ctx->sk_common;
-	if (!skc)
-		return 0;
-
-	__u16 family = skc->skc_family;
-	if (!family_wanted(family))
-		return 0;
-	/* A pass walks that namespace only; a socket of another is not expected here. */
-	if (target_netns && skc->skc_net.net->ns.inum != target_netns)
-		return 0;
-	__u8 state = skc->skc_state;
-	__u16 sport = skc->skc_num;
-	__u16 dport = bpf_ntohs(skc->skc_dport);
-	if (n_lports && !port_listed(sport, lports, n_lports))
-		return 0;
-	if (n_rports && !port_listed(dport, rports, n_rports))
-		return 0;
-	/*
-	 * A timewait socket also stands for a closed end whose peer has not closed yet (an
-	 * orphaned FIN_WAIT2, kept for tcp_fin_timeout): its sub-state says which, and ss lists
-	 * it as FIN-WAIT-2.
-	 */
-	if (state == TCP_TIME_WAIT) {
-		struct tcp_timewait_sock *tw = bpf_skc_to_tcp_timewait_sock(skc);
-		if (tw && tw->tw_sk.tw_substate == TCP_FIN_WAIT2)
-			state = TCP_FIN_WAIT2;
-	}
-	/*
-	 * A connection's counters, read in place (listeners have nothing to count; the TIME_WAIT
-	 * and request sockets the walk also finds keep none). bytes_acked and bytes_received are
-	 * what `ss -ti` shows.
-	 */
-	struct tcp_sock *tp = state == TCP_LISTEN || skc->skc_state == TCP_TIME_WAIT ?
-			      NULL : bpf_skc_to_tcp_sock(skc);
-	struct pass_sent *sent = tp ? bpf_sk_storage_get(&pass_sent, tp, 0,
-							   BPF_LOCAL_STORAGE_GET_F_CREATE) : NULL;
+	/* bytes_acked and bytes_received are what `ss -ti` shows. */
 	__u64 bytes_acked = 0, bytes_received = 0;
 	__u32 srtt_us = 0, total_retrans = 0;
 	if (tp) {
@@ -620,12 +589,13 @@ int tcptop_snapshot(struct bpf_iter__tcp *ctx)
 		srtt_us = tp->srtt_us >> 3;
 		total_retrans = tp->total_retrans;
 	}
-	if (pass_changed_only) {
+	if (changed_only) {
 		if (!tp || (sent && sent->state == state && sent->bytes_acked == bytes_acked &&
 			    sent->bytes_received == bytes_received && sent->srtt_us == srtt_us &&
 			    sent->total_retrans == total_retrans)) {
-			count_in_pass(state);
-			return 0;
+			if (counted)
+				count_in_pass(state);
+			return;
 		}
 	}
 
@@ -657,13 +627,10 @@ int tcptop_snapshot(struct bpf_iter__tcp *ctx)
 		rec.figures.srtt_us = srtt_us;
 		rec.figures.total_retrans = total_retrans;
 	}
-	/*
-	 * A record that does not fit in what is left of the reader's buffer is thrown away and the
-	 * socket shown again in the next read: counted, and noted as sent, once its record is written.
-	 */
-	if (bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec)) != 0)
-		return 0;
-	count_in_pass(state);
+	if (bpf_seq_write(seq, &rec, sizeof(rec)) != 0)
+		return;
+	if (counted)
+		count_in_pass(state);
 	if (sent) {
 		sent->bytes_acked = bytes_acked;
 		sent->bytes_received = bytes_received;
@@ -671,6 +638,103 @@ int tcptop_snapshot(struct bpf_iter__tcp *ctx)
 		sent->total_retrans = total_retrans;
 		sent->state = state;
 	}
+}
+
+/* The port settings, for a socket found by a pass. */
+static __always_inline bool pass_ports_wanted(__u16 sport, __u16 dport)
+{
+	if (n_lports && !port_listed(sport, lports, n_lports))
+		return false;
+	return !n_rports || port_listed(dport, rports, n_rports);
+}
+
+/*
+ * A socket pass (the start-up snapshot, then one per refresh, fewer on a big host): every TCP
+ * socket of the reader's network namespace (listeners, connections, TIME_WAIT and request
+ * sockets included), one TCPTOP_RECORD_SOCKET record each, with a full socket's counters,
+ * read by user space from the iterator's file; with pass_changed_only, only the connections
+ * that changed since the last pass sent them. Every socket walked is counted by state either
+ * way. The family, port and namespace settings apply; the pid setting does not (a socket found
+ * here has no task on the CPU).
+ */
+SEC("iter/tcp")
+int tcptop_snapshot(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	if (!skc)
+		return 0;
+
+	__u16 family = skc->skc_family;
+	if (!family_wanted(family))
+		return 0;
+	/* A pass walks that namespace only; a socket of another is not expected here. */
+	if (target_netns && skc->skc_net.net->ns.inum != target_netns)
+		return 0;
+	__u8 state = skc->skc_state;
+	__u16 sport = skc->skc_num;
+	__u16 dport = bpf_ntohs(skc->skc_dport);
+	if (!pass_ports_wanted(sport, dport))
+		return 0;
+	/*
+	 * A timewait socket also stands for a closed end whose peer has not closed yet (an
+	 * orphaned FIN_WAIT2, kept for tcp_fin_timeout): its sub-state says which, and ss lists
+	 * it as FIN-WAIT-2.
+	 */
+	if (state == TCP_TIME_WAIT) {
+		struct tcp_timewait_sock *tw = bpf_skc_to_tcp_timewait_sock(skc);
+		if (tw && tw->tw_sk.tw_substate == TCP_FIN_WAIT2)
+			state = TCP_FIN_WAIT2;
+	}
+	/* Listeners have nothing to count; the TIME_WAIT and request sockets the walk also finds keep none. */
+	struct tcp_sock *tp = state == TCP_LISTEN || skc->skc_state == TCP_TIME_WAIT ?
+			      NULL : bpf_skc_to_tcp_sock(skc);
+	struct pass_sent *sent = tp ? bpf_sk_storage_get(&pass_sent, tp, 0,
+							   BPF_LOCAL_STORAGE_GET_F_CREATE) : NULL;
+	pass_socket(ctx->meta->seq, skc, state, family, sport, dport, tp, sent, pass_changed_only, true);
+	return 0;
+}
+
+/*
+ * The counters of connections in the other network namespaces (not pass_own_netns), for a
+ * counters pass: walking the socket tables of each namespace would cost each the whole host's
+ * hash table, so this walks every process's open files once, as tcptop_owners does, and sends
+ * every connection found there (without counting: the namespaces' per-state counts come from
+ * complete passes), once per process holding it. Connections no process holds (orphans
+ * closing, accepted ones not yet accept()ed) wait for the next complete pass.
+ */
+SEC("iter/task_file")
+int tcptop_foreign(struct bpf_iter__task_file *ctx)
+{
+	struct file *file = ctx->file;
+	if (!file)
+		return 0;
+	struct socket *socket = bpf_sock_from_file(file);
+	if (!socket)
+		return 0;
+	struct sock *sk = socket->sk;
+	if (!sk || sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	struct sock_common *skc = &sk->__sk_common;
+	__u32 netns = skc->skc_net.net->ns.inum;
+	if (netns == pass_own_netns || (target_netns && netns != target_netns))
+		return 0;
+	__u16 family = skc->skc_family;
+	if (!family_wanted(family))
+		return 0;
+	/* Listeners keep no counters; a closed socket (or one not connected yet) is in no table. */
+	__u8 state = skc->skc_state;
+	if (state == TCP_LISTEN || state == TCP_CLOSE)
+		return 0;
+	__u16 sport = skc->skc_num;
+	__u16 dport = bpf_ntohs(skc->skc_dport);
+	if (!pass_ports_wanted(sport, dport))
+		return 0;
+	/*
+	 * A socket a process holds is a full socket, a tcp_sock for TCP; reached through the file,
+	 * it is not one the kernel lets a program keep storage on, so every such connection is sent.
+	 */
+	const struct tcp_sock *tp = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct tcp_sock));
+	pass_socket(ctx->meta->seq, skc, state, family, sport, dport, tp, NULL, false, false);
 	return 0;
 }
 

@@ -54,6 +54,11 @@ CaptureOptions ParseOptions(const Napi::Object& options)
 	if (netns.IsNumber()) {
 		parsed.netns = netns.As<Napi::Number>().Uint32Value();
 	}
+	Napi::Value foreignWalk = options.Get("foreignWalk");
+	if (foreignWalk.IsString()) {
+		std::string walk = foreignWalk.As<Napi::String>().Utf8Value();
+		parsed.foreignWalk = walk == "tables" ? 1 : walk == "files" ? 2 : 0;
+	}
 	Napi::Value acceptOwners = options.Get("acceptOwners");
 	if (acceptOwners.IsBoolean()) {
 		parsed.acceptOwners = acceptOwners.As<Napi::Boolean>().Value();

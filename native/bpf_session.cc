@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <netinet/tcp.h>
 #include <linux/perf_event.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -166,6 +167,7 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 	}
 	session->skel_ = skel;
 	session->onlyNetns_ = options.netns;
+	session->foreignWalk_ = options.foreignWalk;
 
 	// 2. Configure: load-time settings become constants the verifier prunes on.
 	skel->rodata->target_family = options.family;
@@ -182,6 +184,7 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 	bool perf = options.transport == Transport::PerfBuffer;
 	// The snapshot iterators run on demand (Snapshot()), not as tracepoints.
 	bpf_program__set_autoattach(skel->progs.tcptop_snapshot, false);
+	bpf_program__set_autoattach(skel->progs.tcptop_foreign, false);
 	bpf_program__set_autoattach(skel->progs.tcptop_owners, false);
 	// Loaded only when asked for (they need Linux 6.2), and attached on their own: without
 	// them tcptop still runs, knowing fewer owners.
@@ -421,6 +424,19 @@ bool NoTcpSockets()
 	       inuse == 0 && timewait == 0;
 }
 
+// Whether `space` holds any TCP socket: the calling thread enters it for that moment.
+bool HoldsTcpSockets(const NetNamespace& space, const NetNamespace& own)
+{
+	if (EnterNetNamespace(space.fd) != 0) {
+		return false;
+	}
+	bool holds = !NoTcpSockets();
+	if (EnterNetNamespace(own.fd) != 0) {
+		abort();
+	}
+	return holds;
+}
+
 // An iterator's file over the sockets of `space`: the kernel takes the namespace of the
 // thread that creates it, so the thread enters it for that moment (`own`: its own). Returns
 // -ENODATA, without one, for a namespace without TCP sockets.
@@ -474,13 +490,15 @@ int BpfSession::Pass(bool complete, bool owners, std::vector<uint8_t>& block, ui
 	if (complete) {
 		block.reserve(block.size() + lastCompleteBytes_ + sizeof(tcptop_counts_record));
 	}
-	int err = WalkSockets(block);
+	int err = WalkSockets(block, complete);
 	if (ownerWalk.joinable()) {
 		ownerWalk.join();
 		err = err != 0 ? err : ownersErr;
 		block.insert(block.end(), ownerBlock.begin(), ownerBlock.end());
 	} else if (owners && err == 0) {
+		uint64_t before = ThreadCpuNs();
 		err = ReadIterator(skel_->progs.tcptop_owners, block);
+		helperCpuNs = ThreadCpuNs() - before;
 	}
 	if (err != 0) {
 		return err;
@@ -488,10 +506,13 @@ int BpfSession::Pass(bool complete, bool owners, std::vector<uint8_t>& block, ui
 	if (complete) {
 		lastCompleteBytes_ = block.size();
 	}
+	if (complete && owners) {
+		filesNs_ = helperCpuNs;
+	}
 	return 0;
 }
 
-int BpfSession::WalkSockets(std::vector<uint8_t>& block)
+int BpfSession::WalkSockets(std::vector<uint8_t>& block, bool complete)
 {
 	bpf_link* link = bpf_program__attach_iter(skel_->progs.tcptop_snapshot, nullptr);
 	if (link == nullptr) {
@@ -502,12 +523,30 @@ int BpfSession::WalkSockets(std::vector<uint8_t>& block)
 		bpf_link__destroy(link);
 		return -ENOENT; // not even our own: no /proc
 	}
+	const NetNamespace& own = namespaces.front();
+	// Each namespace's tables cost a walk of the host's whole hash table. A counters pass walks
+	// the other namespaces' tables, or the processes' open files (tcptop_foreign) when those
+	// cost less by the last complete pass (whose owner walk went through the same files): a
+	// walk of the files sends every connection it finds, changed or not, for JavaScript to
+	// read (about a microsecond each), where a walk of the tables sends the changed ones.
+	constexpr uint64_t kRecordReadNs = 1000;
+	bool byFiles = !complete && onlyNetns_ == 0 &&
+	               (foreignWalk_ == 0 ? foreignTablesNs_ > filesNs_ + foreignConnections_ * kRecordReadNs
+	                                  : foreignWalk_ == 2);
 	int err = 0;
+	bool foreign = false; // whether another namespace holds TCP sockets, walking by files
+	uint64_t foreignNs = 0;
+	uint64_t foreignConnections = 0;
 	for (const NetNamespace& space : namespaces) {
 		if (onlyNetns_ != 0 && space.inode != onlyNetns_) {
 			continue;
 		}
-		int fd = CreateIteratorIn(bpf_link__fd(link), space, namespaces.front());
+		if (byFiles && &space != &own) {
+			foreign = foreign || HoldsTcpSockets(space, own);
+			continue;
+		}
+		uint64_t startedNs = ThreadCpuNs();
+		int fd = CreateIteratorIn(bpf_link__fd(link), space, own);
 		// Another namespace may be gone already (its last process exited): not ours.
 		if (fd < 0 && fd != -ENODATA && &space == &namespaces.front()) {
 			err = fd;
@@ -531,9 +570,25 @@ int BpfSession::WalkSockets(std::vector<uint8_t>& block)
 		memcpy(counts.state_counts, skel_->bss->pass_state_counts, sizeof(counts.state_counts));
 		auto* bytes = reinterpret_cast<const uint8_t*>(&counts);
 		block.insert(block.end(), bytes, bytes + sizeof(counts));
+		if (&space != &own) {
+			foreignNs += ThreadCpuNs() - startedNs;
+			for (uint32_t state = TCP_ESTABLISHED; state <= TCP_CLOSING; state++) {
+				bool connection = state != TCP_TIME_WAIT && state != TCP_CLOSE && state != TCP_LISTEN;
+				foreignConnections += connection ? counts.state_counts[state - 1] : 0;
+			}
+		}
 	}
+	if (complete && err == 0) {
+		foreignTablesNs_ = foreignNs;
+		foreignConnections_ = foreignConnections;
+	}
+	uint32_t ownInode = own.inode;
 	CloseNetNamespaces(namespaces);
 	bpf_link__destroy(link);
+	if (err == 0 && foreign) {
+		skel_->bss->pass_own_netns = ownInode;
+		err = ReadIterator(skel_->progs.tcptop_foreign, block);
+	}
 	return err;
 }
 

@@ -21,6 +21,9 @@ struct CaptureOptions {
 	uint16_t family = 0; // 0: both, else AF_INET / AF_INET6
 	uint32_t pid = 0;    // 0: every process
 	uint32_t netns = 0;  // 0: every network namespace, else its inode
+	// How counters passes reach other namespaces' connections: 0 the cheaper way (see Pass),
+	// 1 their tables, 2 their processes' open files.
+	uint8_t foreignWalk = 0;
 	std::vector<uint16_t> localPorts;
 	std::vector<uint16_t> remotePorts;
 	// Trace accept()/accept4() exits for passive connections' owners. Off by default: a
@@ -45,13 +48,17 @@ public:
 	BpfSession(const BpfSession&) = delete;
 	BpfSession& operator=(const BpfSession&) = delete;
 
-	// Any one thread at a time. For each network namespace on the host (the thread's own
-	// first), one TCPTOP_RECORD_SOCKET record per TCP socket that exists now (iter/tcp; without
-	// `complete`, only the connections that changed since they were last sent), then one
-	// TCPTOP_RECORD_COUNTS record carrying the namespace: every socket walked, by state, those
-	// left out included. Then, with `owners`, one TCPTOP_RECORD_OWNER record per process
-	// holding one open (iter/task_file, every namespace at once), from a thread of its own
-	// whose CPU time goes to `helperCpuNs`. Returns a negative errno on failure.
+	// Any one thread at a time. For each network namespace walked, one TCPTOP_RECORD_SOCKET
+	// record per TCP socket that exists now (iter/tcp; without `complete`, only the connections
+	// that changed since they were last sent), then one TCPTOP_RECORD_COUNTS record carrying
+	// the namespace: every socket walked, by state, those left out included. A complete pass
+	// walks every namespace on the host (the thread's own first); a counters pass too, or, when
+	// that cost more at the last complete pass than its walk of every process's open files,
+	// its own (or the one the options name), then every connection of the others that a
+	// process holds, found in those files (iter/task_file), without counts. Then, with
+	// `owners`, one TCPTOP_RECORD_OWNER record per process holding one open (iter/task_file,
+	// every namespace at once), from a thread of its own whose CPU time goes to `helperCpuNs`.
+	// Returns a negative errno on failure.
 	int Pass(bool complete, bool owners, std::vector<uint8_t>& block, uint64_t& helperCpuNs);
 
 	// Whether accept()/accept4() exits are traced (TCPTOP_RECORD_ACCEPTED records).
@@ -74,7 +81,7 @@ public:
 private:
 	BpfSession() = default;
 	bool AttachAcceptOwners();
-	int WalkSockets(std::vector<uint8_t>& block);
+	int WalkSockets(std::vector<uint8_t>& block, bool complete);
 
 	bool StartPerfStaging();
 	void FlushPerfStages();
@@ -100,8 +107,14 @@ private:
 	int flushFd_ = -1;
 	bool acceptOwners_ = false;
 	uint32_t onlyNetns_ = 0; // passes walk this namespace only (0: every one)
+	uint8_t foreignWalk_ = 0; // CaptureOptions::foreignWalk
 	bool mountedTracefs_ = false;
 	size_t lastCompleteBytes_ = 0; // the last complete pass's block, to size the next one's
+	// What the last complete pass spent walking other namespaces' tables, and every process's
+	// open files (its owner walk): a counters pass walks the other namespaces the cheaper way.
+	uint64_t foreignTablesNs_ = 0;
+	uint64_t filesNs_ = 0;
+	uint64_t foreignConnections_ = 0; // and the connections it found in the other namespaces
 };
 
 } // namespace tcptop

@@ -1,12 +1,15 @@
 // Socket passes cover every network namespace on the host: two namespaces this test makes, with
 // loopback connections in one and a veth pair between them, are listed as ss -tan lists them
-// in each, with their owners and counters, when tcptop runs in neither.
+// in each, with their owners and counters, when tcptop runs in neither; counters passes follow
+// their connections' counters, through either walk.
 import {execFileSync, spawn, type ChildProcess} from 'node:child_process';
 import {once} from 'node:events';
 import {statSync} from 'node:fs';
 import {createInterface} from 'node:readline';
+import {setTimeout as delay} from 'node:timers/promises';
 import type {ExecutionContext} from 'ava';
-import {run} from './helpers/cli.js';
+import {KernelSource} from '../src/capture/kernel-source.js';
+import {run, start} from './helpers/cli.js';
 import {kernelTest} from './helpers/kernel.js';
 import {ssSocketsIn, ssStatesIn} from './helpers/ss.js';
 
@@ -14,22 +17,26 @@ import {ssSocketsIn, ssStatesIn} from './helpers/ss.js';
 const written = 100_000;
 const vethPort = 7100;
 
-// a: a loopback server with three clients (the first writes `written` bytes) and a server on
-// the veth address; b: two clients of that server. Each prints "ready", then holds everything
-// until its stdin ends.
+// a: a loopback server with three clients (the first writes `written` bytes, and as many again
+// for each line its stdin reads) and a server on the veth address (unless its port is 0); b: two
+// clients of that server. Each prints "ready", then holds everything until its stdin ends.
 const holderScript = `
 const net = require('node:net');
 const [role, written, vethPort] = process.argv.slice(1);
 const held = [];
 const ready = () => setTimeout(() => process.stdout.write('ready\\n'), 200);
-process.stdin.resume();
+let writer;
+process.stdin.on('data', () => writer.write(Buffer.alloc(Number(written))));
 process.stdin.on('end', () => process.exit(0));
 const connect = (port, host, count, then) => {
 	let open = 0;
 	for (let i = 0; i < count; i++) {
 		const client = net.connect(port, host, () => {
 			held.push(client);
-			if (i === 0 && role === 'a') client.write(Buffer.alloc(Number(written)));
+			if (i === 0 && role === 'a') {
+				writer = client;
+				client.write(Buffer.alloc(Number(written)));
+			}
 			if (++open === count) then();
 		});
 	}
@@ -37,7 +44,8 @@ const connect = (port, host, count, then) => {
 if (role === 'a') {
 	const loopback = net.createServer(socket => { held.push(socket); socket.resume(); }).listen(0, '127.0.0.1', () => {
 		connect(loopback.address().port, '127.0.0.1', 3, () => {
-			net.createServer(socket => held.push(socket)).listen(Number(vethPort), '10.213.0.1', ready);
+			if (vethPort === '0') ready();
+			else net.createServer(socket => held.push(socket)).listen(Number(vethPort), '10.213.0.1', ready);
 		});
 	});
 } else {
@@ -53,8 +61,8 @@ function ip(...args: string[]): void {
 }
 
 /** Runs the holder in a namespace until the test ends; resolves once it holds its connections. */
-async function hold(t: ExecutionContext, namespace: string, role: 'a' | 'b'): Promise<ChildProcess> {
-	const holder = spawn('ip', ['netns', 'exec', namespace, process.execPath, '-e', holderScript, role, String(written), String(vethPort)], {stdio: ['pipe', 'pipe', 'inherit']});
+async function hold(t: ExecutionContext, namespace: string, role: 'a' | 'b', port = vethPort): Promise<ChildProcess> {
+	const holder = spawn('ip', ['netns', 'exec', namespace, process.execPath, '-e', holderScript, role, String(written), String(port)], {stdio: ['pipe', 'pipe', 'inherit']});
 	t.teardown(async () => {
 		holder.stdin.end();
 		if (holder.exitCode === null) {
@@ -66,19 +74,23 @@ async function hold(t: ExecutionContext, namespace: string, role: 'a' | 'b'): Pr
 	return holder;
 }
 
+/** A namespace of the test's own, with its loopback up, deleted when the test ends. */
+function namespaceFor(t: ExecutionContext, role: string): string {
+	const namespace = `tcptop-${role}-${process.pid}`;
+	ip('netns', 'add', namespace);
+	t.teardown(() => {
+		ip('netns', 'del', namespace);
+	});
+	ip('-n', namespace, 'link', 'set', 'lo', 'up');
+	return namespace;
+}
+
 function socketsOf(rows: Row[]): string[] {
 	return rows.map(row => `${row.state} ${row.laddr}:${row.lport} ${row.raddr}:${row.rport}`).sort();
 }
 
 kernelTest('passes list every namespace\'s sockets as ss does in each, with owners and counters; --netns and the netns filter take one', async t => {
-	const [a, b] = ['a', 'b'].map(role => `tcptop-${role}-${process.pid}`) as [string, string];
-	for (const namespace of [a, b]) {
-		ip('netns', 'add', namespace);
-		t.teardown(() => {
-			ip('netns', 'del', namespace);
-		});
-		ip('-n', namespace, 'link', 'set', 'lo', 'up');
-	}
+	const [a, b] = [namespaceFor(t, 'a'), namespaceFor(t, 'b')];
 
 	// Interface names are the namespaces' own: nothing of the host's is touched.
 	ip('-n', a, 'link', 'add', 'tcptop0', 'type', 'veth', 'peer', 'name', 'tcptop1', 'netns', b);
@@ -107,6 +119,32 @@ kernelTest('passes list every namespace\'s sockets as ss does in each, with owne
 	t.true(loopback.some(row => row.tx_bytes === written + 1), 'the writer\'s counters');
 	t.true(loopback.some(row => row.rx_bytes === written), 'the reader\'s counters');
 
+	// Later counters passes follow the other namespaces' connections too.
+	const live = start(['-b', '-d', '1', '--json', '--max-conns', '1000000']);
+	t.teardown(() => live.kill('SIGTERM'));
+	const documents = createInterface({input: live.stdout});
+	let printed = 0;
+	let followed = false;
+	for await (const line of documents) {
+		if (printed++ === 0) {
+			holderA.stdin!.write('write\n');
+			continue;
+		}
+
+		// Every fifth pass walks every namespace's tables: the ones between must follow it.
+		if (printed > 4) {
+			break;
+		}
+
+		const rows = (JSON.parse(line) as Document).connections.filter(row => row.netns === inode(a));
+		if (rows.some(row => row.tx_bytes === (2 * written) + 1) && rows.some(row => row.rx_bytes === 2 * written)) {
+			followed = true;
+			break;
+		}
+	}
+
+	t.true(followed, 'the second write is counted by the counters passes that follow it');
+
 	// One namespace: its counts, exact; only its rows, by name or inode.
 	const one = await run(['-b', '-n', '1', '--json', '--netns', b]);
 	t.is(one.code, 0, one.stderr);
@@ -117,3 +155,43 @@ kernelTest('passes list every namespace\'s sockets as ss does in each, with owne
 	t.is(filtered.code, 0, filtered.stderr);
 	t.deepEqual(socketsOf((JSON.parse(filtered.stdout) as Document).connections), ssSocketsIn(a));
 });
+
+for (const foreignWalk of ['tables', 'files'] as const) {
+	kernelTest(`counters passes follow another namespace's connections through its ${foreignWalk}`, async t => {
+		const namespace = namespaceFor(t, `${foreignWalk[0]!}c`);
+		const holder = await hold(t, namespace, 'a', 0);
+		const netns = statSync(`/run/netns/${namespace}`).ino;
+		const source = new KernelSource({passIntervalMs: 100, foreignWalk});
+		const seen: Array<{complete: boolean; namespaces: readonly number[]; sent: number[]}> = [];
+		let wrote = false;
+		const followed = new Promise<void>(resolve => {
+			source.start({
+				snapshot() {
+					holder.stdin!.write('write\n');
+					wrote = true;
+				},
+				pass(pass) {
+					const sent = pass.sockets.filter(socket => socket.netns === netns && socket.figures).map(socket => socket.figures!.bytesAcked);
+					seen.push({complete: pass.complete, namespaces: pass.namespaces, sent});
+					if (wrote && !pass.complete && sent.includes((2 * written) + 1)) {
+						resolve();
+					}
+				},
+				batch() {},
+				error(error) {
+					t.fail(error.message);
+				},
+			});
+		});
+		try {
+			await Promise.race([followed, delay(10_000)]);
+		} finally {
+			await source.stop();
+		}
+
+		const counters = seen.filter(pass => !pass.complete);
+		t.true(counters.some(pass => pass.sent.includes((2 * written) + 1)), 'a counters pass carried the second write');
+		// Through the files the namespace is not walked (nor counted); through its tables it is.
+		t.is(counters.at(-1)!.namespaces.includes(netns), foreignWalk === 'tables');
+	});
+}

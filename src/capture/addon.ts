@@ -12,6 +12,13 @@ export type NativeCaptureOptions = {
 	pid: number;
 	/** 0 for every network namespace, else the inode of the one to capture. */
 	netns?: number;
+	/**
+	 * How counters passes reach the connections of other namespaces than tcptop's: through
+	 * each namespace's socket tables (each walk costs a pass through the host's whole hash
+	 * table) or through every process's open files (one walk, whatever the namespaces); by
+	 * default whichever cost less at the last complete pass. For tests.
+	 */
+	foreignWalk?: 'auto' | 'tables' | 'files';
 	localPorts: readonly number[];
 	remotePorts: readonly number[];
 	/**

@@ -2,6 +2,7 @@
 // as struct tcptop_record in bpf/tcptop.h (the offsets below mirror it).
 import {formatIPv4, formatIPv6} from './address.js';
 import {TcpState, type Accepted, type ExistingSocket, type Reset, type SocketFigures, type Transition} from './transition.js';
+import type {NamespaceCounts} from './source.js';
 
 export const RECORD_SIZE = 96;
 const RECORD_STATE = 1;
@@ -301,8 +302,8 @@ export function decodeBlock(block: ArrayBuffer, wallOffsetMs: number): DecodedBl
 
 export type DecodedPass = {
 	readonly sockets: ExistingSocket[];
-	/** Every socket the pass walked, by state (index: state number); see SocketPass.stateCounts. */
-	readonly stateCounts: number[] | undefined;
+	/** Every socket of each namespace walked, by state; see SocketPass.counts. */
+	readonly counts: NamespaceCounts[] | undefined;
 	/** The network namespaces walked, in the order walked; see SocketPass.namespaces. */
 	readonly namespaces: number[];
 };
@@ -331,7 +332,7 @@ export function * decodePassSteps(block: ArrayBuffer, wallOffsetMs: number): Gen
 	/** Where each socket's owner record starts, by socket identity. */
 	const owners = new Map<number, number>();
 	let pass: PassBlock | undefined;
-	let stateCounts: number[] | undefined;
+	let counts: NamespaceCounts[] | undefined;
 	const namespaces: number[] = [];
 	const visit = (type: number, view: DataView, bytes: Uint8Array, offset: number) => {
 		if (type === RECORD_SOCKET) {
@@ -344,12 +345,14 @@ export function * decodePassSteps(block: ArrayBuffer, wallOffsetMs: number): Gen
 				owners.set(sock, offset);
 			}
 		} else if (type === RECORD_COUNTS) {
-			stateCounts ??= Array.from<number>({length: countedStates + 1}).fill(0);
+			const states = [0];
 			for (let state = 1; state <= countedStates; state++) {
-				stateCounts[state]! += view.getUint32(offset + Offset.stateCounts + ((state - 1) * 4), true);
+				states.push(view.getUint32(offset + Offset.stateCounts + ((state - 1) * 4), true));
 			}
 
-			namespaces.push(view.getUint32(offset + Offset.netns, true));
+			const netns = view.getUint32(offset + Offset.netns, true);
+			namespaces.push(netns);
+			(counts ??= []).push({netns, states});
 		} else {
 			throw unknownType(type, offset);
 		}
@@ -367,7 +370,7 @@ export function * decodePassSteps(block: ArrayBuffer, wallOffsetMs: number): Gen
 		}
 	}
 
-	return {sockets, stateCounts, namespaces};
+	return {sockets, counts, namespaces};
 }
 
 /** Sockets timed at once at most; beyond it, new sockets go without time in state. */

@@ -136,8 +136,8 @@ export class KernelSource implements TransitionSource {
 					throw new Error(`cannot list the TCP sockets: ${errnoName(-errno)}`);
 				}
 
-				const {sockets, stateCounts, namespaces} = yield * decodePassSteps(block, wallOffsetMs);
-				const rest = handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, stateCounts, namespaces, owners: complete, complete});
+				const {sockets, counts, namespaces} = yield * decodePassSteps(block, wallOffsetMs);
+				const rest = handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, counts, namespaces, owners: complete, complete});
 				while (rest && !rest()) {
 					yield;
 				}
@@ -222,8 +222,8 @@ export class KernelSource implements TransitionSource {
 			try {
 				const startedMs = performance.now();
 				const monoMs = Number(process.hrtime.bigint()) / 1e6;
-				const {sockets, stateCounts, namespaces} = decodePass(this.#capture.snapshot(), wallOffsetMs);
-				handlers.snapshot({monoMs, wallMs: monoMs + wallOffsetMs, sockets, stateCounts, namespaces, owners: true, complete: true});
+				const {sockets, counts, namespaces} = decodePass(this.#capture.snapshot(), wallOffsetMs);
+				handlers.snapshot({monoMs, wallMs: monoMs + wallOffsetMs, sockets, counts, namespaces, owners: true, complete: true});
 				this.#completeDone(performance.now() - startedMs);
 			} catch (error) {
 				this.#capture.stop();

@@ -19,26 +19,33 @@ export type SocketPass = {
 	readonly wallMs: number;
 	readonly sockets: readonly ExistingSocket[];
 	/**
-	 * The network namespaces (inodes) the pass walked, every one on the host the source could
-	 * enter (the reader's own first): a namespace born since is not covered until the next pass,
-	 * while state changes come from every namespace.
+	 * The network namespaces (inodes) whose socket tables the pass walked: in a complete pass,
+	 * every one on the host the source could enter (the reader's own first; a namespace born
+	 * since is not covered until the next), in a counters pass the reader's own. State changes
+	 * come from every namespace.
 	 */
 	readonly namespaces: readonly number[];
 	/** Whether the pass looked up which process holds each socket (pid and comm are filled). */
 	readonly owners: boolean;
 	/**
-	 * Whether it lists every socket. A pass that only reads counters lists the connections
-	 * whose counters or state changed since the pass before (the kernel keeps what it last
-	 * sent of each): not the unchanged ones, listeners, TIME_WAIT or request sockets.
+	 * Whether it lists every socket. A pass that only reads counters lists the connections of
+	 * its namespace whose counters or state changed since the pass before (the kernel keeps
+	 * what it last sent of each): not the unchanged ones, listeners, TIME_WAIT or request
+	 * sockets; and the connections of other namespaces that a process holds open.
 	 */
 	readonly complete: boolean;
 	/**
-	 * Every socket of the namespaces the pass walked, by state (index: state number), those a
-	 * pass that is not complete leaves out of `sockets` included: the host's figures, whatever
-	 * the connection table holds. Undefined where the source does not know them (a recorded
-	 * pass).
+	 * Every socket of each namespace walked, by state, those a pass that is not complete leaves
+	 * out of `sockets` included: the host's figures, whatever the connection table holds.
+	 * Undefined where the source does not know them (a recorded pass).
 	 */
-	readonly stateCounts?: readonly number[];
+	readonly counts?: readonly NamespaceCounts[];
+};
+
+/** A namespace's sockets by state (index: state number), as a walk of its socket tables counted them. */
+export type NamespaceCounts = {
+	readonly netns: number;
+	readonly states: readonly number[];
 };
 
 /**

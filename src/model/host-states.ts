@@ -1,7 +1,7 @@
 // The host's sockets per state, as the kernel counts them, whatever the connection table holds:
-// the last socket pass's counts of the namespaces it walked (the kernel counts every socket it
+// each namespace's counts from the last pass that walked it (the kernel counts every socket it
 // walks, those a counters-only pass leaves out included), moved along by every change seen in
-// them since. Between
+// it since. Between
 // two passes what no change reports is not seen: a request socket that becomes a connection,
 // a TIME_WAIT or an orphaned FIN_WAIT2 that expires (taken as gone once the kernel's length
 // for it is over, its longest); the next pass sets them right.
@@ -54,18 +54,40 @@ class Expiries {
 	}
 }
 
-export class HostStates {
-	#covered: ReadonlySet<number> | undefined;
-	readonly #counts = new Float64Array(stateCount);
-	#sinceMs = Number.NEGATIVE_INFINITY;
-	readonly #timeWaits: Expiries;
+/** One namespace's sockets per state, from the last pass that counted it, moved along since. */
+class NamespaceStates {
+	readonly counts = new Float64Array(stateCount);
+	sinceMs = Number.NEGATIVE_INFINITY;
+	readonly timeWaits: Expiries;
 	/** Orphaned FIN_WAIT2s (see Transition.orphaned) counted since the last pass. */
-	readonly #orphans: Expiries;
+	readonly orphans: Expiries;
 
-	constructor(timeWaitMs: number, finTimeoutMs = timeWaitMs) {
-		this.#timeWaits = new Expiries(timeWaitMs);
-		this.#orphans = new Expiries(finTimeoutMs);
+	constructor(timeWaitMs: number, finTimeoutMs: number) {
+		this.timeWaits = new Expiries(timeWaitMs);
+		this.orphans = new Expiries(finTimeoutMs);
 	}
+
+	/** Takes a pass's counts of this namespace, taken at monoMs. */
+	reset(states: ArrayLike<number>, monoMs: number): void {
+		this.counts.fill(0);
+		for (let state = 0; state < stateCount && state < states.length; state++) {
+			this.counts[state] = states[state]!;
+		}
+
+		this.sinceMs = monoMs;
+		this.timeWaits.clear();
+		this.orphans.clear();
+		// The pass's FIN_WAIT2s are full sockets and orphans alike: only TIME_WAIT is known to end.
+		this.timeWaits.add(monoMs, this.counts[TcpState.TIME_WAIT]!);
+	}
+}
+
+export class HostStates {
+	readonly #namespaces = new Map<number, NamespaceStates>();
+	/** The namespaces counted, as one set whose identity changes when they do. */
+	#covered: ReadonlySet<number> | undefined;
+
+	constructor(private readonly timeWaitMs: number, private readonly finTimeoutMs = timeWaitMs) {}
 
 	/** The namespaces the counts cover; undefined until a pass with counts came. */
 	get covered(): ReadonlySet<number> | undefined {
@@ -74,53 +96,79 @@ export class HostStates {
 
 	/** Whether the counts cover a namespace's sockets. */
 	covers(netns: number): boolean {
-		return this.#covered?.has(netns) ?? false;
+		return this.#namespaces.has(netns);
 	}
 
 	/**
-	 * Takes a pass's counts. A pass that does not carry them (a recorded one) is counted from
-	 * its list when it is complete, and otherwise leaves the counts as they are.
+	 * Takes a pass's counts, of each namespace it counted. A complete pass lists every namespace
+	 * there is: those it does not are gone. A pass that does not carry counts (a recorded one) is
+	 * counted from its list when it is complete, and otherwise leaves the counts as they are.
 	 */
 	applyPass(pass: SocketPass): void {
-		if (pass.stateCounts) {
-			this.#counts.fill(0);
-			this.#counts.set(pass.stateCounts.slice(0, stateCount));
-		} else if (pass.complete) {
-			this.#counts.fill(0);
+		let counts = pass.counts;
+		if (!counts && pass.complete) {
+			const byNamespace = new Map<number, number[]>(pass.namespaces.map(netns => [netns, Array.from({length: stateCount}, () => 0)]));
 			for (const socket of pass.sockets) {
-				this.#counts[socket.state]! += 1;
+				const states = byNamespace.get(socket.netns);
+				if (states) {
+					states[socket.state]! += 1;
+				}
 			}
-		} else {
+
+			counts = [...byNamespace].map(([netns, states]) => ({netns, states}));
+		}
+
+		if (!counts) {
 			return;
 		}
 
-		if (!sameMembers(this.#covered, pass.namespaces)) {
-			this.#covered = new Set(pass.namespaces);
+		let changed = this.#covered === undefined;
+		if (pass.complete) {
+			const listed = new Set(pass.namespaces);
+			for (const netns of this.#namespaces.keys()) {
+				if (!listed.has(netns)) {
+					this.#namespaces.delete(netns);
+					changed = true;
+				}
+			}
 		}
 
-		this.#sinceMs = pass.monoMs;
-		this.#timeWaits.clear();
-		this.#orphans.clear();
-		// The pass's FIN_WAIT2s are full sockets and orphans alike: only TIME_WAIT is known to end.
-		this.#timeWaits.add(pass.monoMs, this.#counts[TcpState.TIME_WAIT]!);
+		for (const {netns, states} of counts) {
+			let space = this.#namespaces.get(netns);
+			if (!space) {
+				space = new NamespaceStates(this.timeWaitMs, this.finTimeoutMs);
+				this.#namespaces.set(netns, space);
+				changed = true;
+			}
+
+			space.reset(states, pass.monoMs);
+		}
+
+		if (changed) {
+			this.#covered = new Set(this.#namespaces.keys());
+		}
 	}
 
 	/** Counts the timewait sockets that are over by now as gone. */
 	sweep(nowMs: number): void {
-		this.#counts[TcpState.TIME_WAIT]! -= this.#timeWaits.takeOver(nowMs);
-		this.#counts[TcpState.FIN_WAIT2]! -= this.#orphans.takeOver(nowMs);
+		for (const space of this.#namespaces.values()) {
+			space.counts[TcpState.TIME_WAIT]! -= space.timeWaits.takeOver(nowMs);
+			space.counts[TcpState.FIN_WAIT2]! -= space.orphans.takeOver(nowMs);
+		}
 	}
 
-	/** A change the kernel reported; those before the last pass are in its counts already. */
+	/** A change the kernel reported; those before its namespace's last count are in it already. */
 	apply(t: Transition): void {
-		if (t.monoMs < this.#sinceMs || !this.covers(t.netns)) {
+		const space = this.#namespaces.get(t.netns);
+		if (!space || t.monoMs < space.sinceMs) {
 			return;
 		}
 
+		const {counts} = space;
 		// A passive open's socket starts as a copy of its listener, which stays a listener.
 		const leaves = t.oldstate !== TcpState.CLOSE && (t.oldstate !== TcpState.LISTEN || t.newstate === TcpState.CLOSE);
 		if (leaves) {
-			this.#counts[t.oldstate]! -= 1;
+			counts[t.oldstate]! -= 1;
 		}
 
 		// The kernel keeps an actively closed connection as a timewait socket: in TIME_WAIT, or in
@@ -131,22 +179,23 @@ export class HostStates {
 		}
 
 		if (enters !== TcpState.CLOSE) {
-			this.#counts[enters]! += 1;
+			counts[enters]! += 1;
 		}
 
 		if (enters === TcpState.TIME_WAIT) {
-			this.#timeWaits.add(t.monoMs, 1);
+			space.timeWaits.add(t.monoMs, 1);
 		} else if (t.newstate === TcpState.CLOSE && enters === TcpState.FIN_WAIT2) {
-			this.#orphans.add(t.monoMs, 1);
+			space.orphans.add(t.monoMs, 1);
 		}
 	}
 
-	/** Sockets of the covered namespaces in a state (never below zero). */
+	/** Sockets of the covered namespaces in a state (never below zero in any one). */
 	count(state: number): number {
-		return Math.max(0, this.#counts[state] ?? 0);
-	}
-}
+		let count = 0;
+		for (const space of this.#namespaces.values()) {
+			count += Math.max(0, space.counts[state] ?? 0);
+		}
 
-function sameMembers(set: ReadonlySet<number> | undefined, list: readonly number[]): boolean {
-	return set !== undefined && set.size === list.length && list.every(member => set.has(member));
+		return count;
+	}
 }
