@@ -9,6 +9,7 @@ import {createInterface} from 'node:readline';
 import {setTimeout as delay} from 'node:timers/promises';
 import type {ExecutionContext} from 'ava';
 import {KernelSource} from '../src/capture/kernel-source.js';
+import {namespaceNamer} from '../src/capture/net-namespaces.js';
 import {run, start} from './helpers/cli.js';
 import {kernelTest} from './helpers/kernel.js';
 import {ssSocketsIn, ssStatesIn} from './helpers/ss.js';
@@ -101,6 +102,8 @@ kernelTest('passes list every namespace\'s sockets as ss does in each, with owne
 	const holderA = await hold(t, a, 'a');
 	const holderB = await hold(t, b, 'b');
 	const inode = (namespace: string) => statSync(`/run/netns/${namespace}`).ino;
+	const named = namespaceNamer();
+	t.deepEqual([named(inode(a)), named(inode(b))], [a, b], 'the names the detail view gives');
 
 	const {code, stdout, stderr} = await run(['-b', '-n', '1', '--json', '--max-conns', '1000000']);
 	t.is(code, 0, stderr);

@@ -200,11 +200,11 @@ test('Enter opens the selected connection in detail; Esc and q return to the lis
 	t.regex(plain(frame), /Sort: PID/, 'q leaves the detail view, not tcptop');
 });
 
-test('the detail of a connection found already open gives its time in state as a lower bound', async t => {
+test('the detail of a connection found already open gives its time in state as a lower bound, and its namespace by name', async t => {
 	const view = renderView(t, {existing: [{
-		monoMs: 100_000, wallMs: 0, netns: 1, family: 4, sock: 9201, laddr: '127.0.0.1', lport: 5432,
+		monoMs: 100_000, wallMs: 0, netns: 4_026_532_400, family: 4, sock: 9201, laddr: '127.0.0.1', lport: 5432,
 		raddr: '127.0.0.1', rport: 41_002, state: CLOSE_WAIT, pid: 300, comm: 'postgres', figures: undefined,
-	}]});
+	}], namespaceName: inode => (inode === 4_026_532_400 ? 'db\u001B[2J' : undefined)});
 	await view.until(frame => rowLines(frame).length === 1);
 	view.clock.now += 12_000;
 	await view.press(keys.enter);
@@ -212,6 +212,7 @@ test('the detail of a connection found already open gives its time in state as a
 	t.regex(frame, /state +CLOSE-WAIT for >12s/);
 	t.regex(frame, /now +CLOSE-WAIT +for >12s/);
 	t.regex(frame, /transitions 0 seen/);
+	t.regex(frame, /network +IPv4, namespace 4026532400 \(db\\x1b\[2J\)/, 'named, with the name sanitised');
 });
 
 test('F6 picks the sort column from a list; Esc cancels', async t => {

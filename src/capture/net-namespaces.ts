@@ -41,3 +41,42 @@ export function netNamespaceExists(inode: number): boolean {
 
 	return names.some(name => namedNamespaceInode(name) === inode);
 }
+
+/** How long the names read from /run/netns are used before they are read again. */
+const namesValidMs = 2000;
+
+/**
+ * Names for namespace inodes: `ip netns`'s (/run/netns), and "host" for the namespace of
+ * process 1. Read again at most every two seconds, as namespaces come and go.
+ */
+export function namespaceNamer(now = () => performance.now()): (inode: number) => string | undefined {
+	let names = new Map<number, string>();
+	let readAtMs = Number.NEGATIVE_INFINITY;
+	return inode => {
+		if (now() - readAtMs >= namesValidMs) {
+			readAtMs = now();
+			names = new Map();
+			try {
+				names.set(statSync('/proc/1/ns/net').ino, 'host');
+			} catch {
+				// Another process's namespace can be out of reach.
+			}
+
+			let entries: string[] = [];
+			try {
+				entries = readdirSync('/run/netns');
+			} catch {
+				// No namespace was ever named.
+			}
+
+			for (const name of entries) {
+				const named = namedNamespaceInode(name);
+				if (named !== undefined) {
+					names.set(named, name);
+				}
+			}
+		}
+
+		return names.get(inode);
+	};
+}

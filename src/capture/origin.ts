@@ -3,6 +3,7 @@
 // they did on the host the recording was made on. The outputs built on the table (the live
 // view, batch mode) read time only through it.
 import {hostname, release} from 'node:os';
+import {namespaceNamer} from './net-namespaces.js';
 import type {ReplaySource} from './replay-source.js';
 
 export type Origin = {
@@ -19,6 +20,8 @@ export type Origin = {
 	 * promise the callback returns is pending, a replay holds still (the output is behind).
 	 */
 	readonly setTimer: (atMs: number, callback: () => void | Promise<void>) => () => void;
+	/** What people call a network namespace on that host (`ip netns`'s name), when known. */
+	readonly namespaceName?: (inode: number) => string | undefined;
 };
 
 // The clock the kernel stamps transitions with (bpf_ktime_get_ns): process.hrtime reads
@@ -39,6 +42,7 @@ export function liveOrigin(): Origin {
 				clearTimeout(timer);
 			};
 		},
+		namespaceName: namespaceNamer(),
 	};
 }
 

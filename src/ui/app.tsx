@@ -39,6 +39,8 @@ export type AppProps = {
 	readonly initialView: ViewState;
 	/** Text for the start of the status line, read on every frame (a replay's progress). */
 	readonly notice?: () => string | undefined;
+	/** What the host calls a network namespace (the detail view); none for a replay. */
+	readonly namespaceName?: (inode: number) => string | undefined;
 };
 
 /** Header, counts, totals, status: the lines above the panes. */
@@ -46,7 +48,7 @@ const headerLines = 4;
 // Ink ends a frame with a newline: a frame as tall as the terminal would scroll it by a line.
 const bottomMargin = 1;
 
-export function App({table, log, now, startedAtMs, host, kernel, delaySeconds, initialView, notice}: AppProps) {
+export function App({table, log, now, startedAtMs, host, kernel, delaySeconds, initialView, notice, namespaceName}: AppProps) {
 	const {exit} = useApp();
 	const size = useTerminalSize();
 	const [view, dispatch] = useReducer(reduceView, initialView);
@@ -70,9 +72,9 @@ export function App({table, log, now, startedAtMs, host, kernel, delaySeconds, i
 	const limit = Math.max(view.cursor.offset + available, view.cursor.selectedIndex + 1);
 	const previous = useRef<Snapshot | undefined>(undefined);
 	const snapshot = useMemo(
-		() => takeSnapshot(table, {view, nowMs: now(), limit, previous: previous.current, log, logLimit}),
+		() => takeSnapshot(table, {view, nowMs: now(), limit, previous: previous.current, log, logLimit, namespaceName}),
 		// Not the whole view: the rest of it (selection, focus, prompt, help) does not change what is copied.
-		[table, log, now, frozenTick.current, view.sortKey, view.descending, view.filter, view.quickState, view.clearedAtMs, view.detail, limit, logLimit],
+		[table, log, now, namespaceName, frozenTick.current, view.sortKey, view.descending, view.filter, view.quickState, view.clearedAtMs, view.detail, limit, logLimit],
 	);
 	previous.current = snapshot;
 

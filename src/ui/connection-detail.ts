@@ -52,7 +52,9 @@ export function formatStateTime(ms: number): string {
 	return ms < 10 ? `${ms.toFixed(2)}ms` : formatDuration(ms);
 }
 
-export function connectionDetail(connection: Connection, nowMs: number, stuck: boolean): ConnectionDetail {
+/** `namespaceName`: what the host calls a network namespace (ip netns's name), when known. */
+export function connectionDetail(connection: Connection, nowMs: number, stuck: boolean, namespaceName?: (inode: number) => string | undefined): ConnectionDetail {
+	const named = namespaceName?.(connection.netns);
 	const optional = (value: number | undefined, format: (value: number) => string) => (value === undefined ? '-' : format(value));
 	const ended = connection.state === TcpState.CLOSE || connection.state === TcpState.TIME_WAIT || connection.ending === Ending.orphaned;
 	// Found already in its state (the snapshot, a pass): it has been in it longer than seen.
@@ -70,7 +72,7 @@ export function connectionDetail(connection: Connection, nowMs: number, stuck: b
 			value: endings[connection.ending],
 			trouble: ended && connection.ending !== Ending.fin && connection.ending !== Ending.open && connection.ending !== Ending.orphaned,
 		},
-		{label: 'network', value: `IPv${connection.family}, namespace ${connection.netns}`, trouble: false},
+		{label: 'network', value: `IPv${connection.family}, namespace ${connection.netns}${named === undefined ? '' : ` (${sanitize(named)})`}`, trouble: false},
 		{label: 'bytes', value: `${optional(connection.bytesAcked, formatBytes)} sent (acknowledged), ${optional(connection.bytesReceived, formatBytes)} received`, trouble: false},
 		{label: 'rates', value: `TX ${optional(connection.txBytesPerSec, formatBytes)}/s, RX ${optional(connection.rxBytesPerSec, formatBytes)}/s`, trouble: false},
 		{label: 'RTT', value: `${optional(connection.srttUs, formatMicroseconds)}, ${optional(connection.retransmits, String)} retransmits`, trouble: false},

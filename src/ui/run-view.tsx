@@ -61,6 +61,7 @@ export async function runView(source: TransitionSource, table: ConnectionTable, 
 					host={origin.host}
 					kernel={origin.kernel}
 					notice={origin.notice}
+					namespaceName={origin.namespaceName}
 					delaySeconds={options.delaySeconds}
 					initialView={options.initialView}
 				/>

@@ -70,10 +70,12 @@ export type SnapshotRequest = {
 	readonly log?: TransitionLog;
 	/** How many event log lines to copy. */
 	readonly logLimit?: number;
+	/** What the host calls a network namespace, for the detail view (see Origin.namespaceName). */
+	readonly namespaceName?: (inode: number) => string | undefined;
 };
 
 export function takeSnapshot(table: ConnectionTable, request: SnapshotRequest): Snapshot {
-	const {view, nowMs, limit, previous, log, logLimit = 0} = request;
+	const {view, nowMs, limit, previous, log, logLimit = 0, namespaceName} = request;
 	const filter = combinedFilter(view);
 	let rows: RowView[];
 	let matched: number;
@@ -108,7 +110,7 @@ export function takeSnapshot(table: ConnectionTable, request: SnapshotRequest): 
 		const connection = table.get(view.detail);
 		const last = previous?.detail?.key === view.detail ? previous.detail : undefined;
 		detail = connection
-			? connectionDetail(connection, nowMs, table.isStuck(connection, nowMs))
+			? connectionDetail(connection, nowMs, table.isStuck(connection, nowMs), namespaceName)
 			: (last ? {...last, gone: true} : undefined);
 	}
 

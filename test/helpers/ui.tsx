@@ -89,6 +89,8 @@ export type HarnessOptions = {
 	existing?: readonly ExistingSocket[];
 	/** The header's host (a replay's comes from its file). */
 	host?: string;
+	/** What the host calls a network namespace (Origin.namespaceName). */
+	namespaceName?: (inode: number) => string | undefined;
 };
 
 /** Renders the view for one test, unmounted when the test ends (or its timer keeps the process alive). */
@@ -112,6 +114,7 @@ export function renderView(t: ExecutionContext, options: HarnessOptions = {}): V
 				kernel="6.18.0-test"
 				delaySeconds={tickSeconds}
 				initialView={initialViewState({sortKey: options.sortKey ?? 'inState', filter: options.filter})}
+				namespaceName={options.namespaceName}
 			/>
 		</ThemeContext.Provider>
 	);
