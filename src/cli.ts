@@ -5,6 +5,7 @@ import {isIPv4, isIPv6} from 'node:net';
 import {parseArgs} from 'node:util';
 import v8 from 'node:v8';
 import {readerGone, type CaptureError, type Transport} from './capture/addon.js';
+import {processCgroups} from './capture/cgroups.js';
 import {FilteredSource, filtersSomething, type CaptureFilter} from './capture/filtered-source.js';
 import {KernelSource, type KernelSourceOptions} from './capture/kernel-source.js';
 import {namedNamespaceInode, netNamespaceExists} from './capture/net-namespaces.js';
@@ -37,8 +38,8 @@ Commands:
 
 Options for the live view and batch mode:
   -d, --delay SECS   refresh interval (default 1)
-  --sort COLUMN      sort by pid, command, local, remote, state, age, in-state, tx, rx,
-                     rtt or retrans (default in-state)
+  --sort COLUMN      sort by pid, command, container, local, remote, state, age,
+                     in-state, tx, rx, rtt or retrans (default in-state)
   --filter EXPR      show only connections matching EXPR (ss syntax, e.g.
                      'state close-wait and dport = :5432')
   --no-color         no colours (also when NO_COLOR is set)
@@ -336,7 +337,9 @@ function parseViewing(values: OptionValues, words: readonly string[]): Viewing {
 	const maxConnections = parsePositiveNumber('max-conns', values['max-conns'], true);
 	// A replay keeps the default: the recorded host's setting is not in the recording.
 	const finTimeoutMs = values.replay === undefined ? hostFinTimeoutMs() : undefined;
-	return {delaySeconds, sortColumn, filter, table: new ConnectionTable({maxConnections, finTimeoutMs})};
+	// A replay's processes are another host's: their control groups are not known here.
+	const cgroupOf = values.replay === undefined ? processCgroups() : undefined;
+	return {delaySeconds, sortColumn, filter, table: new ConnectionTable({maxConnections, finTimeoutMs, cgroupOf})};
 }
 
 /** How long this host keeps an orphaned FIN_WAIT2 (net.ipv4.tcp_fin_timeout); undefined if unreadable. */

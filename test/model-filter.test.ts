@@ -5,10 +5,10 @@ import {compileFilter, ipv4Number, type Filter, type FilterSubject} from '../src
 
 const {ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING} = TcpState;
 
-const web: FilterSubject = {state: ESTABLISHED, laddr: '10.1.2.3', lport: 51_000, raddr: '93.184.216.34', rport: 443, pid: 812, comm: 'nginx', netns: 4_026_531_840};
-const ssh: FilterSubject = {state: LISTEN, laddr: '0.0.0.0', lport: 22, raddr: '0.0.0.0', rport: 0, pid: 1, comm: 'sshd', netns: 4_026_531_840};
-const local6: FilterSubject = {state: TIME_WAIT, laddr: '::1', lport: 8080, raddr: '::1', rport: 40_000, pid: 0, comm: '', netns: 4_026_531_840};
-const mapped: FilterSubject = {state: CLOSE_WAIT, laddr: '::ffff:10.9.8.7', lport: 3306, raddr: '::ffff:192.168.1.5', rport: 60_000, pid: 44, comm: 'mysqld', netns: 4_026_532_300};
+const web: FilterSubject = {state: ESTABLISHED, laddr: '10.1.2.3', lport: 51_000, raddr: '93.184.216.34', rport: 443, pid: 812, comm: 'nginx', netns: 4_026_531_840, container: 'nginx.service', cgroup: '/system.slice/nginx.service'};
+const ssh: FilterSubject = {state: LISTEN, laddr: '0.0.0.0', lport: 22, raddr: '0.0.0.0', rport: 0, pid: 1, comm: 'sshd', netns: 4_026_531_840, container: '', cgroup: ''};
+const local6: FilterSubject = {state: TIME_WAIT, laddr: '::1', lport: 8080, raddr: '::1', rport: 40_000, pid: 0, comm: '', netns: 4_026_531_840, container: '', cgroup: ''};
+const mapped: FilterSubject = {state: CLOSE_WAIT, laddr: '::ffff:10.9.8.7', lport: 3306, raddr: '::ffff:192.168.1.5', rport: 60_000, pid: 44, comm: 'mysqld', netns: 4_026_532_300, container: '3f2a1b2c3d4e', cgroup: '/system.slice/docker-3f2a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8.scope'};
 
 function compiled(text: string): Filter {
 	const result = compileFilter(text);
@@ -148,6 +148,16 @@ test('netns takes an inode or a name ip netns gave it', t => {
 	t.like(named('netns web'), {ok: false, error: {position: 6, message: 'no network namespace named \'web\' in /run/netns'}});
 	t.like(compileFilter('netns ../x'), {ok: false, error: {position: 6}}, 'a path is no name');
 	t.like(compileFilter('netns'), {ok: false, error: {position: 5}});
+});
+
+test('container and cgroup match the owner\'s, as comm does; an unknown one is empty', t => {
+	t.deepEqual(matching('container ~ ^3f2a'), ['mysqld']);
+	t.deepEqual(matching('container = nginx.service'), ['nginx']);
+	t.deepEqual(matching('container != nginx.service'), ['sshd', '::1', 'mysqld']);
+	t.deepEqual(matching('cgroup ~ ^/system\\.slice/docker-'), ['mysqld']);
+	t.deepEqual(matching('cgroup !~ docker'), ['nginx', 'sshd', '::1']);
+	t.deepEqual(matching('container = ""'), ['sshd', '::1'], 'not known: matched by ""');
+	t.like(compileFilter('container ='), {ok: false, error: {position: 11, message: 'expected a container id or unit or \'~\' and a regular expression; found end of filter'}});
 });
 
 test('not binds tighter than and, and tighter than or; juxtaposition is and', t => {

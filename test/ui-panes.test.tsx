@@ -175,6 +175,7 @@ test('Enter opens the selected connection in detail; Esc and q return to the lis
 	t.regex(frame, /state +CLOSE-WAIT for 30s/);
 	t.regex(frame, /owner +300 postgres \(the process that called connect\(\)\)/);
 	t.regex(frame, /ending +open/);
+	t.regex(frame, /container +- \(no control group known for the owner\)/, 'the harness names no control groups');
 	t.regex(frame, /opened +outgoing \(connect\), seen 1m00s ago/);
 	t.regex(frame, /transitions 3 seen/);
 	t.regex(frame, /1m00s ago +CLOSED → SYN-SENT\n/);

@@ -24,6 +24,8 @@ export type Column = {
 	orderKey(connection: Connection): number;
 	/** Sort biggest first when the user picks the column (rates, ages), as top does. */
 	readonly descendingByDefault: boolean;
+	/** Left out of batch mode's text when no row printed has a value for it ('-' in every cell). */
+	readonly onlyWhenKnown?: boolean;
 };
 
 export const columns: readonly Column[] = [
@@ -38,6 +40,13 @@ export const columns: readonly Column[] = [
 		format: c => c.comm || '-',
 		compare: (a, b) => compareText(a.comm, b.comm),
 		orderKey: c => textKey(c.comm),
+	},
+	{
+		// Dropped first as the terminal narrows: hosts without containers show systemd units here.
+		key: 'container', title: 'CONTAINER', width: 12, priority: 9, align: 'left', descendingByDefault: false, onlyWhenKnown: true,
+		format: c => c.container || '-',
+		compare: (a, b) => compareText(a.container, b.container),
+		orderKey: c => textKey(c.container),
 	},
 	{
 		key: 'local', title: 'LOCAL', width: 21, priority: 1, align: 'left', descendingByDefault: false,

@@ -3,6 +3,7 @@
 // One object per connection costs ~350 bytes at a million connections (object header, boxed
 // doubles, pointers); these arrays cost about 110 bytes a slot, which is what keeps the table
 // within its memory budget. The table owns the slots; Connection is a read-only view of one.
+import type {CgroupIdentity} from '../capture/cgroups.js';
 
 /** Transitions kept per connection (a ring; the oldest are overwritten). */
 export const historyLength = 4;
@@ -25,6 +26,11 @@ export class ConnectionSlots {
 	ending = new Uint8Array(0);
 	ownerSource = new Uint8Array(0);
 	pid = new Uint32Array(0);
+	/** The owner's control group, as an index into cgroupPaths (0: not known). */
+	cgroup = new Uint16Array(0);
+	/** Control group paths by index, and who each holds (see describeCgroup); index 0 is none. */
+	readonly cgroupPaths: string[] = [''];
+	readonly cgroupIdentities: CgroupIdentity[] = [{}];
 	firstSeenMs = new Float64Array(0);
 	/** 1 when the connection was first seen mid-life (a pass found it): its age is at least this. */
 	ageLowerBound = new Uint8Array(0);
@@ -101,6 +107,7 @@ export class ConnectionSlots {
 		this.ending[slot] = 0;
 		this.ownerSource[slot] = 0;
 		this.pid[slot] = 0;
+		this.cgroup[slot] = 0;
 		this.firstSeenMs[slot] = 0;
 		this.ageLowerBound[slot] = 0;
 		this.stateSinceMs[slot] = 0;
@@ -127,6 +134,7 @@ export class ConnectionSlots {
 		this.ending = resized(this.ending, capacity);
 		this.ownerSource = resized(this.ownerSource, capacity);
 		this.pid = resized(this.pid, capacity);
+		this.cgroup = resized(this.cgroup, capacity);
 		this.firstSeenMs = resized(this.firstSeenMs, capacity);
 		this.ageLowerBound = resized(this.ageLowerBound, capacity);
 		this.stateSinceMs = resized(this.stateSinceMs, capacity);

@@ -4,6 +4,7 @@
 // Time is the kernel's monotonic clock in ms: transitions carry it (monoMs) and callers pass it
 // to sweep(), so the table never reads a clock of its own.
 import {LRUCache} from 'lru-cache';
+import {describeCgroup} from '../capture/cgroups.js';
 import {finishNow, type SocketPass, type Unfinished} from '../capture/source.js';
 import {TcpState, type Accepted, type ExistingSocket, type Reset, type SocketFigures, type Transition} from '../capture/transition.js';
 import {Connection, Direction, Ending, OwnerSource} from './connection.js';
@@ -29,6 +30,11 @@ export type ConnectionTableOptions = {
 	 */
 	readonly finTimeoutMs?: number;
 	readonly stuckAfterMs?: StuckThresholds;
+	/**
+	 * A process's control group path (see processCgroups), asked when a connection gets its
+	 * owner: the rows' CGROUP and CONTAINER. Without it (a replay) they are not known.
+	 */
+	readonly cgroupOf?: (pid: number) => string | undefined;
 };
 
 /** An existing socket found at start-up, before any of its transitions were seen. */
@@ -90,6 +96,9 @@ export class ConnectionTable {
 	private readonly timeWaiting: ExpiryQueue;
 	private readonly orphans: ExpiryQueue;
 	private readonly comms = new Map<string, string>();
+	private readonly cgroupOf: ((pid: number) => string | undefined) | undefined;
+	/** Indexes into slots.cgroupPaths, by path. */
+	private readonly cgroupIndexes = new Map<string, number>();
 	private readonly stuckPolicy: StuckPolicy;
 	private readonly lingerMs: number;
 	private readonly timeWaitMs: number;
@@ -112,6 +121,7 @@ export class ConnectionTable {
 		this.lingerMs = options.lingerMs ?? 3000;
 		this.timeWaitMs = options.timeWaitMs ?? 60_000;
 		this.finTimeoutMs = options.finTimeoutMs ?? 60_000;
+		this.cgroupOf = options.cgroupOf;
 		this.host = new HostStates(this.timeWaitMs, this.finTimeoutMs);
 		const queuedFor = (state: number) => (slot: number, generation: number) =>
 			this.slots.generation[slot] === generation && this.slots.state[slot] === state;
@@ -454,10 +464,38 @@ export class ConnectionTable {
 	private replaceGuessedOwner(slot: number, pid: number, comm: string, source: OwnerSource): void {
 		const s = this.slots;
 		if (s.ownerSource[slot] === OwnerSource.none || s.ownerSource[slot] === OwnerSource.listener) {
-			s.pid[slot] = pid;
-			s.comm[slot] = this.intern(comm);
-			s.ownerSource[slot] = source;
+			this.setOwner(slot, pid, comm, source);
 		}
+	}
+
+	private setOwner(slot: number, pid: number, comm: string, source: OwnerSource): void {
+		const s = this.slots;
+		if (s.pid[slot] !== pid || s.cgroup[slot] === 0) {
+			s.cgroup[slot] = this.cgroupIndexOf(pid);
+		}
+
+		s.pid[slot] = pid;
+		s.comm[slot] = this.intern(comm);
+		s.ownerSource[slot] = source;
+	}
+
+	/** The index of a process's control group among slots.cgroupPaths (0: not known). */
+	private cgroupIndexOf(pid: number): number {
+		const path = this.cgroupOf?.(pid);
+		if (path === undefined) {
+			return 0;
+		}
+
+		let index = this.cgroupIndexes.get(path);
+		// Indexes are 16 bits: past 65,535 control groups, new ones go unnamed.
+		if (index === undefined && this.slots.cgroupPaths.length < 65_536) {
+			index = this.slots.cgroupPaths.length;
+			this.slots.cgroupPaths.push(path);
+			this.slots.cgroupIdentities.push(describeCgroup(path));
+			this.cgroupIndexes.set(path, index);
+		}
+
+		return index ?? 0;
 	}
 
 	/**
@@ -868,9 +906,7 @@ export class ConnectionTable {
 			return;
 		}
 
-		s.pid[slot] = pid;
-		s.comm[slot] = this.intern(comm);
-		s.ownerSource[slot] = source;
+		this.setOwner(slot, pid, comm, source);
 	}
 
 	private intern(comm: string): string {

@@ -77,6 +77,21 @@ export class Connection {
 		return this.slots.netns[this.slot]!;
 	}
 
+	/** The owner's control group path; '' when not known. */
+	get cgroup(): string {
+		return this.slots.cgroupPaths[this.slots.cgroup[this.slot]!]!;
+	}
+
+	/** The owner's container (12-character id) or systemd unit, from its cgroup; '' when none. */
+	get container(): string {
+		return this.slots.cgroupIdentities[this.slots.cgroup[this.slot]!]!.container ?? '';
+	}
+
+	/** The Kubernetes pod's UID, from the owner's cgroup; '' when none. */
+	get pod(): string {
+		return this.slots.cgroupIdentities[this.slots.cgroup[this.slot]!]!.pod ?? '';
+	}
+
 	get family(): 4 | 6 {
 		return this.slots.family[this.slot] === 6 ? 6 : 4;
 	}

@@ -7,14 +7,17 @@
 //   or        := and { ( "or" | "|" | "||" ) and }
 //   and       := unary { [ "and" | "&" | "&&" ] unary }
 //   unary     := ( "not" | "!" ) unary | primary
-//   primary   := "(" or ")" | states | port | host | pid | comm | netns
+//   primary   := "(" or ")" | states | port | host | pid | text | netns
 //   states    := ( "state" | "exclude" ) STATE { ( "state" | "exclude" ) STATE }
 //                  -- one run, as ss reads it: the first `state` picks its states, a first
 //                     `exclude` starts from all; later `state`s add, later `exclude`s remove
 //   port      := ( "sport" | "dport" ) [ ORDER ] PORT
 //   host      := ( "src" | "dst" ) [ EQUALITY ] HOST
 //   pid       := "pid" [ ORDER ] NUMBER
-//   comm      := "comm" ( "~" | "!~" ) PATTERN | "comm" [ EQUALITY ] NAME
+//   text      := TEXTFIELD ( "~" | "!~" ) PATTERN | TEXTFIELD [ EQUALITY ] NAME
+//   TEXTFIELD := comm | container | cgroup
+//                  -- the owner's name; its container's 12-character id or systemd unit, and
+//                     its control group path (empty when not known: matched by "")
 //   netns     := "netns" [ EQUALITY ] ( NUMBER | NAME )
 //                  -- a network namespace by its inode, or by its name in /run/netns (ip netns)
 //
@@ -44,6 +47,9 @@ export type FilterSubject = {
 	readonly pid: number;
 	readonly comm: string;
 	readonly netns: number;
+	/** The owner's container (or systemd unit) and control group path; '' when not known. */
+	readonly container: string;
+	readonly cgroup: string;
 };
 
 export type FilterOptions = {
@@ -130,6 +136,15 @@ class TransitionSubject implements FilterSubject {
 	get netns() {
 		return this.transition.netns;
 	}
+
+	// A transition carries the task on the CPU, not an owner: no control group is known.
+	get container() {
+		return '';
+	}
+
+	get cgroup() {
+		return '';
+	}
 }
 
 type Token = {readonly kind: 'word' | 'op' | '(' | ')' | 'string' | 'end'; readonly text: string; readonly position: number};
@@ -148,6 +163,7 @@ const comparisons: ReadonlyMap<string, Compare> = new Map<string, Compare>([
 	['<=', (a, b) => a <= b], ['le', (a, b) => a <= b],
 ]);
 const equalities = new Set(['=', '==', 'eq', '!=', 'ne']);
+const textFieldNames = {comm: 'a command name', container: 'a container id or unit', cgroup: 'a control group path'} as const;
 const negations = new Set(['!=', 'ne']);
 
 class Parser {
@@ -244,8 +260,10 @@ class Parser {
 				return this.parsePid();
 			}
 
-			case 'comm': {
-				return this.parseComm();
+			case 'comm':
+			case 'container':
+			case 'cgroup': {
+				return this.parseText(token.text as keyof typeof textFieldNames);
 			}
 
 			case 'netns': {
@@ -253,7 +271,7 @@ class Parser {
 			}
 
 			default: {
-				return this.fail(token, 'expected a condition: state, exclude, sport, dport, src, dst, pid, comm, netns, not or \'(\'');
+				return this.fail(token, 'expected a condition: state, exclude, sport, dport, src, dst, pid, comm, container, cgroup, netns, not or \'(\'');
 			}
 		}
 	}
@@ -338,7 +356,9 @@ class Parser {
 		return operator !== undefined && negations.has(operator) ? subject => subject.netns !== inode : subject => subject.netns === inode;
 	}
 
-	private parseComm(): Predicate {
+	/** comm, container or cgroup: a regular expression, or a name as it is. */
+	private parseText(field: 'comm' | 'container' | 'cgroup'): Predicate {
+		const read = (subject: FilterSubject) => subject[field];
 		const operator = this.peekOperator(new Set(['~', '!~', ...equalities]));
 		if (operator === '~' || operator === '!~') {
 			const start = this.skipSpace();
@@ -354,16 +374,16 @@ class Parser {
 				return this.failAt(start, `bad regular expression: ${(error as Error).message}`);
 			}
 
-			return operator === '~' ? subject => pattern.test(subject.comm) : subject => !pattern.test(subject.comm);
+			return operator === '~' ? subject => pattern.test(read(subject)) : subject => !pattern.test(read(subject));
 		}
 
 		const token = this.next();
 		if (token.kind !== 'word' && token.kind !== 'string') {
-			this.fail(token, 'expected a command name or \'~\' and a regular expression');
+			this.fail(token, `expected ${textFieldNames[field]} or '~' and a regular expression`);
 		}
 
 		const name = token.text;
-		return operator !== undefined && negations.has(operator) ? subject => subject.comm !== name : subject => subject.comm === name;
+		return operator !== undefined && negations.has(operator) ? subject => read(subject) !== name : subject => read(subject) === name;
 	}
 
 	private parseOperator(allowed: Iterable<string>): Compare {

@@ -123,15 +123,24 @@ export function * formatTextPieces(frame: BatchFrame, options: TextOptions): Gen
 	yield piece + '\n\n';
 }
 
-/** Every column as wide as its widest cell, so nothing is cut; then fitted to the width, if any. */
+/**
+ * Every column as wide as its widest cell, so nothing is cut, but those only shown when known
+ * (CONTAINER) when no row knows them; then fitted to the width, if any.
+ */
 function textColumns(cells: ReadonlyArray<readonly string[]>, width: number | undefined): Column[] {
-	const widened = columns.map((column, index) => {
+	const widened = columns.flatMap((column, index) => {
 		let widest = Math.max(column.width, column.title.length);
+		let known = false;
 		for (const row of cells) {
 			widest = Math.max(widest, row[index]!.length);
+			known ||= row[index] !== '-';
 		}
 
-		return widest === column.width ? column : {...column, width: widest};
+		if (column.onlyWhenKnown && !known) {
+			return [];
+		}
+
+		return [widest === column.width ? column : {...column, width: widest}];
 	});
 	return width === undefined ? widened : fitColumns(width, widened);
 }
@@ -187,6 +196,10 @@ function connectionJson(c: Connection, nowMs: number) {
 	return {
 		pid: c.pid === 0 ? null : c.pid,
 		comm: c.comm === '' ? null : c.comm,
+		// The owner's control group, and the container (or systemd unit) and pod it says.
+		cgroup: c.cgroup === '' ? null : c.cgroup,
+		container: c.container === '' ? null : c.container,
+		pod: c.pod === '' ? null : c.pod,
 		family: c.family,
 		netns: c.netns,
 		laddr: c.laddr,

@@ -72,6 +72,7 @@ export function connectionDetail(connection: Connection, nowMs: number, stuck: b
 			value: endings[connection.ending],
 			trouble: ended && connection.ending !== Ending.fin && connection.ending !== Ending.open && connection.ending !== Ending.orphaned,
 		},
+		{label: 'container', value: containerText(connection), trouble: false},
 		{label: 'network', value: `IPv${connection.family}, namespace ${connection.netns}${named === undefined ? '' : ` (${sanitize(named)})`}`, trouble: false},
 		{label: 'bytes', value: `${optional(connection.bytesAcked, formatBytes)} sent (acknowledged), ${optional(connection.bytesReceived, formatBytes)} received`, trouble: false},
 		{label: 'rates', value: `TX ${optional(connection.txBytesPerSec, formatBytes)}/s, RX ${optional(connection.rxBytesPerSec, formatBytes)}/s`, trouble: false},
@@ -115,4 +116,14 @@ function timeline(connection: Connection, nowMs: number): string[] {
 
 	lines.push(`${'now'.padStart(10)}  ${displayStateName(connection.state).padEnd(26)} for ${connection.inStateIsLowerBound ? '>' : ''}${formatStateTime(nowMs - connection.stateSinceMs)}`);
 	return lines;
+}
+
+/** The owner's container (or unit), pod and control group, as far as known. */
+function containerText(connection: Connection): string {
+	if (connection.cgroup === '') {
+		return '- (no control group known for the owner)';
+	}
+
+	const who = [connection.container || '-', ...(connection.pod === '' ? [] : [`pod ${connection.pod}`])].join(', ');
+	return `${sanitize(who)} (cgroup ${sanitize(connection.cgroup)})`;
 }
