@@ -184,6 +184,9 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 	bool perf = options.transport == Transport::PerfBuffer;
 	// The snapshot iterators run on demand (Snapshot()), not as tracepoints.
 	bpf_program__set_autoattach(skel->progs.tcptop_snapshot, false);
+	// Attached after the first copy, explicitly: the kernel runs a tracepoint's programs in the
+	// order they were attached, and the second copy must run after the first (see tcptop_state2).
+	bpf_program__set_autoattach(skel->progs.tcptop_state2, false);
 	bpf_program__set_autoattach(skel->progs.tcptop_foreign, false);
 	bpf_program__set_autoattach(skel->progs.tcptop_owners, false);
 	// Loaded only when asked for (they need Linux 6.2), and attached on their own: without
@@ -232,6 +235,10 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 
 	// 4. Attach.
 	err = tcptop_bpf__attach(skel);
+	if (err == 0) {
+		skel->links.tcptop_state2 = bpf_program__attach(skel->progs.tcptop_state2);
+		err = skel->links.tcptop_state2 == nullptr ? -errno : 0;
+	}
 	if (err != 0) {
 		int code = -err;
 		Fail(error, code == ENOENT ? "ENOTRACEPOINT" : "EATTACH",
@@ -333,8 +340,16 @@ void BpfSession::FlushPerfStages()
 		// batch after later ones from other CPUs.
 		for (int attempt = 0; attempt < 8; attempt++) {
 			LIBBPF_OPTS(bpf_test_run_opts, run, .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = cpu);
-			// Fails only for a CPU gone offline.
-			if (bpf_prog_test_run_opts(flushFd_, &run) != 0 || run.retval != TCPTOP_FLUSH_BUSY) {
+			// Fails only for a CPU gone offline: its stage's records cannot be sent while it is,
+			// and are counted lost once (should the CPU come back, they arrive after all).
+			if (bpf_prog_test_run_opts(flushFd_, &run) != 0) {
+				if (strandedCpus_.insert(cpu).second) {
+					lost_ += *count;
+				}
+				break;
+			}
+			strandedCpus_.erase(cpu);
+			if (run.retval != TCPTOP_FLUSH_BUSY) {
 				break;
 			}
 		}
@@ -605,23 +620,33 @@ uint64_t BpfSession::Counter(uint32_t index) const
 	return total;
 }
 
+namespace {
+
+// Runs of a program the kernel skipped because it was already running on that CPU.
+uint64_t RecursionMisses(bpf_program* program)
+{
+	bpf_prog_info info = {};
+	uint32_t length = sizeof(info);
+	return bpf_obj_get_info_by_fd(bpf_program__fd(program), &info, &length) == 0 ? info.recursion_misses : 0;
+}
+
+} // namespace
+
 uint64_t BpfSession::Dropped()
 {
 	// Changes the first program missed (it was already running on that CPU: the kernel's
 	// recursion_misses) that the second did not rescue. Misses are read before rescues, so
 	// a rescue is never counted without its miss: the difference can fall short for a
 	// moment but never overshoots, and its running maximum only grows.
-	bpf_prog_info info = {};
-	uint32_t length = sizeof(info);
-	uint64_t misses = 0;
-	if (bpf_obj_get_info_by_fd(bpf_program__fd(skel_->progs.tcptop_state), &info, &length) == 0) {
-		misses = info.recursion_misses;
-	}
+	uint64_t misses = RecursionMisses(skel_->progs.tcptop_state);
 	uint64_t rescued = Counter(TCPTOP_COUNTER_RESCUED);
 	if (misses > rescued && misses - rescued > unrescued_) {
 		unrescued_ = misses - rescued;
 	}
-	return Counter(TCPTOP_COUNTER_DROPPED) + unrescued_;
+	// The reset handlers have no second copy: each of their misses is a reset not recorded.
+	uint64_t resetsMissed = RecursionMisses(skel_->progs.tcptop_reset_sent) +
+	                        RecursionMisses(skel_->progs.tcptop_reset_received);
+	return Counter(TCPTOP_COUNTER_DROPPED) + unrescued_ + resetsMissed;
 }
 
 int BpfSession::OnRingRecord(void* ctx, void* data, size_t size)

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -72,8 +73,8 @@ public:
 	// waiting. Returns a negative errno on failure.
 	int Drain(std::vector<uint8_t>& block);
 
-	// Poller thread. Changes the kernel could not deliver: no room in the buffer, or missed
-	// by both programs (see tcptop_state2 in bpf/tcptop.bpf.c).
+	// Poller thread. Records the kernel could not deliver: no room in the buffer, changes
+	// missed by both programs (see tcptop_state2 in bpf/tcptop.bpf.c), resets missed by theirs.
 	uint64_t Dropped();
 	// Poller thread. Records the perf buffer reported lost (always 0 for the ring buffer).
 	uint64_t Lost() const { return lost_; }
@@ -105,6 +106,7 @@ private:
 	size_t perfStagesBytes_ = 0;
 	size_t perfStageStride_ = 0;
 	int flushFd_ = -1;
+	std::set<unsigned> strandedCpus_; // offline CPUs whose stage's records were counted lost
 	bool acceptOwners_ = false;
 	uint32_t onlyNetns_ = 0; // passes walk this namespace only (0: every one)
 	uint8_t foreignWalk_ = 0; // CaptureOptions::foreignWalk

@@ -1,7 +1,7 @@
 // The decoder on hand-built records laid out as struct tcptop_record (bpf/tcptop.h).
 import test from 'ava';
 import {decodeBlock, decodePass, DecodeError, InStateClock, RECORD_SIZE} from '../src/capture/decode.js';
-import {TcpState} from '../src/capture/transition.js';
+import {stateName, TcpState} from '../src/capture/transition.js';
 
 type RecordFields = {
 	tsNs?: bigint;
@@ -249,6 +249,31 @@ test('the time in the previous state comes from the socket\'s own changes when t
 	const kernelTimed = decodeBlock(block(record({skaddr: b, oldstate: TcpState.CLOSE_WAIT, newstate: TcpState.LAST_ACK, deltaNs: 7_000_000n})), 0).transitions;
 	clock.apply(kernelTimed);
 	t.is(kernelTimed[0]!.ms, 7);
+});
+
+test('a change delivered twice (both handler copies recorded it) is dropped, and counted', t => {
+	const change = (skaddr: bigint, oldstate: number, newstate: number, tsNs: bigint) => record({skaddr, oldstate, newstate, tsNs, deltaNs: null});
+	const a = 0xffff_8881_0000_1000n;
+	const b = 0xffff_8881_0000_2000n;
+	const {transitions} = decodeBlock(block(
+		change(a, TcpState.CLOSE, TcpState.SYN_SENT, 1_000_000_000n),
+		change(a, TcpState.SYN_SENT, TcpState.ESTABLISHED, 1_001_000_000n),
+		change(b, TcpState.ESTABLISHED, TcpState.FIN_WAIT1, 1_001_500_000n),
+		change(a, TcpState.SYN_SENT, TcpState.ESTABLISHED, 1_002_000_000n),
+		change(b, TcpState.ESTABLISHED, TcpState.FIN_WAIT1, 1_002_500_000n),
+		change(a, TcpState.ESTABLISHED, TcpState.CLOSE, 1_003_000_000n),
+		change(a, TcpState.ESTABLISHED, TcpState.CLOSE, 1_003_000_100n),
+		// The address again, a new socket: its first change is no repeat.
+		change(a, TcpState.CLOSE, TcpState.SYN_SENT, 2_000_000_000n),
+	), 0);
+	const clock = new InStateClock();
+	const kept = clock.apply(transitions);
+	t.deepEqual(kept.map(x => `${x.sock === transitions[0]!.sock ? 'a' : 'b'} ${stateName(x.oldstate)}->${stateName(x.newstate)}`), [
+		'a CLOSE->SYN_SENT', 'a SYN_SENT->ESTABLISHED', 'b ESTABLISHED->FIN_WAIT1', 'a ESTABLISHED->CLOSE', 'a CLOSE->SYN_SENT',
+	]);
+	t.is(clock.repeats, 3);
+	t.is(kept[1]!.ms, 1, 'timed from the first delivery');
+	t.is(clock.apply(kept.slice(0, 0)).length, 0);
 });
 
 test('a FIN_WAIT2 -> CLOSE whose peer had not closed carries the orphaned flag; others do not', t => {

@@ -3,7 +3,7 @@
 // recording killed mid-way still replays.
 import {spawn} from 'node:child_process';
 import {once} from 'node:events';
-import {readFileSync, readlinkSync} from 'node:fs';
+import {chmodSync, readFileSync, readlinkSync, statSync} from 'node:fs';
 import {join} from 'node:path';
 import {setTimeout as delay} from 'node:timers/promises';
 import {KernelSource} from '../src/capture/kernel-source.js';
@@ -112,8 +112,10 @@ const monotonicNow = () => Number(process.hrtime.bigint()) / 1e6;
 kernelTest('a live session recorded and replayed: the same snapshot and events, field for field, and the same final table', async t => {
 	const path = join(recordingsFolder(t), 'live.ndjson');
 	const servers = [await listen('127.0.0.1'), await listen('::1')];
-	// The recording takes everything the host does meanwhile (other tests' traffic too).
-	const live = new Collecting(new RecordingSource(new KernelSource(), path));
+	// The recording takes everything the host does meanwhile (other tests' traffic too), with
+	// the kernel's socket identities (a recording hides them by default: see the next test),
+	// so the tables can be compared key for key.
+	const live = new Collecting(new RecordingSource(new KernelSource(), path, {sockMap: sock => sock}));
 	const liveTable = new ConnectionTable();
 	let failure: Error | undefined;
 	feedTable(live, liveTable, monotonicNow, error => {
@@ -166,6 +168,50 @@ kernelTest('a live session recorded and replayed: the same snapshot and events, 
 	liveTable.sweep(later);
 	replayTable.sweep(later);
 	t.deepEqual(tableContents(replayTable), tableContents(liveTable));
+});
+
+kernelTest('a recording holds no kernel address: socket identities are keyed afresh for it, one each; the file is 0600', async t => {
+	const folder = recordingsFolder(t);
+	const server = await listen('127.0.0.1');
+	const recordOnce = async (path: string) => {
+		const live = new Collecting(new RecordingSource(new KernelSource(), path));
+		live.start({batch() {}, error() {}});
+		try {
+			for (let i = 0; i < 5; i++) {
+				await connectAndClose('127.0.0.1', server.port);
+			}
+
+			await server.settled();
+			await delay(100);
+		} finally {
+			await live.stop();
+		}
+
+		const recorded = readFileSync(path, 'utf8').split('\n').filter(Boolean).map(line => JSON.parse(line) as {type: string; transitions?: Transition[]})
+			.filter(line => line.type === 'batch').flatMap(line => line.transitions!);
+		return {live: live.batches.flatMap(batch => batch.transitions), recorded};
+	};
+
+	const first = await recordOnce(join(folder, 'first.ndjson'));
+	const second = await recordOnce(join(folder, 'second.ndjson'));
+	await server.close();
+	t.is(statSync(join(folder, 'first.ndjson')).mode & 0o777, 0o600);
+	t.is(first.recorded.length, first.live.length);
+	t.true(first.live.filter(x => x.lport === server.port || x.rport === server.port).length >= 5 * 10);
+	const written = new Map<number, number>();
+	for (const [index, live] of first.live.entries()) {
+		const hidden = first.recorded[index]!.sock;
+		t.not(hidden, live.sock);
+		t.true(Number.isInteger(hidden) && hidden >= 0 && hidden < 2 ** 48);
+		t.is(written.get(live.sock) ?? hidden, hidden, 'the same socket, the same identity');
+		written.set(live.sock, hidden);
+	}
+
+	t.is(new Set(written.values()).size, written.size, 'two sockets, two identities');
+	// Another recording, another key: the same socket (an address the kernel reused) reads differently.
+	const again = new Map(second.live.map((live, index) => [live.sock, second.recorded[index]!.sock]));
+	const common = [...written.keys()].filter(sock => again.has(sock));
+	t.true(common.every(sock => again.get(sock) !== written.get(sock)));
 });
 
 /**
@@ -233,6 +279,8 @@ kernelTest('trace --record, replayed without privileges: the same output, and th
 		t.is(result!.stderr, '');
 	}
 
+	// Handed to the unprivileged replays (tcptop makes its recordings readable by their owner only).
+	chmodSync(path, 0o644);
 	const replay = async (...args: string[]) => {
 		const result = await run(['trace', '--replay', path, '--json', '--speed', '0', ...args], {prefix: unprivileged});
 		t.is(result.code, 0);
@@ -281,6 +329,7 @@ kernelTest('a recording killed with SIGKILL mid-way replays up to its last whole
 	const recordedTransitions = whole.map(line => JSON.parse(line) as {transitions?: unknown[]}).reduce((sum, record) => sum + (record.transitions?.length ?? 0), 0);
 	t.true(recordedTransitions >= 5);
 
+	chmodSync(path, 0o644);
 	const {code, stdout, stderr} = await run(['trace', '--replay', path, '--json', '--speed', '0'], {prefix: unprivileged});
 	t.is(code, 0);
 	t.is(stdout.split('\n').length - 1, recordedTransitions, 'every transition of the whole lines');

@@ -382,25 +382,40 @@ const maxTimedSockets = 1 << 20;
  * socket's first change seen, or one that does not start from the state last seen, has none.
  * Changes must come in time order.
  *
+ * It also drops a change delivered twice: the kernel runs a second copy of the handler to
+ * rescue the changes the first misses (tcptop_state2 in bpf/tcptop.bpf.c), and a burst of
+ * nested changes can make both record one. A socket cannot make the same change twice in a
+ * row (after OLD -> NEW it is in NEW), so a repeat of its last change is that change again.
+ *
  * A closed socket's entry is kept, marked closed, rather than deleted: the kernel reuses a
  * freed socket's address at once, and a key deleted and set again at that rate in a large V8
  * Map grows one bucket's chain of deleted entries until the next rehash (every lookup then
  * walks it). Closed entries are dropped in one rebuild once they outnumber the open ones.
  */
 export class InStateClock {
-	#sockets = new Map<number, {sinceMs: number; state: number}>();
+	#sockets = new Map<number, {sinceMs: number; state: number; from: number}>();
 	#closed = 0;
+	#repeats = 0;
 
-	/** Sets `ms` on the transitions that have none, and notes each one's new state. */
-	apply(transitions: readonly Transition[]): void {
+	/**
+	 * Sets `ms` on the transitions that have none, and notes each one's new state. Returns the
+	 * transitions without the repeated ones (the same array when there are none).
+	 */
+	apply(transitions: Transition[]): Transition[] {
+		let repeated: Set<Transition> | undefined;
 		for (const transition of transitions) {
 			const t = transition as KernelTransition;
 			const known = this.#sockets.get(t.sock);
 			if (known === undefined) {
 				if (t.newstate !== TcpState.CLOSE && this.#sockets.size < maxTimedSockets) {
-					this.#sockets.set(t.sock, {sinceMs: t.monoMs, state: t.newstate});
+					this.#sockets.set(t.sock, {sinceMs: t.monoMs, state: t.newstate, from: t.oldstate});
 				}
 
+				continue;
+			}
+
+			if (known.state === t.newstate && known.from === t.oldstate && t.oldstate !== t.newstate) {
+				(repeated ??= new Set()).add(transition);
 				continue;
 			}
 
@@ -411,12 +426,25 @@ export class InStateClock {
 			this.#closed += Number(t.newstate === TcpState.CLOSE) - Number(known.state === TcpState.CLOSE);
 			known.sinceMs = t.monoMs;
 			known.state = t.newstate;
+			known.from = t.oldstate;
+		}
+
+		if (repeated) {
+			this.#repeats += repeated.size;
+			transitions = transitions.filter(transition => !repeated.has(transition));
 		}
 
 		if (this.#closed > 1024 && this.#closed * 2 > this.#sockets.size) {
 			this.#sockets = new Map([...this.#sockets].filter(([, known]) => known.state !== TcpState.CLOSE));
 			this.#closed = 0;
 		}
+
+		return transitions;
+	}
+
+	/** Changes dropped as delivered twice, since start. */
+	get repeats(): number {
+		return this.#repeats;
 	}
 
 	/** Sockets being timed (not closed). */

@@ -180,7 +180,9 @@ export class KernelSource implements TransitionSource {
 					throw new Error(`waiting on the kernel's buffer failed: ${errnoName(-errno)}`);
 				}
 
-				const {transitions, resets, accepted} = decodeBlock(block, wallOffsetMs);
+				const decoded = decodeBlock(block, wallOffsetMs);
+				const {resets, accepted} = decoded;
+				let {transitions} = decoded;
 				if (reorder) {
 					const byTime = (a: {monoMs: number}, b: {monoMs: number}) => a.monoMs - b.monoMs;
 					transitions.sort(byTime);
@@ -188,7 +190,7 @@ export class KernelSource implements TransitionSource {
 					accepted.sort(byTime);
 				}
 
-				clock.apply(transitions);
+				transitions = clock.apply(transitions);
 				handlers.batch({transitions, resets, accepted, dropped: dropped + droppedHere, lost});
 			} catch (error) {
 				fail(error as Error);

@@ -8,8 +8,9 @@ import {hostname, release} from 'node:os';
 import {jsonLine, sanitize} from '../output/sanitize.js';
 import {
 	acceptedRecord, itemsPerLine, recordingFormat, recordingVersion, resetRecord, socketRecord, transitionRecord,
-	type RecordingHeader,
+	type RecordingHeader, type SockMap,
 } from './recording.js';
+import {sockPermutation} from './sock-identity.js';
 import type {SocketPass, SourceHandlers, TransitionBatch, TransitionSource} from './source.js';
 
 // process.hrtime reads CLOCK_MONOTONIC on Linux, the clock the kernel stamps events with.
@@ -18,6 +19,8 @@ const monotonicNow = () => Number(process.hrtime.bigint()) / 1e6;
 export type RecordingOptions = {
 	/** The monotonic clock in ms; recordings stamp each line with it. */
 	readonly now?: () => number;
+	/** How socket identities are written (default: a permutation keyed for this recording). */
+	readonly sockMap?: SockMap;
 };
 
 /** "no space left on device" out of Node's "ENOSPC: no space left on device, write". */
@@ -30,6 +33,8 @@ export class RecordingSource implements TransitionSource {
 	readonly #inner: TransitionSource;
 	readonly #path: string;
 	readonly #now: () => number;
+	/** Socket identities as this recording writes them: never a kernel address's bits. */
+	readonly #hide: SockMap;
 	#fd: number | undefined;
 	#failed = false;
 	/** Lines delivered while the inner source starts, written once it has. */
@@ -39,6 +44,7 @@ export class RecordingSource implements TransitionSource {
 		this.#inner = inner;
 		this.#path = path;
 		this.#now = options.now ?? monotonicNow;
+		this.#hide = options.sockMap ?? sockPermutation();
 	}
 
 	start(handlers: SourceHandlers): void {
@@ -75,15 +81,15 @@ export class RecordingSource implements TransitionSource {
 		try {
 			this.#inner.start({
 				snapshot: pass => {
-					this.#write(passLines('snapshot', this.#now(), pass), fail);
+					this.#write(passLines('snapshot', this.#now(), pass, this.#hide), fail);
 					handlers.snapshot?.(pass);
 				},
 				pass: pass => {
-					this.#write(passLines('pass', this.#now(), pass), fail);
+					this.#write(passLines('pass', this.#now(), pass, this.#hide), fail);
 					return handlers.pass?.(pass);
 				},
 				batch: batch => {
-					this.#write(batchLines(this.#now(), batch), fail);
+					this.#write(batchLines(this.#now(), batch, this.#hide), fail);
 					handlers.batch(batch);
 				},
 				end: () => {
@@ -168,8 +174,9 @@ export class RecordingSource implements TransitionSource {
 }
 
 /**
- * Opens `path` for writing without emptying it, creating it if there is none; `created` says
- * whether this made it (only then may a failed start remove it).
+ * Opens `path` for writing without emptying it, creating it if there is none, readable by its
+ * owner only (a recording lists every connection of the host, and who holds it); `created`
+ * says whether this made it (only then may a failed start remove it).
  */
 function openUntouched(path: string): {fd: number; created: boolean} {
 	const {O_WRONLY, O_CREAT, O_EXCL} = constants;
@@ -182,7 +189,7 @@ function openUntouched(path: string): {fd: number; created: boolean} {
 	}
 
 	try {
-		return {fd: openSync(path, O_WRONLY | O_CREAT | O_EXCL, 0o666), created: true};
+		return {fd: openSync(path, O_WRONLY | O_CREAT | O_EXCL, 0o600), created: true};
 	} catch (error) {
 		// A dangling symbolic link, or a file made meanwhile: written through, never removed.
 		if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
@@ -190,7 +197,7 @@ function openUntouched(path: string): {fd: number; created: boolean} {
 		}
 	}
 
-	return {fd: openSync(path, O_WRONLY | O_CREAT, 0o666), created: false};
+	return {fd: openSync(path, O_WRONLY | O_CREAT, 0o600), created: false};
 }
 
 /** Wraps `source` in a recording to `path`; the source itself when there is no path. */
@@ -214,21 +221,21 @@ function split(first: Record<string, unknown>, lists: Record<string, readonly un
 	return lines;
 }
 
-function passLines(type: 'snapshot' | 'pass', at: number, pass: SocketPass): unknown[] {
+function passLines(type: 'snapshot' | 'pass', at: number, pass: SocketPass, hide: SockMap): unknown[] {
 	return split(
 		// `netns` (the first namespace) is what recordings made before passes walked every namespace carry.
 		{type, at, monoMs: pass.monoMs, wallMs: pass.wallMs, netns: pass.namespaces[0] ?? 0, namespaces: pass.namespaces, owners: pass.owners, complete: pass.complete},
-		{sockets: pass.sockets.map(socket => socketRecord(socket))},
+		{sockets: pass.sockets.map(socket => socketRecord(socket, hide))},
 	);
 }
 
-function batchLines(at: number, batch: TransitionBatch): unknown[] {
+function batchLines(at: number, batch: TransitionBatch, hide: SockMap): unknown[] {
 	return split(
 		{type: 'batch', at, dropped: batch.dropped, lost: batch.lost},
 		{
-			transitions: batch.transitions.map(t => transitionRecord(t)),
-			resets: batch.resets.map(r => resetRecord(r)),
-			accepted: batch.accepted.map(a => acceptedRecord(a)),
+			transitions: batch.transitions.map(t => transitionRecord(t, hide)),
+			resets: batch.resets.map(r => resetRecord(r, hide)),
+			accepted: batch.accepted.map(a => acceptedRecord(a, hide)),
 		},
 	);
 }

@@ -32,9 +32,13 @@ export type RecordingHeader = {
 	readonly monoStartMs: number;
 };
 
-export function transitionRecord(t: Transition) {
+/** How a recording writes a socket identity (see sockPermutation); the identity itself by default. */
+export type SockMap = (sock: number) => number;
+const same: SockMap = sock => sock;
+
+export function transitionRecord(t: Transition, hide: SockMap = same) {
 	return {
-		monoMs: t.monoMs, wallMs: t.wallMs, sock: t.sock, netns: t.netns,
+		monoMs: t.monoMs, wallMs: t.wallMs, sock: hide(t.sock), netns: t.netns,
 		family: t.family, laddr: t.laddr, lport: t.lport, raddr: t.raddr, rport: t.rport,
 		pid: t.pid, tid: t.tid, comm: t.comm, oldstate: t.oldstate, newstate: t.newstate, ms: t.ms,
 		// Only where it says something: most changes are not a FIN_WAIT2 -> CLOSE.
@@ -42,25 +46,25 @@ export function transitionRecord(t: Transition) {
 	};
 }
 
-export function resetRecord(r: Reset) {
+export function resetRecord(r: Reset, hide: SockMap = same) {
 	return {
-		monoMs: r.monoMs, wallMs: r.wallMs, sock: r.sock, netns: r.netns,
+		monoMs: r.monoMs, wallMs: r.wallMs, sock: hide(r.sock), netns: r.netns,
 		family: r.family, laddr: r.laddr, lport: r.lport, raddr: r.raddr, rport: r.rport,
 		pid: r.pid, comm: r.comm, state: r.state, sent: r.sent,
 	};
 }
 
-export function acceptedRecord(a: Accepted) {
+export function acceptedRecord(a: Accepted, hide: SockMap = same) {
 	return {
-		monoMs: a.monoMs, wallMs: a.wallMs, sock: a.sock, netns: a.netns,
+		monoMs: a.monoMs, wallMs: a.wallMs, sock: hide(a.sock), netns: a.netns,
 		family: a.family, laddr: a.laddr, lport: a.lport, raddr: a.raddr, rport: a.rport,
 		pid: a.pid, tid: a.tid, comm: a.comm,
 	};
 }
 
-export function socketRecord(s: ExistingSocket) {
+export function socketRecord(s: ExistingSocket, hide: SockMap = same) {
 	return {
-		monoMs: s.monoMs, wallMs: s.wallMs, sock: s.sock, netns: s.netns,
+		monoMs: s.monoMs, wallMs: s.wallMs, sock: hide(s.sock), netns: s.netns,
 		family: s.family, laddr: s.laddr, lport: s.lport, raddr: s.raddr, rport: s.rport,
 		state: s.state, pid: s.pid, comm: s.comm, figures: s.figures ? figuresRecord(s.figures) : null,
 	};

@@ -43,6 +43,8 @@ export async function writeRecording(path: string, script: Script): Promise<void
 		now() {
 			return clock.now;
 		},
+		// The script's own identities, to compare a replay with (a recording of the kernel hides them).
+		sockMap: sock => sock,
 	});
 	recording.start({
 		// Asking for the snapshot; the recording takes it anyway.
@@ -66,6 +68,9 @@ export async function writeRecording(path: string, script: Script): Promise<void
 		clock.now = script.endMs;
 		await recording.stop();
 	}
+
+	// Handed to the unprivileged replays of the tests (tcptop makes its recordings 0600).
+	chmodSync(path, 0o644);
 }
 
 export function batch(fields: Partial<TransitionBatch>): TransitionBatch {
