@@ -10,14 +10,14 @@ import type {TransitionBatch} from '../src/capture/source.js';
 import {TcpState} from '../src/capture/transition.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
 
-/** A block of `records` state changes (ESTABLISHED -> CLOSE_WAIT) on 127.0.0.1. */
-function block(records: number): ArrayBuffer {
+/** A block of `records` state changes (ESTABLISHED -> CLOSE_WAIT) on 127.0.0.1, of sockets `first` on. */
+function block(records: number, first = 0): ArrayBuffer {
 	const bytes = new Uint8Array(records * RECORD_SIZE);
 	const view = new DataView(bytes.buffer);
 	for (let index = 0; index < records; index++) {
 		const offset = index * RECORD_SIZE;
 		view.setBigUint64(offset, BigInt(1e9 + index), true);
-		view.setUint32(offset + 8, 0x1000 + index, true);
+		view.setUint32(offset + 8, 0x1000 + first + index, true);
 		view.setUint16(offset + 36, 2, true); // AF_INET
 		view.setUint16(offset + 38, 40_000, true);
 		view.setUint16(offset + 40, 443, true);
@@ -38,7 +38,8 @@ function burstAddon(batches: number, records: number): CaptureAddon {
 		constructor(_options: unknown, onBatch: BatchCallback, private readonly onClose: () => void) {
 			setImmediate(() => {
 				for (let index = 0; index < batches; index++) {
-					onBatch(block(records), 0, 0, 0, 0, false, 0);
+					// Each change once: a socket repeating its last change would be a change delivered twice.
+					onBatch(block(records, index * records), 0, 0, 0, 0, false, 0);
 				}
 			});
 		}
@@ -213,4 +214,54 @@ test('a pass of many sockets is taken in shares: timers fire meanwhile, and what
 	t.is(table.size, sockets, 'the second pass added every socket');
 	t.is(table.countInState(TcpState.ESTABLISHED), sockets);
 	t.true(ticksWhileApplying >= 3, `the 1 ms timer fired ${ticksWhileApplying} times while a pass was taken in`);
+});
+
+test('wall times follow a step of the wall clock (NTP, a resume from suspend); the jitter of reading it does not move them', async t => {
+	let wall = 1_700_000_000_000;
+	// Three deliveries of one change each, of three sockets.
+	class Capture implements NativeCapture {
+		readonly acceptOwners = false;
+		constructor(_options: unknown, onBatch: BatchCallback, private readonly onClose: () => void) {
+			setImmediate(() => {
+				for (let index = 0; index < 3; index++) {
+					onBatch(block(1, index), 0, 0, 0, 0, false, 0);
+				}
+			});
+		}
+
+		stop(): void {
+			this.onClose();
+		}
+
+		snapshot(): ArrayBuffer {
+			return new ArrayBuffer(0);
+		}
+
+		requestPass(): void {}
+	}
+
+	const source = new KernelSource({wallNow: () => wall}, {recordSize: RECORD_SIZE, readerGone: () => false, Capture});
+	const received: number[] = [];
+	let done!: () => void;
+	const finished = new Promise<void>(resolve => {
+		done = resolve;
+	});
+	source.start({
+		batch(batch) {
+			received.push(batch.transitions[0]!.wallMs - batch.transitions[0]!.monoMs);
+			// Between deliveries: a millisecond of reading jitter, then an hour's step.
+			wall += received.length === 1 ? 1 : 3_600_000;
+			if (received.length === 3) {
+				done();
+			}
+		},
+		error(error) {
+			t.fail(error.message);
+		},
+	});
+	await finished;
+	await source.stop();
+	const [first, second, third] = received;
+	t.true(Math.abs(second! - first!) < 0.5, 'a jitter of a millisecond is not a step');
+	t.true(Math.abs(third! - second! - 3_600_000) < 50, `an hour's step is followed (${third! - second!} ms)`);
 });

@@ -134,15 +134,16 @@ kernelTest('a reset close (SO_LINGER 0) goes ESTABLISHED -> CLOSE on both ends, 
 	t.true(resets.find(of(accepted[2]!))!.monoMs <= accepted[2]!.monoMs);
 });
 
-for (const transport of ['ringbuf', 'perf'] as const satisfies readonly Transport[]) {
-	kernelTestSerial(`${transport}: 2,000 connections arrive as exactly their 20,000 transitions, none lost`, async t => {
+// Four at a time, and twenty: with twenty the handlers nest more often (the condition that once
+// lost changes without a trace), and the server falls behind, so the kernel's untraced
+// FIN_WAIT1 -> FIN_WAIT2 (below) comes in bursts: allowed more often there, and only that.
+for (const [transport, parallel] of [['ringbuf', 4], ['perf', 4], ['ringbuf', 20], ['perf', 20]] as const satisfies ReadonlyArray<readonly [Transport, number]>) {
+	kernelTestSerial(`${transport}, ${parallel} at a time: 2,000 connections arrive as exactly their 20,000 transitions, none lost, none twice`, async t => {
 		const connections = 2000;
 		const server = await listen('127.0.0.1');
 		const ofServer = (x: Transition) => x.lport === server.port || x.rport === server.port;
 		const capture = await captureDuring({transport}, async () => {
-			// Four at a time: with twenty, the servers fall behind and the kernel's untraced
-			// FIN_WAIT1 -> FIN_WAIT2 (below) comes in bursts.
-			await inParallel(connections, 4, async () => connectAndClose('127.0.0.1', server.port));
+			await inParallel(connections, parallel, async () => connectAndClose('127.0.0.1', server.port));
 			await server.settled();
 		}, capture => capture.transitions.filter(ofServer).filter(x => x.newstate === TcpState.CLOSE).length >= connections * 2);
 		await server.close();
@@ -161,7 +162,7 @@ for (const transport of ['ringbuf', 'perf'] as const satisfies readonly Transpor
 		const kernels = gaps.filter(({gap, record}) => gap === 'FIN_WAIT1->FIN_WAIT2' && (closeWaitMs.get(record.lport) ?? 0) >= 2);
 		const skipped = kernels.length;
 		t.deepEqual(gaps.filter(gap => !kernels.includes(gap)).map(({gap, record}) => `${gap} on port ${record.lport}`), [], 'changes missing between records');
-		t.true(skipped <= connections / 200, `${skipped} FIN_WAIT1 -> FIN_WAIT2 the kernel did not trace`);
+		t.true(skipped <= connections / (parallel === 4 ? 200 : 40), `${skipped} FIN_WAIT1 -> FIN_WAIT2 the kernel did not trace`);
 		if (skipped > 0) {
 			t.log(`${skipped} FIN_WAIT1 -> FIN_WAIT2 the kernel did not trace`);
 		}

@@ -16,6 +16,8 @@ export type KernelSourceOptions = Partial<NativeCaptureOptions> & {
 	 * often would cost more than passBudget, they come less often (see passDelayMs).
 	 */
 	passIntervalMs?: number;
+	/** The wall clock (Date.now): events' wall times follow its steps. */
+	wallNow?: () => number;
 };
 
 /** One delivery of the addon (see BatchCallback). */
@@ -63,15 +65,38 @@ const defaults: NativeCaptureOptions = {
 	acceptOwners: false,
 };
 
-/** Milliseconds to add to CLOCK_MONOTONIC (the kernel's bpf_ktime_get_ns) to get wall time. */
-function monotonicToWallOffsetMs(): number {
-	// process.hrtime reads CLOCK_MONOTONIC on Linux, the clock the BPF program stamps with.
-	return Date.now() - (Number(process.hrtime.bigint()) / 1e6);
+/**
+ * Milliseconds to add to CLOCK_MONOTONIC (the kernel's bpf_ktime_get_ns) to get wall time,
+ * read again at each delivery: the wall clock steps (NTP, a resume from suspend) where the
+ * monotonic one does not, and a daemon runs for weeks. A change within the clocks' reading
+ * jitter is not taken, so events' wall times do not wobble from one batch to the next.
+ */
+class WallOffset {
+	#ms: number;
+
+	constructor(private readonly wallNow: () => number) {
+		this.#ms = this.#read();
+	}
+
+	get ms(): number {
+		const now = this.#read();
+		if (Math.abs(now - this.#ms) > 2) {
+			this.#ms = now;
+		}
+
+		return this.#ms;
+	}
+
+	#read(): number {
+		// process.hrtime reads CLOCK_MONOTONIC on Linux, the clock the BPF program stamps with.
+		return this.wallNow() - (Number(process.hrtime.bigint()) / 1e6);
+	}
 }
 
 export class KernelSource implements TransitionSource {
 	readonly #options: NativeCaptureOptions;
 	readonly #passIntervalMs: number;
+	readonly #wallNow: () => number;
 	readonly #addon: CaptureAddon;
 	#capture: NativeCapture | undefined;
 	#closed: Promise<void> | undefined;
@@ -89,9 +114,10 @@ export class KernelSource implements TransitionSource {
 	#passAskedAtMs: number | undefined;
 	#stopped = false;
 
-	constructor({passIntervalMs = 0, ...options}: KernelSourceOptions = {}, addon: CaptureAddon = loadAddon()) {
+	constructor({passIntervalMs = 0, wallNow = Date.now, ...options}: KernelSourceOptions = {}, addon: CaptureAddon = loadAddon()) {
 		this.#options = {...defaults, ...options};
 		this.#passIntervalMs = passIntervalMs;
+		this.#wallNow = wallNow;
 		this.#addon = addon;
 	}
 
@@ -109,7 +135,7 @@ export class KernelSource implements TransitionSource {
 			throw new Error(`the native addon writes ${this.#addon.recordSize}-byte records, the decoder reads ${RECORD_SIZE}: rebuild tcptop`);
 		}
 
-		const wallOffsetMs = monotonicToWallOffsetMs();
+		const wallOffset = new WallOffset(this.#wallNow);
 		const clock = new InStateClock();
 		// Perf buffers are per CPU: a batch holds each CPU's records in turn, so restore time order.
 		const reorder = this.#options.transport === 'perf';
@@ -136,6 +162,7 @@ export class KernelSource implements TransitionSource {
 					throw new Error(`cannot list the TCP sockets: ${errnoName(-errno)}`);
 				}
 
+				const wallOffsetMs = wallOffset.ms;
 				const {sockets, counts, namespaces} = yield * decodePassSteps(block, wallOffsetMs);
 				const rest = handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, counts, namespaces, owners: complete, complete});
 				while (rest && !rest()) {
@@ -180,7 +207,7 @@ export class KernelSource implements TransitionSource {
 					throw new Error(`waiting on the kernel's buffer failed: ${errnoName(-errno)}`);
 				}
 
-				const decoded = decodeBlock(block, wallOffsetMs);
+				const decoded = decodeBlock(block, wallOffset.ms);
 				const {resets, accepted} = decoded;
 				let {transitions} = decoded;
 				if (reorder) {
@@ -224,6 +251,7 @@ export class KernelSource implements TransitionSource {
 			try {
 				const startedMs = performance.now();
 				const monoMs = Number(process.hrtime.bigint()) / 1e6;
+				const wallOffsetMs = wallOffset.ms;
 				const {sockets, counts, namespaces} = decodePass(this.#capture.snapshot(), wallOffsetMs);
 				handlers.snapshot({monoMs, wallMs: monoMs + wallOffsetMs, sockets, counts, namespaces, owners: true, complete: true});
 				this.#completeDone(performance.now() - startedMs);
