@@ -622,6 +622,9 @@ static __always_inline void pass_socket(struct seq_file *seq, const struct sock_
 	}
 	if (tp) {
 		rec.flags = TCPTOP_FLAG_FIGURES;
+		/* The control group of the process that made the socket (of the listener, for one accepted). */
+		struct cgroup *cgroup = tp->inet_conn.icsk_inet.sk.sk_cgrp_data.cgroup;
+		rec.cgroup_id = cgroup ? cgroup->kn->id : 0;
 		rec.bytes_acked = bytes_acked;
 		rec.figures.bytes_received = bytes_received;
 		rec.figures.srtt_us = srtt_us;

@@ -59,8 +59,14 @@ struct tcptop_record {
 		__u64 delta_ns;    /* 16: time spent in oldstate (see flags) */
 		__u64 bytes_acked; /* 16: SOCKET records with TCPTOP_FLAG_FIGURES */
 	};
-	__u32 pid;      /* 24: tgid of the task on the CPU (0 in softirq on the idle task) */
-	__u32 tid;      /* 28 */
+	union {
+		struct {
+			__u32 pid; /* 24: tgid of the task on the CPU (0 in softirq on the idle task) */
+			__u32 tid; /* 28 */
+		};
+		/* 24: SOCKET records of full sockets: the socket's control group id (0: none known) */
+		__u64 cgroup_id;
+	};
 	__u32 netns;    /* 32: inode number of the socket's network namespace */
 	__u16 family;   /* 36: AF_INET or AF_INET6 */
 	__u16 sport;    /* 38: local port, host byte order */

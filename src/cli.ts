@@ -5,7 +5,7 @@ import {isIPv4, isIPv6} from 'node:net';
 import {parseArgs} from 'node:util';
 import v8 from 'node:v8';
 import {readerGone, type CaptureError, type Transport} from './capture/addon.js';
-import {processCgroups} from './capture/cgroups.js';
+import {cgroupPaths, processCgroups} from './capture/cgroups.js';
 import {FilteredSource, filtersSomething, type CaptureFilter} from './capture/filtered-source.js';
 import {KernelSource, type KernelSourceOptions} from './capture/kernel-source.js';
 import {namedNamespaceInode, netNamespaceExists} from './capture/net-namespaces.js';
@@ -337,9 +337,10 @@ function parseViewing(values: OptionValues, words: readonly string[]): Viewing {
 	const maxConnections = parsePositiveNumber('max-conns', values['max-conns'], true);
 	// A replay keeps the default: the recorded host's setting is not in the recording.
 	const finTimeoutMs = values.replay === undefined ? hostFinTimeoutMs() : undefined;
-	// A replay's processes are another host's: their control groups are not known here.
-	const cgroupOf = values.replay === undefined ? processCgroups() : undefined;
-	return {delaySeconds, sortColumn, filter, table: new ConnectionTable({maxConnections, finTimeoutMs, cgroupOf})};
+	// A replay's processes and sockets are another host's: their control groups are not known here.
+	const live = values.replay === undefined;
+	const cgroups = {cgroupOf: live ? processCgroups() : undefined, cgroupOfId: live ? cgroupPaths() : undefined};
+	return {delaySeconds, sortColumn, filter, table: new ConnectionTable({maxConnections, finTimeoutMs, ...cgroups})};
 }
 
 /** How long this host keeps an orphaned FIN_WAIT2 (net.ipv4.tcp_fin_timeout); undefined if unreadable. */

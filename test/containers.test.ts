@@ -26,6 +26,28 @@ const server = net.createServer(socket => held.push(socket)).listen(0, '127.0.0.
 });
 `;
 
+// A server that never reads, and a client that fills the connection and closes: the client's
+// end stays as an orphan in FIN-WAIT-1 (its data unsent) that no process holds.
+const orphanScript = `
+const net = require('node:net');
+const held = [];
+process.stdin.resume();
+process.stdin.on('end', () => process.exit(0));
+const server = net.createServer(socket => { held.push(socket); socket.pause(); }).listen(0, '127.0.0.1', () => {
+	const client = net.connect(server.address().port, '127.0.0.1', () => {
+		const fill = () => {
+			while (client.write(Buffer.alloc(65536))) {}
+		};
+		fill();
+		setTimeout(() => {
+			client.destroy();
+			setTimeout(() => process.stdout.write('ready\\n'), 200);
+		}, 300);
+	});
+	client.on('error', () => {});
+});
+`;
+
 /** Where the unified (v2) hierarchy is mounted: /sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host. */
 function unifiedMount(): string {
 	const line = readFileSync('/proc/mounts', 'utf8').split('\n').find(entry => entry.split(' ')[2] === 'cgroup2');
@@ -37,7 +59,7 @@ function unifiedMount(): string {
 }
 
 /** Runs the holder inside `cgroup` (a path under the mount) and the namespace, until the test ends. */
-async function holdIn(t: ExecutionContext, mount: string, cgroup: string, namespace: string): Promise<ChildProcess> {
+async function holdIn(t: ExecutionContext, mount: string, cgroup: string, namespace: string, script = holderScript): Promise<ChildProcess> {
 	const directories = cgroup.split('/').filter(Boolean).map((_, index, parts) => `${mount}/${parts.slice(0, index + 1).join('/')}`);
 	const made = directories.filter(directory => {
 		try {
@@ -49,7 +71,7 @@ async function holdIn(t: ExecutionContext, mount: string, cgroup: string, namesp
 	});
 	// The shell moves itself into the control group, then becomes the holder in the namespace
 	// (ip netns exec mounts a /sys of the namespace's own, without the control groups).
-	const holder = spawn('sh', ['-c', `echo $$ > ${mount}${cgroup}/cgroup.procs && exec ip netns exec "$0" "$1" -e "$2"`, namespace, process.execPath, holderScript], {stdio: ['pipe', 'pipe', 'inherit']});
+	const holder = spawn('sh', ['-c', `echo $$ > ${mount}${cgroup}/cgroup.procs && exec ip netns exec "$0" "$1" -e "$2"`, namespace, process.execPath, script], {stdio: ['pipe', 'pipe', 'inherit']});
 	t.teardown(async () => {
 		holder.stdin!.end();
 		if (holder.exitCode === null) {
@@ -109,4 +131,21 @@ kernelTest('rows carry the owner\'s cgroup and the container and pod it names; t
 	const column = lines[header]!.indexOf('CONTAINER');
 	const shown = lines.slice(header + 1).filter(Boolean).map(line => line.slice(column, column + 12));
 	t.deepEqual(shown, [...Array.from({length: 3}, () => dockerId.slice(0, 12)), ...Array.from({length: 3}, () => containerId.slice(0, 12))].sort(), 'sorted by it');
+});
+
+kernelTest('a connection no process holds (an orphan) takes the container of the socket\'s own control group', async t => {
+	const mount = unifiedMount();
+	const namespace = `tcptop-cgo-${process.pid}`;
+	execFileSync('ip', ['netns', 'add', namespace]);
+	t.teardown(() => {
+		execFileSync('ip', ['netns', 'del', namespace]);
+	});
+	execFileSync('ip', ['-n', namespace, 'link', 'set', 'lo', 'up']);
+	const dockerId = randomBytes(32).toString('hex');
+	await holdIn(t, mount, `/system.slice/docker-${dockerId}.scope`, namespace, orphanScript);
+	const {code, stdout, stderr} = await run(['-b', '-n', '1', '--json', '--netns', namespace]);
+	t.is(code, 0, stderr);
+	const orphans = (JSON.parse(stdout) as {connections: Row[]}).connections.filter(row => row.state === 'FIN_WAIT1');
+	t.is(orphans.length, 1, 'ss would list one FIN-WAIT-1');
+	t.like(orphans[0], {pid: null, container: dockerId.slice(0, 12), cgroup: `/system.slice/docker-${dockerId}.scope`});
 });

@@ -63,14 +63,15 @@ const resetFields: Record<keyof Reset, true> = {
 	monoMs: true, wallMs: true, sock: true, netns: true, family: true, laddr: true, lport: true, raddr: true, rport: true,
 	pid: true, comm: true, state: true, sent: true,
 };
-const socketFields: Record<keyof ExistingSocket, true> = {
+// A socket's control group id is this host's: recordings leave it out.
+const socketFields: Record<Exclude<keyof ExistingSocket, 'cgroupId'>, true> = {
 	monoMs: true, wallMs: true, sock: true, netns: true, family: true, laddr: true, lport: true, raddr: true, rport: true,
 	state: true, pid: true, comm: true, figures: true,
 };
 
 const figuresFields: Record<keyof SocketFigures, true> = {bytesAcked: true, bytesReceived: true, srttUs: true, retransmits: true};
 
-function fieldsOf<T extends object>(item: T, fields: Record<keyof T, true>): Record<string, unknown> {
+function fieldsOf<T extends object>(item: T, fields: Partial<Record<keyof T, true>>): Record<string, unknown> {
 	return Object.fromEntries(Object.keys(fields).map(name => [name, item[name as keyof T]]));
 }
 

@@ -1,7 +1,7 @@
 // Control groups, as the people who run containers know them: a process's cgroup (from
 // /proc/PID/cgroup) and what it says about who the process is (a container's id, a pod's,
 // a systemd unit), on cgroup v2 and on a hybrid hierarchy (v1 controllers beside v2).
-import {readFileSync} from 'node:fs';
+import {readdirSync, readFileSync, statSync, type Dirent} from 'node:fs';
 
 /** What a cgroup path says about whom it holds. */
 export type CgroupIdentity = {
@@ -111,5 +111,75 @@ export function processCgroups(now = () => performance.now()): (pid: number) => 
 
 		known.set(pid, {path, atMs: now()});
 		return path;
+	};
+}
+
+/** Where the unified (v2) hierarchy is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host). */
+function unifiedMount(): string | undefined {
+	try {
+		for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+			// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER
+			const [fields, rest] = line.split(' - ');
+			if (rest?.startsWith('cgroup2 ') && fields!.split(' ')[3] === '/') {
+				return fields!.split(' ')[4];
+			}
+		}
+	} catch {
+		// No /proc.
+	}
+
+	return undefined;
+}
+
+/** How often at most the hierarchy is walked again for an id it did not hold. */
+const rewalkAfterMs = 5000;
+
+/**
+ * Control group paths by the kernel's id for them (what a socket records: the cgroup
+ * directory's inode in the unified hierarchy), from a walk of that hierarchy, walked again
+ * for an unknown id at most every five seconds. The root says nothing: undefined.
+ */
+export function cgroupPaths(now = () => performance.now()): (id: number) => string | undefined {
+	const mount = unifiedMount();
+	let paths = new Map<number, string>();
+	let walkedAtMs = Number.NEGATIVE_INFINITY;
+	const walk = () => {
+		walkedAtMs = now();
+		paths = new Map();
+		const pending = [''];
+		while (pending.length > 0 && paths.size < 100_000) {
+			const path = pending.pop()!;
+			let entries: Dirent[];
+			try {
+				entries = readdirSync(`${mount}${path}`, {withFileTypes: true});
+			} catch {
+				continue; // removed meanwhile
+			}
+
+			for (const entry of entries) {
+				if (entry.isDirectory()) {
+					const child = `${path}/${entry.name}`;
+					try {
+						paths.set(statSync(`${mount}${child}`).ino, child);
+					} catch {
+						continue;
+					}
+
+					pending.push(child);
+				}
+			}
+		}
+	};
+
+	return id => {
+		if (mount === undefined) {
+			return undefined;
+		}
+
+		if (!paths.has(id) && now() - walkedAtMs >= rewalkAfterMs) {
+			walk();
+		}
+
+		return paths.get(id);
 	};
 }

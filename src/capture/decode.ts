@@ -221,6 +221,11 @@ class KernelSocket implements ExistingSocket, SocketFigures {
 		return this.#pass.view.getUint32(this.#offset + Offset.totalRetrans, true);
 	}
 
+	/** A full socket's control group id (its pid and tid fields carry it); 0 when none is known. */
+	get cgroupId(): number {
+		return this.figures === undefined ? 0 : readU64(this.#pass.view, this.#offset + Offset.pid);
+	}
+
 	get pid(): number {
 		return this.ownerOffset < 0 ? 0 : this.#pass.view.getUint32(this.ownerOffset + Offset.pid, true);
 	}
@@ -385,7 +390,9 @@ const maxTimedSockets = 1 << 20;
  * It also drops a change delivered twice: the kernel runs a second copy of the handler to
  * rescue the changes the first misses (tcptop_state2 in bpf/tcptop.bpf.c), and a burst of
  * nested changes can make both record one. A socket cannot make the same change twice in a
- * row (after OLD -> NEW it is in NEW), so a repeat of its last change is that change again.
+ * row (after OLD -> NEW it is in NEW), so a repeat of its last change is that change again,
+ * when the changes are all of them: not under a pid setting, which passes a socket's changes
+ * one by one (a socket address reused by another process's socket would read as a repeat).
  *
  * A closed socket's entry is kept, marked closed, rather than deleted: the kernel reuses a
  * freed socket's address at once, and a key deleted and set again at that rate in a large V8
@@ -396,6 +403,9 @@ export class InStateClock {
 	#sockets = new Map<number, {sinceMs: number; state: number; from: number}>();
 	#closed = 0;
 	#repeats = 0;
+
+	/** `dropRepeats`: whether the changes come whole (no pid setting), so repeats can be dropped. */
+	constructor(private readonly dropRepeats = true) {}
 
 	/**
 	 * Sets `ms` on the transitions that have none, and notes each one's new state. Returns the
@@ -414,7 +424,7 @@ export class InStateClock {
 				continue;
 			}
 
-			if (known.state === t.newstate && known.from === t.oldstate && t.oldstate !== t.newstate) {
+			if (this.dropRepeats && known.state === t.newstate && known.from === t.oldstate && t.oldstate !== t.newstate) {
 				(repeated ??= new Set()).add(transition);
 				continue;
 			}

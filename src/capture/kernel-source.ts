@@ -136,7 +136,8 @@ export class KernelSource implements TransitionSource {
 		}
 
 		const wallOffset = new WallOffset(this.#wallNow);
-		const clock = new InStateClock();
+		// The pid setting passes a socket's changes one by one, whatever came before.
+		const clock = new InStateClock(this.#options.pid === 0);
 		// Perf buffers are per CPU: a batch holds each CPU's records in turn, so restore time order.
 		const reorder = this.#options.transport === 'perf';
 		let failed = false;

@@ -75,6 +75,11 @@ export type ExistingSocket = SocketEvent & {
 	 * keep none (TIME_WAIT and request sockets).
 	 */
 	readonly figures: SocketFigures | undefined;
+	/**
+	 * The control group the socket belongs to (its maker's, or its listener's), as the kernel
+	 * numbers it (the cgroup directory's inode); 0 or absent when not known (a recorded pass).
+	 */
+	readonly cgroupId?: number;
 };
 
 /** Counters a full TCP socket keeps (struct tcp_sock), read by a socket pass. */

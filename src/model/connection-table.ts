@@ -35,6 +35,12 @@ export type ConnectionTableOptions = {
 	 * owner: the rows' CGROUP and CONTAINER. Without it (a replay) they are not known.
 	 */
 	readonly cgroupOf?: (pid: number) => string | undefined;
+	/**
+	 * A control group's path by the kernel's id for it (see processCgroups' twin,
+	 * cgroupPaths): the fallback for a row whose owner is not known, from the socket's own
+	 * control group as socket passes read it.
+	 */
+	readonly cgroupOfId?: (id: number) => string | undefined;
 };
 
 /** An existing socket found at start-up, before any of its transitions were seen. */
@@ -97,6 +103,7 @@ export class ConnectionTable {
 	private readonly orphans: ExpiryQueue;
 	private readonly comms = new Map<string, string>();
 	private readonly cgroupOf: ((pid: number) => string | undefined) | undefined;
+	private readonly cgroupOfId: ((id: number) => string | undefined) | undefined;
 	/** Indexes into slots.cgroupPaths, by path. */
 	private readonly cgroupIndexes = new Map<string, number>();
 	private readonly stuckPolicy: StuckPolicy;
@@ -122,6 +129,7 @@ export class ConnectionTable {
 		this.timeWaitMs = options.timeWaitMs ?? 60_000;
 		this.finTimeoutMs = options.finTimeoutMs ?? 60_000;
 		this.cgroupOf = options.cgroupOf;
+		this.cgroupOfId = options.cgroupOfId;
 		this.host = new HostStates(this.timeWaitMs, this.finTimeoutMs);
 		const queuedFor = (state: number) => (slot: number, generation: number) =>
 			this.slots.generation[slot] === generation && this.slots.state[slot] === state;
@@ -377,6 +385,7 @@ export class ConnectionTable {
 				const {figures} = socket;
 				if (figures) {
 					this.recordFigures(slot, figures, pass.monoMs, Number.NaN);
+					this.socketCgroup(slot, socket);
 				}
 			}
 
@@ -406,6 +415,10 @@ export class ConnectionTable {
 		const slot = this.create(key, entry, entry.family, entry.state, atMs,
 			isListener ? Direction.listener : Direction.unknown, null, true);
 		this.adoptOwner(slot, entry.pid, entry.comm, source);
+		if ('figures' in entry && entry.figures) {
+			this.socketCgroup(slot, entry);
+		}
+
 		if (isListener) {
 			this.listeners.set(portKey(entry), slot);
 		} else if (entry.state === TcpState.TIME_WAIT) {
@@ -471,7 +484,8 @@ export class ConnectionTable {
 	private setOwner(slot: number, pid: number, comm: string, source: OwnerSource): void {
 		const s = this.slots;
 		if (s.pid[slot] !== pid || s.cgroup[slot] === 0) {
-			s.cgroup[slot] = this.cgroupIndexOf(pid);
+			// A process gone already leaves the socket's own control group, if known.
+			s.cgroup[slot] = this.cgroupIndex(this.cgroupOf?.(pid)) || s.cgroup[slot]!;
 		}
 
 		s.pid[slot] = pid;
@@ -479,9 +493,15 @@ export class ConnectionTable {
 		s.ownerSource[slot] = source;
 	}
 
-	/** The index of a process's control group among slots.cgroupPaths (0: not known). */
-	private cgroupIndexOf(pid: number): number {
-		const path = this.cgroupOf?.(pid);
+	/** A socket's own control group, for a row whose owner's is not known. */
+	private socketCgroup(slot: number, socket: ExistingSocket): void {
+		if (this.slots.cgroup[slot] === 0 && socket.cgroupId) {
+			this.slots.cgroup[slot] = this.cgroupIndex(this.cgroupOfId?.(socket.cgroupId));
+		}
+	}
+
+	/** The index of a control group path among slots.cgroupPaths (0: not known). */
+	private cgroupIndex(path: string | undefined): number {
 		if (path === undefined) {
 			return 0;
 		}
@@ -595,6 +615,10 @@ export class ConnectionTable {
 			// A process the pass found holding it open (complete passes name them).
 			if (socket.pid !== 0) {
 				this.replaceGuessedOwner(slot, socket.pid, socket.comm, OwnerSource.holder);
+			}
+
+			if (socket.figures) {
+				this.socketCgroup(slot, socket);
 			}
 
 			if (s.state[slot] !== socket.state && s.stateSinceMs[slot]! <= pass.monoMs) {
