@@ -280,6 +280,12 @@ test('a change delivered twice (both handler copies recorded it) is dropped, and
 		change(a, TcpState.FIN_WAIT2, TcpState.CLOSE, 1_000_000_000n),
 		change(a, TcpState.FIN_WAIT2, TcpState.CLOSE, 1_900_000_000n),
 	), 0).transitions).length, 2);
+	// Older than the last: a change handed over late (perf buffer), of the address's socket before.
+	const late = new InStateClock();
+	t.is(late.apply(decodeBlock(block(
+		change(b, TcpState.FIN_WAIT2, TcpState.CLOSE, 2_000_000_000n),
+		change(b, TcpState.FIN_WAIT2, TcpState.CLOSE, 1_999_000_000n),
+	), 0).transitions).length, 2);
 });
 
 test('a FIN_WAIT2 -> CLOSE whose peer had not closed carries the orphaned flag; others do not', t => {

@@ -392,7 +392,9 @@ const maxTimedSockets = 1 << 20;
  * nested changes can make both record one. A socket cannot make the same change twice in a
  * row (after OLD -> NEW it is in NEW), so a repeat of its last change is that change again,
  * when the changes are all of them: not under a pid setting, which passes a socket's changes
- * one by one (a socket address reused by another process's socket would read as a repeat).
+ * one by one (a socket address reused by another process's socket would read as a repeat);
+ * and when it is not older than the last (the perf buffer's CPUs can hand over a socket's
+ * last change after the next socket at its address made its own).
  *
  * A closed socket's entry is kept, marked closed, rather than deleted: the kernel reuses a
  * freed socket's address at once, and a key deleted and set again at that rate in a large V8
@@ -424,7 +426,7 @@ export class InStateClock {
 				continue;
 			}
 
-			if (this.dropRepeats && known.state === t.newstate && known.from === t.oldstate && t.oldstate !== t.newstate) {
+			if (this.dropRepeats && known.state === t.newstate && known.from === t.oldstate && t.oldstate !== t.newstate && t.monoMs >= known.sinceMs) {
 				(repeated ??= new Set()).add(transition);
 				continue;
 			}
