@@ -697,6 +697,14 @@ int tcptop_snapshot(struct bpf_iter__tcp *ctx)
 	return 0;
 }
 
+/* The TCP socket an open file is, or NULL. */
+static __always_inline struct sock *tcp_socket_of(struct file *file)
+{
+	struct socket *socket = file ? bpf_sock_from_file(file) : NULL;
+	struct sock *sk = socket ? socket->sk : NULL;
+	return sk && sk->sk_protocol == IPPROTO_TCP ? sk : NULL;
+}
+
 /*
  * The counters of connections in the other network namespaces (not pass_own_netns), for a
  * counters pass: walking the socket tables of each namespace would cost each the whole host's
@@ -708,14 +716,8 @@ int tcptop_snapshot(struct bpf_iter__tcp *ctx)
 SEC("iter/task_file")
 int tcptop_foreign(struct bpf_iter__task_file *ctx)
 {
-	struct file *file = ctx->file;
-	if (!file)
-		return 0;
-	struct socket *socket = bpf_sock_from_file(file);
-	if (!socket)
-		return 0;
-	struct sock *sk = socket->sk;
-	if (!sk || sk->sk_protocol != IPPROTO_TCP)
+	struct sock *sk = tcp_socket_of(ctx->file);
+	if (!sk)
 		return 0;
 	struct sock_common *skc = &sk->__sk_common;
 	__u32 netns = skc->skc_net.net->ns.inum;
@@ -750,14 +752,8 @@ SEC("iter/task_file")
 int tcptop_owners(struct bpf_iter__task_file *ctx)
 {
 	struct task_struct *task = ctx->task;
-	struct file *file = ctx->file;
-	if (!task || !file)
-		return 0;
-	struct socket *socket = bpf_sock_from_file(file);
-	if (!socket)
-		return 0;
-	struct sock *sk = socket->sk;
-	if (!sk || sk->sk_protocol != IPPROTO_TCP)
+	struct sock *sk = tcp_socket_of(ctx->file);
+	if (!task || !sk)
 		return 0;
 	__u16 family = sk->__sk_common.skc_family;
 	if (family != AF_INET && family != AF_INET6)

@@ -1,7 +1,7 @@
 // Connections carry their owner's control group, and the container or pod it names: processes
 // this test moves into control groups laid out as docker and Kubernetes (containerd) lay them
 // out, each holding a loopback connection in a network namespace of the test's own.
-import {execFileSync, spawn, type ChildProcess} from 'node:child_process';
+import {spawn, type ChildProcess} from 'node:child_process';
 import {randomBytes, randomUUID} from 'node:crypto';
 import {once} from 'node:events';
 import {mkdirSync, readFileSync, rmdirSync} from 'node:fs';
@@ -9,6 +9,7 @@ import {createInterface} from 'node:readline';
 import type {ExecutionContext} from 'ava';
 import {run} from './helpers/cli.js';
 import {kernelTest} from './helpers/kernel.js';
+import {testNamespace} from './helpers/netns.js';
 
 type Row = {pid: number | null; cgroup: string | null; container: string | null; pod: string | null; laddr: string; lport: number; rport: number; state: string};
 
@@ -90,12 +91,7 @@ async function holdIn(t: ExecutionContext, mount: string, cgroup: string, namesp
 
 kernelTest('rows carry the owner\'s cgroup and the container and pod it names; the container filter and column use them', async t => {
 	const mount = unifiedMount();
-	const namespace = `tcptop-cg-${process.pid}`;
-	execFileSync('ip', ['netns', 'add', namespace]);
-	t.teardown(() => {
-		execFileSync('ip', ['netns', 'del', namespace]);
-	});
-	execFileSync('ip', ['-n', namespace, 'link', 'set', 'lo', 'up']);
+	const namespace = testNamespace(t, 'cg');
 
 	const dockerId = randomBytes(32).toString('hex');
 	const containerId = randomBytes(32).toString('hex');
@@ -135,12 +131,7 @@ kernelTest('rows carry the owner\'s cgroup and the container and pod it names; t
 
 kernelTest('a connection no process holds (an orphan) takes the container of the socket\'s own control group', async t => {
 	const mount = unifiedMount();
-	const namespace = `tcptop-cgo-${process.pid}`;
-	execFileSync('ip', ['netns', 'add', namespace]);
-	t.teardown(() => {
-		execFileSync('ip', ['netns', 'del', namespace]);
-	});
-	execFileSync('ip', ['-n', namespace, 'link', 'set', 'lo', 'up']);
+	const namespace = testNamespace(t, 'cgo');
 	const dockerId = randomBytes(32).toString('hex');
 	await holdIn(t, mount, `/system.slice/docker-${dockerId}.scope`, namespace, orphanScript);
 	const {code, stdout, stderr} = await run(['-b', '-n', '1', '--json', '--netns', namespace]);

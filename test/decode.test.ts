@@ -224,10 +224,15 @@ test('accept records name the accepting process apart from state changes', t => 
 	}]);
 });
 
+/** A state change the kernel did not time, of the socket at skaddr. */
+function change(skaddr: bigint, oldstate: number, newstate: number, tsNs: bigint): Uint8Array {
+	return record({skaddr, oldstate, newstate, tsNs, deltaNs: null});
+}
+
+const a = 0xffff_8881_0000_1000n;
+const b = 0xffff_8881_0000_2000n;
+
 test('the time in the previous state comes from the socket\'s own changes when the kernel did not time them', t => {
-	const change = (skaddr: bigint, oldstate: number, newstate: number, tsNs: bigint) => record({skaddr, oldstate, newstate, tsNs, deltaNs: null});
-	const a = 0xffff_8881_0000_1000n;
-	const b = 0xffff_8881_0000_2000n;
 	const {transitions} = decodeBlock(block(
 		change(a, TcpState.CLOSE, TcpState.SYN_SENT, 1_000_000_000n),
 		change(b, TcpState.ESTABLISHED, TcpState.CLOSE_WAIT, 1_500_000_000n),
@@ -252,9 +257,6 @@ test('the time in the previous state comes from the socket\'s own changes when t
 });
 
 test('a change delivered twice (both handler copies recorded it) is dropped, and counted', t => {
-	const change = (skaddr: bigint, oldstate: number, newstate: number, tsNs: bigint) => record({skaddr, oldstate, newstate, tsNs, deltaNs: null});
-	const a = 0xffff_8881_0000_1000n;
-	const b = 0xffff_8881_0000_2000n;
 	const {transitions} = decodeBlock(block(
 		change(a, TcpState.CLOSE, TcpState.SYN_SENT, 1_000_000_000n),
 		change(a, TcpState.SYN_SENT, TcpState.ESTABLISHED, 1_001_000_000n),

@@ -1,23 +1,19 @@
 // The header's per-state counts describe the host, not the table: with room for 100 rows and
 // over 300 sockets, they still equal what ss -tan counts. In a network namespace of the test's
 // own (--netns), so no other test's sockets come and go meanwhile.
-import {execFileSync, spawn} from 'node:child_process';
+import {spawn} from 'node:child_process';
 import {once} from 'node:events';
 import {createInterface} from 'node:readline';
 import {fileURLToPath} from 'node:url';
 import {run} from './helpers/cli.js';
 import {kernelTest} from './helpers/kernel.js';
+import {testNamespace} from './helpers/netns.js';
 import {ssStatesIn} from './helpers/ss.js';
 
 const holdMix = fileURLToPath(new URL('helpers/hold-mix.ts', import.meta.url));
 
 kernelTest('-b --max-conns 100: the states are the host\'s, equal to ss -tan, with 300+ sockets and evictions counted', async t => {
-	const namespace = `tcptop-counts-${process.pid}`;
-	execFileSync('ip', ['netns', 'add', namespace]);
-	t.teardown(() => {
-		execFileSync('ip', ['netns', 'del', namespace]);
-	});
-	execFileSync('ip', ['netns', 'exec', namespace, 'ip', 'link', 'set', 'lo', 'up']);
+	const namespace = testNamespace(t, 'counts');
 	const holder = spawn('ip', ['netns', 'exec', namespace, process.execPath, '--import=tsx', holdMix, '120', '40', '40'], {stdio: ['pipe', 'pipe', 'inherit']});
 	t.teardown(async () => {
 		holder.stdin.end();

@@ -12,6 +12,7 @@ import {KernelSource} from '../src/capture/kernel-source.js';
 import {namespaceNamer} from '../src/capture/net-namespaces.js';
 import {run, start} from './helpers/cli.js';
 import {kernelTest} from './helpers/kernel.js';
+import {testNamespace} from './helpers/netns.js';
 import {ssSocketsIn, ssStatesIn} from './helpers/ss.js';
 
 /** Bytes the first loopback client of namespace A writes: its tx_bytes, and its peer's rx_bytes. */
@@ -75,23 +76,12 @@ async function hold(t: ExecutionContext, namespace: string, role: 'a' | 'b', por
 	return holder;
 }
 
-/** A namespace of the test's own, with its loopback up, deleted when the test ends. */
-function namespaceFor(t: ExecutionContext, role: string): string {
-	const namespace = `tcptop-${role}-${process.pid}`;
-	ip('netns', 'add', namespace);
-	t.teardown(() => {
-		ip('netns', 'del', namespace);
-	});
-	ip('-n', namespace, 'link', 'set', 'lo', 'up');
-	return namespace;
-}
-
 function socketsOf(rows: Row[]): string[] {
 	return rows.map(row => `${row.state} ${row.laddr}:${row.lport} ${row.raddr}:${row.rport}`).sort();
 }
 
 kernelTest('passes list every namespace\'s sockets as ss does in each, with owners and counters; --netns and the netns filter take one', async t => {
-	const [a, b] = [namespaceFor(t, 'a'), namespaceFor(t, 'b')];
+	const [a, b] = [testNamespace(t, 'a'), testNamespace(t, 'b')];
 
 	// Interface names are the namespaces' own: nothing of the host's is touched.
 	ip('-n', a, 'link', 'add', 'tcptop0', 'type', 'veth', 'peer', 'name', 'tcptop1', 'netns', b);
@@ -161,7 +151,7 @@ kernelTest('passes list every namespace\'s sockets as ss does in each, with owne
 
 for (const foreignWalk of ['tables', 'files'] as const) {
 	kernelTest(`counters passes follow another namespace's connections through its ${foreignWalk}`, async t => {
-		const namespace = namespaceFor(t, `${foreignWalk[0]!}c`);
+		const namespace = testNamespace(t, `${foreignWalk[0]!}c`);
 		const holder = await hold(t, namespace, 'a', 0);
 		const netns = statSync(`/run/netns/${namespace}`).ino;
 		const source = new KernelSource({passIntervalMs: 100, foreignWalk});
