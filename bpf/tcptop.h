@@ -86,7 +86,7 @@ struct tcptop_record {
 
 /*
  * A COUNTS record shares the header (ts_ns .. reserved; family is 0; netns is the namespace
- * walked) and ends in the counts.
+ * walked, ts_ns when its walk began) and ends in the counts.
  */
 struct tcptop_counts_record {
 	__u8 header[48];

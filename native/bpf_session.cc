@@ -10,6 +10,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -49,6 +50,18 @@ size_t PerfPagesPerCpu(int cpus)
 }
 constexpr uint32_t kCapPerfmon = 38;
 constexpr uint32_t kCapBpf = 39;
+
+// Whether the running kernel's release is at least major.minor.
+bool KernelAtLeast(int major, int minor)
+{
+	utsname name = {};
+	int hasMajor = 0;
+	int hasMinor = 0;
+	if (uname(&name) != 0 || sscanf(name.release, "%d.%d", &hasMajor, &hasMinor) != 2) {
+		return false;
+	}
+	return hasMajor > major || (hasMajor == major && hasMinor >= minor);
+}
 
 // libbpf reports through one global print hook; while a session is being set up (on the JS
 // thread, one at a time) its output is collected here so it can travel with the error.
@@ -188,6 +201,13 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 	// order they were attached, and the second copy must run after the first (see tcptop_state2).
 	bpf_program__set_autoattach(skel->progs.tcptop_state2, false);
 	bpf_program__set_autoattach(skel->progs.tcptop_foreign, false);
+	// It reads sockets through bpf_rdonly_cast (Linux 6.2): before, counters passes walk the
+	// other namespaces' tables.
+	bool castable = KernelAtLeast(6, 2);
+	bpf_program__set_autoload(skel->progs.tcptop_foreign, castable);
+	if (!castable) {
+		session->foreignWalk_ = 1;
+	}
 	bpf_program__set_autoattach(skel->progs.tcptop_owners, false);
 	// Loaded only when asked for (they need Linux 6.2), and attached on their own: without
 	// them tcptop still runs, knowing fewer owners.
@@ -418,25 +438,43 @@ int ReadIterator(bpf_program* program, std::vector<uint8_t>& block)
 // counters say (/proc/thread-self/net/sockstat: "TCP: inuse N orphan N tw N ..."; inuse and tw
 // are the namespace's). A walk costs the same whatever a namespace holds: it goes through the
 // host's whole hash table, whose size the host's memory sets (a few ms at 262,144 buckets).
-bool NoTcpSockets()
+// A thread that cannot go back to its own network namespace would walk, and connect, in
+// another: tcptop stops rather than go on there.
+[[noreturn]] void ReturnFailed()
 {
-	int fd = open("/proc/thread-self/net/sockstat", O_RDONLY | O_CLOEXEC);
+	fprintf(stderr, "tcptop: cannot return to its own network namespace: %s\n", strerror(errno));
+	abort();
+}
+
+// The number after `label` in a /proc/net file of the calling thread's namespace; -1 when it
+// cannot be read.
+long ProcNetCount(const char* file, const char* label)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/thread-self/net/%s", file);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		return false;
+		return -1;
 	}
 	char text[1024];
 	ssize_t length = read(fd, text, sizeof(text) - 1);
 	close(fd);
 	if (length <= 0) {
-		return false;
+		return -1;
 	}
 	text[length] = '\0';
-	unsigned long inuse = 1;
-	unsigned long orphans = 0;
-	unsigned long timewait = 1;
-	const char* line = strstr(text, "TCP: inuse ");
-	return line != nullptr && sscanf(line, "TCP: inuse %lu orphan %lu tw %lu", &inuse, &orphans, &timewait) == 3 &&
-	       inuse == 0 && timewait == 0;
+	const char* at = strstr(text, label);
+	long count = -1;
+	return at != nullptr && sscanf(at + strlen(label), "%ld", &count) == 1 ? count : -1;
+}
+
+bool NoTcpSockets()
+{
+	// sockstat counts IPv4 sockets in use and the namespace's timewait sockets (both families);
+	// sockstat6 the IPv6 sockets in use (a kernel without IPv6 has no such file: none).
+	long v6 = ProcNetCount("sockstat6", "TCP6: inuse ");
+	bool noV6 = v6 == 0 || (v6 < 0 && access("/proc/thread-self/net/sockstat6", F_OK) != 0);
+	return noV6 && ProcNetCount("sockstat", "TCP: inuse ") == 0 && ProcNetCount("sockstat", " tw ") == 0;
 }
 
 // Whether `space` holds any TCP socket: the calling thread enters it for that moment.
@@ -447,7 +485,7 @@ bool HoldsTcpSockets(const NetNamespace& space, const NetNamespace& own)
 	}
 	bool holds = !NoTcpSockets();
 	if (EnterNetNamespace(own.fd) != 0) {
-		abort();
+		ReturnFailed();
 	}
 	return holds;
 }
@@ -469,7 +507,7 @@ int CreateIteratorIn(int linkFd, const NetNamespace& space, const NetNamespace& 
 	}
 	// Back home, or every later pass and connection of this thread would be the other namespace's.
 	if (space.fd != own.fd && EnterNetNamespace(own.fd) != 0) {
-		abort();
+		ReturnFailed();
 	}
 	return fd;
 }
@@ -561,9 +599,13 @@ int BpfSession::WalkSockets(std::vector<uint8_t>& block, bool complete)
 			continue;
 		}
 		uint64_t startedNs = ThreadCpuNs();
+		timespec walkedAt = {};
+		clock_gettime(CLOCK_MONOTONIC, &walkedAt);
+		uint64_t walkedAtNs = static_cast<uint64_t>(walkedAt.tv_sec) * 1000000000u + walkedAt.tv_nsec;
 		int fd = CreateIteratorIn(bpf_link__fd(link), space, own);
-		// Another namespace may be gone already (its last process exited): not ours.
-		if (fd < 0 && fd != -ENODATA && &space == &namespaces.front()) {
+		// Another namespace may be gone already (its last process exited), or out of reach
+		// (entering one takes CAP_SYS_ADMIN): left out. Not ours, nor the one asked for.
+		if (fd < 0 && fd != -ENODATA && (&space == &own || onlyNetns_ != 0)) {
 			err = fd;
 			break;
 		}
@@ -578,8 +620,9 @@ int BpfSession::WalkSockets(std::vector<uint8_t>& block, bool complete)
 		if (err != 0) {
 			break;
 		}
-		// The namespace's sockets are followed by its counts.
+		// The namespace's sockets are followed by its counts, stamped with when its walk began.
 		tcptop_counts_record counts = {};
+		memcpy(counts.header + offsetof(tcptop_record, ts_ns), &walkedAtNs, sizeof(walkedAtNs));
 		counts.header[offsetof(tcptop_record, type)] = TCPTOP_RECORD_COUNTS;
 		memcpy(counts.header + offsetof(tcptop_record, netns), &space.inode, sizeof(space.inode));
 		memcpy(counts.state_counts, skel_->bss->pass_state_counts, sizeof(counts.state_counts));

@@ -188,3 +188,33 @@ for (const foreignWalk of ['tables', 'files'] as const) {
 		t.is(counters.at(-1)!.namespaces.includes(netns), foreignWalk === 'tables');
 	});
 }
+
+kernelTest('a namespace holding only IPv6 sockets is walked (its IPv4 counters say it holds none)', async t => {
+	const namespace = testNamespace(t, 'v6');
+	const script = `
+const net = require('node:net');
+const held = [];
+process.stdin.resume();
+process.stdin.on('end', () => process.exit(0));
+const server = net.createServer(socket => held.push(socket)).listen(0, '::1', () => {
+	const client = net.connect(server.address().port, '::1', () => {
+		held.push(client);
+		setTimeout(() => process.stdout.write('ready\\n'), 100);
+	});
+});
+`;
+	const holder = spawn('ip', ['netns', 'exec', namespace, process.execPath, '-e', script], {stdio: ['pipe', 'pipe', 'inherit']});
+	t.teardown(async () => {
+		holder.stdin.end();
+		if (holder.exitCode === null) {
+			await once(holder, 'exit');
+		}
+	});
+	const [line] = await once(createInterface({input: holder.stdout}), 'line') as [string];
+	t.is(line, 'ready');
+	const {code, stdout, stderr} = await run(['-b', '-n', '1', '--json', '--max-conns', '1000000']);
+	t.is(code, 0, stderr);
+	const rows = (JSON.parse(stdout) as Document).connections.filter(row => row.netns === statSync(`/run/netns/${namespace}`).ino);
+	t.deepEqual(socketsOf(rows), ssSocketsIn(namespace));
+	t.is(rows.length, 3);
+});

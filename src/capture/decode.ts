@@ -356,8 +356,9 @@ export function * decodePassSteps(block: ArrayBuffer, wallOffsetMs: number): Gen
 			}
 
 			const netns = view.getUint32(offset + Offset.netns, true);
+			const walkedNs = readU64(view, offset + Offset.tsNs);
 			namespaces.push(netns);
-			(counts ??= []).push({netns, states});
+			(counts ??= []).push({netns, states, ...(walkedNs === 0 ? {} : {monoMs: walkedNs / 1e6})});
 		} else {
 			throw unknownType(type, offset);
 		}

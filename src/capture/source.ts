@@ -21,7 +21,8 @@ export type SocketPass = {
 	/**
 	 * The network namespaces (inodes) whose socket tables the pass walked: in a complete pass,
 	 * every one on the host the source could enter (the reader's own first; a namespace born
-	 * since is not covered until the next), in a counters pass the reader's own. State changes
+	 * since is not covered until the next); in a counters pass the reader's own, and the others
+	 * too when their tables cost less to walk than every process's open files. State changes
 	 * come from every namespace.
 	 */
 	readonly namespaces: readonly number[];
@@ -46,6 +47,11 @@ export type SocketPass = {
 export type NamespaceCounts = {
 	readonly netns: number;
 	readonly states: readonly number[];
+	/**
+	 * When the walk of this namespace began (CLOCK_MONOTONIC ms; a pass walks its namespaces
+	 * one after the other): changes from then on may not be in the counts.
+	 */
+	readonly monoMs?: number;
 };
 
 /**

@@ -133,7 +133,7 @@ export class HostStates {
 			}
 		}
 
-		for (const {netns, states} of counts) {
+		for (const {netns, states, monoMs} of counts) {
 			let space = this.#namespaces.get(netns);
 			if (!space) {
 				space = new NamespaceStates(this.timeWaitMs, this.finTimeoutMs);
@@ -141,7 +141,8 @@ export class HostStates {
 				changed = true;
 			}
 
-			space.reset(states, pass.monoMs);
+			// The walk of a namespace comes a while into the pass: what changed before it is in its counts.
+			space.reset(states, monoMs ?? pass.monoMs);
 		}
 
 		if (changed) {
