@@ -181,6 +181,18 @@ test('transitions are judged by the state they enter and the task that was on th
 	t.false(filter.matchTransition({...transition, oldstate: ESTABLISHED, newstate: FIN_WAIT1}));
 	t.false(compiled('state syn-sent').matchTransition(transition));
 	t.true(compiled('pid = 55 and src 10.0.0.0/8').matchTransition(transition));
+	// Container and cgroup are the connection's, as its row knows them, when asked for.
+	let asked = 0;
+	const owner = () => {
+		asked++;
+		return {container: '3f2a1b2c3d4e', cgroup: '/system.slice/docker-3f2a.scope'};
+	};
+	t.true(compiled('container ~ ^3f2a').matchTransition(transition, owner));
+	t.false(compiled('container ~ ^3f2a').matchTransition(transition), 'no row to ask: not known');
+	t.true(compiled('cgroup ~ docker and state established').matchTransition(transition, owner));
+	const before = asked;
+	t.true(compiled('state established').matchTransition(transition, owner));
+	t.is(asked, before, 'a filter without container or cgroup asks nothing');
 });
 
 test('errors name the position and what was expected', t => {

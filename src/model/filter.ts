@@ -57,10 +57,17 @@ export type FilterOptions = {
 	namespaceNamed?(name: string): number | undefined;
 };
 
+/** The control group of a transition's connection, as its row knows it (see Filter.matchTransition). */
+export type TransitionOwner = (transition: Transition) => {readonly container: string; readonly cgroup: string} | undefined;
+
 export type Filter = {
 	readonly text: string;
 	matchConnection(subject: FilterSubject): boolean;
-	matchTransition(transition: Transition): boolean;
+	/**
+	 * Judges a transition by the state it enters and the task on the CPU; `owner`, when given,
+	 * is asked for its connection's container and control group (only by a filter on them).
+	 */
+	matchTransition(transition: Transition, owner?: TransitionOwner): boolean;
 };
 
 export type FilterError = {
@@ -82,8 +89,9 @@ export function compileFilter(text: string, options: FilterOptions = {}): Filter
 			filter: {
 				text,
 				matchConnection: predicate,
-				matchTransition(transition) {
+				matchTransition(transition, owner) {
 					asSubject.transition = transition;
+					asSubject.owner = owner;
 					return predicate(asSubject);
 				},
 			},
@@ -105,6 +113,7 @@ class FilterSyntaxError extends Error {
 
 class TransitionSubject implements FilterSubject {
 	transition!: Transition;
+	owner: TransitionOwner | undefined;
 	get state() {
 		return this.transition.newstate;
 	}
@@ -137,13 +146,13 @@ class TransitionSubject implements FilterSubject {
 		return this.transition.netns;
 	}
 
-	// A transition carries the task on the CPU, not an owner: no control group is known.
+	// A transition carries the task on the CPU, not an owner: its connection's row may know one.
 	get container() {
-		return '';
+		return this.owner?.(this.transition)?.container ?? '';
 	}
 
 	get cgroup() {
-		return '';
+		return this.owner?.(this.transition)?.cgroup ?? '';
 	}
 }
 

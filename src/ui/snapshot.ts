@@ -5,7 +5,7 @@ import {sanitize} from '../output/sanitize.js';
 import {columnByKey, columns} from '../model/columns.js';
 import type {Connection} from '../model/connection.js';
 import type {ConnectionTable} from '../model/connection-table.js';
-import {compileFilter, type Filter, type FilterSubject} from '../model/filter.js';
+import {compileFilter, type Filter, type FilterSubject, type TransitionOwner} from '../model/filter.js';
 import {selectRows} from '../model/select-rows.js';
 import {lifecycleOrder} from '../model/tcp-states.js';
 import type {TransitionLog} from '../model/transition-log.js';
@@ -130,7 +130,8 @@ export function takeSnapshot(table: ConnectionTable, request: SnapshotRequest): 
 		rows,
 		matched,
 		edges: summariseTransitions(rates),
-		log: log && logLimit > 0 ? log.recent(logLimit, filter?.matchTransition).map(logLine) : [],
+		// A change is judged by its connection's container, as the row knows it.
+		log: log && logLimit > 0 ? log.recent(logLimit, filter && (t => filter.matchTransition(t, change => table.find(change)))).map(logLine) : [],
 		detail,
 	};
 }
@@ -147,7 +148,7 @@ function rowView(table: ConnectionTable, connection: Connection, nowMs: number):
 /** The typed filter, the quick state filter and `c`'s clearing, as one filter; undefined for none. */
 function combinedFilter(view: ViewState): Filter | undefined {
 	const parts: Array<(connection: Connection) => boolean> = [];
-	const transitionParts: Array<(transition: Transition) => boolean> = [];
+	const transitionParts: Array<(transition: Transition, owner?: TransitionOwner) => boolean> = [];
 	if (view.filter) {
 		parts.push(view.filter.matchConnection);
 		transitionParts.push(view.filter.matchTransition);
@@ -173,7 +174,7 @@ function combinedFilter(view: ViewState): Filter | undefined {
 		// selectRows and countMatching hand it connections, never bare subjects.
 		matchConnection: (subject: FilterSubject) => parts.every(part => part(subject as Connection)),
 		// A transition is judged by the state it enters; `c` clears connections, not the log.
-		matchTransition: (transition: Transition) => transitionParts.every(part => part(transition)),
+		matchTransition: (transition: Transition, owner?: TransitionOwner) => transitionParts.every(part => part(transition, owner)),
 	};
 }
 
