@@ -72,6 +72,7 @@ export class FilteredSource implements TransitionSource {
 			...pass,
 			sockets: pass.sockets.filter(s => this.#socketWanted(s)),
 			namespaces: netns ? pass.namespaces.filter(inode => inode === netns) : pass.namespaces,
+			counts: netns ? pass.counts?.filter(counted => counted.netns === netns) : pass.counts,
 		};
 	}
 
