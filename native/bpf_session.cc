@@ -571,10 +571,20 @@ int BpfSession::WalkSockets(std::vector<uint8_t>& block, bool complete)
 	if (link == nullptr) {
 		return -errno;
 	}
-	std::vector<NetNamespace> namespaces = ListNetNamespaces();
+	// A complete pass looks for every namespace (a link read per process); a counters pass
+	// opens again those the last complete pass found (an open per namespace): one born since
+	// waits for the next complete pass, as its sockets' reconciliation does.
+	std::vector<NetNamespace> namespaces =
+	    complete || knownNamespaces_.empty() ? ListNetNamespaces() : ReopenNetNamespaces(knownNamespaces_);
 	if (namespaces.empty()) {
 		bpf_link__destroy(link);
 		return -ENOENT; // not even our own: no /proc
+	}
+	if (complete) {
+		knownNamespaces_ = namespaces;
+		for (NetNamespace& space : knownNamespaces_) {
+			space.fd = -1; // the paths only: a descriptor would keep the namespace alive
+		}
 	}
 	const NetNamespace& own = namespaces.front();
 	// Each namespace's tables cost a walk of the host's whole hash table. A counters pass walks

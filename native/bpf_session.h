@@ -11,6 +11,8 @@
 
 #include <bpf/libbpf.h>
 
+#include "net_namespaces.h"
+
 struct tcptop_bpf;
 
 namespace tcptop {
@@ -117,6 +119,7 @@ private:
 	uint64_t foreignTablesNs_ = 0;
 	uint64_t filesNs_ = 0;
 	uint64_t foreignConnections_ = 0; // and the connections it found in the other namespaces
+	std::vector<NetNamespace> knownNamespaces_; // those it found (paths only: no descriptors)
 };
 
 } // namespace tcptop

@@ -52,7 +52,7 @@ public:
 		struct stat status = {};
 		if (own >= 0 && fstat(own, &status) == 0) {
 			nsfsDevice_ = status.st_dev;
-			Add(static_cast<uint32_t>(status.st_ino), own);
+			Add(static_cast<uint32_t>(status.st_ino), own, "/proc/thread-self/ns/net");
 		} else if (own >= 0) {
 			close(own);
 		}
@@ -72,20 +72,21 @@ public:
 		// A file under /run/netns that nothing is mounted on is not a namespace: only nsfs
 		// files share the device of our own namespace's.
 		if (fstat(fd, &status) != 0 || status.st_dev != nsfsDevice_ ||
-		    seen_.count(static_cast<uint32_t>(status.st_ino)) != 0) {
+		    seen_.count(static_cast<uint32_t>(status.st_ino)) != 0 ||
+		    (inode != 0 && static_cast<uint32_t>(status.st_ino) != inode)) {
 			close(fd);
 			return;
 		}
-		Add(static_cast<uint32_t>(status.st_ino), fd);
+		Add(static_cast<uint32_t>(status.st_ino), fd, path);
 	}
 
 	std::vector<NetNamespace> Take() { return std::move(list_); }
 
 private:
-	void Add(uint32_t inode, int fd)
+	void Add(uint32_t inode, int fd, const std::string& path)
 	{
 		seen_.insert(inode);
-		list_.push_back({inode, fd});
+		list_.push_back({inode, fd, path});
 	}
 
 	std::vector<NetNamespace> list_;
@@ -118,6 +119,15 @@ std::vector<NetNamespace> ListNetNamespaces()
 			}
 		}
 		closedir(proc);
+	}
+	return lister.Take();
+}
+
+std::vector<NetNamespace> ReopenNetNamespaces(const std::vector<NetNamespace>& known)
+{
+	Lister lister;
+	for (size_t index = 1; index < known.size(); index++) {
+		lister.Consider(known[index].path, known[index].inode);
 	}
 	return lister.Take();
 }
