@@ -21,7 +21,8 @@ const vethPort = 7100;
 
 // a: a loopback server with three clients (the first writes `written` bytes, and as many again
 // for each line its stdin reads) and a server on the veth address (unless its port is 0); b: two
-// clients of that server. Each prints "ready", then holds everything until its stdin ends.
+// clients of that server; v6: a server on ::1 and one client. Each prints "ready", then holds
+// everything until its stdin ends.
 const holderScript = `
 const net = require('node:net');
 const [role, written, vethPort] = process.argv.slice(1);
@@ -50,6 +51,8 @@ if (role === 'a') {
 			else net.createServer(socket => held.push(socket)).listen(Number(vethPort), '10.213.0.1', ready);
 		});
 	});
+} else if (role === 'v6') {
+	const server = net.createServer(socket => held.push(socket)).listen(0, '::1', () => connect(server.address().port, '::1', 1, ready));
 } else {
 	connect(Number(vethPort), '10.213.0.1', 2, ready);
 }
@@ -63,7 +66,7 @@ function ip(...args: string[]): void {
 }
 
 /** Runs the holder in a namespace until the test ends; resolves once it holds its connections. */
-async function hold(t: ExecutionContext, namespace: string, role: 'a' | 'b', port = vethPort): Promise<ChildProcess> {
+async function hold(t: ExecutionContext, namespace: string, role: 'a' | 'b' | 'v6', port = vethPort): Promise<ChildProcess> {
 	const holder = spawn('ip', ['netns', 'exec', namespace, process.execPath, '-e', holderScript, role, String(written), String(port)], {stdio: ['pipe', 'pipe', 'inherit']});
 	t.teardown(async () => {
 		holder.stdin.end();
@@ -191,27 +194,7 @@ for (const foreignWalk of ['tables', 'files'] as const) {
 
 kernelTest('a namespace holding only IPv6 sockets is walked (its IPv4 counters say it holds none)', async t => {
 	const namespace = testNamespace(t, 'v6');
-	const script = `
-const net = require('node:net');
-const held = [];
-process.stdin.resume();
-process.stdin.on('end', () => process.exit(0));
-const server = net.createServer(socket => held.push(socket)).listen(0, '::1', () => {
-	const client = net.connect(server.address().port, '::1', () => {
-		held.push(client);
-		setTimeout(() => process.stdout.write('ready\\n'), 100);
-	});
-});
-`;
-	const holder = spawn('ip', ['netns', 'exec', namespace, process.execPath, '-e', script], {stdio: ['pipe', 'pipe', 'inherit']});
-	t.teardown(async () => {
-		holder.stdin.end();
-		if (holder.exitCode === null) {
-			await once(holder, 'exit');
-		}
-	});
-	const [line] = await once(createInterface({input: holder.stdout}), 'line') as [string];
-	t.is(line, 'ready');
+	await hold(t, namespace, 'v6');
 	const {code, stdout, stderr} = await run(['-b', '-n', '1', '--json', '--max-conns', '1000000']);
 	t.is(code, 0, stderr);
 	const rows = (JSON.parse(stdout) as Document).connections.filter(row => row.netns === statSync(`/run/netns/${namespace}`).ino);
