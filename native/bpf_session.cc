@@ -446,35 +446,38 @@ int ReadIterator(bpf_program* program, std::vector<uint8_t>& block)
 	abort();
 }
 
-// The number after `label` in a /proc/net file of the calling thread's namespace; -1 when it
-// cannot be read.
-long ProcNetCount(const char* file, const char* label)
+// A /proc/net file of the calling thread's namespace, whole; false when there is none.
+bool ReadProcNet(const char* file, std::string& text)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/thread-self/net/%s", file);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		return -1;
+		return false;
 	}
-	char text[1024];
-	ssize_t length = read(fd, text, sizeof(text) - 1);
+	char buffer[1024];
+	ssize_t length = read(fd, buffer, sizeof(buffer));
 	close(fd);
-	if (length <= 0) {
-		return -1;
-	}
-	text[length] = '\0';
-	const char* at = strstr(text, label);
+	text.assign(buffer, length > 0 ? length : 0);
+	return true;
+}
+
+// The number after `label` in such a file's text; -1 when it has none.
+long CountAfter(const std::string& text, const char* label)
+{
+	size_t at = text.find(label);
 	long count = -1;
-	return at != nullptr && sscanf(at + strlen(label), "%ld", &count) == 1 ? count : -1;
+	return at != std::string::npos && sscanf(text.c_str() + at + strlen(label), "%ld", &count) == 1 ? count : -1;
 }
 
 bool NoTcpSockets()
 {
 	// sockstat counts IPv4 sockets in use and the namespace's timewait sockets (both families);
 	// sockstat6 the IPv6 sockets in use (a kernel without IPv6 has no such file: none).
-	long v6 = ProcNetCount("sockstat6", "TCP6: inuse ");
-	bool noV6 = v6 == 0 || (v6 < 0 && access("/proc/thread-self/net/sockstat6", F_OK) != 0);
-	return noV6 && ProcNetCount("sockstat", "TCP: inuse ") == 0 && ProcNetCount("sockstat", " tw ") == 0;
+	std::string v4;
+	std::string v6;
+	bool noV6 = !ReadProcNet("sockstat6", v6) || CountAfter(v6, "TCP6: inuse ") == 0;
+	return noV6 && ReadProcNet("sockstat", v4) && CountAfter(v4, "TCP: inuse ") == 0 && CountAfter(v4, " tw ") == 0;
 }
 
 // Whether `space` holds any TCP socket: the calling thread enters it for that moment.

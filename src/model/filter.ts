@@ -367,7 +367,10 @@ class Parser {
 
 	/** comm, container or cgroup: a regular expression, or a name as it is. */
 	private parseText(field: 'comm' | 'container' | 'cgroup'): Predicate {
-		const read = (subject: FilterSubject) => subject[field];
+		// A named read per field: a keyed one is slower at every row of every frame.
+		const read = field === 'comm' ? (subject: FilterSubject) => subject.comm
+			: field === 'container' ? (subject: FilterSubject) => subject.container
+				: (subject: FilterSubject) => subject.cgroup;
 		const operator = this.peekOperator(new Set(['~', '!~', ...equalities]));
 		if (operator === '~' || operator === '!~') {
 			const start = this.skipSpace();
