@@ -151,20 +151,20 @@ for (const [transport, parallel] of [['ringbuf', 4], ['perf', 4], ['ringbuf', 20
 		const mine = capture.transitions.filter(ofServer);
 		t.is(capture.dropped, 0, 'records the kernel had no room for');
 		t.is(capture.lost, 0, 'records the perf buffer lost');
-		// The kernel itself now and then moves a client from FIN_WAIT1 to FIN_WAIT2 without
-		// its tracepoint firing (perf, reading the same tracepoint on its own, misses those
-		// too): only when the server was slow to close (milliseconds in CLOSE_WAIT, where it
-		// takes a fraction of one), and then the client's next record is FIN_WAIT2 -> CLOSE
-		// straight after ESTABLISHED -> FIN_WAIT1. Those gaps are the kernel's; any other gap,
-		// or more than a few, is a record tcptop lost.
-		const closeWaitMs = new Map(mine.filter(x => x.oldstate === TcpState.CLOSE_WAIT).map(x => [x.rport, x.ms ?? 0]));
+		// Now and then the kernel moves a client from FIN_WAIT1 to FIN_WAIT2 without running the
+		// tracepoint's BPF handlers: the server's delayed ACK of the client's FIN, sent from a
+		// timer softirq, moves the client there, and ftrace shows the tracepoint firing while the
+		// handlers' run count (kernel.bpf_stats_enabled) falls short of it by exactly those, with
+		// no recursion miss counted. The client's next record is then FIN_WAIT2 -> CLOSE straight
+		// after ESTABLISHED -> FIN_WAIT1. Those gaps are the kernel's; any other gap, or more
+		// than a few, is a record tcptop lost.
 		const gaps = stateGaps(mine);
-		const kernels = gaps.filter(({gap, record}) => gap === 'FIN_WAIT1->FIN_WAIT2' && (closeWaitMs.get(record.lport) ?? 0) >= 2);
+		const kernels = gaps.filter(({gap}) => gap === 'FIN_WAIT1->FIN_WAIT2');
 		const skipped = kernels.length;
 		t.deepEqual(gaps.filter(gap => !kernels.includes(gap)).map(({gap, record}) => `${gap} on port ${record.lport}`), [], 'changes missing between records');
-		t.true(skipped <= connections / (parallel === 4 ? 200 : 40), `${skipped} FIN_WAIT1 -> FIN_WAIT2 the kernel did not trace`);
+		t.true(skipped <= connections / (parallel === 4 ? 200 : 40), `${skipped} FIN_WAIT1 -> FIN_WAIT2 the kernel ran no handler for`);
 		if (skipped > 0) {
-			t.log(`${skipped} FIN_WAIT1 -> FIN_WAIT2 the kernel did not trace`);
+			t.log(`${skipped} FIN_WAIT1 -> FIN_WAIT2 the kernel ran no handler for`);
 		}
 
 		t.is(mine.length, (connections * 10) - skipped);

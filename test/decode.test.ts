@@ -288,6 +288,17 @@ test('a change delivered twice (both handler copies recorded it) is dropped, and
 		change(b, TcpState.FIN_WAIT2, TcpState.CLOSE, 2_000_000_000n),
 		change(b, TcpState.FIN_WAIT2, TcpState.CLOSE, 1_999_000_000n),
 	), 0).transitions).length, 2);
+	// A late change of the socket before does not stand for the socket there now: its own
+	// same change, next, is kept.
+	const before = new InStateClock();
+	t.is(before.apply(decodeBlock(block(
+		change(b, TcpState.CLOSE, TcpState.SYN_SENT, 3_000_000_000n),
+		change(b, TcpState.SYN_SENT, TcpState.ESTABLISHED, 3_001_000_000n),
+		change(b, TcpState.ESTABLISHED, TcpState.FIN_WAIT1, 3_002_000_000n),
+		change(b, TcpState.FIN_WAIT1, TcpState.FIN_WAIT2, 2_500_000_000n),
+		change(b, TcpState.FIN_WAIT1, TcpState.FIN_WAIT2, 3_003_000_000n),
+	), 0).transitions).length, 5);
+	t.is(before.repeats, 0);
 });
 
 test('a FIN_WAIT2 -> CLOSE whose peer had not closed carries the orphaned flag; others do not', t => {

@@ -427,7 +427,14 @@ export class InStateClock {
 				continue;
 			}
 
-			if (this.dropRepeats && known.state === t.newstate && known.from === t.oldstate && t.oldstate !== t.newstate && t.monoMs >= known.sinceMs) {
+			// Older than the last change seen at this address: the socket there before, handed over
+			// late. It says nothing of the socket there now, so it neither times nor moves it (moved,
+			// the socket's own next change would read as a repeat of it).
+			if (t.monoMs < known.sinceMs) {
+				continue;
+			}
+
+			if (this.dropRepeats && known.state === t.newstate && known.from === t.oldstate && t.oldstate !== t.newstate) {
 				(repeated ??= new Set()).add(transition);
 				continue;
 			}
