@@ -568,6 +568,33 @@ static __always_inline void count_in_pass(__u8 state)
 }
 
 /*
+ * What a listener dropped since it listened: the kernel counts each connection attempt a
+ * listener drops (tcp_listendrop: its accept queue full, or no memory) in the socket's
+ * sk_drops (ss -m's d) as well as in the namespace's ListenDrops; newer kernels may keep part
+ * of a socket's count per NUMA node.
+ */
+struct numa_drop_counters___tcptop {
+	atomic_t drops0;
+	atomic_t drops1;
+} __attribute__((preserve_access_index));
+
+struct sock___tcptop {
+	struct numa_drop_counters___tcptop *sk_drop_counters;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u32 listen_drops(const struct sock *sk)
+{
+	__u32 drops = BPF_CORE_READ(sk, sk_drops.counter);
+	const struct sock___tcptop *numa_sk = (const void *)sk;
+	if (bpf_core_field_exists(numa_sk->sk_drop_counters)) {
+		struct numa_drop_counters___tcptop *numa = BPF_CORE_READ(numa_sk, sk_drop_counters);
+		if (numa)
+			drops += BPF_CORE_READ(numa, drops0.counter) + BPF_CORE_READ(numa, drops1.counter);
+	}
+	return drops;
+}
+
+/*
  * One TCPTOP_RECORD_SOCKET record of a socket, in `state`, written to a pass's file: with a
  * full socket's counters (tp: its tcp_sock, or NULL), and, when `changed_only`, only if those
  * or the state changed since a pass last sent them (`sent`: its pass_sent, or NULL). With
@@ -578,7 +605,7 @@ static __always_inline void count_in_pass(__u8 state)
 static __always_inline void pass_socket(struct seq_file *seq, const struct sock_common *skc,
 					__u8 state, __u16 family, __u16 sport, __u16 dport,
 					const struct tcp_sock *tp, struct pass_sent *sent,
-					bool changed_only, bool counted)
+					bool changed_only, bool counted, const struct sock *listener)
 {
 	/* bytes_acked and bytes_received are what `ss -ti` shows. */
 	__u64 bytes_acked = 0, bytes_received = 0;
@@ -589,7 +616,8 @@ static __always_inline void pass_socket(struct seq_file *seq, const struct sock_
 		srtt_us = tp->srtt_us >> 3;
 		total_retrans = tp->total_retrans;
 	}
-	if (changed_only) {
+	/* A listener is sent by every pass: its queue is what changes (and a host has few). */
+	if (changed_only && !listener) {
 		if (!tp || (sent && sent->state == state && sent->bytes_acked == bytes_acked &&
 			    sent->bytes_received == bytes_received && sent->srtt_us == srtt_us &&
 			    sent->total_retrans == total_retrans)) {
@@ -629,6 +657,13 @@ static __always_inline void pass_socket(struct seq_file *seq, const struct sock_
 		rec.figures.bytes_received = bytes_received;
 		rec.figures.srtt_us = srtt_us;
 		rec.figures.total_retrans = total_retrans;
+	} else if (listener) {
+		rec.flags = TCPTOP_FLAG_QUEUE;
+		rec.queue.accept_queue = listener->sk_ack_backlog;
+		rec.queue.accept_backlog = listener->sk_max_ack_backlog;
+		const struct inet_connection_sock *icsk = (const struct inet_connection_sock *)listener;
+		rec.queue.syn_queue = icsk->icsk_accept_queue.qlen.counter;
+		rec.queue.drops = listen_drops(listener);
 	}
 	if (bpf_seq_write(seq, &rec, sizeof(rec)) != 0)
 		return;
@@ -688,12 +723,17 @@ int tcptop_snapshot(struct bpf_iter__tcp *ctx)
 		if (tw && tw->tw_sk.tw_substate == TCP_FIN_WAIT2)
 			state = TCP_FIN_WAIT2;
 	}
-	/* Listeners have nothing to count; the TIME_WAIT and request sockets the walk also finds keep none. */
-	struct tcp_sock *tp = state == TCP_LISTEN || skc->skc_state == TCP_TIME_WAIT ?
-			      NULL : bpf_skc_to_tcp_sock(skc);
+	/*
+	 * Listeners have no counters but a queue; the TIME_WAIT and request sockets the walk also
+	 * finds keep neither.
+	 */
+	struct tcp_sock *full = skc->skc_state == TCP_TIME_WAIT ? NULL : bpf_skc_to_tcp_sock(skc);
+	struct tcp_sock *tp = state == TCP_LISTEN ? NULL : full;
+	const struct sock *listener = state == TCP_LISTEN && full ? &full->inet_conn.icsk_inet.sk : NULL;
 	struct pass_sent *sent = tp ? bpf_sk_storage_get(&pass_sent, tp, 0,
 							   BPF_LOCAL_STORAGE_GET_F_CREATE) : NULL;
-	pass_socket(ctx->meta->seq, skc, state, family, sport, dport, tp, sent, pass_changed_only, true);
+	pass_socket(ctx->meta->seq, skc, state, family, sport, dport, tp, sent, pass_changed_only, true,
+		    listener);
 	return 0;
 }
 
@@ -739,7 +779,7 @@ int tcptop_foreign(struct bpf_iter__task_file *ctx)
 	 * it is not one the kernel lets a program keep storage on, so every such connection is sent.
 	 */
 	const struct tcp_sock *tp = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct tcp_sock));
-	pass_socket(ctx->meta->seq, skc, state, family, sport, dport, tp, NULL, false, false);
+	pass_socket(ctx->meta->seq, skc, state, family, sport, dport, tp, NULL, false, false, NULL);
 	return 0;
 }
 

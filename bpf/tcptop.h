@@ -44,12 +44,22 @@
  * tcp_fin_timeout, not TIME_WAIT.
  */
 #define TCPTOP_FLAG_ORPHANED 0x4
+/* A SOCKET record of a listener: queue is filled (in place of comm). */
+#define TCPTOP_FLAG_QUEUE 0x8
 
 /* What a SOCKET record of a full TCP socket carries in place of comm (struct tcp_sock). */
 struct tcptop_figures {
 	__u64 bytes_received; /* 80 */
 	__u32 srtt_us;        /* 88: smoothed RTT in microseconds (not tcp_sock's <<3 form) */
 	__u32 total_retrans;  /* 92 */
+};
+
+/* What a SOCKET record of a listener carries in place of comm. */
+struct tcptop_queue {
+	__u32 accept_queue;   /* 80: connections waiting for accept() (sk_ack_backlog) */
+	__u32 accept_backlog; /* 84: listen()'s backlog (sk_max_ack_backlog) */
+	__u32 syn_queue;      /* 88: handshakes under way (request sockets) */
+	__u32 drops;          /* 92: connection attempts dropped since the socket listened */
 };
 
 struct tcptop_record {
@@ -81,6 +91,7 @@ struct tcptop_record {
 	union {
 		char comm[TCPTOP_COMM_LEN];     /* 80: the task's name (not in SOCKET records) */
 		struct tcptop_figures figures;  /* 80: SOCKET records with TCPTOP_FLAG_FIGURES */
+		struct tcptop_queue queue;      /* 80: SOCKET records with TCPTOP_FLAG_QUEUE */
 	};
 };
 

@@ -76,6 +76,7 @@ test('sockets per state, transitions by edge and the named counters, exactly as 
 	t.is(value(first, 'tcptop_connect_failures_total'), 0);
 	t.is(value(first, 'tcptop_resets_total'), 0);
 	t.is(value(first, 'tcptop_events_lost_total'), 0);
+	t.is(value(first, 'tcptop_listen_drops_total'), 0);
 	t.is(value(first, 'tcptop_connections_evicted_total'), 0);
 	t.truthy(first.get('process_resident_memory_bytes'), 'tcptop\'s own process metrics');
 
@@ -88,6 +89,10 @@ test('sockets per state, transitions by edge and the named counters, exactly as 
 	table.apply(transition(SYN_RECV, ESTABLISHED, 41, server));
 	table.apply(transition(ESTABLISHED, CLOSE, 42, server));
 	table.recordLost(3, 43);
+	// Two passes with the namespace's listen counters: what listeners dropped between them.
+	const listenPass = (monoMs: number, overflows: number, drops: number) => ({monoMs, wallMs: 0, sockets: [], namespaces: [], owners: false, complete: false, listenCounts: {overflows, drops}});
+	table.applyPass(listenPass(44, 500, 700));
+	table.applyPass(listenPass(45, 504, 709));
 	connectAndClose(table, 50, false);
 	now.ms = 100;
 	const second = await scrape();
@@ -98,6 +103,8 @@ test('sockets per state, transitions by edge and the named counters, exactly as 
 	t.is(value(second, 'tcptop_connect_failures_total'), 1);
 	t.is(value(second, 'tcptop_resets_total'), 1);
 	t.is(value(second, 'tcptop_events_lost_total'), 3);
+	t.is(value(second, 'tcptop_listen_overflows_total'), 4);
+	t.is(value(second, 'tcptop_listen_drops_total'), 9);
 	t.true(value(second, 'tcptop_connections_evicted_total')! >= 1);
 	t.is(value(second, 'tcptop_connections_evicted_total'), table.evictions);
 	t.is(value(second, 'tcptop_connections_tracked'), table.size);

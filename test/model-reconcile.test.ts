@@ -3,9 +3,11 @@
 import test from 'ava';
 import type {SocketPass, SourceHandlers} from '../src/capture/source.js';
 import {TcpState, type ExistingSocket, type SocketFigures, type Transition} from '../src/capture/transition.js';
+import {columnByKey} from '../src/model/columns.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
 import {Ending, OwnerSource} from '../src/model/connection.js';
 import {feedTable} from '../src/model/feed-table.js';
+import {RateSeries} from '../src/model/transition-rates.js';
 
 const {CLOSE, SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE_WAIT, LISTEN} = TcpState;
 const netns = 4_026_531_840;
@@ -310,4 +312,39 @@ test('an orphan whose peer closes at last is TIME_WAIT once two passes find it s
 	table.applyReset({...transition({...other, oldstate: FIN_WAIT2, newstate: FIN_WAIT2, monoMs: 4200}), state: FIN_WAIT2, sent: true});
 	table.apply(transition({...other, oldstate: FIN_WAIT2, newstate: CLOSE, monoMs: 4200, orphaned: true}));
 	t.like(table.find({netns, ...client, lport: 40_002}), {state: CLOSE, ending: Ending.resetSent});
+});
+
+test('a listener\'s queue from passes: drops since first seen and lately, trouble when full or dropping, its column', t => {
+	const table = new ConnectionTable();
+	const listening = {sock: 0xB1, laddr: '0.0.0.0', lport: 8080, raddr: '0.0.0.0', rport: 0};
+	const queue = (acceptQueue: number, drops: number) => ({acceptQueue, acceptBacklog: 4, synQueue: 1, drops});
+	const counters = (monoMs: number, sockets: ExistingSocket[]): SocketPass => ({...pass(monoMs, sockets), complete: false});
+	const quiet = {overflows: 900, drops: 1000};
+	table.loadSnapshot({...pass(1000, [socket({state: LISTEN, ...listening, queue: queue(2, 40)})]), listenCounts: quiet});
+	const row = () => {
+		let found: {text: string; queue: unknown; trouble: boolean} | undefined;
+		table.forEach(connection => {
+			found = {text: columnByKey('queue')!.format(connection, 0), queue: connection.queue, trouble: table.isStuck(connection, 0)};
+		});
+		return found!;
+	};
+
+	t.like(row(), {text: '2/4', queue: {acceptQueue: 2, acceptBacklog: 4, synQueue: 1, drops: 0, dropsPerSec: 0, full: false}, trouble: false});
+	// A counters pass lists listeners every time.
+	table.applyPass({...counters(3000, [socket({state: LISTEN, ...listening, queue: queue(5, 46)})]), listenCounts: {overflows: 905, drops: 1006}});
+	t.like(row(), {text: '5/4 !6', queue: {acceptQueue: 5, drops: 6, dropsPerSec: 3, full: true}, trouble: true});
+	table.applyPass({...counters(4000, [socket({state: LISTEN, ...listening, queue: queue(3, 46)})]), listenCounts: {overflows: 905, drops: 1006}});
+	t.like(row(), {text: '3/4 !6', queue: {dropsPerSec: 0, full: false}, trouble: false}, 'neither full nor dropping now');
+	// The namespace's counters, counted from the first pass that had them.
+	t.is(table.rates.seriesTotal(RateSeries.listenDrops), 6);
+	t.is(table.rates.seriesTotal(RateSeries.listenOverflows), 5);
+	// Other rows have none.
+	table.apply(transition({oldstate: CLOSE, newstate: SYN_SENT, monoMs: 4500}));
+	let other: unknown = 'unset';
+	table.forEach(connection => {
+		if (connection.state === SYN_SENT) {
+			other = connection.queue;
+		}
+	});
+	t.is(other, undefined);
 });

@@ -66,7 +66,7 @@ const resetFields: Record<keyof Reset, true> = {
 // A socket's control group id is this host's: recordings leave it out.
 const socketFields: Record<Exclude<keyof ExistingSocket, 'cgroupId'>, true> = {
 	monoMs: true, wallMs: true, sock: true, netns: true, family: true, laddr: true, lport: true, raddr: true, rport: true,
-	state: true, pid: true, comm: true, figures: true,
+	state: true, pid: true, comm: true, figures: true, queue: true,
 };
 
 const figuresFields: Record<keyof SocketFigures, true> = {bytesAcked: true, bytesReceived: true, srttUs: true, retransmits: true};

@@ -85,7 +85,7 @@ test('< and > move the sort to the previous and next column', async t => {
 	await view.press('>');
 	t.deepEqual(commands(await view.until(frame => plain(frame).includes('Sort: COMMAND ▲'))), ['curl', 'postgres', 'redis-cli']);
 	await view.press('<', '<');
-	await view.until(frame => plain(frame).includes('Sort: RETRANS ▼'));
+	await view.until(frame => plain(frame).includes('Sort: QUEUE ▼'));
 	t.pass('wraps around from the first column to the last');
 });
 

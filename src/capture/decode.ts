@@ -1,7 +1,7 @@
 // Decodes the addon's blocks: whole 96-byte records back to back, little-endian, laid out
 // as struct tcptop_record in bpf/tcptop.h (the offsets below mirror it).
 import {formatIPv4, formatIPv6} from './address.js';
-import {TcpState, type Accepted, type ExistingSocket, type Reset, type SocketFigures, type Transition} from './transition.js';
+import {TcpState, type Accepted, type ExistingSocket, type ListenerQueue, type Reset, type SocketFigures, type Transition} from './transition.js';
 import type {NamespaceCounts} from './source.js';
 
 export const RECORD_SIZE = 96;
@@ -17,6 +17,7 @@ const countedStates = 12;
 const FLAG_DELTA_KNOWN = 0x1;
 const FLAG_FIGURES = 0x2;
 const FLAG_ORPHANED = 0x4;
+const FLAG_QUEUE = 0x8;
 const AF_INET = 2;
 const AF_INET6 = 10;
 
@@ -42,6 +43,10 @@ const Offset = {
 	bytesReceived: 80,
 	srttUs: 88,
 	totalRetrans: 92,
+	acceptQueue: 80,
+	acceptBacklog: 84,
+	synQueue: 88,
+	listenDrops: 92,
 	stateCounts: 48,
 } as const;
 
@@ -203,6 +208,17 @@ class KernelSocket implements ExistingSocket, SocketFigures {
 
 	get figures(): SocketFigures | undefined {
 		return (this.#pass.view.getUint8(this.#offset + Offset.flags) & FLAG_FIGURES) === 0 ? undefined : this;
+	}
+
+	get queue(): ListenerQueue | undefined {
+		const {view} = this.#pass;
+		const at = this.#offset;
+		return (view.getUint8(at + Offset.flags) & FLAG_QUEUE) === 0 ? undefined : {
+			acceptQueue: view.getUint32(at + Offset.acceptQueue, true),
+			acceptBacklog: view.getUint32(at + Offset.acceptBacklog, true),
+			synQueue: view.getUint32(at + Offset.synQueue, true),
+			drops: view.getUint32(at + Offset.listenDrops, true),
+		};
 	}
 
 	get bytesAcked(): number {

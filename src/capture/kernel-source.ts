@@ -3,6 +3,7 @@ import {loadAddon, type CaptureAddon, type NativeCapture, type NativeCaptureOpti
 import {decodeBlock, decodePass, decodePassSteps, InStateClock, RECORD_SIZE} from './decode.js';
 import type {SourceHandlers, TransitionSource, Unfinished} from './source.js';
 import {errnoName} from './errno.js';
+import {readListenCounts} from './netstat.js';
 import {SlicedQueue} from './sliced-queue.js';
 
 export type KernelSourceOptions = Partial<NativeCaptureOptions> & {
@@ -165,7 +166,8 @@ export class KernelSource implements TransitionSource {
 
 				const wallOffsetMs = wallOffset.ms;
 				const {sockets, counts, namespaces} = yield * decodePassSteps(block, wallOffsetMs);
-				const rest = handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, counts, namespaces, owners: complete, complete});
+				const listenCounts = readListenCounts();
+				const rest = handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, counts, namespaces, owners: complete, complete, listenCounts});
 				while (rest && !rest()) {
 					yield;
 				}
@@ -254,7 +256,7 @@ export class KernelSource implements TransitionSource {
 				const monoMs = Number(process.hrtime.bigint()) / 1e6;
 				const wallOffsetMs = wallOffset.ms;
 				const {sockets, counts, namespaces} = decodePass(this.#capture.snapshot(), wallOffsetMs);
-				handlers.snapshot({monoMs, wallMs: monoMs + wallOffsetMs, sockets, counts, namespaces, owners: true, complete: true});
+				handlers.snapshot({monoMs, wallMs: monoMs + wallOffsetMs, sockets, counts, namespaces, owners: true, complete: true, listenCounts: readListenCounts()});
 				this.#completeDone(performance.now() - startedMs);
 			} catch (error) {
 				this.#capture.stop();

@@ -2,7 +2,7 @@
 // per thing a source delivered, each stamped with when it was delivered. Fields are listed
 // here one by one, so a decoded record (whose strings are getters) is written whole, and a
 // field added to an event means a new version of the format.
-import type {Accepted, ExistingSocket, Reset, SocketFigures, Transition} from './transition.js';
+import type {Accepted, ExistingSocket, ListenerQueue, Reset, SocketFigures, Transition} from './transition.js';
 
 export const recordingFormat = 'tcptop-recording';
 export const recordingVersion = 1;
@@ -67,7 +67,12 @@ export function socketRecord(s: ExistingSocket, hide: SockMap = same) {
 		monoMs: s.monoMs, wallMs: s.wallMs, sock: hide(s.sock), netns: s.netns,
 		family: s.family, laddr: s.laddr, lport: s.lport, raddr: s.raddr, rport: s.rport,
 		state: s.state, pid: s.pid, comm: s.comm, figures: s.figures ? figuresRecord(s.figures) : null,
+		...(s.queue ? {queue: queueRecord(s.queue)} : {}),
 	};
+}
+
+function queueRecord(q: ListenerQueue) {
+	return {acceptQueue: q.acceptQueue, acceptBacklog: q.acceptBacklog, synQueue: q.synQueue, drops: q.drops};
 }
 
 function figuresRecord(f: SocketFigures) {
@@ -77,7 +82,7 @@ function figuresRecord(f: SocketFigures) {
 // What a replay checks of each item: every field's type and range, as the kernel can report
 // it. Enough for the model to run on it (a state or a port out of range would corrupt its typed
 // arrays) and for a damaged or foreign file to be refused where it goes wrong.
-export type FieldType = 'time' | 'duration|null' | 'sock' | 'uint32' | 'port' | 'state' | 'count' | 'string' | 'boolean' | 'boolean|absent' | 'family' | 'figures';
+export type FieldType = 'time' | 'duration|null' | 'sock' | 'uint32' | 'port' | 'state' | 'count' | 'string' | 'boolean' | 'boolean|absent' | 'family' | 'figures' | 'queue|absent';
 export type Shape = Readonly<Record<string, FieldType>>;
 
 /** How far `at` (or a pass's monoMs) may be before the header's monoStartMs. */
@@ -95,14 +100,19 @@ export const transitionShape: Shape = {
 };
 export const resetShape: Shape = {...eventShape, pid: 'uint32', comm: 'string', state: 'state', sent: 'boolean'};
 export const acceptedShape: Shape = {...eventShape, pid: 'uint32', tid: 'uint32', comm: 'string'};
-export const socketShape: Shape = {...eventShape, state: 'state', pid: 'uint32', comm: 'string', figures: 'figures'};
+// A listener's `queue` came after the format's first release: absent in recordings made before it.
+export const socketShape: Shape = {...eventShape, state: 'state', pid: 'uint32', comm: 'string', figures: 'figures', queue: 'queue|absent'};
 const figuresShape: Shape = {bytesAcked: 'count', bytesReceived: 'count', srttUs: 'uint32', retransmits: 'uint32'};
+const queueShape: Shape = {acceptQueue: 'uint32', acceptBacklog: 'uint32', synQueue: 'uint32', drops: 'uint32'};
+/** The fields that hold an object of their own: its shape, and the value that stands for none. */
+const nested = {figures: {shape: figuresShape, none: null}, 'queue|absent': {shape: queueShape, none: undefined}} as const;
+type NestedType = keyof typeof nested;
 
 function integerIn(value: unknown, low: number, high: number): boolean {
 	return Number.isInteger(value) && (value as number) >= low && (value as number) <= high;
 }
 
-function fits(value: unknown, type: Exclude<FieldType, 'figures'>): boolean {
+function fits(value: unknown, type: Exclude<FieldType, NestedType>): boolean {
 	switch (type) {
 		case 'time': {
 			return Number.isFinite(value);
@@ -160,6 +170,7 @@ export const fieldTypeNames: Readonly<Record<FieldType, string>> = {
 	'boolean|absent': 'true, false or absent',
 	family: '4 or 6',
 	figures: 'counters or null',
+	'queue|absent': 'a queue or absent',
 };
 
 /** Whether `value` is a number of the type (for the fields of a record itself). */
@@ -180,14 +191,14 @@ export function wrongField(item: unknown, shape: Shape): {path: string; expected
 	for (const name in shape) {
 		const type = shape[name]!;
 		const value = fields[name];
-		if (type === 'figures') {
-			if (value === null) {
+		if (type === 'figures' || type === 'queue|absent') {
+			if (value === nested[type].none) {
 				continue;
 			}
 
-			const inner = typeof value === 'object' ? wrongField(value, figuresShape) : {path: '', expected: ''};
+			const inner = typeof value === 'object' ? wrongField(value, nested[type].shape) : {path: '', expected: ''};
 			if (inner !== undefined) {
-				return inner.path === '' ? {path: name, expected: fieldTypeNames.figures} : {path: `${name}.${inner.path}`, expected: inner.expected};
+				return inner.path === '' ? {path: name, expected: fieldTypeNames[type]} : {path: `${name}.${inner.path}`, expected: inner.expected};
 			}
 		} else if (!fits(value, type)) {
 			return {path: name, expected: fieldTypeNames[type]};

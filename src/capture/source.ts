@@ -1,4 +1,5 @@
 // Where transitions come from. The kernel is one source; a replay file or a test is another.
+import type {ListenCounts} from './netstat.js';
 import type {Accepted, ExistingSocket, Reset, Transition} from './transition.js';
 
 export type TransitionBatch = {
@@ -31,10 +32,16 @@ export type SocketPass = {
 	/**
 	 * Whether it lists every socket. A pass that only reads counters lists the connections of
 	 * its namespace whose counters or state changed since the pass before (the kernel keeps
-	 * what it last sent of each): not the unchanged ones, listeners, TIME_WAIT or request
-	 * sockets; and the connections of other namespaces that a process holds open.
+	 * what it last sent of each): not the unchanged ones, TIME_WAIT or request sockets; its
+	 * namespace's listeners, every time; and the connections of other namespaces that a
+	 * process holds open.
 	 */
 	readonly complete: boolean;
+	/**
+	 * The reader's namespace's listen counters when the pass was taken; undefined where the
+	 * source does not know them (a recorded pass).
+	 */
+	readonly listenCounts?: ListenCounts;
 	/**
 	 * Every socket of each namespace walked, by state, those a pass that is not complete leaves
 	 * out of `sockets` included: the host's figures, whatever the connection table holds.

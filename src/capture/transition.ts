@@ -80,6 +80,24 @@ export type ExistingSocket = SocketEvent & {
 	 * numbers it (the cgroup directory's inode); 0 or absent when not known (a recorded pass).
 	 */
 	readonly cgroupId?: number;
+	/** A listener's queue at the time of the pass; undefined for other sockets (and old recordings). */
+	readonly queue?: ListenerQueue;
+};
+
+/** A listening socket's queues, read by a socket pass (what `ss -lnt` shows, and more). */
+export type ListenerQueue = {
+	/** Connections handshaken and waiting for accept() (ss's Recv-Q). */
+	readonly acceptQueue: number;
+	/** The backlog listen() asked for, as the kernel caps it (ss's Send-Q); full past it. */
+	readonly acceptBacklog: number;
+	/** Handshakes under way (request sockets in SYN-RECV). */
+	readonly synQueue: number;
+	/**
+	 * Connection attempts the listener dropped since it started listening (a full accept queue,
+	 * or no memory): the socket's own drop count, ss -m's d. The namespace's ListenDrops counts
+	 * every listener's, and some the kernel does not charge to a socket.
+	 */
+	readonly drops: number;
 };
 
 /** Counters a full TCP socket keeps (struct tcp_sock), read by a socket pass. */

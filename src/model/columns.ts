@@ -104,7 +104,23 @@ export const columns: readonly Column[] = [
 		compare: (a, b) => compareOptional(a.retransmits, b.retransmits),
 		orderKey: c => c.retransmits ?? Number.NEGATIVE_INFINITY,
 	},
+	{
+		// A listener's accept queue over its backlog, as ss shows them (Recv-Q/Send-Q).
+		key: 'queue', title: 'QUEUE', width: 7, priority: 8, align: 'right', descendingByDefault: true, onlyWhenKnown: true,
+		format: c => queueText(c.queue),
+		compare: (a, b) => compareOptional(a.queue?.acceptQueue, b.queue?.acceptQueue),
+		orderKey: c => c.queue?.acceptQueue ?? Number.NEGATIVE_INFINITY,
+	},
 ];
+
+/** "5/4", and the drops since tcptop started when there were any ("5/4 !12"). */
+function queueText(queue: Connection['queue']): string {
+	if (queue === undefined) {
+		return '-';
+	}
+
+	return `${queue.acceptQueue}/${queue.acceptBacklog}${queue.drops > 0 ? ` !${queue.drops}` : ''}`;
+}
 
 export function columnByKey(key: string): Column | undefined {
 	return columns.find(column => column.key === key);

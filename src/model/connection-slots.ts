@@ -4,6 +4,18 @@
 // doubles, pointers); these arrays cost about 110 bytes a slot, which is what keeps the table
 // within its memory budget. The table owns the slots; Connection is a read-only view of one.
 import type {CgroupIdentity} from '../capture/cgroups.js';
+import type {ListenerQueue} from '../capture/transition.js';
+
+/** A listener's queue as the last pass found it, and its drops as tcptop has seen them grow. */
+export type QueueState = ListenerQueue & {
+	/** The kernel's drop count when tcptop first saw the listener: drops since then are the difference. */
+	readonly dropsAtFirst: number;
+	/** Drops between the two passes before, and how far apart they were (ms; 0: one pass only). */
+	readonly dropsLately: number;
+	readonly latelyMs: number;
+	/** When the pass was taken. */
+	readonly atMs: number;
+};
 
 /** Transitions kept per connection (a ring; the oldest are overwritten). */
 export const historyLength = 4;
@@ -50,6 +62,8 @@ export class ConnectionSlots {
 	 * before it had counters that did not move, and sends and receives nothing now.
 	 */
 	lastPassMs = Number.NaN;
+	/** Listeners' queues by slot (a host has few listeners: kept beside the arrays, not in them). */
+	readonly queues = new Map<number, QueueState>();
 	bytesAcked = new Float64Array(0);
 	bytesReceived = new Float64Array(0);
 	txBytesPerSec = new Float32Array(0);
@@ -90,6 +104,7 @@ export class ConnectionSlots {
 
 	free(slot: number): void {
 		this.key[slot] = undefined;
+		this.queues.delete(slot);
 		this.comm[slot] = '';
 		this.generation[slot]!++;
 		this.freeSlots.push(slot);

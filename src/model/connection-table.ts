@@ -5,8 +5,9 @@
 // to sweep(), so the table never reads a clock of its own.
 import {LRUCache} from 'lru-cache';
 import {describeCgroup} from '../capture/cgroups.js';
+import type {ListenCounts} from '../capture/netstat.js';
 import {finishNow, type SocketPass, type Unfinished} from '../capture/source.js';
-import {TcpState, type Accepted, type ExistingSocket, type Reset, type SocketFigures, type Transition} from '../capture/transition.js';
+import {TcpState, type Accepted, type ExistingSocket, type ListenerQueue, type Reset, type SocketFigures, type Transition} from '../capture/transition.js';
 import {Connection, Direction, Ending, OwnerSource} from './connection.js';
 import {historyLength, ConnectionSlots} from './connection-slots.js';
 import {connectionKey, flatKey, listenerKey, pendingConnectKey, pendingSockOf, type Tuple} from './connection-key.js';
@@ -79,6 +80,11 @@ const maxInternedComms = 4096;
 export class ConnectionTable {
 	readonly rates = new TransitionRates();
 	private readonly host: HostStates;
+	/**
+	 * The namespace's listen counters at the last pass that had them; undefined until one has
+	 * (a replay has none): drops are counted from the first pass on.
+	 */
+	listenCounts: ListenCounts | undefined;
 	private readonly slots: ConnectionSlots;
 	private readonly lru: LRUCache<string, number>;
 	/** Rows per state, and those of them in the namespace the host's counts cover. */
@@ -203,6 +209,18 @@ export class ConnectionTable {
 
 	/** Takes a pass's per-state counts; rows are counted again when the covered namespaces change. */
 	private applyHostCounts(pass: SocketPass): void {
+		const {listenCounts} = pass;
+		if (listenCounts) {
+			const before = this.listenCounts;
+			// A count smaller than the last is another namespace's or a reset: counted from there.
+			if (before) {
+				this.rates.count(RateSeries.listenOverflows, pass.monoMs, Math.max(0, listenCounts.overflows - before.overflows));
+				this.rates.count(RateSeries.listenDrops, pass.monoMs, Math.max(0, listenCounts.drops - before.drops));
+			}
+
+			this.listenCounts = listenCounts;
+		}
+
 		const covered = this.host.covered;
 		this.host.applyPass(pass);
 		if (this.host.covered !== covered) {
@@ -331,8 +349,16 @@ export class ConnectionTable {
 		return new Connection(this.slots, slot);
 	}
 
-	/** In a state that should have ended by now (see StuckPolicy). */
+	/**
+	 * In trouble: in a state that should have ended by now (see StuckPolicy), or a listener
+	 * whose accept queue is full or that dropped connection attempts since the pass before.
+	 */
 	isStuck(connection: Connection, nowMs: number): boolean {
+		if (connection.state === TcpState.LISTEN) {
+			const queue = connection.queue;
+			return queue !== undefined && (queue.full || queue.dropsPerSec > 0);
+		}
+
 		return this.stuckPolicy.isStuck(connection.state, nowMs - connection.stateSinceMs);
 	}
 
@@ -369,19 +395,26 @@ export class ConnectionTable {
 	loadSnapshot(pass: SocketPass): void {
 		this.applyHostCounts(pass);
 		this.slots.lastPassMs = pass.monoMs;
+		// Loaded in the order they would be let go when the table cannot hold them all: sockets
+		// on their way out first, listeners (few, and what a server is) last.
 		const passing = (state: number) => state === TcpState.TIME_WAIT || state === TcpState.NEW_SYN_RECV;
 		const first: ExistingSocket[] = [];
 		const then: ExistingSocket[] = [];
+		const last: ExistingSocket[] = [];
 		for (const socket of pass.sockets) {
-			(passing(socket.state) ? first : then).push(socket);
+			(passing(socket.state) ? first : (socket.state === TcpState.LISTEN ? last : then)).push(socket);
 		}
 
-		let skip = Math.max(0, first.length + then.length - this.lru.max + this.lru.size);
+		let skip = Math.max(0, first.length + then.length + last.length - this.lru.max + this.lru.size);
 		this.evictionCount += skip;
-		for (const sockets of [first, then]) {
+		for (const sockets of [first, then, last]) {
 			for (let index = Math.min(skip, sockets.length); index < sockets.length; index++) {
 				const socket = sockets[index]!;
 				const slot = this.upsertFromSnapshot(socket);
+				if (socket.queue) {
+					this.recordQueue(slot, socket.queue, pass.monoMs);
+				}
+
 				const {figures} = socket;
 				if (figures) {
 					this.recordFigures(slot, figures, pass.monoMs, Number.NaN);
@@ -421,6 +454,9 @@ export class ConnectionTable {
 
 		if (isListener) {
 			this.listeners.set(portKey(entry), slot);
+			if ('queue' in entry && entry.queue) {
+				this.recordQueue(slot, entry.queue, atMs);
+			}
 		} else if (entry.state === TcpState.TIME_WAIT) {
 			this.timeWaiting.push(slot, this.slots.generation[slot]!, atMs + this.timeWaitMs);
 		} else if ('figures' in entry && isOrphan(entry)) {
@@ -552,11 +588,13 @@ export class ConnectionTable {
 					yield;
 				}
 
-				const {figures} = socket;
-				const slot = figures && this.slotOfSock(socket.sock);
-				if (slot !== undefined) {
+				const {figures, queue} = socket;
+				const slot = (figures ?? queue) && this.slotOfSock(socket.sock);
+				if (slot !== undefined && figures) {
 					this.portFromPass(slot, socket);
-					this.recordFigures(slot, figures!, pass.monoMs, previousPassMs);
+					this.recordFigures(slot, figures, pass.monoMs, previousPassMs);
+				} else if (slot !== undefined && queue) {
+					this.recordQueue(slot, queue, pass.monoMs);
 				}
 			}
 
@@ -610,6 +648,8 @@ export class ConnectionTable {
 
 			if (socket.figures) {
 				this.recordFigures(slot, socket.figures, pass.monoMs, previousPassMs);
+			} else if (socket.queue) {
+				this.recordQueue(slot, socket.queue, pass.monoMs);
 			}
 
 			// A process the pass found holding it open (complete passes name them).
@@ -696,6 +736,24 @@ export class ConnectionTable {
 	 * changed since the pass before (`previousPassMs`): they were the last sample's until then,
 	 * so the rates are over that one interval.
 	 */
+	/** A listener's queue from a pass; drops are counted from the first pass that saw it. */
+	private recordQueue(slot: number, queue: ListenerQueue, atMs: number): void {
+		const known = this.slots.queues.get(slot);
+		if (known?.atMs === atMs) {
+			return;
+		}
+
+		const {acceptQueue, acceptBacklog, synQueue, drops} = queue;
+		this.slots.queues.set(slot, {
+			acceptQueue, acceptBacklog, synQueue, drops,
+			dropsAtFirst: known?.dropsAtFirst ?? drops,
+			// The kernel's count only grows; a smaller one is another socket's (a reused address).
+			dropsLately: known ? Math.max(0, drops - known.drops) : 0,
+			latelyMs: known ? atMs - known.atMs : 0,
+			atMs,
+		});
+	}
+
 	private recordFigures(slot: number, sample: SocketFigures, atMs: number, previousPassMs: number): void {
 		const s = this.slots;
 		const sampledAtMs = s.statsAtMs[slot]!;

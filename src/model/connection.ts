@@ -58,6 +58,19 @@ export type HistoryEntry = {
 	readonly ms: number | null;
 };
 
+/** A listener's health: its queues, and the connection attempts it dropped. */
+export type ListenerHealth = {
+	readonly acceptQueue: number;
+	readonly acceptBacklog: number;
+	readonly synQueue: number;
+	/** Dropped since tcptop first saw the listener. */
+	readonly drops: number;
+	/** Dropped per second between the last two passes. */
+	readonly dropsPerSec: number;
+	/** The accept queue is past the backlog: the kernel drops what comes. */
+	readonly full: boolean;
+};
+
 /**
  * A view of the connection in one slot. Valid until the table next changes (apply, sweep,
  * eviction may give the slot to another connection): read what you need within a frame.
@@ -211,6 +224,20 @@ export class Connection {
 
 	get retransmits(): number | undefined {
 		return this.stat(this.slots.retransmits);
+	}
+
+	/** A listener's queue as the last pass found it; undefined for other rows. */
+	get queue(): ListenerHealth | undefined {
+		const state = this.slots.queues.get(this.slot);
+		return state && {
+			acceptQueue: state.acceptQueue,
+			acceptBacklog: state.acceptBacklog,
+			synQueue: state.synQueue,
+			drops: state.drops - state.dropsAtFirst,
+			dropsPerSec: state.latelyMs > 0 ? state.dropsLately * 1000 / state.latelyMs : 0,
+			// The kernel drops once the queue holds more than the backlog.
+			full: state.acceptQueue > state.acceptBacklog,
+		};
 	}
 
 	private stat(values: Float64Array | Uint32Array): number | undefined {

@@ -17,6 +17,9 @@ export type Interval = {
 	readonly failedConnects: number;
 	readonly resets: number;
 	readonly lost: number;
+	/** Attempts listeners dropped (ListenDrops), those for a full accept queue among them (ListenOverflows). */
+	readonly listenOverflows: number;
+	readonly listenDrops: number;
 };
 
 export class IntervalCounter {
@@ -58,6 +61,8 @@ export class IntervalCounter {
 			failedConnects: series(RateSeries.failedConnects),
 			resets: series(RateSeries.resets),
 			lost: series(RateSeries.lost),
+			listenOverflows: series(RateSeries.listenOverflows),
+			listenDrops: series(RateSeries.listenDrops),
 		};
 		this.startMs = nowMs;
 		return interval;

@@ -15,10 +15,14 @@ export const RateSeries = {
 	resets: 3,
 	/** Events the capture lost (reported by the source, not seen as transitions). */
 	lost: 4,
+	/** Connection attempts dropped for a full accept queue (the namespace's ListenOverflows). */
+	listenOverflows: 5,
+	/** Every connection attempt listeners dropped (ListenDrops). */
+	listenDrops: 6,
 } as const;
 export type RateSeries = (typeof RateSeries)[keyof typeof RateSeries];
 
-const seriesCount = 5;
+const seriesCount = 7;
 /** Kernel state numbers fit in 4 bits, so an edge is from * 16 + to. */
 const edgeCount = 256;
 

@@ -38,6 +38,8 @@ export type BatchFrame = {
 	/** Per state, in lifecycle order: the states with connections, and ESTABLISHED always. */
 	readonly stateCounts: ReadonlyArray<{readonly state: number; readonly count: number}>;
 	readonly tracked: number;
+	/** Whether the source reports listen counters (interval.listenOverflows and listenDrops mean something). */
+	readonly listenKnown: boolean;
 	/** Totals since start. */
 	readonly lost: number;
 	readonly evictions: number;
@@ -58,6 +60,7 @@ export function takeFrame(table: ConnectionTable, counter: IntervalCounter, requ
 			.map(state => ({state, count: table.countInState(state)}))
 			.filter(({state, count}) => count > 0 || state === TcpState.ESTABLISHED),
 		tracked: table.size,
+		listenKnown: table.listenCounts !== undefined,
 		lost: table.rates.seriesTotal(RateSeries.lost),
 		evictions: table.evictions,
 		rows,
@@ -91,7 +94,8 @@ export function * formatTextPieces(frame: BatchFrame, options: TextOptions): Gen
 		frame.stateCounts.map(({state, count}) => `${displayStateName(state)} ${formatCount(count)}`).join(' · '),
 		`tracked ${formatCount(frame.tracked)} · new ${rate(interval.opened)}/s · closes ${rate(interval.closed)}/s`
 		+ ` · failed ${rate(interval.failedConnects)}/s · resets ${rate(interval.resets)}/s`
-		+ ` · transitions ${rate(interval.transitions)}/s · lost ${formatCount(frame.lost)} · evicted ${formatCount(frame.evictions)}`,
+		+ ` · transitions ${rate(interval.transitions)}/s${frame.listenKnown ? ` · listen drops ${rate(interval.listenDrops)}/s` : ''}`
+		+ ` · lost ${formatCount(frame.lost)} · evicted ${formatCount(frame.evictions)}`,
 		`transitions in ${formatDuration(interval.ms)}: ${interval.edges.length === 0
 			? 'none'
 			: interval.edges.map(({from, to, count}) => `${displayStateName(from)}->${displayStateName(to)} ${formatCount(count)}`).join(' · ')}`,
@@ -187,6 +191,9 @@ function documentHead(frame: BatchFrame) {
 		closes: counted(interval.closed),
 		failed: counted(interval.failedConnects),
 		resets: counted(interval.resets),
+		// Connection attempts listeners dropped in tcptop's namespace (null when not known).
+		listen_overflows: frame.listenKnown ? counted(interval.listenOverflows) : null,
+		listen_drops: frame.listenKnown ? counted(interval.listenDrops) : null,
 		lost: frame.lost,
 		evicted: frame.evictions,
 	};
@@ -214,6 +221,18 @@ function connectionJson(c: Connection, nowMs: number) {
 		rx_bytes: c.bytesReceived ?? null,
 		rtt_us: c.srttUs ?? null,
 		retransmits: c.retransmits ?? null,
+		// A listener's queues and what it dropped since tcptop started; null for other sockets.
+		...listenerJson(c.queue),
+	};
+}
+
+function listenerJson(queue: Connection['queue']) {
+	return {
+		accept_queue: queue?.acceptQueue ?? null,
+		accept_backlog: queue?.acceptBacklog ?? null,
+		syn_queue: queue?.synQueue ?? null,
+		listen_drops: queue?.drops ?? null,
+		listen_drops_per_s: queue ? round(queue.dropsPerSec) : null,
 	};
 }
 

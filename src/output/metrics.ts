@@ -74,6 +74,8 @@ export function metricsRegistry(table: ConnectionTable, now: () => number): Regi
 		['tcptop_connect_failures_total', 'connect() attempts that failed (refused or timed out)', RateSeries.failedConnects],
 		['tcptop_resets_total', 'Connections that ended with a reset', RateSeries.resets],
 		['tcptop_events_lost_total', 'Kernel events lost because tcptop fell behind', RateSeries.lost],
+		['tcptop_listen_overflows_total', 'Connection attempts listeners dropped for a full accept queue (ListenOverflows of tcptop\'s network namespace), since tcptop started', RateSeries.listenOverflows],
+		['tcptop_listen_drops_total', 'Connection attempts listeners dropped for any reason (ListenDrops of tcptop\'s network namespace), since tcptop started', RateSeries.listenDrops],
 	];
 	for (const [name, help, which] of series) {
 		new Counter({

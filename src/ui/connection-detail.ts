@@ -6,6 +6,7 @@ import {sanitize} from '../output/sanitize.js';
 import {Direction, Ending, OwnerSource, type Connection} from '../model/connection.js';
 import {formatBytes, formatDuration, formatEndpoint, formatMicroseconds} from '../model/format.js';
 import {displayStateName} from '../model/tcp-states.js';
+import {formatCount, formatRate} from './format-rate.js';
 
 export type DetailField = {readonly label: string; readonly value: string; readonly trouble: boolean};
 
@@ -78,6 +79,7 @@ export function connectionDetail(connection: Connection, nowMs: number, stuck: b
 		{label: 'rates', value: `TX ${optional(connection.txBytesPerSec, formatBytes)}/s, RX ${optional(connection.rxBytesPerSec, formatBytes)}/s`, trouble: false},
 		{label: 'RTT', value: `${optional(connection.srttUs, formatMicroseconds)}, ${optional(connection.retransmits, String)} retransmits`, trouble: false},
 		{label: 'transitions', value: `${connection.transitionCount} seen`, trouble: false},
+		...queueFields(connection.queue),
 	];
 	return {
 		key: connection.key,
@@ -86,6 +88,19 @@ export function connectionDetail(connection: Connection, nowMs: number, stuck: b
 		timeline: timeline(connection, nowMs),
 		gone: false,
 	};
+}
+
+/** A listener's queues and drops (ss -lnt's Recv-Q and Send-Q, and skmem's drops). */
+function queueFields(queue: Connection['queue']): DetailField[] {
+	if (queue === undefined) {
+		return [];
+	}
+
+	const {acceptQueue, acceptBacklog, synQueue, drops, dropsPerSec, full} = queue;
+	return [
+		{label: 'queue', value: `${acceptQueue} waiting for accept() of a backlog of ${acceptBacklog}${full ? ' (full)' : ''}, ${synQueue} handshaking`, trouble: full},
+		{label: 'dropped', value: `${formatCount(drops)} connection attempts since tcptop started, ${formatRate(dropsPerSec)}/s lately`, trouble: dropsPerSec > 0},
+	];
 }
 
 /**

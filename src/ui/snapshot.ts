@@ -23,6 +23,9 @@ export type RowView = {
 	readonly stuck: boolean;
 };
 
+/** Seconds the listen drop rate is taken over: passes, which bring the counts, may be seconds apart. */
+const listenRateSeconds = 5;
+
 export type StateCount = {readonly state: number; readonly count: number};
 
 export type Snapshot = {
@@ -36,6 +39,11 @@ export type Snapshot = {
 	readonly failedConnects: number;
 	readonly resets: number;
 	readonly transitions: number;
+	/**
+	 * Connection attempts listeners dropped, per second over the last few (passes bring the
+	 * counts); undefined where the source has no counts (a replay).
+	 */
+	readonly listenDrops: number | undefined;
 	/** Totals since start. */
 	readonly lost: number;
 	readonly evictions: number;
@@ -125,6 +133,7 @@ export function takeSnapshot(table: ConnectionTable, request: SnapshotRequest): 
 		failedConnects: rates.seriesRate(RateSeries.failedConnects, 1),
 		resets: rates.seriesRate(RateSeries.resets, 1),
 		transitions: rates.seriesRate(RateSeries.transitions, 1),
+		listenDrops: table.listenCounts === undefined ? undefined : rates.seriesRate(RateSeries.listenDrops, listenRateSeconds),
 		lost: rates.seriesTotal(RateSeries.lost),
 		evictions: table.evictions,
 		rows,

@@ -1,0 +1,142 @@
+// Listener health against the kernel: a server with listen(4) that stops accepting, in a
+// network namespace of the test's own, and 40 clients connecting to it. ss (Recv-Q, Send-Q,
+// skmem's drops) is the oracle, and the namespace's /proc/net/netstat a bound.
+import {execFileSync, spawn, type ChildProcess} from 'node:child_process';
+import {once} from 'node:events';
+import {createInterface} from 'node:readline';
+import {setTimeout as delay} from 'node:timers/promises';
+import test, {type ExecutionContext} from 'ava';
+import {KernelSource} from '../src/capture/kernel-source.js';
+import {parseListenCounts, type ListenCounts} from '../src/capture/netstat.js';
+import type {SocketPass} from '../src/capture/source.js';
+import {TcpState} from '../src/capture/transition.js';
+import {run} from './helpers/cli.js';
+import {kernelTest} from './helpers/kernel.js';
+import {testNamespace} from './helpers/netns.js';
+
+const clients = 40;
+
+// A listener that never accepts: its accept queue fills (backlog + 1), then the kernel drops
+// every SYN, and each client's retransmitted SYN again (1 s, 3 s, 7 s after the first).
+const listenerScript = `
+import socket, sys, time
+s = socket.socket()
+s.bind(('127.0.0.1', 0))
+s.listen(4)
+print(s.getsockname()[1], flush=True)
+sys.stdin.read()
+`;
+
+const clientsScript = `
+const net = require('node:net');
+const [port, count] = process.argv.slice(1).map(Number);
+for (let i = 0; i < count; i++) net.connect(port, '127.0.0.1').on('error', () => {});
+process.stdout.write('started\\n');
+process.stdin.resume().on('end', () => process.exit(0));
+`;
+
+function inNamespace(namespace: string, command: string[]): ChildProcess {
+	return spawn('ip', ['netns', 'exec', namespace, ...command], {stdio: ['pipe', 'pipe', 'inherit']});
+}
+
+async function firstLine(child: ChildProcess): Promise<string> {
+	const [line] = await once(createInterface({input: child.stdout!}), 'line') as [string];
+	return line;
+}
+
+function listenCountsIn(namespace: string): ListenCounts {
+	const counts = parseListenCounts(execFileSync('ip', ['netns', 'exec', namespace, 'cat', '/proc/net/netstat'], {encoding: 'utf8'}));
+	if (!counts) {
+		throw new Error('no ListenOverflows/ListenDrops in /proc/net/netstat');
+	}
+
+	return counts;
+}
+
+/** ss's view of the listener: Recv-Q (the accept queue), Send-Q (the backlog), skmem's drops. */
+function ssListener(namespace: string, port: number): {queue: number; backlog: number; drops: number} {
+	const text = execFileSync('ip', ['netns', 'exec', namespace, 'ss', '-Hltnm', `sport = :${port}`], {encoding: 'utf8'});
+	const [, queue, backlog] = /^LISTEN\s+(\d+)\s+(\d+)/m.exec(text) ?? [];
+	const [, drops] = /\bd(\d+)\)/.exec(text) ?? [];
+	if (queue === undefined || drops === undefined) {
+		throw new Error(`ss did not list the listener: ${text}`);
+	}
+
+	return {queue: Number(queue), backlog: Number(backlog), drops: Number(drops)};
+}
+
+async function fullListener(t: ExecutionContext, label: string) {
+	const namespace = testNamespace(t, label);
+	const before = listenCountsIn(namespace);
+	const server = inNamespace(namespace, ['python3', '-c', listenerScript]);
+	t.teardown(() => server.kill());
+	const port = Number(await firstLine(server));
+	const connecting = inNamespace(namespace, [process.execPath, '-e', clientsScript, String(port), String(clients)]);
+	t.teardown(() => connecting.kill());
+	await firstLine(connecting);
+	// Past the first SYNs and their first retransmits (1 s), before the next (3 s).
+	await delay(1800);
+	return {namespace, port, before};
+}
+
+kernelTest('a listener that stops accepting: its queue and drops as ss shows them, drops as the namespace counts them', async t => {
+	const {namespace, port, before} = await fullListener(t, 'listen');
+	// Drops come in rounds (the clients' SYN retransmits): ss before and after the pass bound it.
+	const earlier = ssListener(namespace, port);
+	let snapshot: SocketPass | undefined;
+	const source = new KernelSource();
+	source.start({snapshot(pass) {
+		snapshot = pass;
+	}, batch() {}, error() {}});
+	const oracle = ssListener(namespace, port);
+	await source.stop();
+	const after = listenCountsIn(namespace);
+
+	const listener = snapshot!.sockets.find(socket => socket.state === TcpState.LISTEN && socket.lport === port && socket.netns !== snapshot!.namespaces[0]);
+	t.truthy(listener, 'the pass found the listener in the test namespace');
+	t.deepEqual(listener!.queue && {queue: listener!.queue.acceptQueue, backlog: listener!.queue.acceptBacklog}, {queue: oracle.queue, backlog: oracle.backlog});
+	t.is(oracle.queue, 5, 'ss: a backlog of 4 holds 5');
+	t.is(oracle.backlog, 4);
+	t.true(listener!.queue!.drops > 0, 'SYNs were dropped');
+	const {drops} = listener!.queue!;
+	t.true(drops >= earlier.drops && drops <= oracle.drops, `drops as ss -m shows them: ${earlier.drops} <= ${drops} <= ${oracle.drops}`);
+	t.true(drops === earlier.drops || drops === oracle.drops, 'a count ss showed, not one between');
+	// The namespace's only listener: the namespace's count of listen drops holds its drops.
+	t.true(listener!.queue!.drops <= after.drops - before.drops, `within the namespace's ListenDrops (${after.drops - before.drops})`);
+	t.true(after.overflows - before.overflows > 0, 'the namespace counted accept queue overflows');
+	t.is(listener!.queue!.synQueue, 0, 'no handshake under way: the kernel drops the SYNs');
+});
+
+kernelTest('-b --json: the listener\'s queue, in trouble, and the drops it makes while tcptop runs', async t => {
+	const {namespace, port} = await fullListener(t, 'listen-json');
+	// Three prints a second apart: the clients' second SYN retransmits (3 s) fall in them.
+	const {code, stdout, stderr} = await run(['-b', '-n', '4', '-d', '1', '--json', '--netns', namespace, `sport = ${port}`]);
+	t.is(code, 0, stderr);
+	const documents = stdout.trim().split('\n').map(line => JSON.parse(line) as {connections: Array<Record<string, unknown>>});
+	const listeners = documents.map(document => document.connections.find(connection => connection.state === 'LISTEN'));
+	for (const listener of listeners) {
+		t.like(listener, {lport: port, accept_queue: 5, accept_backlog: 4, syn_queue: 0});
+	}
+
+	const drops = listeners.map(listener => listener!.listen_drops as number);
+	t.is(drops[0], 0, 'counted from when tcptop started');
+	t.true(drops.at(-1)! > 0, `the retransmitted SYNs dropped while it ran: ${drops.join(', ')}`);
+	t.true(listeners.some(listener => (listener!.listen_drops_per_s as number) > 0));
+	// Elsewhere null.
+	const client = documents[0]!.connections.find(connection => connection.state !== 'LISTEN');
+	t.like(client, {accept_queue: null, accept_backlog: null, syn_queue: null, listen_drops: null});
+});
+
+test('the listen counters are read by name from /proc/net/netstat\'s TcpExt lines; a file without them gives none', t => {
+	const netstat = [
+		'TcpExt: SyncookiesSent ListenOverflows ListenDrops TCPHPHits',
+		'TcpExt: 0 17 23 99',
+		'IpExt: InNoRoutes InTruncatedPkts',
+		'IpExt: 0 0',
+		'',
+	].join('\n');
+	t.deepEqual(parseListenCounts(netstat), {overflows: 17, drops: 23});
+	t.is(parseListenCounts('IpExt: InNoRoutes\nIpExt: 0\n'), undefined);
+	t.is(parseListenCounts('TcpExt: ListenOverflows\nTcpExt: 3\n'), undefined, 'ListenDrops missing');
+	t.is(parseListenCounts('TcpExt: ListenOverflows ListenDrops\nTcpExt: x 3\n'), undefined, 'not a count');
+});
