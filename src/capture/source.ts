@@ -32,9 +32,9 @@ export type SocketPass = {
 	/**
 	 * Whether it lists every socket. A pass that only reads counters lists the connections of
 	 * its namespace whose counters or state changed since the pass before (the kernel keeps
-	 * what it last sent of each): not the unchanged ones, TIME_WAIT or request sockets; its
-	 * namespace's listeners, every time; and the connections of other namespaces that a
-	 * process holds open.
+	 * what it last sent of each): not the unchanged ones, TIME_WAIT or request sockets; the
+	 * listeners of the namespaces whose tables it walks, every time; and the connections of
+	 * other namespaces that a process holds open.
 	 */
 	readonly complete: boolean;
 	/**

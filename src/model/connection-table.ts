@@ -80,11 +80,8 @@ const maxInternedComms = 4096;
 export class ConnectionTable {
 	readonly rates = new TransitionRates();
 	private readonly host: HostStates;
-	/**
-	 * The namespace's listen counters at the last pass that had them; undefined until one has
-	 * (a replay has none): drops are counted from the first pass on.
-	 */
-	listenCounts: ListenCounts | undefined;
+	/** See the listenCounts getter. */
+	private lastListenCounts: ListenCounts | undefined;
 	private readonly slots: ConnectionSlots;
 	private readonly lru: LRUCache<string, number>;
 	/** Rows per state, and those of them in the namespace the host's counts cover. */
@@ -211,14 +208,14 @@ export class ConnectionTable {
 	private applyHostCounts(pass: SocketPass): void {
 		const {listenCounts} = pass;
 		if (listenCounts) {
-			const before = this.listenCounts;
+			const before = this.lastListenCounts;
 			// A count smaller than the last is another namespace's or a reset: counted from there.
 			if (before) {
 				this.rates.count(RateSeries.listenOverflows, pass.monoMs, Math.max(0, listenCounts.overflows - before.overflows));
 				this.rates.count(RateSeries.listenDrops, pass.monoMs, Math.max(0, listenCounts.drops - before.drops));
 			}
 
-			this.listenCounts = listenCounts;
+			this.lastListenCounts = listenCounts;
 		}
 
 		const covered = this.host.covered;
@@ -342,6 +339,14 @@ export class ConnectionTable {
 	/** Whether a slot holds a connection (slots 0 to slotCount - 1; see forEach). */
 	holds(slot: number): boolean {
 		return this.slots.key[slot] !== undefined;
+	}
+
+	/**
+	 * The namespace's listen counters at the last pass that had them; undefined until one has
+	 * (a replay has none): drops are counted from the first pass on.
+	 */
+	get listenCounts(): ListenCounts | undefined {
+		return this.lastListenCounts;
 	}
 
 	/** A view of its own for a connection met through forEach. */
@@ -731,11 +736,6 @@ export class ConnectionTable {
 		return true;
 	}
 
-	/**
-	 * A connection's counters from a pass at `atMs`. A pass lists a connection whose counters
-	 * changed since the pass before (`previousPassMs`): they were the last sample's until then,
-	 * so the rates are over that one interval.
-	 */
 	/** A listener's queue from a pass; drops are counted from the first pass that saw it. */
 	private recordQueue(slot: number, queue: ListenerQueue, atMs: number): void {
 		const known = this.slots.queues.get(slot);
@@ -754,6 +754,11 @@ export class ConnectionTable {
 		});
 	}
 
+	/**
+	 * A connection's counters from a pass at `atMs`. A pass lists a connection whose counters
+	 * changed since the pass before (`previousPassMs`): they were the last sample's until then,
+	 * so the rates are over that one interval.
+	 */
 	private recordFigures(slot: number, sample: SocketFigures, atMs: number, previousPassMs: number): void {
 		const s = this.slots;
 		const sampledAtMs = s.statsAtMs[slot]!;
