@@ -3,7 +3,7 @@ import {loadAddon, type CaptureAddon, type NativeCapture, type NativeCaptureOpti
 import {decodeBlock, decodePass, decodePassSteps, InStateClock, RECORD_SIZE} from './decode.js';
 import type {SourceHandlers, TransitionSource, Unfinished} from './source.js';
 import {errnoName} from './errno.js';
-import {readListenCounts} from './netstat.js';
+import {readListenCounts, type ListenCounts} from './netstat.js';
 import {SlicedQueue} from './sliced-queue.js';
 
 export type KernelSourceOptions = Partial<NativeCaptureOptions> & {
@@ -19,6 +19,8 @@ export type KernelSourceOptions = Partial<NativeCaptureOptions> & {
 	passIntervalMs?: number;
 	/** The wall clock (Date.now): events' wall times follow its steps. */
 	wallNow?: () => number;
+	/** Reads the namespace's listen counters for each pass (readListenCounts: /proc/net/netstat). */
+	listenCounts?: () => ListenCounts | undefined;
 };
 
 /** One delivery of the addon (see BatchCallback). */
@@ -98,6 +100,7 @@ export class KernelSource implements TransitionSource {
 	readonly #options: NativeCaptureOptions;
 	readonly #passIntervalMs: number;
 	readonly #wallNow: () => number;
+	readonly #listenCounts: () => ListenCounts | undefined;
 	readonly #addon: CaptureAddon;
 	#capture: NativeCapture | undefined;
 	#closed: Promise<void> | undefined;
@@ -115,10 +118,11 @@ export class KernelSource implements TransitionSource {
 	#passAskedAtMs: number | undefined;
 	#stopped = false;
 
-	constructor({passIntervalMs = 0, wallNow = Date.now, ...options}: KernelSourceOptions = {}, addon: CaptureAddon = loadAddon()) {
+	constructor({passIntervalMs = 0, wallNow = Date.now, listenCounts = readListenCounts, ...options}: KernelSourceOptions = {}, addon: CaptureAddon = loadAddon()) {
 		this.#options = {...defaults, ...options};
 		this.#passIntervalMs = passIntervalMs;
 		this.#wallNow = wallNow;
+		this.#listenCounts = listenCounts;
 		this.#addon = addon;
 	}
 
@@ -157,6 +161,7 @@ export class KernelSource implements TransitionSource {
 			handlers.error(error);
 		};
 
+		const readListenCountsNow = this.#listenCounts;
 		/** A pass, decoded and handed over in shares; what each share cost is added up. */
 		const passWork = ({block, errno, passMs, complete, passCpuMs}: Delivery): Unfinished => {
 			const steps = (function * (): Generator<void> {
@@ -166,7 +171,7 @@ export class KernelSource implements TransitionSource {
 
 				const wallOffsetMs = wallOffset.ms;
 				const {sockets, counts, namespaces} = yield * decodePassSteps(block, wallOffsetMs);
-				const listenCounts = readListenCounts();
+				const listenCounts = readListenCountsNow();
 				const rest = handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, counts, namespaces, owners: complete, complete, listenCounts});
 				while (rest && !rest()) {
 					yield;
@@ -256,7 +261,7 @@ export class KernelSource implements TransitionSource {
 				const monoMs = Number(process.hrtime.bigint()) / 1e6;
 				const wallOffsetMs = wallOffset.ms;
 				const {sockets, counts, namespaces} = decodePass(this.#capture.snapshot(), wallOffsetMs);
-				handlers.snapshot({monoMs, wallMs: monoMs + wallOffsetMs, sockets, counts, namespaces, owners: true, complete: true, listenCounts: readListenCounts()});
+				handlers.snapshot({monoMs, wallMs: monoMs + wallOffsetMs, sockets, counts, namespaces, owners: true, complete: true, listenCounts: this.#listenCounts()});
 				this.#completeDone(performance.now() - startedMs);
 			} catch (error) {
 				this.#capture.stop();
