@@ -106,7 +106,7 @@ kernelTest('-b -n 1 text: the header and a row per connection, in the view\'s co
 	t.regex(lines[2]!, /^tracked [\d,]+ · new .* · lost \d+ · evicted \d+$/);
 	t.is(lines[4], `Sort: IN STATE ▼ · Filter: ${filter} · 15 of ${/tracked ([\d,]+)/.exec(lines[2]!)![1]} shown`);
 	// CONTAINER only where a row's owner has one (a host running its processes in systemd units).
-	t.regex(lines[5]!, /^\s+PID COMMAND\s+(?:CONTAINER\s+)?LOCAL\s+REMOTE\s+STATE\s+AGE\s+IN STATE\s+TX\/s\s+RX\/s\s+RTT\s+RETRANS(?:\s+QUEUE)?$/);
+	t.regex(lines[5]!, /^\s+PID COMMAND\s+(?:CONTAINER\s+)?LOCAL\s+REMOTE\s+STATE\s+AGE\s+IN STATE\s+TX\/s\s+RX\/s\s+RTT\s+RETRANS\s+RETR\/s(?:\s+QUEUE)?$/);
 	const rows = lines.slice(6).filter(line => line !== '');
 	t.is(rows.length, 15);
 	const states = rows.map(row => /\s(LISTEN|CLOSE-WAIT|FIN-WAIT-2)\s/.exec(row)?.[1]);

@@ -92,7 +92,7 @@ test('JSON: sockets per state, the connections with their counters, null where t
 	const byPort = new Map(document.connections.map(connection => [connection.rport, connection]));
 	t.deepEqual(byPort.get(50_000), {
 		pid: 42, comm: 'postgres', cgroup: null, container: null, pod: null, family: 4, netns, laddr: '10.0.0.1', lport: 5432, raddr: '10.0.0.2', rport: 50_000,
-		state: 'ESTABLISHED', age_s: 0.5, state_s: 0.5, tx_bytes: 1000, rx_bytes: 2000, rtt_us: 150, retransmits: 1,
+		state: 'ESTABLISHED', age_s: 0.5, state_s: 0.5, tx_bytes: 1000, rx_bytes: 2000, rtt_us: 150, retransmits: 1, retransmits_per_s: null,
 		accept_queue: null, accept_backlog: null, syn_queue: null, listen_drops: null, listen_drops_per_s: null,
 	});
 	t.like(byPort.get(50_001), {state: 'CLOSE_WAIT', tx_bytes: null, rx_bytes: null, rtt_us: null, retransmits: null});
@@ -161,7 +161,7 @@ test('text: header lines, then every column as wide as its widest cell', t => {
 	t.is(lines[3], 'transitions in 2.0s: none');
 	t.is(lines[4], 'Sort: IN STATE ▼ · 4 of 4 shown');
 	const titles = lines[5]!;
-	t.regex(titles, /^\s+PID COMMAND\s+LOCAL\s+REMOTE\s+STATE\s+AGE IN STATE\s+TX\/s\s+RX\/s\s+RTT RETRANS$/);
+	t.regex(titles, /^\s+PID COMMAND\s+LOCAL\s+REMOTE\s+STATE\s+AGE IN STATE\s+TX\/s\s+RX\/s\s+RTT RETRANS RETR\/s$/);
 	const rows = lines.slice(6, -2);
 	t.is(rows.length, 4);
 	t.deepEqual(lines.slice(-2), ['', ''], 'a blank line ends the iteration');

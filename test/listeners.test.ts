@@ -7,7 +7,7 @@ import {createInterface} from 'node:readline';
 import {setTimeout as delay} from 'node:timers/promises';
 import test, {type ExecutionContext} from 'ava';
 import {KernelSource} from '../src/capture/kernel-source.js';
-import {parseListenCounts, type ListenCounts} from '../src/capture/netstat.js';
+import {parseNetCounters, type NetCounters} from '../src/capture/net-counters.js';
 import type {SocketPass} from '../src/capture/source.js';
 import {TcpState} from '../src/capture/transition.js';
 import {run} from './helpers/cli.js';
@@ -44,30 +44,37 @@ async function firstLine(child: ChildProcess): Promise<string> {
 	return line;
 }
 
-function listenCountsIn(namespace: string): ListenCounts {
-	const counts = parseListenCounts(execFileSync('ip', ['netns', 'exec', namespace, 'cat', '/proc/net/netstat'], {encoding: 'utf8'}));
+function netCountersIn(namespace: string): NetCounters {
+	const read = (file: string) => execFileSync('ip', ['netns', 'exec', namespace, 'cat', file], {encoding: 'utf8'});
+	const counts = parseNetCounters(read('/proc/net/snmp'), read('/proc/net/netstat'));
 	if (!counts) {
-		throw new Error('no ListenOverflows/ListenDrops in /proc/net/netstat');
+		throw new Error('no TCP counters in /proc/net/snmp and /proc/net/netstat');
 	}
 
 	return counts;
 }
 
-/** ss's view of the listener: Recv-Q (the accept queue), Send-Q (the backlog), skmem's drops. */
-function ssListener(namespace: string, port: number): {queue: number; backlog: number; drops: number} {
-	const text = execFileSync('ip', ['netns', 'exec', namespace, 'ss', '-Hltnm', `sport = :${port}`], {encoding: 'utf8'});
+/**
+ * ss's view of the listener: Recv-Q (the accept queue), Send-Q (the backlog), skmem's drops;
+ * and of its waiting clients, each one's retransmits (ss -ti's retrans:N/TOTAL).
+ */
+function ssListener(namespace: string, port: number): {queue: number; backlog: number; drops: number; synRetransmits: number[]} {
+	const ss = (...args: string[]) => execFileSync('ip', ['netns', 'exec', namespace, 'ss', ...args], {encoding: 'utf8'});
+	const text = ss('-Hltnm', `sport = :${port}`);
 	const [, queue, backlog] = /^LISTEN\s+(\d+)\s+(\d+)/m.exec(text) ?? [];
 	const [, drops] = /\bd(\d+)\)/.exec(text) ?? [];
 	if (queue === undefined || drops === undefined) {
 		throw new Error(`ss did not list the listener: ${text}`);
 	}
 
-	return {queue: Number(queue), backlog: Number(backlog), drops: Number(drops)};
+	const connects = ss('-Htni', 'state', 'syn-sent', `dport = :${port}`);
+	const synRetransmits = [...connects.matchAll(/\bretrans:\d+\/(\d+)/g)].map(match => Number(match[1]));
+	return {queue: Number(queue), backlog: Number(backlog), drops: Number(drops), synRetransmits};
 }
 
 async function fullListener(t: ExecutionContext, label: string) {
 	const namespace = testNamespace(t, label);
-	const before = listenCountsIn(namespace);
+	const before = netCountersIn(namespace);
 	const server = inNamespace(namespace, ['python3', '-c', listenerScript]);
 	t.teardown(() => server.kill());
 	const port = Number(await firstLine(server));
@@ -90,7 +97,7 @@ kernelTest('a listener that stops accepting: its queue and drops as ss shows the
 	}, batch() {}, error() {}});
 	const oracle = ssListener(namespace, port);
 	await source.stop();
-	const after = listenCountsIn(namespace);
+	const after = netCountersIn(namespace);
 
 	const listener = snapshot!.sockets.find(socket => socket.state === TcpState.LISTEN && socket.lport === port && socket.netns !== snapshot!.namespaces[0]);
 	t.truthy(listener, 'the pass found the listener in the test namespace');
@@ -102,9 +109,16 @@ kernelTest('a listener that stops accepting: its queue and drops as ss shows the
 	t.true(drops >= earlier.drops && drops <= oracle.drops, `drops as ss -m shows them: ${earlier.drops} <= ${drops} <= ${oracle.drops}`);
 	t.true(drops === earlier.drops || drops === oracle.drops, 'a count ss showed, not one between');
 	// The namespace's only listener: the namespace's count of listen drops holds its drops.
-	t.true(listener!.queue!.drops <= after.drops - before.drops, `within the namespace's ListenDrops (${after.drops - before.drops})`);
-	t.true(after.overflows - before.overflows > 0, 'the namespace counted accept queue overflows');
+	t.true(listener!.queue!.drops <= after.listenDrops - before.listenDrops, `within the namespace's ListenDrops (${after.listenDrops - before.listenDrops})`);
+	t.true(after.listenOverflows - before.listenOverflows > 0, 'the namespace counted accept queue overflows');
 	t.is(listener!.queue!.synQueue, 0, 'no handshake under way: the kernel drops the SYNs');
+	// The clients left waiting retransmit their SYNs: a connect's retransmits are its SYN's.
+	const connects = snapshot!.sockets.filter(socket => socket.state === TcpState.SYN_SENT && socket.rport === port);
+	t.is(connects.length, clients - 5);
+	t.true(connects.every(socket => (socket.figures?.retransmits ?? 0) >= 1), 'every waiting connect retransmitted its SYN');
+	const sum = (retransmits: number[]) => retransmits.reduce((total, count) => total + count, 0);
+	const tcptop = sum(connects.map(socket => socket.figures!.retransmits));
+	t.true(tcptop >= sum(earlier.synRetransmits) && tcptop <= sum(oracle.synRetransmits), `retransmits as ss -ti shows them: ${sum(earlier.synRetransmits)} <= ${tcptop} <= ${sum(oracle.synRetransmits)}`);
 });
 
 kernelTest('-b --json: the listener\'s queue, in trouble, and the drops it makes while tcptop runs', async t => {
@@ -127,16 +141,23 @@ kernelTest('-b --json: the listener\'s queue, in trouble, and the drops it makes
 	t.like(client, {accept_queue: null, accept_backlog: null, syn_queue: null, listen_drops: null});
 });
 
-test('the listen counters are read by name from /proc/net/netstat\'s TcpExt lines; a file without them gives none', t => {
+test('the counters are read by name from /proc/net/snmp\'s Tcp and /proc/net/netstat\'s TcpExt lines; files without them give none', t => {
+	const snmp = [
+		'Ip: Forwarding DefaultTTL',
+		'Ip: 1 64',
+		'Tcp: RtoAlgorithm ActiveOpens RetransSegs InErrs',
+		'Tcp: 1 50 812 0',
+		'',
+	].join('\n');
 	const netstat = [
-		'TcpExt: SyncookiesSent ListenOverflows ListenDrops TCPHPHits',
+		'TcpExt: SyncookiesSent ListenOverflows ListenDrops TCPSynRetrans',
 		'TcpExt: 0 17 23 99',
 		'IpExt: InNoRoutes InTruncatedPkts',
 		'IpExt: 0 0',
 		'',
 	].join('\n');
-	t.deepEqual(parseListenCounts(netstat), {overflows: 17, drops: 23});
-	t.is(parseListenCounts('IpExt: InNoRoutes\nIpExt: 0\n'), undefined);
-	t.is(parseListenCounts('TcpExt: ListenOverflows\nTcpExt: 3\n'), undefined, 'ListenDrops missing');
-	t.is(parseListenCounts('TcpExt: ListenOverflows ListenDrops\nTcpExt: x 3\n'), undefined, 'not a count');
+	t.deepEqual(parseNetCounters(snmp, netstat), {listenOverflows: 17, listenDrops: 23, retransmits: 812, synRetransmits: 99});
+	t.is(parseNetCounters('Ip: Forwarding\nIp: 1\n', netstat), undefined, 'no Tcp section');
+	t.is(parseNetCounters(snmp, 'TcpExt: ListenOverflows ListenDrops\nTcpExt: 3 4\n'), undefined, 'TCPSynRetrans missing');
+	t.is(parseNetCounters(snmp, netstat.replace('0 17 23 99', '0 x 23 99')), undefined, 'not a count');
 });

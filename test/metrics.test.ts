@@ -3,7 +3,7 @@
 import test from 'ava';
 import {TcpState, type Transition} from '../src/capture/transition.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
-import {metricsRegistry} from '../src/output/metrics.js';
+import {maxListenerPorts, metricsRegistry} from '../src/output/metrics.js';
 import {parseExposition, type Family} from './helpers/exposition.js';
 
 const {CLOSE, SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT1, FIN_WAIT2, LISTEN} = TcpState;
@@ -89,10 +89,12 @@ test('sockets per state, transitions by edge and the named counters, exactly as 
 	table.apply(transition(SYN_RECV, ESTABLISHED, 41, server));
 	table.apply(transition(ESTABLISHED, CLOSE, 42, server));
 	table.recordLost(3, 43);
-	// Two passes with the namespace's listen counters: what listeners dropped between them.
-	const listenPass = (monoMs: number, overflows: number, drops: number) => ({monoMs, wallMs: 0, sockets: [], namespaces: [], owners: false, complete: false, listenCounts: {overflows, drops}});
-	table.applyPass(listenPass(44, 500, 700));
-	table.applyPass(listenPass(45, 504, 709));
+	// Two passes with the namespace's counters: what listeners dropped, and what was retransmitted, between them.
+	const countersPass = (monoMs: number, listenOverflows: number, listenDrops: number, retransmits: number, synRetransmits: number) => ({
+		monoMs, wallMs: 0, sockets: [], namespaces: [], owners: false, complete: false, netCounters: {listenOverflows, listenDrops, retransmits, synRetransmits},
+	});
+	table.applyPass(countersPass(44, 500, 700, 30, 10));
+	table.applyPass(countersPass(45, 504, 709, 42, 13));
 	connectAndClose(table, 50, false);
 	now.ms = 100;
 	const second = await scrape();
@@ -105,6 +107,8 @@ test('sockets per state, transitions by edge and the named counters, exactly as 
 	t.is(value(second, 'tcptop_events_lost_total'), 3);
 	t.is(value(second, 'tcptop_listen_overflows_total'), 4);
 	t.is(value(second, 'tcptop_listen_drops_total'), 9);
+	t.is(value(second, 'tcptop_retransmits_total'), 12);
+	t.is(value(second, 'tcptop_syn_retransmits_total'), 3);
 	t.true(value(second, 'tcptop_connections_evicted_total')! >= 1);
 	t.is(value(second, 'tcptop_connections_evicted_total'), table.evictions);
 	t.is(value(second, 'tcptop_connections_tracked'), table.size);
@@ -119,4 +123,25 @@ test('sockets per state, transitions by edge and the named counters, exactly as 
 	t.is(value(later, 'tcptop_sockets', {state: 'TIME_WAIT'}), table.countInState(TcpState.TIME_WAIT));
 	t.is(value(later, 'tcptop_connections_tracked'), table.size);
 	t.is(table.countInState(CLOSE), 0, 'the scrape swept the table to its clock');
+});
+
+test('listeners\' queues and backlogs by local port, summed per port; past the cap the rest are one series', async t => {
+	const table = new ConnectionTable();
+	const listener = (sock: number, lport: number, acceptQueue: number, acceptBacklog: number) => ({
+		monoMs: 0, wallMs: 0, sock, netns: 1, family: 4 as const, laddr: '0.0.0.0', lport, raddr: '0.0.0.0', rport: 0,
+		state: LISTEN, pid: 0, comm: '', figures: undefined, queue: {acceptQueue, acceptBacklog, synQueue: 0, drops: 0},
+	});
+	// With port 80, two more ports than the cap.
+	const ports = Array.from({length: maxListenerPorts + 1}, (_, index) => listener(100 + index, 9000 + index, index, 128));
+	// Port 80 twice (IPv4 and IPv6, say): one series, the two summed.
+	table.loadSnapshot({monoMs: 0, wallMs: 0, sockets: [listener(1, 80, 5, 4), {...listener(2, 80, 3, 4), family: 6, laddr: '::'}, ...ports], namespaces: [1], owners: false, complete: true});
+	const families = parseExposition(await metricsRegistry(table, () => 0).metrics());
+	t.is(value(families, 'tcptop_listen_queue', {port: '80'}), 8);
+	t.is(value(families, 'tcptop_listen_backlog', {port: '80'}), 8);
+	t.is(families.get('tcptop_listen_queue')!.samples.length, maxListenerPorts + 1, 'the cap, and "other"');
+	// The fullest ports are the ones named: 9000 and 9001 (queues 0 and 1) are summed in "other".
+	t.is(value(families, 'tcptop_listen_queue', {port: String(9000 + maxListenerPorts)}), maxListenerPorts);
+	t.is(value(families, 'tcptop_listen_queue', {port: '9000'}), undefined);
+	t.is(value(families, 'tcptop_listen_queue', {port: 'other'}), 0 + 1);
+	t.is(value(families, 'tcptop_listen_backlog', {port: 'other'}), 256);
 });

@@ -18,7 +18,7 @@ function established(table: ConnectionTable, fields: Partial<Transition> & {lpor
 }
 
 test('the column table holds every column the list shows, with unique keys', t => {
-	t.deepEqual(columns.map(column => column.title), ['PID', 'COMMAND', 'CONTAINER', 'LOCAL', 'REMOTE', 'STATE', 'AGE', 'IN STATE', 'TX/s', 'RX/s', 'RTT', 'RETRANS', 'QUEUE']);
+	t.deepEqual(columns.map(column => column.title), ['PID', 'COMMAND', 'CONTAINER', 'LOCAL', 'REMOTE', 'STATE', 'AGE', 'IN STATE', 'TX/s', 'RX/s', 'RTT', 'RETRANS', 'RETR/s', 'QUEUE']);
 	t.is(new Set(columns.map(column => column.key)).size, columns.length);
 	t.is(columnByKey('rtt')?.title, 'RTT');
 	t.is(columnByKey('nope'), undefined);
@@ -37,7 +37,7 @@ test('columns format a connection', t => {
 	t.deepEqual(cells, {
 		pid: '-', comm: '-', container: '-', local: '[::1]:8080', remote: '[::1]:51000', state: 'CLOSE-WAIT',
 		// First seen mid-life: at least that old.
-		age: '>1m12s', inState: '1m12s', tx: '1.5K', rx: '100', rtt: '0.35ms', retrans: '3', queue: '-',
+		age: '>1m12s', inState: '1m12s', tx: '1.5K', rx: '100', rtt: '0.35ms', retrans: '3', retransRate: '0', queue: '-',
 	});
 });
 

@@ -319,8 +319,8 @@ test('a listener\'s queue from passes: drops since first seen and lately, troubl
 	const listening = {sock: 0xB1, laddr: '0.0.0.0', lport: 8080, raddr: '0.0.0.0', rport: 0};
 	const queue = (acceptQueue: number, drops: number) => ({acceptQueue, acceptBacklog: 4, synQueue: 1, drops});
 	const counters = (monoMs: number, sockets: ExistingSocket[]): SocketPass => ({...pass(monoMs, sockets), complete: false});
-	const quiet = {overflows: 900, drops: 1000};
-	table.loadSnapshot({...pass(1000, [socket({state: LISTEN, ...listening, queue: queue(2, 40)})]), listenCounts: quiet});
+	const quiet = {listenOverflows: 900, listenDrops: 1000, retransmits: 50, synRetransmits: 5};
+	table.loadSnapshot({...pass(1000, [socket({state: LISTEN, ...listening, queue: queue(2, 40)})]), netCounters: quiet});
 	const row = () => {
 		let found: {text: string; queue: unknown; trouble: boolean} | undefined;
 		table.forEach(connection => {
@@ -331,9 +331,9 @@ test('a listener\'s queue from passes: drops since first seen and lately, troubl
 
 	t.like(row(), {text: '2/4', queue: {acceptQueue: 2, acceptBacklog: 4, synQueue: 1, drops: 0, dropsPerSec: 0, full: false}, trouble: false});
 	// A counters pass lists listeners every time.
-	table.applyPass({...counters(3000, [socket({state: LISTEN, ...listening, queue: queue(5, 46)})]), listenCounts: {overflows: 905, drops: 1006}});
+	table.applyPass({...counters(3000, [socket({state: LISTEN, ...listening, queue: queue(5, 46)})]), netCounters: {listenOverflows: 905, listenDrops: 1006, retransmits: 50, synRetransmits: 5}});
 	t.like(row(), {text: '5/4 !6', queue: {acceptQueue: 5, drops: 6, dropsPerSec: 3, full: true}, trouble: true});
-	table.applyPass({...counters(4000, [socket({state: LISTEN, ...listening, queue: queue(3, 46)})]), listenCounts: {overflows: 905, drops: 1006}});
+	table.applyPass({...counters(4000, [socket({state: LISTEN, ...listening, queue: queue(3, 46)})]), netCounters: {listenOverflows: 905, listenDrops: 1006, retransmits: 50, synRetransmits: 5}});
 	t.like(row(), {text: '3/4 !6', queue: {dropsPerSec: 0, full: false}, trouble: false}, 'neither full nor dropping now');
 	// The namespace's counters, counted from the first pass that had them.
 	t.is(table.rates.seriesTotal(RateSeries.listenDrops), 6);

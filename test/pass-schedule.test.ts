@@ -39,7 +39,7 @@ function fakeAddon(passCpuMs: number, completeCpuMs = passCpuMs): {addon: Captur
 
 async function passesIn(ms: number, intervalMs: number, passCpuMs: number): Promise<number> {
 	const {addon, asked} = fakeAddon(passCpuMs);
-	const source = new KernelSource({passIntervalMs: intervalMs, listenCounts: () => undefined}, addon);
+	const source = new KernelSource({passIntervalMs: intervalMs, netCounters: () => undefined}, addon);
 	source.start({batch() {}, pass() {}, error() {}});
 	await delay(ms);
 	await source.stop();
@@ -60,7 +60,7 @@ test('a complete pass comes every fifth, and not before the last complete one\'s
 	const run = async (completeCpuMs: number) => {
 		const {addon, asked, complete} = fakeAddon(0, completeCpuMs);
 		// The passes cost nothing but what the source itself does: no reading of this host's counters.
-		const source = new KernelSource({passIntervalMs: 10, listenCounts: () => undefined}, addon);
+		const source = new KernelSource({passIntervalMs: 10, netCounters: () => undefined}, addon);
 		source.start({batch() {}, pass() {}, error() {}});
 		await delay(600);
 		await source.stop();

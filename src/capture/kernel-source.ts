@@ -3,7 +3,7 @@ import {loadAddon, type CaptureAddon, type NativeCapture, type NativeCaptureOpti
 import {decodeBlock, decodePass, decodePassSteps, InStateClock, RECORD_SIZE} from './decode.js';
 import type {SourceHandlers, TransitionSource, Unfinished} from './source.js';
 import {errnoName} from './errno.js';
-import {readListenCounts, type ListenCounts} from './netstat.js';
+import {readNetCounters, type NetCounters} from './net-counters.js';
 import {SlicedQueue} from './sliced-queue.js';
 
 export type KernelSourceOptions = Partial<NativeCaptureOptions> & {
@@ -19,8 +19,8 @@ export type KernelSourceOptions = Partial<NativeCaptureOptions> & {
 	passIntervalMs?: number;
 	/** The wall clock (Date.now): events' wall times follow its steps. */
 	wallNow?: () => number;
-	/** Reads the namespace's listen counters for each pass (readListenCounts: /proc/net/netstat). */
-	listenCounts?: () => ListenCounts | undefined;
+	/** Reads the namespace's listen counters for each pass (readNetCounters: /proc/net/netstat). */
+	netCounters?: () => NetCounters | undefined;
 };
 
 /** One delivery of the addon (see BatchCallback). */
@@ -100,7 +100,7 @@ export class KernelSource implements TransitionSource {
 	readonly #options: NativeCaptureOptions;
 	readonly #passIntervalMs: number;
 	readonly #wallNow: () => number;
-	readonly #listenCounts: () => ListenCounts | undefined;
+	readonly #netCounters: () => NetCounters | undefined;
 	readonly #addon: CaptureAddon;
 	#capture: NativeCapture | undefined;
 	#closed: Promise<void> | undefined;
@@ -118,11 +118,11 @@ export class KernelSource implements TransitionSource {
 	#passAskedAtMs: number | undefined;
 	#stopped = false;
 
-	constructor({passIntervalMs = 0, wallNow = Date.now, listenCounts = readListenCounts, ...options}: KernelSourceOptions = {}, addon: CaptureAddon = loadAddon()) {
+	constructor({passIntervalMs = 0, wallNow = Date.now, netCounters = readNetCounters, ...options}: KernelSourceOptions = {}, addon: CaptureAddon = loadAddon()) {
 		this.#options = {...defaults, ...options};
 		this.#passIntervalMs = passIntervalMs;
 		this.#wallNow = wallNow;
-		this.#listenCounts = listenCounts;
+		this.#netCounters = netCounters;
 		this.#addon = addon;
 	}
 
@@ -161,7 +161,7 @@ export class KernelSource implements TransitionSource {
 			handlers.error(error);
 		};
 
-		const readListenCountsNow = this.#listenCounts;
+		const readNetCountersNow = this.#netCounters;
 		/** A pass, decoded and handed over in shares; what each share cost is added up. */
 		const passWork = ({block, errno, passMs, complete, passCpuMs}: Delivery): Unfinished => {
 			const steps = (function * (): Generator<void> {
@@ -171,8 +171,8 @@ export class KernelSource implements TransitionSource {
 
 				const wallOffsetMs = wallOffset.ms;
 				const {sockets, counts, namespaces} = yield * decodePassSteps(block, wallOffsetMs);
-				const listenCounts = readListenCountsNow();
-				const rest = handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, counts, namespaces, owners: complete, complete, listenCounts});
+				const netCounters = readNetCountersNow();
+				const rest = handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, counts, namespaces, owners: complete, complete, netCounters});
 				while (rest && !rest()) {
 					yield;
 				}
@@ -261,7 +261,7 @@ export class KernelSource implements TransitionSource {
 				const monoMs = Number(process.hrtime.bigint()) / 1e6;
 				const wallOffsetMs = wallOffset.ms;
 				const {sockets, counts, namespaces} = decodePass(this.#capture.snapshot(), wallOffsetMs);
-				handlers.snapshot({monoMs, wallMs: monoMs + wallOffsetMs, sockets, counts, namespaces, owners: true, complete: true, listenCounts: this.#listenCounts()});
+				handlers.snapshot({monoMs, wallMs: monoMs + wallOffsetMs, sockets, counts, namespaces, owners: true, complete: true, netCounters: this.#netCounters()});
 				this.#completeDone(performance.now() - startedMs);
 			} catch (error) {
 				this.#capture.stop();

@@ -1,5 +1,5 @@
 // Where transitions come from. The kernel is one source; a replay file or a test is another.
-import type {ListenCounts} from './netstat.js';
+import type {NetCounters} from './net-counters.js';
 import type {Accepted, ExistingSocket, Reset, Transition} from './transition.js';
 
 export type TransitionBatch = {
@@ -41,7 +41,7 @@ export type SocketPass = {
 	 * The reader's namespace's listen counters when the pass was taken; undefined where the
 	 * source does not know them (a recorded pass).
 	 */
-	readonly listenCounts?: ListenCounts;
+	readonly netCounters?: NetCounters;
 	/**
 	 * Every socket of each namespace walked, by state, those a pass that is not complete leaves
 	 * out of `sockets` included: the host's figures, whatever the connection table holds.

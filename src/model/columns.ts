@@ -1,8 +1,9 @@
 // The connection list's columns as data (htop's model): sorting by any column is one code path,
 // and adding a column is adding a row here.
+import {TcpState} from '../capture/transition.js';
 import type {Connection} from './connection.js';
 import {remoteAddressOffset} from './connection-key.js';
-import {formatBytes, formatDuration, formatEndpoint, formatMicroseconds} from './format.js';
+import {formatBytes, formatDuration, formatEndpoint, formatMicroseconds, formatPerSecond} from './format.js';
 import {displayStateName} from './tcp-states.js';
 
 export type Column = {
@@ -100,9 +101,16 @@ export const columns: readonly Column[] = [
 	},
 	{
 		key: 'retrans', title: 'RETRANS', width: 7, priority: 8, align: 'right', descendingByDefault: true,
-		format: c => optional(c.retransmits, String),
+		// A connect's retransmits are its SYN's: "SYN×3" says it is retrying.
+		format: c => optional(c.retransmits, count => (c.state === TcpState.SYN_SENT && count > 0 ? `SYN×${count}` : String(count))),
 		compare: (a, b) => compareOptional(a.retransmits, b.retransmits),
 		orderKey: c => c.retransmits ?? Number.NEGATIVE_INFINITY,
+	},
+	{
+		key: 'retransRate', title: 'RETR/s', width: 6, priority: 8, align: 'right', descendingByDefault: true,
+		format: c => optional(c.retransmitsPerSec, formatPerSecond),
+		compare: (a, b) => compareOptional(a.retransmitsPerSec, b.retransmitsPerSec),
+		orderKey: c => c.retransmitsPerSec ?? Number.NEGATIVE_INFINITY,
 	},
 	{
 		// A listener's accept queue over its backlog, as ss shows them (Recv-Q/Send-Q).

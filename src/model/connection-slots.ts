@@ -68,6 +68,8 @@ export class ConnectionSlots {
 	bytesReceived = new Float64Array(0);
 	txBytesPerSec = new Float32Array(0);
 	rxBytesPerSec = new Float32Array(0);
+	/** Segments retransmitted per second between the last two passes that sampled the row. */
+	retransmitsPerSec = new Float32Array(0);
 	srttUs = new Uint32Array(0);
 	retransmits = new Uint32Array(0);
 
@@ -130,6 +132,7 @@ export class ConnectionSlots {
 		this.statsAtMs[slot] = Number.NaN;
 		this.txBytesPerSec[slot] = Number.NaN;
 		this.rxBytesPerSec[slot] = Number.NaN;
+		this.retransmitsPerSec[slot] = Number.NaN;
 	}
 
 	private grow(): void {
@@ -162,6 +165,7 @@ export class ConnectionSlots {
 		this.bytesReceived = resized(this.bytesReceived, capacity);
 		this.txBytesPerSec = resized(this.txBytesPerSec, capacity);
 		this.rxBytesPerSec = resized(this.rxBytesPerSec, capacity);
+		this.retransmitsPerSec = resized(this.retransmitsPerSec, capacity);
 		this.srttUs = resized(this.srttUs, capacity);
 		this.retransmits = resized(this.retransmits, capacity);
 		this.capacity = capacity;

@@ -5,7 +5,7 @@
 // to sweep(), so the table never reads a clock of its own.
 import {LRUCache} from 'lru-cache';
 import {describeCgroup} from '../capture/cgroups.js';
-import type {ListenCounts} from '../capture/netstat.js';
+import type {NetCounters} from '../capture/net-counters.js';
 import {finishNow, type SocketPass, type Unfinished} from '../capture/source.js';
 import {TcpState, type Accepted, type ExistingSocket, type ListenerQueue, type Reset, type SocketFigures, type Transition} from '../capture/transition.js';
 import {Connection, Direction, Ending, OwnerSource} from './connection.js';
@@ -80,8 +80,8 @@ const maxInternedComms = 4096;
 export class ConnectionTable {
 	readonly rates = new TransitionRates();
 	private readonly host: HostStates;
-	/** See the listenCounts getter. */
-	private lastListenCounts: ListenCounts | undefined;
+	/** See the netCounters getter. */
+	private lastNetCounters: NetCounters | undefined;
 	private readonly slots: ConnectionSlots;
 	private readonly lru: LRUCache<string, number>;
 	/** Rows per state, and those of them in the namespace the host's counts cover. */
@@ -206,16 +206,22 @@ export class ConnectionTable {
 
 	/** Takes a pass's per-state counts; rows are counted again when the covered namespaces change. */
 	private applyHostCounts(pass: SocketPass): void {
-		const {listenCounts} = pass;
-		if (listenCounts) {
-			const before = this.lastListenCounts;
+		const {netCounters} = pass;
+		if (netCounters) {
+			const before = this.lastNetCounters;
 			// A count smaller than the last is another namespace's or a reset: counted from there.
+			const count = (series: RateSeries, name: keyof NetCounters) => {
+				this.rates.count(series, pass.monoMs, Math.max(0, netCounters[name] - before![name]));
+			};
+
 			if (before) {
-				this.rates.count(RateSeries.listenOverflows, pass.monoMs, Math.max(0, listenCounts.overflows - before.overflows));
-				this.rates.count(RateSeries.listenDrops, pass.monoMs, Math.max(0, listenCounts.drops - before.drops));
+				count(RateSeries.listenOverflows, 'listenOverflows');
+				count(RateSeries.listenDrops, 'listenDrops');
+				count(RateSeries.retransmits, 'retransmits');
+				count(RateSeries.synRetransmits, 'synRetransmits');
 			}
 
-			this.lastListenCounts = listenCounts;
+			this.lastNetCounters = netCounters;
 		}
 
 		const covered = this.host.covered;
@@ -336,6 +342,15 @@ export class ConnectionTable {
 		}
 	}
 
+	/** Calls visit with each listener a pass has read the queue of (a host has few), one reused view. */
+	forEachQueued(visit: (connection: Connection) => void): void {
+		const view = new Connection(this.slots, 0);
+		for (const slot of this.slots.queues.keys()) {
+			view.slot = slot;
+			visit(view);
+		}
+	}
+
 	/** Whether a slot holds a connection (slots 0 to slotCount - 1; see forEach). */
 	holds(slot: number): boolean {
 		return this.slots.key[slot] !== undefined;
@@ -345,8 +360,8 @@ export class ConnectionTable {
 	 * The namespace's listen counters at the last pass that had them; undefined until one has
 	 * (a replay has none): drops are counted from the first pass on.
 	 */
-	get listenCounts(): ListenCounts | undefined {
-		return this.lastListenCounts;
+	get netCounters(): NetCounters | undefined {
+		return this.lastNetCounters;
 	}
 
 	/** A view of its own for a connection met through forEach. */
@@ -766,6 +781,7 @@ export class ConnectionTable {
 		if (seconds > 0) {
 			s.txBytesPerSec[slot] = Math.max(0, sample.bytesAcked - s.bytesAcked[slot]!) / seconds;
 			s.rxBytesPerSec[slot] = Math.max(0, sample.bytesReceived - s.bytesReceived[slot]!) / seconds;
+			s.retransmitsPerSec[slot] = Math.max(0, sample.retransmits - s.retransmits[slot]!) / seconds;
 		}
 
 		s.statsAtMs[slot] = atMs;

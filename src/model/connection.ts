@@ -216,6 +216,11 @@ export class Connection {
 		return this.rate(this.slots.rxBytesPerSec);
 	}
 
+	/** Segments retransmitted per second between the last two passes; undefined until two have sampled it. */
+	get retransmitsPerSec(): number | undefined {
+		return this.rate(this.slots.retransmitsPerSec);
+	}
+
 	/** Undefined also while the kernel has no measurement (0: before the first ACK). */
 	get srttUs(): number | undefined {
 		const srtt = this.stat(this.slots.srttUs);

@@ -69,3 +69,16 @@ export function formatEndpoint(address: string, port: number): string {
 function pad(value: number): string {
 	return value < 10 ? `0${value}` : String(value);
 }
+
+/** A rate in a narrow column: "0", "2.5", "340", "12.4K". */
+export function formatPerSecond(value: number): string {
+	if (value === 0) {
+		return '0';
+	}
+
+	if (value < 10) {
+		return value.toFixed(1);
+	}
+
+	return value < 10_000 ? String(Math.round(value)) : `${(value / 1000).toFixed(value < 100_000 ? 1 : 0)}K`;
+}

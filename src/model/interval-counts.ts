@@ -20,6 +20,9 @@ export type Interval = {
 	/** Attempts listeners dropped (ListenDrops), those for a full accept queue among them (ListenOverflows). */
 	readonly listenOverflows: number;
 	readonly listenDrops: number;
+	/** Segments retransmitted, SYNs and SYN-ACKs among them. */
+	readonly retransmits: number;
+	readonly synRetransmits: number;
 };
 
 export class IntervalCounter {
@@ -63,6 +66,8 @@ export class IntervalCounter {
 			lost: series(RateSeries.lost),
 			listenOverflows: series(RateSeries.listenOverflows),
 			listenDrops: series(RateSeries.listenDrops),
+			retransmits: series(RateSeries.retransmits),
+			synRetransmits: series(RateSeries.synRetransmits),
 		};
 		this.startMs = nowMs;
 		return interval;

@@ -19,10 +19,13 @@ export const RateSeries = {
 	listenOverflows: 5,
 	/** Every connection attempt listeners dropped (ListenDrops). */
 	listenDrops: 6,
+	/** Segments retransmitted (the namespace's RetransSegs), and the SYNs and SYN-ACKs among them (TCPSynRetrans). */
+	retransmits: 7,
+	synRetransmits: 8,
 } as const;
 export type RateSeries = (typeof RateSeries)[keyof typeof RateSeries];
 
-const seriesCount = 7;
+const seriesCount = 9;
 /** Kernel state numbers fit in 4 bits, so an edge is from * 16 + to. */
 const edgeCount = 256;
 

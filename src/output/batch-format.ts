@@ -38,8 +38,8 @@ export type BatchFrame = {
 	/** Per state, in lifecycle order: the states with connections, and ESTABLISHED always. */
 	readonly stateCounts: ReadonlyArray<{readonly state: number; readonly count: number}>;
 	readonly tracked: number;
-	/** Whether the source reports listen counters (interval.listenOverflows and listenDrops mean something). */
-	readonly listenKnown: boolean;
+	/** Whether the source reports the namespace's counters (the interval's listen drops and retransmits mean something). */
+	readonly countersKnown: boolean;
 	/** Totals since start. */
 	readonly lost: number;
 	readonly evictions: number;
@@ -60,7 +60,7 @@ export function takeFrame(table: ConnectionTable, counter: IntervalCounter, requ
 			.map(state => ({state, count: table.countInState(state)}))
 			.filter(({state, count}) => count > 0 || state === TcpState.ESTABLISHED),
 		tracked: table.size,
-		listenKnown: table.listenCounts !== undefined,
+		countersKnown: table.netCounters !== undefined,
 		lost: table.rates.seriesTotal(RateSeries.lost),
 		evictions: table.evictions,
 		rows,
@@ -94,7 +94,8 @@ export function * formatTextPieces(frame: BatchFrame, options: TextOptions): Gen
 		frame.stateCounts.map(({state, count}) => `${displayStateName(state)} ${formatCount(count)}`).join(' · '),
 		`tracked ${formatCount(frame.tracked)} · new ${rate(interval.opened)}/s · closes ${rate(interval.closed)}/s`
 		+ ` · failed ${rate(interval.failedConnects)}/s · resets ${rate(interval.resets)}/s`
-		+ ` · transitions ${rate(interval.transitions)}/s${frame.listenKnown ? ` · listen drops ${rate(interval.listenDrops)}/s` : ''}`
+		+ ` · transitions ${rate(interval.transitions)}/s`
+		+ (frame.countersKnown ? ` · retrans ${rate(interval.retransmits)}/s · listen drops ${rate(interval.listenDrops)}/s` : '')
 		+ ` · lost ${formatCount(frame.lost)} · evicted ${formatCount(frame.evictions)}`,
 		`transitions in ${formatDuration(interval.ms)}: ${interval.edges.length === 0
 			? 'none'
@@ -192,8 +193,11 @@ function documentHead(frame: BatchFrame) {
 		failed: counted(interval.failedConnects),
 		resets: counted(interval.resets),
 		// Connection attempts listeners dropped in tcptop's namespace (null when not known).
-		listen_overflows: frame.listenKnown ? counted(interval.listenOverflows) : null,
-		listen_drops: frame.listenKnown ? counted(interval.listenDrops) : null,
+		listen_overflows: frame.countersKnown ? counted(interval.listenOverflows) : null,
+		listen_drops: frame.countersKnown ? counted(interval.listenDrops) : null,
+		// Segments retransmitted in tcptop's namespace, and the SYNs and SYN-ACKs among them.
+		retransmits: frame.countersKnown ? counted(interval.retransmits) : null,
+		syn_retransmits: frame.countersKnown ? counted(interval.synRetransmits) : null,
 		lost: frame.lost,
 		evicted: frame.evictions,
 	};
@@ -221,6 +225,7 @@ function connectionJson(c: Connection, nowMs: number) {
 		rx_bytes: c.bytesReceived ?? null,
 		rtt_us: c.srttUs ?? null,
 		retransmits: c.retransmits ?? null,
+		retransmits_per_s: c.retransmitsPerSec === undefined ? null : round(c.retransmitsPerSec),
 		// A listener's queues and what it dropped since tcptop started; null for other sockets.
 		...listenerJson(c.queue),
 	};

@@ -22,6 +22,9 @@ export type MetricsAddress = {
 const socketStates = Object.values(TcpState).filter(state => state !== TcpState.CLOSE);
 
 /** A registry whose metrics read the table on each scrape. */
+/** Local ports the listener gauges label one by one; the rest are summed as port="other". */
+export const maxListenerPorts = 32;
+
 export function metricsRegistry(table: ConnectionTable, now: () => number): Registry {
 	const registry = new Registry();
 	collectDefaultMetrics({register: registry});
@@ -75,6 +78,8 @@ export function metricsRegistry(table: ConnectionTable, now: () => number): Regi
 		['tcptop_resets_total', 'Connections that ended with a reset', RateSeries.resets],
 		['tcptop_events_lost_total', 'Kernel events lost because tcptop fell behind', RateSeries.lost],
 		['tcptop_listen_overflows_total', 'Connection attempts listeners dropped for a full accept queue (ListenOverflows of tcptop\'s network namespace), since tcptop started', RateSeries.listenOverflows],
+		['tcptop_retransmits_total', 'TCP segments retransmitted (RetransSegs of tcptop\'s network namespace), since tcptop started', RateSeries.retransmits],
+		['tcptop_syn_retransmits_total', 'SYNs and SYN-ACKs retransmitted (TCPSynRetrans of tcptop\'s network namespace), since tcptop started', RateSeries.synRetransmits],
 		['tcptop_listen_drops_total', 'Connection attempts listeners dropped for any reason (ListenDrops of tcptop\'s network namespace), since tcptop started', RateSeries.listenDrops],
 	];
 	for (const [name, help, which] of series) {
@@ -84,6 +89,45 @@ export function metricsRegistry(table: ConnectionTable, now: () => number): Regi
 			registers: [registry],
 			collect() {
 				advance(this, name, rates.seriesTotal(which));
+			},
+		});
+	}
+
+	// Listeners by local port (several may share one: each family, each namespace, SO_REUSEPORT),
+	// the fullest queues first; past maxListenerPorts the rest are summed as port="other", so a
+	// host with many listeners does not make many series. Both gauges name the same ports.
+	const byPort = (): Array<[string, {queue: number; backlog: number}]> => {
+		const ports = new Map<string, {queue: number; backlog: number}>();
+		table.forEachQueued(connection => {
+			const port = String(connection.lport);
+			const sum = ports.get(port) ?? {queue: 0, backlog: 0};
+			ports.set(port, {queue: sum.queue + connection.queue!.acceptQueue, backlog: sum.backlog + connection.queue!.acceptBacklog});
+		});
+		const sorted = [...ports].sort(([portA, a], [portB, b]) => b.queue - a.queue || Number(portA) - Number(portB));
+		const rest = sorted.slice(maxListenerPorts);
+		const other = {queue: 0, backlog: 0};
+		for (const [, sum] of rest) {
+			other.queue += sum.queue;
+			other.backlog += sum.backlog;
+		}
+
+		return rest.length === 0 ? sorted : [...sorted.slice(0, maxListenerPorts), ['other', other]];
+	};
+
+	for (const [name, help, field] of [
+		['tcptop_listen_queue', 'Connections waiting for accept() on the listeners of a local port', 'queue'],
+		['tcptop_listen_backlog', 'The backlog of the listeners of a local port (their accept queues are full past it)', 'backlog'],
+	] as const) {
+		new Gauge({
+			name,
+			help,
+			labelNames: ['port'],
+			registers: [registry],
+			collect() {
+				this.reset();
+				for (const [port, sum] of byPort()) {
+					this.set({port}, sum[field]);
+				}
 			},
 		});
 	}

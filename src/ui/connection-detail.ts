@@ -77,7 +77,11 @@ export function connectionDetail(connection: Connection, nowMs: number, stuck: b
 		{label: 'network', value: `IPv${connection.family}, namespace ${connection.netns}${named === undefined ? '' : ` (${sanitize(named)})`}`, trouble: false},
 		{label: 'bytes', value: `${optional(connection.bytesAcked, formatBytes)} sent (acknowledged), ${optional(connection.bytesReceived, formatBytes)} received`, trouble: false},
 		{label: 'rates', value: `TX ${optional(connection.txBytesPerSec, formatBytes)}/s, RX ${optional(connection.rxBytesPerSec, formatBytes)}/s`, trouble: false},
-		{label: 'RTT', value: `${optional(connection.srttUs, formatMicroseconds)}, ${optional(connection.retransmits, String)} retransmits`, trouble: false},
+		{
+			label: 'RTT',
+			value: `${optional(connection.srttUs, formatMicroseconds)}, ${optional(connection.retransmits, String)} retransmits${connection.retransmitsPerSec ? ` (${formatRate(connection.retransmitsPerSec)}/s lately)` : ''}`,
+			trouble: (connection.retransmitsPerSec ?? 0) > 0,
+		},
 		{label: 'transitions', value: `${connection.transitionCount} seen`, trouble: false},
 		...queueFields(connection.queue),
 	];

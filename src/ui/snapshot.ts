@@ -23,8 +23,8 @@ export type RowView = {
 	readonly stuck: boolean;
 };
 
-/** Seconds the listen drop rate is taken over: passes, which bring the counts, may be seconds apart. */
-const listenRateSeconds = 5;
+/** Seconds the namespace's counters' rates are taken over: passes, which bring them, may be seconds apart. */
+const countersRateSeconds = 5;
 
 export type StateCount = {readonly state: number; readonly count: number};
 
@@ -40,10 +40,12 @@ export type Snapshot = {
 	readonly resets: number;
 	readonly transitions: number;
 	/**
-	 * Connection attempts listeners dropped, per second over the last few (passes bring the
-	 * counts); undefined where the source has no counts (a replay).
+	 * Connection attempts listeners dropped in tcptop's namespace, per second over the last few
+	 * (passes bring the counts); undefined where the source has no counts (a replay).
 	 */
 	readonly listenDrops: number | undefined;
+	/** Segments retransmitted per second, likewise. */
+	readonly retransmits: number | undefined;
 	/** Totals since start. */
 	readonly lost: number;
 	readonly evictions: number;
@@ -133,7 +135,8 @@ export function takeSnapshot(table: ConnectionTable, request: SnapshotRequest): 
 		failedConnects: rates.seriesRate(RateSeries.failedConnects, 1),
 		resets: rates.seriesRate(RateSeries.resets, 1),
 		transitions: rates.seriesRate(RateSeries.transitions, 1),
-		listenDrops: table.listenCounts === undefined ? undefined : rates.seriesRate(RateSeries.listenDrops, listenRateSeconds),
+		listenDrops: table.netCounters === undefined ? undefined : rates.seriesRate(RateSeries.listenDrops, countersRateSeconds),
+		retransmits: table.netCounters === undefined ? undefined : rates.seriesRate(RateSeries.retransmits, countersRateSeconds),
 		lost: rates.seriesTotal(RateSeries.lost),
 		evictions: table.evictions,
 		rows,

@@ -12,6 +12,7 @@ export function Totals({snapshot}: {readonly snapshot: Snapshot}) {
 			tracked {formatCount(snapshot.tracked)} · new {formatRate(snapshot.opened)}/s · closes {formatRate(snapshot.closed)}/s
 			· failed {formatRate(snapshot.failedConnects)}/s · resets {formatRate(snapshot.resets)}/s
 			· transitions {formatRate(snapshot.transitions)}/s
+			{snapshot.retransmits === undefined ? '' : ` · retrans ${formatRate(snapshot.retransmits)}/s`}
 			{snapshot.listenDrops === undefined ? '' : <>{' · '}<Text {...alarm(snapshot.listenDrops)}>listen drops {formatRate(snapshot.listenDrops)}/s</Text></>}
 			{' · '}<Text {...alarm(snapshot.lost)}>lost {formatCount(snapshot.lost)}</Text>
 			{' · '}<Text {...alarm(snapshot.evictions)}>evicted {formatCount(snapshot.evictions)}</Text>

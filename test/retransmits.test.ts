@@ -1,0 +1,67 @@
+// Retransmits against the kernel: a connection across a veth pair between two namespaces of
+// the test's own, whose peer's end goes down while it sends. ss -ti (retrans:N/TOTAL) is the
+// oracle.
+import {execFileSync, spawn} from 'node:child_process';
+import {once} from 'node:events';
+import {createInterface} from 'node:readline';
+import {setTimeout as delay} from 'node:timers/promises';
+import {attached, finish, start} from './helpers/cli.js';
+import {kernelTest} from './helpers/kernel.js';
+import {testNamespace} from './helpers/netns.js';
+
+const port = 7300;
+
+const serverScript = `
+require('node:net').createServer(socket => socket.resume()).listen(${port}, '10.214.0.2', () => process.stdout.write('ready\\n'));
+process.stdin.resume().on('end', () => process.exit(0));
+`;
+
+// Connects, says so, and sends 200 kB for each line its stdin reads.
+const clientScript = `
+const client = require('node:net').connect(${port}, '10.214.0.2', () => process.stdout.write('connected\\n'));
+client.on('error', () => {});
+require('node:readline').createInterface({input: process.stdin}).on('line', () => client.write(Buffer.alloc(200000)));
+process.stdin.on('end', () => process.exit(0));
+`;
+
+function ssTotalRetransmits(namespace: string): number {
+	const text = execFileSync('ip', ['netns', 'exec', namespace, 'ss', '-Htni', 'state', 'established', `dport = :${port}`], {encoding: 'utf8'});
+	const [, total] = /\bretrans:\d+\/(\d+)/.exec(text) ?? [];
+	return Number(total ?? 0);
+}
+
+kernelTest('a connection whose peer went away retransmits: RETRANS and RETR/s, as ss -ti counts them', async t => {
+	const sender = testNamespace(t, 'retr-a');
+	const receiver = testNamespace(t, 'retr-b');
+	const [here, there] = [`tr${process.pid % 100_000}a`, `tr${process.pid % 100_000}b`];
+	execFileSync('ip', ['link', 'add', here, 'netns', sender, 'type', 'veth', 'peer', 'name', there, 'netns', receiver]);
+	execFileSync('ip', ['-n', sender, 'addr', 'add', '10.214.0.1/24', 'dev', here]);
+	execFileSync('ip', ['-n', receiver, 'addr', 'add', '10.214.0.2/24', 'dev', there]);
+	execFileSync('ip', ['-n', sender, 'link', 'set', here, 'up']);
+	execFileSync('ip', ['-n', receiver, 'link', 'set', there, 'up']);
+
+	const server = spawn('ip', ['netns', 'exec', receiver, process.execPath, '-e', serverScript], {stdio: ['pipe', 'pipe', 'inherit']});
+	t.teardown(() => server.kill());
+	await once(createInterface({input: server.stdout}), 'line');
+	const client = spawn('ip', ['netns', 'exec', sender, process.execPath, '-e', clientScript], {stdio: ['pipe', 'pipe', 'inherit']});
+	t.teardown(() => client.kill());
+	await once(createInterface({input: client.stdout}), 'line');
+
+	const tcptop = start(['-b', '-n', '6', '-d', '1', '--json', '--netns', sender, `dport = ${port}`]);
+	const output = finish(tcptop);
+	await attached(tcptop);
+	// The receiver's end goes down: what the sender sends now is lost, and retransmitted.
+	execFileSync('ip', ['-n', receiver, 'link', 'set', there, 'down']);
+	client.stdin.write('send\n');
+	const {code, stdout, stderr} = await output;
+	t.is(code, 0, stderr);
+	await delay(0);
+	const oracle = ssTotalRetransmits(sender);
+
+	const rows = stdout.trim().split('\n').map(line => (JSON.parse(line) as {connections: Array<Record<string, unknown>>}).connections.find(row => row.state === 'ESTABLISHED'));
+	t.true(rows.every(row => row !== undefined), 'the connection is in every print');
+	t.is(rows[0]!.retransmits, 0, 'none before its peer went');
+	const last = rows.at(-1)!.retransmits as number;
+	t.true(last > 0 && last <= oracle, `retransmits as ss -ti counts them: ${last}, ss ${oracle} after`);
+	t.true(rows.some(row => (row!.retransmits_per_s as number) > 0), `RETR/s while it happens: ${rows.map(row => row!.retransmits_per_s).join(', ')}`);
+});
