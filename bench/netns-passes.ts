@@ -11,7 +11,7 @@ import {existsSync} from 'node:fs';
 import {performance} from 'node:perf_hooks';
 import {createInterface} from 'node:readline';
 import type {Readable, Writable} from 'node:stream';
-import {loadAddon, type NativeCapture} from '../src/capture/addon.js';
+import {loadAddon, PassKind, type NativeCapture} from '../src/capture/addon.js';
 import {decodePass, RECORD_SIZE} from '../src/capture/decode.js';
 
 const namespaces = Number(process.argv[2] ?? 100);
@@ -84,7 +84,7 @@ async function measure(spaces: number, conns: number): Promise<Figures> {
 			const done = new Promise<number>(resolve => {
 				delivered = resolve;
 			});
-			capture.requestPass(false);
+			capture.requestPass(PassKind.counters);
 			countersRecords = await done;
 			counters.push(performance.now() - started);
 		}

@@ -33,6 +33,8 @@ const volatile bool use_perf = false;   /* false: ring buffer */
  * hundred thousand, are not copied out every time.
  */
 volatile bool pass_changed_only = false;
+/* Set by user space for a listeners pass: the walk ends where the listening sockets do. */
+volatile bool pass_listeners_only = false;
 /* Set by user space before a counters pass: the namespace tcptop_snapshot walks (see tcptop_foreign). */
 volatile __u32 pass_own_netns = 0;
 
@@ -695,12 +697,36 @@ static __always_inline bool pass_ports_wanted(__u16 sport, __u16 dport)
  * way. The family, port and namespace settings apply; the pid setting does not (a socket found
  * here has no task on the CPU).
  */
+/*
+ * More than the iterator's buffer holds (the kernel gives it 8 pages): written once the
+ * listeners are done in a listeners pass, it cannot fit, so the read returns what the buffer
+ * holds (the listeners) and the next read fails with E2BIG, which ends the walk there.
+ */
+struct walk_stop {
+	__u8 bytes[64 * 1024];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct walk_stop);
+} walk_stop SEC(".maps");
+
 SEC("iter/tcp")
 int tcptop_snapshot(struct bpf_iter__tcp *ctx)
 {
 	struct sock_common *skc = ctx->sk_common;
 	if (!skc)
 		return 0;
+	/* The kernel walks the listening sockets first, then the rest. */
+	if (pass_listeners_only && skc->skc_state != TCP_LISTEN) {
+		__u32 zero = 0;
+		struct walk_stop *stop = bpf_map_lookup_elem(&walk_stop, &zero);
+		if (stop)
+			bpf_seq_write(ctx->meta->seq, stop, sizeof(*stop));
+		return 0;
+	}
 
 	__u16 family = skc->skc_family;
 	if (!family_wanted(family))
@@ -750,8 +776,9 @@ static __always_inline struct sock *tcp_socket_of(struct file *file)
  * counters pass: walking the socket tables of each namespace would cost each the whole host's
  * hash table, so this walks every process's open files once, as tcptop_owners does, and sends
  * every connection found there (without counting: the namespaces' per-state counts come from
- * complete passes), once per process holding it. Connections no process holds (orphans
- * closing, accepted ones not yet accept()ed) wait for the next complete pass.
+ * complete passes), and every listener with its queue, once per process holding it.
+ * Connections no process holds (orphans closing, accepted ones not yet accept()ed) wait for
+ * the next complete pass.
  */
 SEC("iter/task_file")
 int tcptop_foreign(struct bpf_iter__task_file *ctx)
@@ -766,9 +793,9 @@ int tcptop_foreign(struct bpf_iter__task_file *ctx)
 	__u16 family = skc->skc_family;
 	if (!family_wanted(family))
 		return 0;
-	/* Listeners keep no counters; a closed socket (or one not connected yet) is in no table. */
+	/* A closed socket (or one not connected yet) is in no table. */
 	__u8 state = skc->skc_state;
-	if (state == TCP_LISTEN || state == TCP_CLOSE)
+	if (state == TCP_CLOSE)
 		return 0;
 	__u16 sport = skc->skc_num;
 	__u16 dport = bpf_ntohs(skc->skc_dport);
@@ -779,6 +806,12 @@ int tcptop_foreign(struct bpf_iter__task_file *ctx)
 	 * it is not one the kernel lets a program keep storage on, so every such connection is sent.
 	 */
 	const struct tcp_sock *tp = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct tcp_sock));
+	if (state == TCP_LISTEN) {
+		/* A listener: its queue, not counters. */
+		pass_socket(ctx->meta->seq, skc, state, family, sport, dport, NULL, NULL, false, false,
+			    &tp->inet_conn.icsk_inet.sk);
+		return 0;
+	}
 	pass_socket(ctx->meta->seq, skc, state, family, sport, dport, tp, NULL, false, false, NULL);
 	return 0;
 }

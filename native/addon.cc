@@ -142,12 +142,14 @@ private:
 		    [](Napi::Env, void*, std::vector<uint8_t>* owner) { delete owner; }, block);
 	}
 
-	// JS thread. requestPass(complete): asks for a socket pass, delivered through onBatch
-	// (passMs > 0).
+	// JS thread. requestPass(kind): asks for a socket pass (0: counters, 1: complete, 2:
+	// listeners), delivered through onBatch (passMs > 0).
 	Napi::Value RequestPass(const Napi::CallbackInfo& info)
 	{
 		if (poller_) {
-			poller_->RequestPass(info[0].ToBoolean().Value());
+			int kind = info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : 0;
+			poller_->RequestPass(kind == 1 ? Poller::PassKind::complete
+			                               : (kind == 2 ? Poller::PassKind::listeners : Poller::PassKind::counters));
 		}
 		return info.Env().Undefined();
 	}

@@ -568,7 +568,15 @@ int BpfSession::Pass(bool complete, bool owners, std::vector<uint8_t>& block, ui
 	return 0;
 }
 
-int BpfSession::WalkSockets(std::vector<uint8_t>& block, bool complete)
+int BpfSession::ListenersPass(std::vector<uint8_t>& block)
+{
+	skel_->bss->pass_listeners_only = true;
+	int err = WalkSockets(block, false, true);
+	skel_->bss->pass_listeners_only = false;
+	return err;
+}
+
+int BpfSession::WalkSockets(std::vector<uint8_t>& block, bool complete, bool listenersOnly)
 {
 	bpf_link* link = bpf_program__attach_iter(skel_->progs.tcptop_snapshot, nullptr);
 	if (link == nullptr) {
@@ -596,7 +604,7 @@ int BpfSession::WalkSockets(std::vector<uint8_t>& block, bool complete)
 	// walk of the files sends every connection it finds, changed or not, for JavaScript to
 	// read (about a microsecond each), where a walk of the tables sends the changed ones.
 	constexpr uint64_t kRecordReadNs = 1000;
-	bool byFiles = !complete && onlyNetns_ == 0 &&
+	bool byFiles = !complete && !listenersOnly && onlyNetns_ == 0 &&
 	               (foreignWalk_ == 0 ? foreignTablesNs_ > filesNs_ + foreignConnections_ * kRecordReadNs
 	                                  : foreignWalk_ == 2);
 	int err = 0;
@@ -605,6 +613,12 @@ int BpfSession::WalkSockets(std::vector<uint8_t>& block, bool complete)
 	uint64_t foreignConnections = 0;
 	for (const NetNamespace& space : namespaces) {
 		if (onlyNetns_ != 0 && space.inode != onlyNetns_) {
+			continue;
+		}
+		// A listeners pass walks its own namespace (or the one asked for): past the listeners, a
+		// walk of another finds the first of its connections only after going through the
+		// host's. Other namespaces' listeners come with the processes' files (tcptop_foreign).
+		if (listenersOnly && onlyNetns_ == 0 && &space != &own) {
 			continue;
 		}
 		if (byFiles && &space != &own) {
@@ -630,8 +644,15 @@ int BpfSession::WalkSockets(std::vector<uint8_t>& block, bool complete)
 			err = ReadIteratorFile(fd, block);
 			close(fd);
 		}
+		// Past the listeners, the walk ends itself with E2BIG (see tcptop_snapshot).
+		if (listenersOnly && err == -E2BIG) {
+			err = 0;
+		}
 		if (err != 0) {
 			break;
+		}
+		if (listenersOnly) {
+			continue; // nothing counted
 		}
 		// The namespace's sockets are followed by its counts, stamped with when its walk began.
 		tcptop_counts_record counts = {};

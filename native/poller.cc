@@ -64,9 +64,9 @@ Poller::~Poller()
 	}
 }
 
-void Poller::RequestPass(bool complete)
+void Poller::RequestPass(PassKind kind)
 {
-	passRequested_ |= complete ? kCompletePass : kCountersPass;
+	passRequested_ |= kind == PassKind::complete ? kCompletePass : (kind == PassKind::counters ? kCountersPass : kListenersPass);
 	Wake();
 }
 
@@ -125,13 +125,16 @@ void Poller::Run()
 		}
 		int pass = last ? 0 : passRequested_.exchange(0);
 		if (pass != 0) {
-			TakePass((pass & kCompletePass) != 0);
+			// A counters pass lists the listeners too.
+			TakePass((pass & kCompletePass) != 0 ? PassKind::complete
+			                                     : ((pass & kCountersPass) != 0 ? PassKind::counters : PassKind::listeners));
 		}
 	}
 }
 
-void Poller::TakePass(bool complete)
+void Poller::TakePass(PassKind kind)
 {
+	bool complete = kind == PassKind::complete;
 	auto* pass = new Batch();
 	pass->passComplete = complete;
 	timespec now = {};
@@ -143,7 +146,8 @@ void Poller::TakePass(bool complete)
 	timespec cpuAfter = {};
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpuBefore);
 	uint64_t helperCpuNs = 0;
-	pass->error = session_->Pass(complete, complete, pass->block, helperCpuNs);
+	pass->error = kind == PassKind::listeners ? session_->ListenersPass(pass->block)
+	                                          : session_->Pass(complete, complete, pass->block, helperCpuNs);
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpuAfter);
 	pass->passCpuNs = static_cast<uint64_t>(cpuAfter.tv_sec - cpuBefore.tv_sec) * 1000000000u +
 	                  static_cast<uint64_t>(cpuAfter.tv_nsec) - static_cast<uint64_t>(cpuBefore.tv_nsec) +

@@ -46,18 +46,21 @@ public:
 		return session_->Pass(true, true, block, helperCpuNs);
 	}
 
-	// JS thread. Asks for a pass: complete (with owners), or of full sockets only: the thread
-	// takes it after its next drain and delivers it after that drain's batch, so everything
-	// recorded before the pass is delivered before it. Requests made while one is pending are
-	// one request (complete if any was).
-	void RequestPass(bool complete);
+	// The passes JS can ask for (requestPass's argument).
+	enum class PassKind { counters = 0, complete = 1, listeners = 2 };
+
+	// JS thread. Asks for a pass: complete (with owners), of full sockets only (counters), or
+	// of listeners only: the thread takes it after its next drain and delivers it after that
+	// drain's batch, so everything recorded before the pass is delivered before it. Requests
+	// made while one is pending are one request (the widest asked for).
+	void RequestPass(PassKind kind);
 
 	bool AcceptOwners() const { return session_->AcceptOwners(); }
 
 private:
 	void Run(); // poller thread
 	void Send(Batch* batch); // poller thread
-	void TakePass(bool complete); // poller thread
+	void TakePass(PassKind kind); // poller thread
 	// Poller thread. Sleeps up to timeoutMs; a kernel wakeup, a pass asked for or the stop
 	// ends it sooner.
 	void Wait(int timeoutMs);
@@ -68,6 +71,7 @@ private:
 	std::atomic<bool> stopping_{false};
 	static constexpr int kCountersPass = 1;
 	static constexpr int kCompletePass = 2;
+	static constexpr int kListenersPass = 4;
 	std::atomic<int> passRequested_{0};
 	// Bytes handed to JS and not yet delivered: when JS falls this far behind, the thread
 	// stops draining, the kernel's buffer fills, and what it cannot hold is counted as

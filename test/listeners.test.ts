@@ -6,7 +6,10 @@ import {once} from 'node:events';
 import {createInterface} from 'node:readline';
 import {setTimeout as delay} from 'node:timers/promises';
 import test, {type ExecutionContext} from 'ava';
+import {loadAddon, PassKind} from '../src/capture/addon.js';
+import {decodePass} from '../src/capture/decode.js';
 import {KernelSource} from '../src/capture/kernel-source.js';
+import {namedNamespaceInode} from '../src/capture/net-namespaces.js';
 import {parseNetCounters, type NetCounters} from '../src/capture/net-counters.js';
 import type {SocketPass} from '../src/capture/source.js';
 import {TcpState} from '../src/capture/transition.js';
@@ -160,4 +163,46 @@ test('the counters are read by name from /proc/net/snmp\'s Tcp and /proc/net/net
 	t.is(parseNetCounters('Ip: Forwarding\nIp: 1\n', netstat), undefined, 'no Tcp section');
 	t.is(parseNetCounters(snmp, 'TcpExt: ListenOverflows ListenDrops\nTcpExt: 3 4\n'), undefined, 'TCPSynRetrans missing');
 	t.is(parseNetCounters(snmp, netstat.replace('0 17 23 99', '0 x 23 99')), undefined, 'not a count');
+});
+
+kernelTest('a listeners pass lists the listeners with their queues, and nothing else; a counters pass lists them too', async t => {
+	const {namespace, port} = await fullListener(t, 'listen-pass');
+	const netns = namedNamespaceInode(namespace)!;
+	const passes: SocketPass[] = [];
+	let delivered: () => void = () => {};
+	const {Capture} = loadAddon();
+	const capture = new Capture({transport: 'ringbuf', family: 0, pid: 0, localPorts: [], remotePorts: [], acceptOwners: false, netns}, (block, _dropped, _lost, _errno, passMs) => {
+		if (passMs > 0) {
+			const {sockets, counts} = decodePass(block, 0);
+			passes.push({monoMs: passMs, wallMs: 0, sockets, counts, namespaces: [], owners: false, complete: false});
+			delivered();
+		}
+	}, () => {});
+	t.teardown(() => {
+		capture.stop();
+	});
+	const pass = async (kind: PassKind) => {
+		const done = new Promise<void>(resolve => {
+			delivered = resolve;
+		});
+		capture.requestPass(kind);
+		await done;
+		return passes.at(-1)!;
+	};
+
+	capture.snapshot();
+	const earlier = ssListener(namespace, port);
+	const listeners = await pass(PassKind.listeners);
+	const later = ssListener(namespace, port);
+	t.deepEqual(listeners.sockets.map(socket => socket.state), [TcpState.LISTEN], 'the listener, not its 5 connections nor the 35 connects');
+	t.is(listeners.counts, undefined, 'nothing counted');
+	const {queue} = listeners.sockets[0]!;
+	t.like(queue, {acceptQueue: 5, acceptBacklog: 4});
+	t.true(queue!.drops >= earlier.drops && queue!.drops <= later.drops, `drops as ss -m shows them: ${earlier.drops} <= ${queue!.drops} <= ${later.drops}`);
+	// A counters pass sends the listener every time, changed or not.
+	for (let index = 0; index < 2; index++) {
+		const counters = await pass(PassKind.counters);
+		t.like(counters.sockets.find(socket => socket.state === TcpState.LISTEN), {lport: port, queue: {acceptQueue: 5, acceptBacklog: 4}});
+		t.truthy(counters.counts, 'a counters pass counts');
+	}
 });

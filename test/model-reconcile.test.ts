@@ -348,3 +348,17 @@ test('a listener\'s queue from passes: drops since first seen and lately, troubl
 	});
 	t.is(other, undefined);
 });
+
+test('a listeners pass between two passes of the connections leaves their rates as those passes found them', t => {
+	const table = new ConnectionTable();
+	established(table);
+	const counters = (monoMs: number, sockets: ExistingSocket[]): SocketPass => ({...pass(monoMs, sockets), complete: false});
+	table.applyPass(pass(2000, [socket({state: ESTABLISHED, figures: figures(1000, 0)})]));
+	table.applyPass(counters(3000, [socket({state: ESTABLISHED, figures: figures(5000, 0)})]));
+	const listening = {sock: 0xB1, laddr: '0.0.0.0', lport: 8080, raddr: '0.0.0.0', rport: 0};
+	table.applyPass({...counters(3500, [socket({state: LISTEN, ...listening, queue: {acceptQueue: 1, acceptBacklog: 4, synQueue: 0, drops: 0}})]), listenersOnly: true});
+	t.is(table.find({netns, ...client})!.txBytesPerSec, 4000, 'not taken for a pass that left the connection out');
+	// Without the mark it would be: the connection was left out of a pass of the connections.
+	table.applyPass(counters(4000, []));
+	t.is(table.find({netns, ...client})!.txBytesPerSec, 0);
+});

@@ -168,6 +168,11 @@ for (const foreignWalk of ['tables', 'files'] as const) {
 				},
 				pass(pass) {
 					const sent = pass.sockets.filter(socket => socket.netns === netns && socket.figures).map(socket => socket.figures!.bytesAcked);
+					// Listeners passes (between costly ones) read no connection: not the passes looked at here.
+					if (pass.listenersOnly) {
+						return;
+					}
+
 					seen.push({complete: pass.complete, namespaces: pass.namespaces, sent});
 					if (wrote && !pass.complete && sent.includes((2 * written) + 1)) {
 						resolve();

@@ -38,16 +38,22 @@ export type NativeCaptureOptions = {
  */
 export type BatchCallback = (block: ArrayBuffer, dropped: number, lost: number, errno: number, passMs: number, passComplete: boolean, passCpuMs: number) => void;
 
+/** The socket passes the addon takes (requestPass's argument). */
+export const PassKind = {counters: 0, complete: 1, listeners: 2} as const;
+export type PassKind = (typeof PassKind)[keyof typeof PassKind];
+
 export type NativeCapture = {
 	/** Detaches the program. Batches drained before it are still delivered, then onClose runs. */
 	stop(): void;
 	/** Every TCP socket that exists now, as one block of socket records, then owner records. */
 	snapshot(): ArrayBuffer;
 	/**
-	 * Asks for a pass (socket records, no owners; `complete`: TIME_WAIT and request sockets
-	 * too), delivered through onBatch after every record drained before it started.
+	 * Asks for a pass, delivered through onBatch after every record drained before it started:
+	 * PassKind.counters (the connections whose counters changed, and the listeners),
+	 * PassKind.complete (every socket, TIME_WAIT and request sockets too, with owners), or
+	 * PassKind.listeners (the listeners only; cheap however many connections there are).
 	 */
-	requestPass(complete: boolean): void;
+	requestPass(kind: PassKind): void;
 	/** Whether accept()/accept4() are traced, naming the owners of accepted connections. */
 	readonly acceptOwners: boolean;
 };

@@ -1,5 +1,5 @@
 // Transitions from the kernel, through the native addon.
-import {loadAddon, type CaptureAddon, type NativeCapture, type NativeCaptureOptions} from './addon.js';
+import {loadAddon, PassKind, type CaptureAddon, type NativeCapture, type NativeCaptureOptions} from './addon.js';
 import {decodeBlock, decodePass, decodePassSteps, InStateClock, RECORD_SIZE} from './decode.js';
 import type {SourceHandlers, TransitionSource, Unfinished} from './source.js';
 import {errnoName} from './errno.js';
@@ -14,7 +14,8 @@ export type KernelSourceOptions = Partial<NativeCaptureOptions> & {
 	 * and not before the last complete one's cost over passBudget has passed.
 	 * 0 (the default) for never. Only when a pass handler is given. Passes honour the family
 	 * and port settings, not the pid setting. On a host with so many sockets that passes this
-	 * often would cost more than passBudget, they come less often (see passDelayMs).
+	 * often would cost more than passBudget, they come less often (see passDelayMs), and passes
+	 * of the listeners alone (SocketPass.listenersOnly, cheap) keep the interval between them.
 	 */
 	passIntervalMs?: number;
 	/** The wall clock (Date.now): events' wall times follow its steps. */
@@ -32,6 +33,8 @@ type Delivery = {
 	readonly passMs: number;
 	readonly complete: boolean;
 	readonly passCpuMs: number;
+	/** For a pass: a listeners pass (see PassKind). */
+	readonly listenersOnly: boolean;
 };
 
 /**
@@ -116,6 +119,12 @@ export class KernelSource implements TransitionSource {
 	#completeDueAtMs = 0;
 	/** When the pass under way was asked for (performance.now()); undefined while none is. */
 	#passAskedAtMs: number | undefined;
+	/** What the pass under way (or the last) is. */
+	#askedKind: PassKind = PassKind.counters;
+	/** performance.now() before which no pass of the connections (counters or complete) is asked for. */
+	#samplingDueAtMs = 0;
+	/** performance.now() before which no listeners pass is asked for. */
+	#listenersDueAtMs = 0;
 	#stopped = false;
 
 	constructor({passIntervalMs = 0, wallNow = Date.now, netCounters = readNetCounters, ...options}: KernelSourceOptions = {}, addon: CaptureAddon = loadAddon()) {
@@ -163,7 +172,7 @@ export class KernelSource implements TransitionSource {
 
 		const readNetCountersNow = this.#netCounters;
 		/** A pass, decoded and handed over in shares; what each share cost is added up. */
-		const passWork = ({block, errno, passMs, complete, passCpuMs}: Delivery): Unfinished => {
+		const passWork = ({block, errno, passMs, complete, passCpuMs, listenersOnly}: Delivery): Unfinished => {
 			const steps = (function * (): Generator<void> {
 				if (errno !== 0) {
 					throw new Error(`cannot list the TCP sockets: ${errnoName(-errno)}`);
@@ -172,7 +181,7 @@ export class KernelSource implements TransitionSource {
 				const wallOffsetMs = wallOffset.ms;
 				const {sockets, counts, namespaces} = yield * decodePassSteps(block, wallOffsetMs);
 				const netCounters = readNetCountersNow();
-				const rest = handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, counts, namespaces, owners: complete, complete, netCounters});
+				const rest = handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, counts, namespaces, owners: complete, complete, listenersOnly, netCounters});
 				while (rest && !rest()) {
 					yield;
 				}
@@ -244,7 +253,7 @@ export class KernelSource implements TransitionSource {
 			}
 
 			queuedBytes += block.byteLength;
-			queue.push({block, dropped, lost, errno, passMs, complete, passCpuMs});
+			queue.push({block, dropped, lost, errno, passMs, complete, passCpuMs, listenersOnly: passMs > 0 && this.#askedKind === PassKind.listeners});
 		};
 
 		const onClose = () => {
@@ -275,22 +284,35 @@ export class KernelSource implements TransitionSource {
 	}
 
 	/**
-	 * Asks for the next pass in delayMs: a complete one after completePassEvery - 1 counters
-	 * passes, once the last complete one's cost over the budget has passed (#completeDueAtMs).
+	 * Asks for the next pass in delayMs. A pass that reads the connections once the last one's
+	 * cost over the budget has passed (#samplingDueAtMs): a complete one after
+	 * completePassEvery - 1 counters passes, once the last complete one's cost over the budget
+	 * has passed too (#completeDueAtMs). Before that, a listeners pass (when the connections'
+	 * passes come less often than the interval, on a big host).
 	 */
 	#schedulePass(delayMs: number): void {
 		this.#passTimer = setTimeout(() => {
 			this.#passTimer = undefined;
-			this.#passAskedAtMs = performance.now();
-			const complete = this.#sinceComplete >= completePassEvery - 1 && this.#passAskedAtMs >= this.#completeDueAtMs;
-			this.#sinceComplete = complete ? 0 : this.#sinceComplete + 1;
-			this.#capture?.requestPass(complete);
+			const now = performance.now();
+			this.#passAskedAtMs = now;
+			if (now + 1 < this.#samplingDueAtMs) {
+				this.#askedKind = PassKind.listeners;
+			} else {
+				const complete = this.#sinceComplete >= completePassEvery - 1 && now >= this.#completeDueAtMs;
+				this.#sinceComplete = complete ? 0 : this.#sinceComplete + 1;
+				this.#askedKind = complete ? PassKind.complete : PassKind.counters;
+			}
+
+			this.#capture?.requestPass(this.#askedKind);
 		}, delayMs);
 		// The capture keeps the process alive while it runs; the timer need not.
 		this.#passTimer.unref();
 	}
 
-	/** A pass asked for has been handed over, having cost costMs: the next one waits its turn. */
+	/**
+	 * A pass asked for has been handed over, having cost costMs: the next of its kind waits its
+	 * cost over the budget (at least the interval), and the next pass is whichever is due first.
+	 */
 	#passDone(costMs: number, complete: boolean): void {
 		if (this.#passAskedAtMs === undefined || this.#stopped) {
 			return;
@@ -300,9 +322,17 @@ export class KernelSource implements TransitionSource {
 			this.#completeDone(costMs);
 		}
 
-		const waitedMs = performance.now() - this.#passAskedAtMs;
+		const now = performance.now();
+		const dueAtMs = this.#passAskedAtMs + passDelayMs(this.#passIntervalMs, costMs);
+		if (this.#askedKind === PassKind.listeners) {
+			this.#listenersDueAtMs = dueAtMs;
+		} else {
+			this.#samplingDueAtMs = dueAtMs;
+			this.#listenersDueAtMs = Math.max(this.#listenersDueAtMs, this.#passAskedAtMs + this.#passIntervalMs);
+		}
+
 		this.#passAskedAtMs = undefined;
-		this.#schedulePass(Math.max(0, passDelayMs(this.#passIntervalMs, costMs) - waitedMs));
+		this.#schedulePass(Math.max(0, Math.min(this.#samplingDueAtMs, this.#listenersDueAtMs) - now));
 	}
 
 	/** A complete pass (or the snapshot) cost costMs: the next complete one waits it over the budget. */

@@ -85,7 +85,12 @@ export class RecordingSource implements TransitionSource {
 					handlers.snapshot?.(pass);
 				},
 				pass: pass => {
-					this.#write(passLines('pass', this.#now(), pass, this.#hide), fail);
+					// A listeners pass between two passes of the connections is not kept: a replay's
+					// listeners are as those passes found them.
+					if (!pass.listenersOnly) {
+						this.#write(passLines('pass', this.#now(), pass, this.#hide), fail);
+					}
+
 					return handlers.pass?.(pass);
 				},
 				batch: batch => {

@@ -38,6 +38,12 @@ export type SocketPass = {
 	 */
 	readonly complete: boolean;
 	/**
+	 * A pass of the listeners only (with their queues), taken between the passes that read the
+	 * connections when those come less often than the refresh (a big host): it says nothing of
+	 * connections, nor counts. Absent for other passes.
+	 */
+	readonly listenersOnly?: boolean;
+	/**
 	 * The reader's namespace's listen counters when the pass was taken; undefined where the
 	 * source does not know them (a recorded pass).
 	 */

@@ -600,7 +600,11 @@ export class ConnectionTable {
 	private * passSteps(pass: SocketPass): Generator<void> {
 		this.applyHostCounts(pass);
 		const previousPassMs = this.slots.lastPassMs;
-		this.slots.lastPassMs = pass.monoMs;
+		// A listeners pass read no connection: their counters are as the last pass that did.
+		if (!pass.listenersOnly) {
+			this.slots.lastPassMs = pass.monoMs;
+		}
+
 		if (!pass.complete) {
 			let count = 0;
 			for (const socket of pass.sockets) {
