@@ -93,11 +93,11 @@ test('JSON: sockets per state, the connections with their counters, null where t
 	t.deepEqual(byPort.get(50_000), {
 		pid: 42, comm: 'postgres', cgroup: null, container: null, pod: null, family: 4, netns, laddr: '10.0.0.1', lport: 5432, raddr: '10.0.0.2', rport: 50_000,
 		state: 'ESTABLISHED', age_s: 0.5, state_s: 0.5, tx_bytes: 1000, rx_bytes: 2000, rtt_us: 150, retransmits: 1, retransmits_per_s: null,
-		accept_queue: null, accept_backlog: null, syn_queue: null, listen_drops: null, listen_drops_per_s: null,
+		listener: null,
 	});
 	t.like(byPort.get(50_001), {state: 'CLOSE_WAIT', tx_bytes: null, rx_bytes: null, rtt_us: null, retransmits: null});
 	// A listener found by a pass without its queue (a recording made before queues) has none.
-	t.like(byPort.get(0), {state: 'LISTEN', lport: 5432, accept_queue: null});
+	t.like(byPort.get(0), {state: 'LISTEN', lport: 5432, listener: null});
 });
 
 test('a later socket pass updates the counters', t => {
