@@ -2,9 +2,11 @@
 import test from 'ava';
 import {TcpState} from '../src/capture/transition.js';
 import {TransitionLog} from '../src/model/transition-log.js';
+import {RateSeries, TransitionRates} from '../src/model/transition-rates.js';
 import {decodeKeys, KeyDecoder, type KeyPress} from '../src/ui/keys.js';
 import {paneHeights, tableHeight} from '../src/ui/layout.js';
 import {sparkline} from '../src/ui/sparkline.js';
+import {summariseTransitions, type TransitionRow} from '../src/ui/transitions-summary.js';
 import {transition} from './helpers/ui.js';
 
 test('keys: named keys, typed text one character each, control characters and unknown sequences dropped', t => {
@@ -75,4 +77,16 @@ test('transition log: newest first, only the last `capacity` kept, filtered on t
 	t.deepEqual(log.recent(10).map(entry => entry.monoMs), [6, 5, 4]);
 	t.deepEqual(log.recent(1).map(entry => entry.monoMs), [6]);
 	t.deepEqual(log.recent(10, entry => entry.newstate === TcpState.CLOSE).map(entry => entry.monoMs), [5]);
+});
+
+test('the Transitions pane\'s named series: retransmits and listen drops only where the source reads the namespace\'s counters', t => {
+	const rates = new TransitionRates();
+	rates.count(RateSeries.retransmits, 1000, 12);
+	rates.count(RateSeries.listenDrops, 1000, 3);
+	const labels = (rows: readonly TransitionRow[]) => rows.filter(row => row.series).map(row => row.label);
+	t.deepEqual(labels(summariseTransitions(rates)), ['new connections', 'failed connects', 'resets', 'lost events'], 'a replay: none');
+	const rows = summariseTransitions(rates, true);
+	t.deepEqual(labels(rows), ['new connections', 'failed connects', 'resets', 'lost events', 'retransmits', 'SYN retransmits', 'listen overflows', 'listen drops']);
+	t.like(rows.find(row => row.label === 'retransmits'), {total: 12, failure: false});
+	t.like(rows.find(row => row.label === 'listen drops'), {total: 3, failure: true});
 });

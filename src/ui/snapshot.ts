@@ -141,7 +141,7 @@ export function takeSnapshot(table: ConnectionTable, request: SnapshotRequest): 
 		evictions: table.evictions,
 		rows,
 		matched,
-		edges: summariseTransitions(rates),
+		edges: summariseTransitions(rates, table.netCounters !== undefined),
 		// A change is judged by its connection's container, as the row knows it.
 		log: log && logLimit > 0 ? log.recent(logLimit, filter && (t => filter.matchTransition(t, change => table.find(change)))).map(logLine) : [],
 		detail,

@@ -1,5 +1,6 @@
 // The Transitions pane's rows: the named series (new connections, failed connects, resets,
-// lost events), then every OLD -> NEW edge seen, each with its count since start, its rate
+// lost events; and where the source reads the namespace's counters, retransmits and listen
+// drops), then every OLD -> NEW edge seen, each with its count since start, its rate
 // over the last 1, 10 and 60 seconds and its per-second counts over the last minute.
 import {TcpState} from '../capture/transition.js';
 import {displayStateName} from '../model/tcp-states.js';
@@ -31,6 +32,14 @@ const namedSeries: ReadonlyArray<{series: RateSeries; label: string; failure: bo
 	{series: RateSeries.lost, label: 'lost events', failure: true},
 ];
 
+/** The namespace's counters, read with the socket passes (none in a replay). */
+const counterSeries: ReadonlyArray<{series: RateSeries; label: string; failure: boolean}> = [
+	{series: RateSeries.retransmits, label: 'retransmits', failure: false},
+	{series: RateSeries.synRetransmits, label: 'SYN retransmits', failure: false},
+	{series: RateSeries.listenOverflows, label: 'listen overflows', failure: true},
+	{series: RateSeries.listenDrops, label: 'listen drops', failure: true},
+];
+
 // States in the order a connection meets them, so edges read like a lifecycle.
 const lifecycle: readonly number[] = [
 	TcpState.CLOSE, TcpState.LISTEN, TcpState.SYN_SENT, TcpState.SYN_RECV, TcpState.NEW_SYN_RECV, TcpState.ESTABLISHED,
@@ -44,8 +53,9 @@ export function isFailureEdge(from: number, to: number): boolean {
 	return to === TcpState.CLOSE && failingFrom.has(from);
 }
 
-export function summariseTransitions(rates: TransitionRates): TransitionRow[] {
-	const rows: TransitionRow[] = namedSeries.map(({series, label, failure}, index) => ({
+/** `counters`: whether the source reads the namespace's counters (retransmits, listen drops). */
+export function summariseTransitions(rates: TransitionRates, counters = false): TransitionRow[] {
+	const rows: TransitionRow[] = [...namedSeries, ...(counters ? counterSeries : [])].map(({series, label, failure}, index) => ({
 		key: `series ${series}`,
 		label,
 		series: true,
