@@ -20,7 +20,7 @@ export type KernelSourceOptions = Partial<NativeCaptureOptions> & {
 	passIntervalMs?: number;
 	/** The wall clock (Date.now): events' wall times follow its steps. */
 	wallNow?: () => number;
-	/** Reads the namespace's listen counters for each pass (readNetCounters: /proc/net/netstat). */
+	/** Reads the namespace's TCP counters for each pass (readNetCounters: /proc/net/snmp and netstat). */
 	netCounters?: () => NetCounters | undefined;
 };
 
@@ -295,6 +295,7 @@ export class KernelSource implements TransitionSource {
 			this.#passTimer = undefined;
 			const now = performance.now();
 			this.#passAskedAtMs = now;
+			// A timer may fire up to a millisecond early by performance.now()'s clock.
 			if (now + 1 < this.#samplingDueAtMs) {
 				this.#askedKind = PassKind.listeners;
 			} else {

@@ -357,8 +357,8 @@ export class ConnectionTable {
 	}
 
 	/**
-	 * The namespace's listen counters at the last pass that had them; undefined until one has
-	 * (a replay has none): drops are counted from the first pass on.
+	 * The namespace's TCP counters at the last pass that had them; undefined until one has (a
+	 * replay has none): listen drops and retransmits are counted from the first pass on.
 	 */
 	get netCounters(): NetCounters | undefined {
 		return this.lastNetCounters;

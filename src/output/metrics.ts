@@ -78,9 +78,9 @@ export function metricsRegistry(table: ConnectionTable, now: () => number): Regi
 		['tcptop_resets_total', 'Connections that ended with a reset', RateSeries.resets],
 		['tcptop_events_lost_total', 'Kernel events lost because tcptop fell behind', RateSeries.lost],
 		['tcptop_listen_overflows_total', 'Connection attempts listeners dropped for a full accept queue (ListenOverflows of tcptop\'s network namespace), since tcptop started', RateSeries.listenOverflows],
+		['tcptop_listen_drops_total', 'Connection attempts listeners dropped for any reason (ListenDrops of tcptop\'s network namespace), since tcptop started', RateSeries.listenDrops],
 		['tcptop_retransmits_total', 'TCP segments retransmitted (RetransSegs of tcptop\'s network namespace), since tcptop started', RateSeries.retransmits],
 		['tcptop_syn_retransmits_total', 'SYNs and SYN-ACKs retransmitted (TCPSynRetrans of tcptop\'s network namespace), since tcptop started', RateSeries.synRetransmits],
-		['tcptop_listen_drops_total', 'Connection attempts listeners dropped for any reason (ListenDrops of tcptop\'s network namespace), since tcptop started', RateSeries.listenDrops],
 	];
 	for (const [name, help, which] of series) {
 		new Counter({
