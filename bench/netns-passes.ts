@@ -1,7 +1,8 @@
 // What a socket pass costs when the host's sockets live in many network namespaces: the same
 // number of loopback connections held in NAMESPACES namespaces, then all in one, each layout
 // walked the same way (the addon's complete pass with owners, as the start-up snapshot takes
-// it, and counters passes, as every refresh takes them), side by side in one run; then as many
+// it, counters passes, as every refresh takes them, and listeners passes, as a big host's
+// refreshes take them between counters passes), side by side in one run; then as many
 // namespaces without a TCP socket.
 //
 // Usage: sudo node --import=tsx bench/netns-passes.ts [NAMESPACES] [CONNS_PER_NAMESPACE] [PASSES]
@@ -24,7 +25,7 @@ if (!existsSync(holder)) {
 	execFileSync('cc', ['-O2', '-Wall', new URL('netns-hold.c', import.meta.url).pathname, '-o', holder]);
 }
 
-type Figures = {layout: string; sockets: number; walked: number; completeMs: number; countersMs: number; countersRecords: number};
+type Figures = {layout: string; sockets: number; walked: number; completeMs: number; countersMs: number; countersRecords: number; listenersMs: number};
 
 function median(values: number[]): number {
 	const sorted = [...values].sort((a, b) => a - b);
@@ -89,7 +90,22 @@ async function measure(spaces: number, conns: number): Promise<Figures> {
 			counters.push(performance.now() - started);
 		}
 
-		return {layout: spaces === 0 ? 'the host\'s own namespace only' : `${spaces} namespace${spaces === 1 ? '' : 's'} x ${conns} connections`, sockets, walked, completeMs: median(complete), countersMs: median(counters), countersRecords};
+		// The listeners alone (what a big host's refreshes take between its counters passes).
+		const listeners: number[] = [];
+		for (let index = 0; index < passes; index++) {
+			const started = performance.now();
+			const done = new Promise<number>(resolve => {
+				delivered = resolve;
+			});
+			capture.requestPass(PassKind.listeners);
+			await done;
+			listeners.push(performance.now() - started);
+		}
+
+		return {
+			layout: spaces === 0 ? 'the host\'s own namespace only' : `${spaces} namespace${spaces === 1 ? '' : 's'} x ${conns} connections`,
+			sockets, walked, completeMs: median(complete), countersMs: median(counters), countersRecords, listenersMs: median(listeners),
+		};
 	} finally {
 		capture?.stop();
 		for (const held of holders) {
@@ -111,13 +127,14 @@ const together = await measure(1, namespaces * connsPerNamespace);
 const empty = await measure(namespaces, 0);
 const alone = await measure(0, 0);
 console.log(`${passes} passes of each, medians; sockets: those the complete pass listed (every namespace, the host's own included)`);
-console.log('| layout | sockets | namespaces walked | complete pass (owners) | counters pass | records a counters pass sends |');
-console.log('| --- | --- | --- | --- | --- | --- |');
+console.log('| layout | sockets | namespaces walked | complete pass (owners) | counters pass | records a counters pass sends | listeners pass |');
+console.log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const figures of [spread, together, empty, alone]) {
-	console.log(`| ${figures.layout} | ${figures.sockets.toLocaleString('en-US')} | ${figures.walked} | ${figures.completeMs.toFixed(1)} ms | ${figures.countersMs.toFixed(1)} ms | ${figures.countersRecords.toLocaleString('en-US')} |`);
+	console.log(`| ${figures.layout} | ${figures.sockets.toLocaleString('en-US')} | ${figures.walked} | ${figures.completeMs.toFixed(1)} ms | ${figures.countersMs.toFixed(1)} ms | ${figures.countersRecords.toLocaleString('en-US')} | ${figures.listenersMs.toFixed(2)} ms |`);
 }
 
 const extra = spread.walked - together.walked;
 console.log(`ratio spread/together: complete ${(spread.completeMs / together.completeMs).toFixed(2)}, counters ${(spread.countersMs / together.countersMs).toFixed(2)}; `
 	+ `per extra namespace: complete ${((spread.completeMs - together.completeMs) / extra).toFixed(2)} ms, counters ${((spread.countersMs - together.countersMs) / extra).toFixed(2)} ms; `
-	+ `per empty namespace: complete ${((empty.completeMs - alone.completeMs) / namespaces).toFixed(3)} ms, counters ${((empty.countersMs - alone.countersMs) / namespaces).toFixed(3)} ms`);
+	+ `per empty namespace: complete ${((empty.completeMs - alone.completeMs) / namespaces).toFixed(3)} ms, counters ${((empty.countersMs - alone.countersMs) / namespaces).toFixed(3)} ms; `
+	+ `listeners pass / counters pass, 10,000 connections in one namespace: ${(together.listenersMs / together.countersMs).toFixed(3)}`);
