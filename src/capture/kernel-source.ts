@@ -291,12 +291,15 @@ export class KernelSource implements TransitionSource {
 	 * passes come less often than the interval, on a big host).
 	 */
 	#schedulePass(delayMs: number): void {
+		// Which kind is decided now, not when the timer fires: a timer counts from the event
+		// loop's cached time, so it may fire early by performance.now()'s clock, most on a
+		// loaded machine, and a pass of the connections would turn into a listeners pass.
+		const listeners = this.#listenersDueAtMs < this.#samplingDueAtMs;
 		this.#passTimer = setTimeout(() => {
 			this.#passTimer = undefined;
 			const now = performance.now();
 			this.#passAskedAtMs = now;
-			// A timer may fire up to a millisecond early by performance.now()'s clock.
-			if (now + 1 < this.#samplingDueAtMs) {
+			if (listeners) {
 				this.#askedKind = PassKind.listeners;
 			} else {
 				const complete = this.#sinceComplete >= completePassEvery - 1 && now >= this.#completeDueAtMs;
