@@ -170,17 +170,24 @@ void Poller::Send(Batch* batch)
 			delete batch;
 			return;
 		}
-		// The ArrayBuffer takes the block over without a copy and frees it when collected.
+		// The ArrayBuffer takes the block over without a copy and frees it when collected. An
+		// empty block (a listeners pass of a namespace without listeners) has no data, and V8
+		// makes an external buffer without data a detached one: it gets a buffer of its own.
 		uint8_t* data = batch->block.data();
-		Napi::ArrayBuffer block = Napi::ArrayBuffer::New(
-		    env, data, batch->block.size(), [](Napi::Env, void*, Batch* owner) { delete owner; },
-		    batch);
+		Napi::ArrayBuffer block = data == nullptr
+		    ? Napi::ArrayBuffer::New(env, 0)
+		    : Napi::ArrayBuffer::New(
+		          env, data, batch->block.size(), [](Napi::Env, void*, Batch* owner) { delete owner; },
+		          batch);
 		onBatch.Call({block, Napi::Number::New(env, static_cast<double>(batch->dropped)),
 		              Napi::Number::New(env, static_cast<double>(batch->lost)),
 		              Napi::Number::New(env, batch->error),
 		              Napi::Number::New(env, static_cast<double>(batch->passNs) / 1e6),
 		              Napi::Boolean::New(env, batch->passComplete),
 		              Napi::Number::New(env, static_cast<double>(batch->passCpuNs) / 1e6)});
+		if (data == nullptr) {
+			delete batch;
+		}
 	};
 	if (deliver_.NonBlockingCall(batch, callJs) != napi_ok) {
 		*pending -= bytes;

@@ -209,3 +209,26 @@ kernelTest('a listeners pass lists the listeners with their queues, and nothing 
 		t.truthy(counters.counts, 'a counters pass counts');
 	}
 });
+
+kernelTest('a listeners pass of a namespace without listeners is an empty block JavaScript can read', async t => {
+	const namespace = testNamespace(t, 'listen-none');
+	const netns = namedNamespaceInode(namespace)!;
+	const {Capture} = loadAddon();
+	let delivered: (block: ArrayBuffer) => void = () => {};
+	const capture = new Capture({transport: 'ringbuf', family: 0, pid: 0, localPorts: [], remotePorts: [], acceptOwners: false, netns}, (block, _dropped, _lost, _errno, passMs) => {
+		if (passMs > 0) {
+			delivered(block);
+		}
+	}, () => {});
+	t.teardown(() => {
+		capture.stop();
+	});
+	const passed = new Promise<ArrayBuffer>(resolve => {
+		delivered = resolve;
+	});
+	capture.requestPass(PassKind.listeners);
+	const block = await passed;
+	t.is(block.byteLength, 0);
+	// A detached buffer (what an external buffer without data is) cannot be read at all.
+	t.deepEqual(decodePass(block, 0).sockets, []);
+});
