@@ -156,6 +156,14 @@ struct {
 	__type(value, struct pass_sent);
 } pass_sent SEC(".maps");
 
+/* Per CPU, TCP packets the kernel dropped, by reason (see tcptop_drop), read by the addon. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TCPTOP_DROP_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
 /* Per-CPU event counters, indexed by TCPTOP_COUNTER_*, read by the addon. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -495,6 +503,54 @@ SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(tcptop_reset_received, const struct sock *sk)
 {
 	return handle_reset(ctx, sk, TCPTOP_RECORD_RESET_RECEIVED);
+}
+
+/*
+ * TCP packets the kernel dropped, counted by reason in the kernel: the tracepoint fires for
+ * every packet of every protocol dropped, so nothing leaves the kernel but the counts. A
+ * packet is TCP's when the socket it was for (rx_sk on receive, the sender's on transmit) is
+ * a TCP socket, or, without one, when its IP header says so (a segment for no socket). The
+ * reason names come from the running kernel's BTF (enum skb_drop_reason), read by the addon.
+ * rx_sk came with Linux 6.11: the addon leaves this program out before that.
+ */
+static __always_inline bool tcp_packet(const struct sk_buff *skb, const struct sock *sk)
+{
+	if (sk) {
+		/* A request or timewait socket has no sk_protocol: they are TCP's. */
+		int state = sk->__sk_common.skc_state;
+		if (state != TCP_NEW_SYN_RECV && state != TCP_TIME_WAIT && sk->sk_protocol != IPPROTO_TCP)
+			return false;
+		return !target_netns || sk->__sk_common.skc_net.net->ns.inum == target_netns;
+	}
+	if (target_netns && (!skb->dev || skb->dev->nd_net.net->ns.inum != target_netns))
+		return false;
+	__u16 network = skb->network_header;
+	if (network == (__u16)~0U)
+		return false;
+	/* The protocol field: byte 9 of an IPv4 header, 6 (next header) of an IPv6 one. */
+	__u32 at;
+	if (skb->protocol == bpf_htons(0x0800))
+		at = 9;
+	else if (skb->protocol == bpf_htons(0x86DD))
+		at = 6;
+	else
+		return false;
+	__u8 protocol = 0;
+	bpf_probe_read_kernel(&protocol, sizeof(protocol), skb->head + network + at);
+	return protocol == IPPROTO_TCP;
+}
+
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(tcptop_drop, struct sk_buff *skb, void *location, enum skb_drop_reason reason,
+	     struct sock *rx_sk)
+{
+	if (!tcp_packet(skb, rx_sk ? rx_sk : skb->sk))
+		return 0;
+	__u32 slot = (__u32)reason < TCPTOP_DROP_SLOTS ? (__u32)reason : 0;
+	__u64 *value = bpf_map_lookup_elem(&drops, &slot);
+	if (value)
+		*value += 1;
+	return 0;
 }
 
 /*

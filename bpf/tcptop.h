@@ -23,6 +23,13 @@
 #define TCPTOP_COUNTER_RESCUED 1 /* changes tcptop_state missed and tcptop_state2 handled */
 #define TCPTOP_COUNTERS 2
 
+/*
+ * Slots of the per-CPU drops map, indexed by the kernel's enum skb_drop_reason; a reason past
+ * the last slot (a subsystem's own reasons) counts in slot 0, which no drop has as its own
+ * (SKB_NOT_DROPPED_YET).
+ */
+#define TCPTOP_DROP_SLOTS 256
+
 /* record.type */
 #define TCPTOP_RECORD_STATE 1  /* a state change: oldstate -> newstate */
 #define TCPTOP_RECORD_SOCKET 2 /* a socket found by the start-up snapshot, in newstate */

@@ -78,6 +78,7 @@ public:
 		    InstanceMethod<&Capture::Stop>("stop"),
 		    InstanceMethod<&Capture::Snapshot>("snapshot"),
 		    InstanceMethod<&Capture::RequestPass>("requestPass"),
+		    InstanceMethod<&Capture::DropCounts>("dropCounts"),
 		    InstanceAccessor<&Capture::AcceptOwners>("acceptOwners"),
 		});
 	}
@@ -154,6 +155,22 @@ private:
 		return info.Env().Undefined();
 	}
 
+	// JS thread. TCP packets the kernel dropped since the capture started, by reason (a
+	// Float64Array indexed by the kernel's enum skb_drop_reason; see BpfSession::DropCounts),
+	// or undefined when the kernel cannot say.
+	Napi::Value DropCounts(const Napi::CallbackInfo& info)
+	{
+		std::vector<uint64_t> counts;
+		if (!poller_ || !poller_->DropCounts(counts)) {
+			return info.Env().Undefined();
+		}
+		Napi::Float64Array array = Napi::Float64Array::New(info.Env(), counts.size());
+		for (size_t i = 0; i < counts.size(); i++) {
+			array[i] = static_cast<double>(counts[i]);
+		}
+		return array;
+	}
+
 	// Whether accepted connections are attributed to the accepting process.
 	Napi::Value AcceptOwners(const Napi::CallbackInfo& info)
 	{
@@ -172,6 +189,17 @@ private:
 
 	std::unique_ptr<Poller> poller_;
 };
+
+// dropReasonNames(): the running kernel's drop reason names by value ("" where none).
+Napi::Value DropReasonNamesOf(const Napi::CallbackInfo& info)
+{
+	std::vector<std::string> names = DropReasonNames();
+	Napi::Array array = Napi::Array::New(info.Env(), names.size());
+	for (size_t i = 0; i < names.size(); i++) {
+		array.Set(i, Napi::String::New(info.Env(), names[i]));
+	}
+	return array;
+}
 
 // readerGone(fd): whether the reading end of the pipe or socket on `fd` has gone. A write would
 // say so with EPIPE, but a trace with nothing to write would wait for its next event.
@@ -199,6 +227,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports)
 	exports.Set("Capture", tcptop::Capture::Define(env));
 	exports.Set("recordSize", Napi::Number::New(env, TCPTOP_RECORD_SIZE));
 	exports.Set("readerGone", Napi::Function::New(env, tcptop::ReaderGone, "readerGone"));
+	exports.Set("dropReasonNames", Napi::Function::New(env, tcptop::DropReasonNamesOf, "dropReasonNames"));
 	return exports;
 }
 

@@ -1,6 +1,7 @@
 #include "bpf_session.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -215,6 +216,9 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 	bpf_program__set_autoload(skel->progs.tcptop_accept, options.acceptOwners);
 	bpf_program__set_autoattach(skel->progs.tcptop_accept4, false);
 	bpf_program__set_autoattach(skel->progs.tcptop_accept, false);
+	// skb:kfree_skb names the receiving socket (rx_sk) from Linux 6.11: before, no drops.
+	session->dropsTraced_ = KernelAtLeast(6, 11);
+	bpf_program__set_autoload(skel->progs.tcptop_drop, session->dropsTraced_);
 	skel->rodata->use_perf = perf;
 	bpf_program__set_autoload(skel->progs.tcptop_flush, perf);
 	bpf_program__set_autoattach(skel->progs.tcptop_flush, false);
@@ -303,6 +307,7 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 	}
 
 	session->countersFd_ = bpf_map__fd(skel->maps.counters);
+	session->dropsFd_ = bpf_map__fd(skel->maps.drops);
 	session->cpus_ = libbpf_num_possible_cpus();
 	if (session->cpus_ < 1) {
 		session->cpus_ = 1;
@@ -695,6 +700,58 @@ uint64_t BpfSession::Counter(uint32_t index) const
 		total += count;
 	}
 	return total;
+}
+
+bool BpfSession::DropCounts(std::vector<uint64_t>& counts) const
+{
+	if (!dropsTraced_) {
+		return false;
+	}
+	// Every slot of every CPU in one call.
+	std::vector<uint32_t> keys(TCPTOP_DROP_SLOTS);
+	std::vector<uint64_t> perCpu(static_cast<size_t>(TCPTOP_DROP_SLOTS) * cpus_);
+	uint32_t outBatch = 0;
+	uint32_t read = TCPTOP_DROP_SLOTS;
+	LIBBPF_OPTS(bpf_map_batch_opts, options);
+	int err = bpf_map_lookup_batch(dropsFd_, nullptr, &outBatch, keys.data(), perCpu.data(), &read, &options);
+	if (err != 0 && errno != ENOENT) {
+		return false;
+	}
+	counts.assign(TCPTOP_DROP_SLOTS, 0);
+	for (uint32_t i = 0; i < read; i++) {
+		if (keys[i] >= TCPTOP_DROP_SLOTS) {
+			continue;
+		}
+		for (int cpu = 0; cpu < cpus_; cpu++) {
+			counts[keys[i]] += perCpu[static_cast<size_t>(i) * cpus_ + cpu];
+		}
+	}
+	return true;
+}
+
+std::vector<std::string> DropReasonNames()
+{
+	std::vector<std::string> names(TCPTOP_DROP_SLOTS);
+	btf* kernel = btf__load_vmlinux_btf();
+	if (kernel == nullptr) {
+		return names;
+	}
+	constexpr const char* kPrefix = "SKB_DROP_REASON_";
+	int id = btf__find_by_name_kind(kernel, "skb_drop_reason", BTF_KIND_ENUM);
+	const btf_type* type = id > 0 ? btf__type_by_id(kernel, id) : nullptr;
+	if (type != nullptr) {
+		const struct btf_enum* values = btf_enum(type);
+		for (unsigned i = 0; i < btf_vlen(type); i++) {
+			auto value = static_cast<uint32_t>(values[i].val);
+			std::string name = btf__name_by_offset(kernel, values[i].name_off);
+			if (value == 0 || value >= TCPTOP_DROP_SLOTS || name.rfind(kPrefix, 0) != 0) {
+				continue;
+			}
+			names[value] = name.substr(strlen(kPrefix));
+		}
+	}
+	btf__free(kernel);
+	return names;
 }
 
 namespace {

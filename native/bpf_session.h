@@ -84,6 +84,11 @@ public:
 	// Poller thread. Records the kernel could not deliver: no room in the buffer, changes
 	// missed by both programs (see tcptop_state2 in bpf/tcptop.bpf.c), resets missed by theirs.
 	uint64_t Dropped();
+	// Any thread. TCP packets the kernel dropped since the program attached, by reason (the
+	// kernel's enum skb_drop_reason; slot 0: a reason past the last slot), into `counts`;
+	// false when the kernel cannot say (before Linux 6.11) or the map cannot be read.
+	bool DropCounts(std::vector<uint64_t>& counts) const;
+
 	// Poller thread. Records the perf buffer reported lost (always 0 for the ring buffer).
 	uint64_t Lost() const { return lost_; }
 
@@ -107,6 +112,8 @@ private:
 
 	uint64_t unrescued_ = 0;
 	int countersFd_ = -1;
+	bool dropsTraced_ = false;
+	int dropsFd_ = -1;
 	int cpus_ = 1;
 	// The perf buffer's per-CPU stages (struct perf_stage in bpf/tcptop.bpf.c), mapped
 	// read-only, and the flush program run on a CPU whose stage holds records.
@@ -127,5 +134,10 @@ private:
 	uint64_t foreignConnections_ = 0; // and the connections it found in the other namespaces
 	std::vector<NetNamespace> knownNamespaces_; // those it found (paths only: no descriptors)
 };
+
+// The names of the running kernel's drop reasons (enum skb_drop_reason in its BTF), by value,
+// without the SKB_DROP_REASON_ prefix; "" for a slot without one. Parses the kernel's BTF
+// (tens of milliseconds): asked once, when the first drop is seen.
+std::vector<std::string> DropReasonNames();
 
 } // namespace tcptop

@@ -57,6 +57,9 @@ public:
 
 	bool AcceptOwners() const { return session_->AcceptOwners(); }
 
+	// JS thread (see BpfSession::DropCounts).
+	bool DropCounts(std::vector<uint64_t>& counts) const { return session_->DropCounts(counts); }
+
 private:
 	void Run(); // poller thread
 	void Send(Batch* batch); // poller thread

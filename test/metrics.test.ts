@@ -95,6 +95,12 @@ test('sockets per state, transitions by edge and the named counters, exactly as 
 	});
 	table.applyPass(countersPass(44, 500, 700, 30, 10));
 	table.applyPass(countersPass(45, 504, 709, 42, 13));
+	// And the kernel's TCP drops, since the capture started, by reason.
+	const dropsPass = (monoMs: number, drops: Array<[string, number]>) => ({
+		monoMs, wallMs: 0, sockets: [], namespaces: [], owners: false, complete: false, drops: new Map(drops),
+	});
+	table.applyPass(dropsPass(46, [['NO_SOCKET', 2]]));
+	table.applyPass(dropsPass(47, [['NO_SOCKET', 5], ['TCP_LISTEN_OVERFLOW', 1]]));
 	connectAndClose(table, 50, false);
 	now.ms = 100;
 	const second = await scrape();
@@ -109,6 +115,8 @@ test('sockets per state, transitions by edge and the named counters, exactly as 
 	t.is(value(second, 'tcptop_listen_drops_total'), 9);
 	t.is(value(second, 'tcptop_retransmits_total'), 12);
 	t.is(value(second, 'tcptop_syn_retransmits_total'), 3);
+	t.is(value(second, 'tcptop_drops_total', {reason: 'NO_SOCKET'}), 5);
+	t.is(value(second, 'tcptop_drops_total', {reason: 'TCP_LISTEN_OVERFLOW'}), 1);
 	t.true(value(second, 'tcptop_connections_evicted_total')! >= 1);
 	t.is(value(second, 'tcptop_connections_evicted_total'), table.evictions);
 	t.is(value(second, 'tcptop_connections_tracked'), table.size);

@@ -54,6 +54,11 @@ export type NativeCapture = {
 	 * PassKind.listeners (the listeners only; cheap however many connections there are).
 	 */
 	requestPass(kind: PassKind): void;
+	/**
+	 * TCP packets the kernel dropped since the capture started, indexed by the kernel's drop
+	 * reason value (index 0: reasons past the last index); undefined where the kernel cannot say.
+	 */
+	dropCounts?(): Float64Array | undefined;
 	/** Whether accept()/accept4() are traced, naming the owners of accepted connections. */
 	readonly acceptOwners: boolean;
 };
@@ -62,6 +67,8 @@ export type CaptureAddon = {
 	readonly recordSize: number;
 	/** Whether the reading end of the pipe or socket on `fd` has gone (never for a file or terminal). */
 	readonly readerGone: (fd: number) => boolean;
+	/** The running kernel's drop reason names by value ("" for a value without one). */
+	readonly dropReasonNames?: () => string[];
 	readonly Capture: new (
 		options: NativeCaptureOptions,
 		onBatch: BatchCallback,

@@ -126,6 +126,8 @@ export class KernelSource implements TransitionSource {
 	/** performance.now() before which no listeners pass is asked for. */
 	#listenersDueAtMs = 0;
 	#stopped = false;
+	/** The kernel's drop reason names by value, read once the first drop needs one. */
+	#dropNames: string[] | undefined;
 
 	constructor({passIntervalMs = 0, wallNow = Date.now, netCounters = readNetCounters, ...options}: KernelSourceOptions = {}, addon: CaptureAddon = loadAddon()) {
 		this.#options = {...defaults, ...options};
@@ -171,6 +173,7 @@ export class KernelSource implements TransitionSource {
 		};
 
 		const readNetCountersNow = this.#netCounters;
+		const readDrops = () => this.#drops();
 		/** A pass, decoded and handed over in shares; what each share cost is added up. */
 		const passWork = ({block, errno, passMs, complete, passCpuMs, listenersOnly}: Delivery): Unfinished => {
 			const steps = (function * (): Generator<void> {
@@ -181,7 +184,8 @@ export class KernelSource implements TransitionSource {
 				const wallOffsetMs = wallOffset.ms;
 				const {sockets, counts, namespaces} = yield * decodePassSteps(block, wallOffsetMs);
 				const netCounters = readNetCountersNow();
-				const rest = handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, counts, namespaces, owners: complete, complete, listenersOnly, netCounters});
+				const drops = readDrops();
+				const rest = handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, counts, namespaces, owners: complete, complete, listenersOnly, netCounters, drops});
 				while (rest && !rest()) {
 					yield;
 				}
@@ -270,7 +274,7 @@ export class KernelSource implements TransitionSource {
 				const monoMs = Number(process.hrtime.bigint()) / 1e6;
 				const wallOffsetMs = wallOffset.ms;
 				const {sockets, counts, namespaces} = decodePass(this.#capture.snapshot(), wallOffsetMs);
-				handlers.snapshot({monoMs, wallMs: monoMs + wallOffsetMs, sockets, counts, namespaces, owners: true, complete: true, netCounters: this.#netCounters()});
+				handlers.snapshot({monoMs, wallMs: monoMs + wallOffsetMs, sockets, counts, namespaces, owners: true, complete: true, netCounters: this.#netCounters(), drops: this.#drops()});
 				this.#completeDone(performance.now() - startedMs);
 			} catch (error) {
 				this.#capture.stop();
@@ -342,6 +346,25 @@ export class KernelSource implements TransitionSource {
 	/** A complete pass (or the snapshot) cost costMs: the next complete one waits it over the budget. */
 	#completeDone(costMs: number): void {
 		this.#completeDueAtMs = performance.now() + (costMs / passBudget);
+	}
+
+	/** The kernel's TCP drops by reason name, since the start; undefined where it cannot say. */
+	#drops(): ReadonlyMap<string, number> | undefined {
+		const counts = this.#capture?.dropCounts?.();
+		if (counts === undefined) {
+			return undefined;
+		}
+
+		const drops = new Map<string, number>();
+		for (const [value, count] of counts.entries()) {
+			if (count > 0) {
+				// The names are read from the kernel's BTF once a drop needs one.
+				this.#dropNames ??= this.#addon.dropReasonNames?.() ?? [];
+				drops.set(value === 0 ? 'OTHER' : (this.#dropNames[value] || `REASON_${value}`), count);
+			}
+		}
+
+		return drops;
 	}
 
 	#stopPasses(): void {

@@ -49,6 +49,12 @@ export type SocketPass = {
 	 */
 	readonly netCounters?: NetCounters;
 	/**
+	 * TCP packets the kernel dropped on the whole host since the capture started, by reason (the
+	 * kernel's name: NO_SOCKET, TCP_LISTEN_OVERFLOW ...), those with none counted; undefined where
+	 * the source does not know them (a recorded pass, a kernel before Linux 6.11).
+	 */
+	readonly drops?: ReadonlyMap<string, number>;
+	/**
 	 * Every socket of each namespace walked, by state, those a pass that is not complete leaves
 	 * out of `sockets` included: the host's figures, whatever the connection table holds.
 	 * Undefined where the source does not know them (a recorded pass).

@@ -82,6 +82,8 @@ export class ConnectionTable {
 	private readonly host: HostStates;
 	/** See the netCounters getter. */
 	private lastNetCounters: NetCounters | undefined;
+	/** See dropsKnown: the kernel's drop totals by reason at the last pass that had them. */
+	private lastDrops: ReadonlyMap<string, number> | undefined;
 	private readonly slots: ConnectionSlots;
 	private readonly lru: LRUCache<string, number>;
 	/** Rows per state, and those of them in the namespace the host's counts cover. */
@@ -224,6 +226,19 @@ export class ConnectionTable {
 			this.lastNetCounters = netCounters;
 		}
 
+		// Counted since the capture started: the first pass's are all since then.
+		const {drops} = pass;
+		if (drops) {
+			for (const [reason, total] of drops) {
+				const count = total - (this.lastDrops?.get(reason) ?? 0);
+				if (count > 0) {
+					this.rates.countDrops(reason, pass.monoMs, count);
+				}
+			}
+
+			this.lastDrops = drops;
+		}
+
 		const covered = this.host.covered;
 		this.host.applyPass(pass);
 		if (this.host.covered !== covered) {
@@ -362,6 +377,14 @@ export class ConnectionTable {
 	 */
 	get netCounters(): NetCounters | undefined {
 		return this.lastNetCounters;
+	}
+
+	/**
+	 * Whether passes say what TCP packets the kernel drops (they do not in a replay, nor before
+	 * Linux 6.11): drops are counted from the first pass that says so on.
+	 */
+	get dropsKnown(): boolean {
+		return this.lastDrops !== undefined;
 	}
 
 	/** A view of its own for a connection met through forEach. */

@@ -23,11 +23,15 @@ export type Interval = {
 	/** Segments retransmitted, SYNs and SYN-ACKs among them. */
 	readonly retransmits: number;
 	readonly synRetransmits: number;
+	/** TCP packets the kernel dropped, and by reason (the reasons with drops in the interval, by name). */
+	readonly drops: number;
+	readonly dropsByReason: ReadonlyArray<{readonly reason: string; readonly count: number}>;
 };
 
 export class IntervalCounter {
 	private readonly seenEdges = new Map<number, number>();
 	private readonly seenSeries = new Float64Array(Object.keys(RateSeries).length);
+	private readonly seenDrops = new Map<string, number>();
 
 	constructor(private readonly rates: TransitionRates, private startMs: number) {}
 
@@ -55,6 +59,16 @@ export class IntervalCounter {
 			return count;
 		};
 
+		const dropsByReason: Array<{reason: string; count: number}> = [];
+		for (const reason of this.rates.dropReasons()) {
+			const total = this.rates.dropTotal(reason);
+			const count = total - (this.seenDrops.get(reason) ?? 0);
+			this.seenDrops.set(reason, total);
+			if (count > 0) {
+				dropsByReason.push({reason, count});
+			}
+		}
+
 		const interval = {
 			ms: nowMs - this.startMs,
 			edges,
@@ -68,6 +82,8 @@ export class IntervalCounter {
 			listenDrops: series(RateSeries.listenDrops),
 			retransmits: series(RateSeries.retransmits),
 			synRetransmits: series(RateSeries.synRetransmits),
+			drops: series(RateSeries.drops),
+			dropsByReason,
 		};
 		this.startMs = nowMs;
 		return interval;

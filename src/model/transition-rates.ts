@@ -22,10 +22,12 @@ export const RateSeries = {
 	/** Segments retransmitted (the namespace's RetransSegs), and the SYNs and SYN-ACKs among them (TCPSynRetrans). */
 	retransmits: 7,
 	synRetransmits: 8,
+	/** TCP packets the kernel dropped on the host, whatever the reason (each reason: dropRate). */
+	drops: 9,
 } as const;
 export type RateSeries = (typeof RateSeries)[keyof typeof RateSeries];
 
-const seriesCount = 9;
+const seriesCount = 10;
 /** Kernel state numbers fit in 4 bits, so an edge is from * 16 + to. */
 const edgeCount = 256;
 
@@ -38,6 +40,8 @@ export class TransitionRates {
 	private readonly seriesBuckets = new Uint32Array(seriesCount * historySeconds);
 	private readonly edgeTotals = new Float64Array(edgeCount);
 	private readonly seriesTotals = new Float64Array(seriesCount);
+	/** Per drop reason, as a series: one-second buckets and the total since start. */
+	private readonly dropRows = new Map<string, {readonly buckets: Uint32Array; total: number}>();
 	private currentSecond = Number.NaN;
 
 	record(from: number, to: number, atMs: number): void {
@@ -57,6 +61,43 @@ export class TransitionRates {
 		if (bucket >= 0) {
 			this.seriesBuckets[(series * historySeconds) + bucket]! += amount;
 		}
+	}
+
+	/** Counts TCP packets the kernel dropped for a reason (and in the drops series). */
+	countDrops(reason: string, atMs: number, amount: number): void {
+		this.count(RateSeries.drops, atMs, amount);
+		let row = this.dropRows.get(reason);
+		if (row === undefined) {
+			row = {buckets: new Uint32Array(historySeconds), total: 0};
+			this.dropRows.set(reason, row);
+		}
+
+		row.total += amount;
+		const bucket = this.bucketFor(atMs);
+		if (bucket >= 0) {
+			row.buckets[bucket]! += amount;
+		}
+	}
+
+	/** Every drop reason seen since start, by name. */
+	dropReasons(): string[] {
+		return [...this.dropRows.keys()].sort();
+	}
+
+	dropTotal(reason: string): number {
+		return this.dropRows.get(reason)?.total ?? 0;
+	}
+
+	/** Drops for a reason per second over the last windowSeconds completed seconds. */
+	dropRate(reason: string, windowSeconds: number): number {
+		const row = this.dropRows.get(reason);
+		return row === undefined ? 0 : this.sum(row.buckets, 0, windowSeconds) / windowSeconds;
+	}
+
+	/** Per-second drops for a reason over the last `seconds` completed seconds, oldest first. */
+	dropHistory(reason: string, seconds = historySeconds - 1): number[] {
+		const row = this.dropRows.get(reason);
+		return row === undefined ? new Array<number>(seconds).fill(0) : this.history(row.buckets, 0, seconds);
 	}
 
 	/** Moves the clock to nowMs, so seconds without events read as zero. */
@@ -128,6 +169,10 @@ export class TransitionRates {
 
 			for (let row = 0; row < seriesCount; row++) {
 				this.seriesBuckets[(row * historySeconds) + bucket] = 0;
+			}
+
+			for (const row of this.dropRows.values()) {
+				row.buckets[bucket] = 0;
 			}
 		}
 	}

@@ -40,6 +40,8 @@ export type BatchFrame = {
 	readonly tracked: number;
 	/** Whether the source reports the namespace's counters (the interval's listen drops and retransmits mean something). */
 	readonly countersKnown: boolean;
+	/** Whether the source says what TCP packets the kernel drops (the interval's drops mean something). */
+	readonly dropsKnown: boolean;
 	/** Totals since start. */
 	readonly lost: number;
 	readonly evictions: number;
@@ -61,6 +63,7 @@ export function takeFrame(table: ConnectionTable, counter: IntervalCounter, requ
 			.filter(({state, count}) => count > 0 || state === TcpState.ESTABLISHED),
 		tracked: table.size,
 		countersKnown: table.netCounters !== undefined,
+		dropsKnown: table.dropsKnown,
 		lost: table.rates.seriesTotal(RateSeries.lost),
 		evictions: table.evictions,
 		rows,
@@ -96,6 +99,7 @@ export function * formatTextPieces(frame: BatchFrame, options: TextOptions): Gen
 		+ ` · failed ${rate(interval.failedConnects)}/s · resets ${rate(interval.resets)}/s`
 		+ ` · transitions ${rate(interval.transitions)}/s`
 		+ (frame.countersKnown ? ` · retrans ${rate(interval.retransmits)}/s · listen drops ${rate(interval.listenDrops)}/s` : '')
+		+ (frame.dropsKnown ? ` · drops ${rate(interval.drops)}/s${dropReasonsText(interval)}` : '')
 		+ ` · lost ${formatCount(frame.lost)} · evicted ${formatCount(frame.evictions)}`,
 		`transitions in ${formatDuration(interval.ms)}: ${interval.edges.length === 0
 			? 'none'
@@ -126,6 +130,12 @@ export function * formatTextPieces(frame: BatchFrame, options: TextOptions): Gen
 	}
 
 	yield piece + '\n\n';
+}
+
+/** The interval's drops by reason, most first: " (NO_SOCKET 12, TCP_RESET 3)"; "" without any. */
+function dropReasonsText(interval: Interval): string {
+	const reasons = [...interval.dropsByReason].sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
+	return reasons.length === 0 ? '' : ` (${reasons.map(({reason, count}) => `${reason} ${formatCount(count)}`).join(', ')})`;
 }
 
 /**
@@ -198,6 +208,8 @@ function documentHead(frame: BatchFrame) {
 		// Segments retransmitted in tcptop's namespace, and the SYNs and SYN-ACKs among them.
 		retransmits: frame.countersKnown ? counted(interval.retransmits) : null,
 		syn_retransmits: frame.countersKnown ? counted(interval.synRetransmits) : null,
+		// TCP packets the kernel dropped on the host, by reason (null where it cannot say).
+		drops: frame.dropsKnown ? interval.dropsByReason.map(({reason, count}) => ({reason, ...counted(count)})) : null,
 		lost: frame.lost,
 		evicted: frame.evictions,
 	};

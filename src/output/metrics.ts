@@ -82,6 +82,17 @@ export function metricsRegistry(table: ConnectionTable, now: () => number): Regi
 		['tcptop_retransmits_total', 'TCP segments retransmitted (RetransSegs of tcptop\'s network namespace), since tcptop started', RateSeries.retransmits],
 		['tcptop_syn_retransmits_total', 'SYNs and SYN-ACKs retransmitted (TCPSynRetrans of tcptop\'s network namespace), since tcptop started', RateSeries.synRetransmits],
 	];
+	new Counter({
+		name: 'tcptop_drops_total',
+		help: 'TCP packets the kernel dropped on this host, by the kernel\'s drop reason, since tcptop started',
+		labelNames: ['reason'],
+		registers: [registry],
+		collect() {
+			for (const reason of rates.dropReasons()) {
+				advance(this, `drops ${reason}`, rates.dropTotal(reason), {reason});
+			}
+		},
+	});
 	for (const [name, help, which] of series) {
 		new Counter({
 			name,

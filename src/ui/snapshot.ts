@@ -44,6 +44,8 @@ export type Snapshot = {
 	 * (passes bring the counts); undefined where the source has no counts (a replay).
 	 */
 	readonly listenDrops: number | undefined;
+	/** TCP packets the kernel dropped per second (undefined where the source cannot say). */
+	readonly drops: number | undefined;
 	/** Segments retransmitted per second, likewise. */
 	readonly retransmits: number | undefined;
 	/** Totals since start. */
@@ -137,6 +139,7 @@ export function takeSnapshot(table: ConnectionTable, request: SnapshotRequest): 
 		transitions: rates.seriesRate(RateSeries.transitions, 1),
 		listenDrops: table.netCounters === undefined ? undefined : rates.seriesRate(RateSeries.listenDrops, countersRateSeconds),
 		retransmits: table.netCounters === undefined ? undefined : rates.seriesRate(RateSeries.retransmits, countersRateSeconds),
+		drops: table.dropsKnown ? rates.seriesRate(RateSeries.drops, countersRateSeconds) : undefined,
 		lost: rates.seriesTotal(RateSeries.lost),
 		evictions: table.evictions,
 		rows,

@@ -14,6 +14,7 @@ export function Totals({snapshot}: {readonly snapshot: Snapshot}) {
 			· transitions {formatRate(snapshot.transitions)}/s
 			{snapshot.retransmits === undefined ? '' : ` · retrans ${formatRate(snapshot.retransmits)}/s`}
 			{snapshot.listenDrops === undefined ? '' : <>{' · '}<Text {...alarm(snapshot.listenDrops)}>listen drops {formatRate(snapshot.listenDrops)}/s</Text></>}
+			{snapshot.drops === undefined ? '' : <>{' · '}<Text {...alarm(snapshot.drops)}>drops {formatRate(snapshot.drops)}/s</Text></>}
 			{' · '}<Text {...alarm(snapshot.lost)}>lost {formatCount(snapshot.lost)}</Text>
 			{' · '}<Text {...alarm(snapshot.evictions)}>evicted {formatCount(snapshot.evictions)}</Text>
 		</Text>

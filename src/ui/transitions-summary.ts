@@ -53,7 +53,10 @@ export function isFailureEdge(from: number, to: number): boolean {
 	return to === TcpState.CLOSE && failingFrom.has(from);
 }
 
-/** `counters`: whether the source reads the namespace's counters (retransmits, listen drops). */
+/**
+ * `counters`: whether the source reads the namespace's counters (retransmits, listen drops);
+ * the kernel's TCP drops follow them, a row per reason seen.
+ */
 export function summariseTransitions(rates: TransitionRates, counters = false): TransitionRow[] {
 	const rows: TransitionRow[] = [...namedSeries, ...(counters ? counterSeries : [])].map(({series, label, failure}, index) => ({
 		key: `series ${series}`,
@@ -67,6 +70,21 @@ export function summariseTransitions(rates: TransitionRates, counters = false): 
 		rate60: rates.seriesRate(series, 60),
 		history: rates.seriesHistory(series, sparklineSeconds),
 	}));
+	for (const reason of rates.dropReasons()) {
+		rows.push({
+			key: `drops ${reason}`,
+			label: `drops: ${reason}`,
+			series: true,
+			failure: true,
+			order: rows.length,
+			total: rates.dropTotal(reason),
+			rate1: rates.dropRate(reason, 1),
+			rate10: rates.dropRate(reason, 10),
+			rate60: rates.dropRate(reason, 60),
+			history: rates.dropHistory(reason, sparklineSeconds),
+		});
+	}
+
 	for (const {from, to} of rates.edges()) {
 		rows.push({
 			key: `edge ${from} ${to}`,
