@@ -110,7 +110,6 @@ kernelTest('a listener that stops accepting: its queue and drops as ss shows the
 	t.true(listener!.queue!.drops > 0, 'SYNs were dropped');
 	const {drops} = listener!.queue!;
 	t.true(drops >= earlier.drops && drops <= oracle.drops, `drops as ss -m shows them: ${earlier.drops} <= ${drops} <= ${oracle.drops}`);
-	t.true(drops === earlier.drops || drops === oracle.drops, 'a count ss showed, not one between');
 	// The namespace's only listener: the namespace's count of listen drops holds its drops.
 	t.true(listener!.queue!.drops <= after.listenDrops - before.listenDrops, `within the namespace's ListenDrops (${after.listenDrops - before.listenDrops})`);
 	t.true(after.listenOverflows - before.listenOverflows > 0, 'the namespace counted accept queue overflows');
