@@ -73,7 +73,7 @@ type Traced = {rate: number; expected: number; received: number | undefined; los
 // The load generator's last connections can finish closing a while after it exits; the
 // tracer waits this long before stopping, so their changes are counted.
 const settleMs = 1000;
-const perConnection = (workload: string) => (workload.endsWith('graceful') ? 10 : 6);
+const perConnection = (workload: string) => (workload.endsWith('graceful') ? 10 : (workload.endsWith('refused') ? 2 : 6));
 const isListenerEvent = (oldstate: number, newstate: number) =>
 	(oldstate === TcpState.CLOSE && newstate === TcpState.LISTEN) || (oldstate === TcpState.LISTEN && newstate === TcpState.CLOSE);
 

@@ -2,6 +2,7 @@
 // connections to 127.0.0.1 as fast as it can for a given time, then prints how many it made.
 //
 //   loadgen single|threads graceful|reset SECONDS
+//   loadgen single refused SECONDS
 //
 // single:   one thread connects, accepts and closes both ends in turn.
 // threads:  one thread connects and closes, another accepts and closes.
@@ -10,6 +11,8 @@
 //           LISTEN>SYN_RECV>ESTABLISHED>FIN_WAIT1>FIN_WAIT2>CLOSE). The server side keeps
 //           the TIME_WAIT, so the client's ports are never held up and the rate stays steady.
 // reset:    the client aborts (SO_LINGER 0): 6 state changes a connection.
+// refused:  connects to a port bound but not listening: the kernel answers each SYN with a
+//           reset and drops it (NO_SOCKET), 2 state changes a connect (CLOSE>SYN_SENT>CLOSE).
 // Output, one line: {"port":P,"connections":N,"seconds":S}. The port is printed first, on
 // its own line, as soon as the listener is up, so a tracer can filter on it.
 #include <arpa/inet.h>
@@ -26,6 +29,7 @@
 static int listener;
 static struct sockaddr_in server_address;
 static int reset;
+static int refused;
 static atomic_int running = 1;
 static atomic_long accepted;
 
@@ -47,7 +51,7 @@ static int connect_client(void)
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0)
 		die("socket");
-	if (connect(fd, (struct sockaddr *)&server_address, sizeof(server_address)) != 0)
+	if (connect(fd, (struct sockaddr *)&server_address, sizeof(server_address)) != 0 && !refused)
 		die("connect");
 	return fd;
 }
@@ -92,12 +96,14 @@ static void *accept_loop(void *unused)
 int main(int argc, char **argv)
 {
 	if (argc != 4 || (strcmp(argv[1], "single") && strcmp(argv[1], "threads")) ||
-	    (strcmp(argv[2], "graceful") && strcmp(argv[2], "reset"))) {
-		fprintf(stderr, "usage: loadgen single|threads graceful|reset SECONDS\n");
+	    (strcmp(argv[2], "graceful") && strcmp(argv[2], "reset") && strcmp(argv[2], "refused")) ||
+	    (strcmp(argv[2], "refused") == 0 && strcmp(argv[1], "single"))) {
+		fprintf(stderr, "usage: loadgen single|threads graceful|reset SECONDS, loadgen single refused SECONDS\n");
 		return 2;
 	}
 	int threaded = strcmp(argv[1], "threads") == 0;
 	reset = strcmp(argv[2], "reset") == 0;
+	refused = strcmp(argv[2], "refused") == 0;
 	double seconds = atof(argv[3]);
 
 	listener = socket(AF_INET, SOCK_STREAM, 0);
@@ -107,7 +113,7 @@ int main(int argc, char **argv)
 	server_address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (bind(listener, (struct sockaddr *)&server_address, sizeof(server_address)) != 0)
 		die("bind");
-	if (listen(listener, 4096) != 0)
+	if (!refused && listen(listener, 4096) != 0)
 		die("listen");
 	socklen_t length = sizeof(server_address);
 	getsockname(listener, (struct sockaddr *)&server_address, &length);
@@ -124,7 +130,9 @@ int main(int argc, char **argv)
 	while ((elapsed = now() - start) < seconds) {
 		for (int i = 0; i < 64; i++) {
 			int client = connect_client();
-			if (threaded) {
+			if (refused) {
+				close(client);
+			} else if (threaded) {
 				close_client(client);
 			} else {
 				int server = accept(listener, NULL, NULL);
