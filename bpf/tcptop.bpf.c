@@ -544,6 +544,14 @@ SEC("tp_btf/kfree_skb")
 int BPF_PROG(tcptop_drop, struct sk_buff *skb, void *location, enum skb_drop_reason reason,
 	     struct sock *rx_sk)
 {
+	/*
+	 * Left out: a closed socket's queues freed as it is destroyed, which holds the peer's FIN
+	 * on every connection whose end was closed without reading it (most, on a server that
+	 * closes first): housekeeping, not a packet lost, and as many as the connections.
+	 */
+	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE) &&
+	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE))
+		return 0;
 	if (!tcp_packet(skb, rx_sk ? rx_sk : skb->sk))
 		return 0;
 	__u32 slot = (__u32)reason < TCPTOP_DROP_SLOTS ? (__u32)reason : 0;
