@@ -349,6 +349,8 @@ static __always_inline void handle_state_change(void *ctx, const struct sock *sk
 	__u16 family = sk->__sk_common.skc_family;
 	if (!family_wanted(family))
 		return;
+	if (target_netns && sk->__sk_common.skc_net.net->ns.inum != target_netns)
+		return;
 
 	/*
 	 * The per-socket map only serves the pid setting (a socket's first owner): the time in

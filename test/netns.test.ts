@@ -67,3 +67,26 @@ kernelTest('the same 4-tuple in another network namespace is a separate connecti
 		execFileSync('ip', ['netns', 'del', namespace]);
 	}
 });
+
+kernelTest('the netns setting keeps that namespace\'s changes, in the kernel: the same connection here is left out', async t => {
+	const namespace = `tcptop-test-only-${process.pid}`;
+	execFileSync('ip', ['netns', 'add', namespace]);
+	try {
+		execFileSync('ip', ['netns', 'exec', namespace, 'ip', 'link', 'set', 'lo', 'up']);
+		const serverPort = await closedPort('127.0.0.1');
+		let clientPort = await closedPort('127.0.0.1');
+		while (clientPort === serverPort) {
+			clientPort = await closedPort('127.0.0.1');
+		}
+
+		const there = namespaceInode(`/run/netns/${namespace}`);
+		const {transitions} = await captureDuring({localPorts: [serverPort, clientPort], netns: there}, async () => {
+			execFileSync(process.execPath, ['-e', connectionScript, String(serverPort), String(clientPort)]);
+			execFileSync('ip', ['netns', 'exec', namespace, process.execPath, '-e', connectionScript, String(serverPort), String(clientPort)]);
+		});
+		t.true(transitions.length >= 10, `${transitions.length} changes: both ends' lifecycles in the namespace`);
+		t.deepEqual([...new Set(transitions.map(x => x.netns))], [there]);
+	} finally {
+		execFileSync('ip', ['netns', 'del', namespace]);
+	}
+});
