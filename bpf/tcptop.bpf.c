@@ -25,6 +25,8 @@ const volatile __u16 lports[TCPTOP_MAX_PORTS] = {};
 const volatile __u32 n_rports = 0;
 const volatile __u16 rports[TCPTOP_MAX_PORTS] = {};
 const volatile bool use_perf = false;   /* false: ring buffer */
+/* Send retransmits and the drops of known sockets as records of their own (trace --events). */
+const volatile bool trace_events = false;
 
 /*
  * Set by user space before each socket pass: true for a pass that only wants the counters of
@@ -508,6 +510,31 @@ int BPF_PROG(tcptop_reset_received, const struct sock *sk)
 }
 
 /*
+ * A record of something that happened to a full socket other than a state change (trace
+ * --events), in its state, filtered as its changes are: request and timewait sockets (which
+ * have no sk_protocol) are left out. `detail` goes in delta_ns.
+ */
+static __always_inline void submit_event(void *ctx, const struct sock *sk, __u8 type, __u64 detail)
+{
+	int state = sk->__sk_common.skc_state;
+	if (state == TCP_NEW_SYN_RECV || state == TCP_TIME_WAIT)
+		return;
+	__u16 family, sport, dport;
+	if (!tcp_socket_wanted(sk, &family, &sport, &dport))
+		return;
+	/* Softirq runs on whatever task: the socket's owner decides, as for its changes. */
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (target_pid && (pid_tgid >> 32) != target_pid) {
+		__u64 skaddr = (__u64)sk;
+		struct sock_info *info = bpf_map_lookup_elem(&sockets, &skaddr);
+		if (!info || info->owner != target_pid)
+			return;
+	}
+	submit(ctx, sk, type, bpf_ktime_get_ns(), pid_tgid, family, sport, dport, state, state, detail,
+	       0, false);
+}
+
+/*
  * TCP packets the kernel dropped, counted by reason in the kernel: the tracepoint fires for
  * every packet of every protocol dropped, so nothing leaves the kernel but the counts. A
  * packet is TCP's when the socket it was for (rx_sk on receive, the sender's on transmit) is
@@ -554,12 +581,38 @@ int BPF_PROG(tcptop_drop, struct sk_buff *skb, void *location, enum skb_drop_rea
 	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE) &&
 	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE))
 		return 0;
-	if (!tcp_packet(skb, rx_sk ? rx_sk : skb->sk))
+	const struct sock *sk = rx_sk ? rx_sk : skb->sk;
+	if (!tcp_packet(skb, sk))
 		return 0;
 	__u32 slot = (__u32)reason < TCPTOP_DROP_SLOTS ? (__u32)reason : 0;
 	__u64 *value = bpf_map_lookup_elem(&drops, &slot);
 	if (value)
 		*value += 1;
+	if (trace_events && sk)
+		submit_event(ctx, sk, TCPTOP_RECORD_DROP, reason);
+	return 0;
+}
+
+/*
+ * trace --events: a segment a socket retransmitted. Loaded only when asked for: the stream
+ * carries it, the counts come from the namespace's counters and the socket walks. Where the
+ * tracepoint says how the attempt went (its err argument, on recent kernels), only those that went out count, as
+ * the socket's own count does (an attempt the device or the host's queues refused is tried
+ * again); the addon loads the copy that fits the kernel.
+ */
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(tcptop_retransmit, const struct sock *sk, const struct sk_buff *skb, int err)
+{
+	if (sk && err == 0)
+		submit_event(ctx, sk, TCPTOP_RECORD_RETRANSMIT, 0);
+	return 0;
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(tcptop_retransmit_attempt, const struct sock *sk)
+{
+	if (sk)
+		submit_event(ctx, sk, TCPTOP_RECORD_RETRANSMIT, 0);
 	return 0;
 }
 

@@ -38,6 +38,8 @@
 #define TCPTOP_RECORD_OWNER 5          /* process pid (comm) holds the socket skaddr open */
 #define TCPTOP_RECORD_ACCEPTED 6       /* process pid (comm) accepted the socket, in newstate */
 #define TCPTOP_RECORD_COUNTS 7         /* a namespace's sockets per state (state_counts), after them */
+#define TCPTOP_RECORD_RETRANSMIT 8     /* the socket, in newstate, retransmitted a segment */
+#define TCPTOP_RECORD_DROP 9           /* the kernel dropped a packet for the socket, in newstate; delta_ns: the reason */
 
 /* States a pass counts: 1 (ESTABLISHED) to 12 (NEW_SYN_RECV), at state_counts[state - 1]. */
 #define TCPTOP_COUNTED_STATES 12

@@ -63,6 +63,10 @@ CaptureOptions ParseOptions(const Napi::Object& options)
 	if (acceptOwners.IsBoolean()) {
 		parsed.acceptOwners = acceptOwners.As<Napi::Boolean>().Value();
 	}
+	Napi::Value traceEvents = options.Get("traceEvents");
+	if (traceEvents.IsBoolean()) {
+		parsed.traceEvents = traceEvents.As<Napi::Boolean>().Value();
+	}
 	parsed.localPorts = PortList(options, "localPorts");
 	parsed.remotePorts = PortList(options, "remotePorts");
 	return parsed;

@@ -53,6 +53,30 @@ constexpr uint32_t kCapPerfmon = 38;
 constexpr uint32_t kCapBpf = 39;
 
 // Whether the running kernel's release is at least major.minor.
+// How many arguments a tracepoint hands a tp_btf program, as the kernel's BTF declares it
+// (its btf_trace_NAME typedef: a pointer to a function whose first argument is the probe's
+// data, not the tracepoint's); -1 when the BTF cannot say. Parses the kernel's BTF (tens of
+// milliseconds): for what only some runs need.
+int TracepointArguments(const char* name)
+{
+	btf* kernel = btf__load_vmlinux_btf();
+	if (kernel == nullptr) {
+		return -1;
+	}
+	int arguments = -1;
+	int id = btf__find_by_name_kind(kernel, (std::string("btf_trace_") + name).c_str(), BTF_KIND_TYPEDEF);
+	const btf_type* type = id > 0 ? btf__type_by_id(kernel, id) : nullptr;
+	if (type != nullptr) {
+		const btf_type* pointer = btf__type_by_id(kernel, type->type);
+		const btf_type* function = pointer != nullptr && btf_is_ptr(pointer) ? btf__type_by_id(kernel, pointer->type) : nullptr;
+		if (function != nullptr && btf_is_func_proto(function)) {
+			arguments = static_cast<int>(btf_vlen(function)) - 1;
+		}
+	}
+	btf__free(kernel);
+	return arguments;
+}
+
 bool KernelAtLeast(int major, int minor)
 {
 	utsname name = {};
@@ -219,6 +243,12 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 	// skb:kfree_skb names the receiving socket (rx_sk) from Linux 6.11: before, no drops.
 	session->dropsTraced_ = KernelAtLeast(6, 11);
 	bpf_program__set_autoload(skel->progs.tcptop_drop, session->dropsTraced_);
+	// Retransmits as records of their own only for the stream that asks (trace --events), by
+	// the copy of the handler that fits the tracepoint's arguments.
+	skel->rodata->trace_events = options.traceEvents;
+	bool retransmitErr = options.traceEvents && TracepointArguments("tcp_retransmit_skb") >= 3;
+	bpf_program__set_autoload(skel->progs.tcptop_retransmit, retransmitErr);
+	bpf_program__set_autoload(skel->progs.tcptop_retransmit_attempt, options.traceEvents && !retransmitErr);
 	skel->rodata->use_perf = perf;
 	bpf_program__set_autoload(skel->progs.tcptop_flush, perf);
 	bpf_program__set_autoattach(skel->progs.tcptop_flush, false);

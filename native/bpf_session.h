@@ -32,6 +32,9 @@ struct CaptureOptions {
 	// Trace accept()/accept4() exits for passive connections' owners. Off by default: a
 	// syscall tracepoint puts every system call on the host on its slow path.
 	bool acceptOwners = false;
+	// Retransmits, and drops of packets for known sockets, as records of their own
+	// (TCPTOP_RECORD_RETRANSMIT, TCPTOP_RECORD_DROP): trace --events.
+	bool traceEvents = false;
 };
 
 // Why a session could not start. `code` is what JS sees as error.code; `log` holds what

@@ -71,6 +71,9 @@ Options for trace:
   --pid PID          only sockets of this process
   --transport KIND   ringbuf (default) or perf
   --duration SECS    stop after this many seconds
+  --events           also stream each retransmitted segment and each packet the kernel
+                     drops for a socket, as lines of their own (STATE !! RETRANSMIT, or
+                     !! DROP REASON; JSON: "event": "retransmit" or "drop")
 
 Recording and replay (the live view, batch mode and trace):
   --record FILE      also write everything captured to FILE (see README, Recording format)
@@ -102,6 +105,7 @@ const optionSpec = {
 	netns: {type: 'string'},
 	transport: {type: 'string'},
 	duration: {type: 'string'},
+	events: {type: 'boolean'},
 	debug: {type: 'boolean'},
 	delay: {type: 'string', short: 'd'},
 	sort: {type: 'string'},
@@ -445,6 +449,10 @@ async function runTable(values: OptionValues, words: readonly string[]): Promise
 		throw new UsageError('--metrics cannot be used with --replay');
 	}
 
+	if (values.events) {
+		throw new UsageError('--events is for trace; the live view, -b and --metrics count retransmits and drops');
+	}
+
 	// The stream's options: the table modes show every connection (their filter is the ss-like
 	// language) and run until stopped.
 	for (const option of ['ipv4', 'ipv6', 'lport', 'rport', 'pid', 'duration'] as const) {
@@ -546,6 +554,10 @@ async function main(argv: string[]): Promise<number> {
 		throw new UsageError('-4 and -6 cannot be used together');
 	}
 
+	if (values.events && values.replay !== undefined) {
+		throw new UsageError('--events cannot be used with --replay: a recording holds no retransmits or drops');
+	}
+
 	const durationSeconds = parseSeconds('duration', values.duration);
 	const {source, replay} = openCapture(values, {
 		family: values.ipv4 ? 4 : values.ipv6 ? 6 : 0,
@@ -556,6 +568,7 @@ async function main(argv: string[]): Promise<number> {
 	}, warnOnStderr, {
 		// The stream shows the task on the CPU, so it leaves accept() untraced.
 		acceptOwners: false,
+		traceEvents: values.events ?? false,
 	});
 	try {
 		// A live trace's reader may go while nothing is written; a replay writes until its end.

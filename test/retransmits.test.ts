@@ -6,6 +6,7 @@ import {once} from 'node:events';
 import {createInterface} from 'node:readline';
 import {setTimeout as delay} from 'node:timers/promises';
 import {attached, finish, start} from './helpers/cli.js';
+import type {ExecutionContext} from 'ava';
 import {kernelTest} from './helpers/kernel.js';
 import {testNamespace} from './helpers/netns.js';
 
@@ -30,10 +31,15 @@ function ssTotalRetransmits(namespace: string): number {
 	return Number(total ?? 0);
 }
 
-kernelTest('a connection whose peer went away retransmits: RETRANS and RETR/s, as ss -ti counts them', async t => {
-	const sender = testNamespace(t, 'retr-a');
-	const receiver = testNamespace(t, 'retr-b');
-	const [here, there] = [`tr${process.pid % 100_000}a`, `tr${process.pid % 100_000}b`];
+/**
+ * Two namespaces of the test's own joined by a veth pair (addresses 10.214.0.1 and .2 in them
+ * alone), a server in the receiver's, and a client connected from the sender's that sends 200 kB
+ * for each line written to its stdin.
+ */
+async function connectedPair(t: ExecutionContext, label: string) {
+	const sender = testNamespace(t, `${label}-a`);
+	const receiver = testNamespace(t, `${label}-b`);
+	const [here, there] = [`${label}${process.pid % 100_000}a`, `${label}${process.pid % 100_000}b`];
 	execFileSync('ip', ['link', 'add', here, 'netns', sender, 'type', 'veth', 'peer', 'name', there, 'netns', receiver]);
 	execFileSync('ip', ['-n', sender, 'addr', 'add', '10.214.0.1/24', 'dev', here]);
 	execFileSync('ip', ['-n', receiver, 'addr', 'add', '10.214.0.2/24', 'dev', there]);
@@ -46,6 +52,11 @@ kernelTest('a connection whose peer went away retransmits: RETRANS and RETR/s, a
 	const client = spawn('ip', ['netns', 'exec', sender, process.execPath, '-e', clientScript], {stdio: ['pipe', 'pipe', 'inherit']});
 	t.teardown(() => client.kill());
 	await once(createInterface({input: client.stdout}), 'line');
+	return {sender, receiver, there, client};
+}
+
+kernelTest('a connection whose peer went away retransmits: RETRANS and RETR/s, as ss -ti counts them', async t => {
+	const {sender, receiver, there, client} = await connectedPair(t, 'tr');
 
 	const tcptop = start(['-b', '-n', '6', '-d', '1', '--json', '--netns', sender, `dport = ${port}`]);
 	const output = finish(tcptop);
@@ -64,4 +75,28 @@ kernelTest('a connection whose peer went away retransmits: RETRANS and RETR/s, a
 	const last = rows.at(-1)!.retransmits as number;
 	t.true(last > 0 && last <= oracle, `retransmits as ss -ti counts them: ${last}, ss ${oracle} after`);
 	t.true(rows.some(row => (row!.retransmits_per_s as number) > 0), `RETR/s while it happens: ${rows.map(row => row!.retransmits_per_s).join(', ')}`);
+});
+
+kernelTest('trace --events: the retransmits as ss -ti counts them, and the drops with their reason, of that namespace alone', async t => {
+	const {sender, receiver, there, client} = await connectedPair(t, 'te');
+	const tcptop = start(['trace', '--events', '--json', '--netns', sender, '--duration', '5']);
+	const output = finish(tcptop);
+	await attached(tcptop);
+	// The receiver's end goes down: the sender's segments are dropped on their way out (no
+	// neighbour answers), and retransmitted.
+	execFileSync('ip', ['-n', receiver, 'link', 'set', there, 'down']);
+	client.stdin.write('send\n');
+	const {code, stdout, stderr} = await output;
+	t.is(code, 0, stderr);
+	const oracle = ssTotalRetransmits(sender);
+	type Line = {event?: string; netns: number; laddr: string; raddr: string; rport: number; state?: string; reason?: string};
+	const lines = stdout.trim().split('\n').map(line => JSON.parse(line) as Line);
+	const netns = Number(execFileSync('ip', ['netns', 'exec', sender, 'stat', '-L', '-c', '%i', '/proc/self/ns/net'], {encoding: 'utf8'}).trim());
+	t.deepEqual([...new Set(lines.map(line => line.netns))], [netns], 'the sender\'s namespace alone');
+	const retransmits = lines.filter(line => line.event === 'retransmit');
+	t.true(retransmits.length > 0 && retransmits.length <= oracle, `${retransmits.length} retransmit lines, ss -ti counts ${oracle} segments`);
+	t.true(retransmits.every(line => line.laddr === '10.214.0.1' && line.raddr === '10.214.0.2' && line.rport === port && line.state === 'ESTABLISHED'));
+	const drops = lines.filter(line => line.event === 'drop');
+	t.true(drops.length > 0, 'segments dropped on their way out');
+	t.true(drops.every(line => line.rport === port && /^[A-Z][A-Z0-9_]+$/.test(line.reason!)), `reasons named: ${[...new Set(drops.map(line => line.reason))].join(', ')}`);
 });

@@ -28,6 +28,11 @@ export type NativeCaptureOptions = {
 	 * default the owners come from the complete socket passes instead.
 	 */
 	acceptOwners: boolean;
+	/**
+	 * Send retransmits, and the packets the kernel drops for known sockets, as events of their
+	 * own (batches' `events`; trace --events). Off by default: the counts come without them.
+	 */
+	traceEvents?: boolean;
 };
 
 /**

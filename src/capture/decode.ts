@@ -1,7 +1,7 @@
 // Decodes the addon's blocks: whole 96-byte records back to back, little-endian, laid out
 // as struct tcptop_record in bpf/tcptop.h (the offsets below mirror it).
 import {formatIPv4, formatIPv6} from './address.js';
-import {TcpState, type Accepted, type ExistingSocket, type ListenerQueue, type Reset, type SocketFigures, type Transition} from './transition.js';
+import {TcpState, type Accepted, type ExistingSocket, type ListenerQueue, type Reset, type SocketFigures, type SocketIncident, type Transition} from './transition.js';
 import type {NamespaceCounts} from './source.js';
 
 export const RECORD_SIZE = 96;
@@ -12,6 +12,8 @@ const RECORD_RESET_RECEIVED = 4;
 const RECORD_OWNER = 5;
 const RECORD_ACCEPTED = 6;
 const RECORD_COUNTS = 7;
+const RECORD_RETRANSMIT = 8;
+const RECORD_DROP = 9;
 /** States a COUNTS record counts: 1 (ESTABLISHED) to 12 (NEW_SYN_RECV). */
 const countedStates = 12;
 const FLAG_DELTA_KNOWN = 0x1;
@@ -297,6 +299,8 @@ export type DecodedBlock = {
 	transitions: Transition[];
 	resets: Reset[];
 	accepted: Accepted[];
+	/** Retransmits and drops (trace --events); a drop's reason is the kernel's value, named by the caller. */
+	incidents: Array<Omit<SocketIncident, 'reason'> & {reasonValue: number}>;
 };
 
 /**
@@ -304,7 +308,7 @@ export type DecodedBlock = {
  * into wall-clock time. Throws DecodeError on a block that is not whole records of a known kind.
  */
 export function decodeBlock(block: ArrayBuffer, wallOffsetMs: number): DecodedBlock {
-	const decoded: DecodedBlock = {transitions: [], resets: [], accepted: []};
+	const decoded: DecodedBlock = {transitions: [], resets: [], accepted: [], incidents: []};
 	forEachRecord(block, (type, view, bytes, offset) => {
 		if (type === RECORD_STATE) {
 			decoded.transitions.push(new KernelTransition(view, bytes, offset, wallOffsetMs));
@@ -314,6 +318,11 @@ export function decodeBlock(block: ArrayBuffer, wallOffsetMs: number): DecodedBl
 		} else if (type === RECORD_ACCEPTED) {
 			const {monoMs, wallMs, sock, netns, pid, tid, comm, family, laddr, lport, raddr, rport} = new KernelTransition(view, bytes, offset, wallOffsetMs);
 			decoded.accepted.push({monoMs, wallMs, sock, netns, pid, tid, comm, family, laddr, lport, raddr, rport});
+		} else if (type === RECORD_RETRANSMIT || type === RECORD_DROP) {
+			const {monoMs, wallMs, sock, netns, pid, tid, comm, family, laddr, lport, raddr, rport, newstate} = new KernelTransition(view, bytes, offset, wallOffsetMs);
+			const kind = type === RECORD_RETRANSMIT ? 'retransmit' : 'drop';
+			const reasonValue = kind === 'drop' ? readU64(view, offset + Offset.deltaNs) : 0;
+			decoded.incidents.push({kind, monoMs, wallMs, sock, netns, pid, tid, comm, family, laddr, lport, raddr, rport, state: newstate, reasonValue});
 		} else {
 			throw unknownType(type, offset);
 		}

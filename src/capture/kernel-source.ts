@@ -230,16 +230,18 @@ export class KernelSource implements TransitionSource {
 
 				const decoded = decodeBlock(block, wallOffset.ms);
 				const {resets, accepted} = decoded;
+				const incidents = decoded.incidents.length === 0 ? undefined : decoded.incidents.map(({reasonValue, ...incident}) => ({...incident, reason: incident.kind === 'drop' ? this.#dropReason(reasonValue) : ''}));
 				let {transitions} = decoded;
 				if (reorder) {
 					const byTime = (a: {monoMs: number}, b: {monoMs: number}) => a.monoMs - b.monoMs;
 					transitions.sort(byTime);
 					resets.sort(byTime);
 					accepted.sort(byTime);
+					decoded.incidents.sort(byTime);
 				}
 
 				transitions = clock.apply(transitions);
-				handlers.batch({transitions, resets, accepted, dropped: dropped + droppedHere, lost});
+				handlers.batch({transitions, resets, accepted, incidents, dropped: dropped + droppedHere, lost});
 			} catch (error) {
 				fail(error as Error);
 			}
@@ -358,13 +360,17 @@ export class KernelSource implements TransitionSource {
 		const drops = new Map<string, number>();
 		for (const [value, count] of counts.entries()) {
 			if (count > 0) {
-				// The names are read from the kernel's BTF once a drop needs one.
-				this.#dropNames ??= this.#addon.dropReasonNames?.() ?? [];
-				drops.set(value === 0 ? 'OTHER' : (this.#dropNames[value] || `REASON_${value}`), count);
+				drops.set(this.#dropReason(value), count);
 			}
 		}
 
 		return drops;
+	}
+
+	/** A drop reason's name (the kernel's), read from its BTF once a drop needs one. */
+	#dropReason(value: number): string {
+		this.#dropNames ??= this.#addon.dropReasonNames?.() ?? [];
+		return value === 0 || value >= this.#dropNames.length ? 'OTHER' : (this.#dropNames[value] || `REASON_${value}`);
 	}
 
 	#stopPasses(): void {

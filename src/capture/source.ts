@@ -1,6 +1,6 @@
 // Where transitions come from. The kernel is one source; a replay file or a test is another.
 import type {NetCounters} from './net-counters.js';
-import type {Accepted, ExistingSocket, Reset, Transition} from './transition.js';
+import type {Accepted, ExistingSocket, Reset, SocketIncident, Transition} from './transition.js';
 
 export type TransitionBatch = {
 	readonly transitions: readonly Transition[];
@@ -8,6 +8,8 @@ export type TransitionBatch = {
 	readonly resets: readonly Reset[];
 	/** Connections accepted in the same span, with the accepting process. */
 	readonly accepted: readonly Accepted[];
+	/** Retransmits and drops in the same span, where the source was asked for them (trace --events). */
+	readonly incidents?: readonly SocketIncident[];
 	/** Running total of records the kernel could not write (its buffer was full). */
 	readonly dropped: number;
 	/** Running total of records the perf buffer reported lost. */

@@ -124,6 +124,22 @@ export type Accepted = SocketEvent & {
 };
 
 /**
+ * Something that happened to a socket other than a state change, streamed by trace --events:
+ * a segment it retransmitted, or a packet the kernel dropped that was for it.
+ */
+export type SocketIncident = SocketEvent & {
+	readonly kind: 'retransmit' | 'drop';
+	/** The task on the CPU, as for a Transition. */
+	readonly pid: number;
+	readonly tid: number;
+	readonly comm: string;
+	/** The socket's state then. */
+	readonly state: number;
+	/** A drop's reason, the kernel's name for it (NO_SOCKET, TCP_LISTEN_OVERFLOW ...); '' for a retransmit. */
+	readonly reason: string;
+};
+
+/**
  * A reset a socket sent or received. A received reset comes before the change to CLOSE it
  * causes; a socket that aborts changes to CLOSE first, then sends its reset.
  */

@@ -68,8 +68,8 @@ export async function runTrace(source: TransitionSource, options: TraceOptions, 
 			batch(batch) {
 				dropped = batch.dropped;
 				lost = batch.lost;
-				if (batch.transitions.length > 0 && out.writable) {
-					write(formatBatch(batch.transitions, options.format, layout));
+				if ((batch.transitions.length > 0 || (batch.incidents?.length ?? 0) > 0) && out.writable) {
+					write(formatBatch(batch.transitions, options.format, layout, batch.incidents));
 				}
 			},
 			// A replay that reached the end of its recording.
