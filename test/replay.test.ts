@@ -711,6 +711,7 @@ test('--record to a pipe when the capture cannot start: nothing written, the pip
 
 testUsageErrors([
 	[['trace', '--record', 'a', '--replay', 'b'], /--record cannot be used with --replay/],
+	[['trace', '--events', '--replay', 'b'], /--events cannot be used with --replay/],
 	[['--record', 'a', '--replay', 'b'], /--record cannot be used with --replay/],
 	[['trace', '--replay', 'b', '--transport', 'perf'], /--transport cannot be used with --replay/],
 	[['trace', '--speed', '2'], /--speed is for --replay/],

@@ -29,6 +29,7 @@ const usageErrors: Array<[string[], RegExp]> = [
 	[['--pid', '1234'], /--pid is for trace; the live view, -b and --metrics take a filter/],
 	[['-b', '--duration', '60'], /--duration is for trace/],
 	[['-b', '-4'], /-4 is for trace/],
+	[['-b', '--events'], /--events is for trace; the live view, -b and --metrics count retransmits and drops/],
 	[['--metrics', '0', '--lport', '80'], /--lport is for trace/],
 ];
 
