@@ -100,7 +100,17 @@ test('records in a block come out in order', t => {
 });
 
 test('an empty block is no transitions', t => {
-	t.deepEqual(decodeBlock(new ArrayBuffer(0), 0), {transitions: [], resets: [], accepted: []});
+	t.deepEqual(decodeBlock(new ArrayBuffer(0), 0), {transitions: [], resets: [], accepted: [], incidents: []});
+});
+
+test('retransmit and drop records decode as incidents, in the socket\'s state, a drop with its reason\'s value', t => {
+	const established = {oldstate: TcpState.ESTABLISHED, newstate: TcpState.ESTABLISHED};
+	const {transitions, incidents} = decodeBlock(block(record({type: 8, ...established}), record({type: 9, deltaNs: 58n, ...established, tsNs: 6_000_000_000n})), 0);
+	t.deepEqual(transitions, []);
+	t.like(incidents, [
+		{kind: 'retransmit', state: TcpState.ESTABLISHED, laddr: '127.0.0.1', lport: 40_000, raddr: '10.1.2.3', rport: 443, pid: 1234, comm: 'curl', monoMs: 5000, reasonValue: 0},
+		{kind: 'drop', state: TcpState.ESTABLISHED, reasonValue: 58, monoMs: 6000},
+	]);
 });
 
 test('a truncated block is a clear error', t => {
@@ -110,7 +120,7 @@ test('a truncated block is a clear error', t => {
 });
 
 test('an unknown record type or family is a clear error', t => {
-	t.throws(() => decodeBlock(block(record(), record({type: 9})), 0), {instanceOf: DecodeError, message: 'record 1: unknown record type 9'});
+	t.throws(() => decodeBlock(block(record(), record({type: 10})), 0), {instanceOf: DecodeError, message: 'record 1: unknown record type 10'});
 	t.throws(() => decodeBlock(block(record({family: 1})), 0), {instanceOf: DecodeError, message: 'record 0: unknown address family 1'});
 });
 
