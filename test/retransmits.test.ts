@@ -1,6 +1,7 @@
 // Retransmits against the kernel: a connection across a veth pair between two namespaces of
-// the test's own, whose peer's end goes down while it sends. ss -ti (retrans:N/TOTAL) is the
-// oracle.
+// the test's own, whose peer goes away while it sends: its address removed (the segments go
+// out and are lost on the other side), then its end of the pair down (the segments wait for a
+// neighbour that no longer answers, and are dropped). ss -ti (retrans:N/TOTAL) is the oracle.
 import {execFileSync, spawn} from 'node:child_process';
 import {once} from 'node:events';
 import {createInterface} from 'node:readline';
@@ -34,7 +35,7 @@ function ssTotalRetransmits(namespace: string): number {
 /**
  * Two namespaces of the test's own joined by a veth pair (addresses 10.214.0.1 and .2 in them
  * alone), a server in the receiver's, and a client connected from the sender's that sends 200 kB
- * for each line written to its stdin.
+ * for each line written to its stdin. gone(): the receiver's address goes; down(): its end.
  */
 async function connectedPair(t: ExecutionContext, label: string) {
 	const sender = testNamespace(t, `${label}-a`);
@@ -52,17 +53,26 @@ async function connectedPair(t: ExecutionContext, label: string) {
 	const client = spawn('ip', ['netns', 'exec', sender, process.execPath, '-e', clientScript], {stdio: ['pipe', 'pipe', 'inherit']});
 	t.teardown(() => client.kill());
 	await once(createInterface({input: client.stdout}), 'line');
-	return {sender, receiver, there, client};
+	return {
+		sender,
+		client,
+		gone() {
+			execFileSync('ip', ['-n', receiver, 'addr', 'del', '10.214.0.2/24', 'dev', there]);
+		},
+		down() {
+			execFileSync('ip', ['-n', receiver, 'link', 'set', there, 'down']);
+		},
+	};
 }
 
 kernelTest('a connection whose peer went away retransmits: RETRANS and RETR/s, as ss -ti counts them', async t => {
-	const {sender, receiver, there, client} = await connectedPair(t, 'tr');
+	const {sender, client, gone} = await connectedPair(t, 'tr');
 
 	const tcptop = start(['-b', '-n', '6', '-d', '1', '--json', '--netns', sender, `dport = ${port}`]);
 	const output = finish(tcptop);
 	await attached(tcptop);
-	// The receiver's end goes down: what the sender sends now is lost, and retransmitted.
-	execFileSync('ip', ['-n', receiver, 'link', 'set', there, 'down']);
+	// The receiver goes: what the sender sends now is lost, and retransmitted.
+	gone();
 	client.stdin.write('send\n');
 	const {code, stdout, stderr} = await output;
 	t.is(code, 0, stderr);
@@ -78,14 +88,17 @@ kernelTest('a connection whose peer went away retransmits: RETRANS and RETR/s, a
 });
 
 kernelTest('trace --events: the retransmits as ss -ti counts them, and the drops with their reason, of that namespace alone', async t => {
-	const {sender, receiver, there, client} = await connectedPair(t, 'te');
-	const tcptop = start(['trace', '--events', '--json', '--netns', sender, '--duration', '5']);
+	const {sender, client, gone, down} = await connectedPair(t, 'te');
+	const tcptop = start(['trace', '--events', '--json', '--netns', sender, '--duration', '9']);
 	const output = finish(tcptop);
 	await attached(tcptop);
-	// The receiver's end goes down: the sender's segments are dropped on their way out (no
-	// neighbour answers), and retransmitted.
-	execFileSync('ip', ['-n', receiver, 'link', 'set', there, 'down']);
+	// The receiver goes: the sender's segments are lost, and retransmitted. Then its end of the
+	// pair: the sender's neighbour entry is flushed, asked again for 3 s in vain, and what waited
+	// for it is dropped.
+	gone();
 	client.stdin.write('send\n');
+	await delay(1500);
+	down();
 	const {code, stdout, stderr} = await output;
 	t.is(code, 0, stderr);
 	const oracle = ssTotalRetransmits(sender);
@@ -94,7 +107,7 @@ kernelTest('trace --events: the retransmits as ss -ti counts them, and the drops
 	const netns = Number(execFileSync('ip', ['netns', 'exec', sender, 'stat', '-L', '-c', '%i', '/proc/self/ns/net'], {encoding: 'utf8'}).trim());
 	t.deepEqual([...new Set(lines.map(line => line.netns))], [netns], 'the sender\'s namespace alone');
 	const retransmits = lines.filter(line => line.event === 'retransmit');
-	t.true(retransmits.length > 0 && retransmits.length <= oracle, `${retransmits.length} retransmit lines, ss -ti counts ${oracle} segments`);
+	t.true(retransmits.length > 0 && retransmits.length <= oracle, `${retransmits.length} retransmit lines, ss -ti counts ${oracle} segments after`);
 	t.true(retransmits.every(line => line.laddr === '10.214.0.1' && line.raddr === '10.214.0.2' && line.rport === port && line.state === 'ESTABLISHED'));
 	const drops = lines.filter(line => line.event === 'drop');
 	t.true(drops.length > 0, 'segments dropped on their way out');
