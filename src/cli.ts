@@ -8,6 +8,7 @@ import {readerGone, type CaptureError, type Transport} from './capture/addon.js'
 import {cgroupPaths, processCgroups} from './capture/cgroups.js';
 import {FilteredSource, filtersSomething, type CaptureFilter} from './capture/filtered-source.js';
 import {KernelSource, type KernelSourceOptions} from './capture/kernel-source.js';
+import {netCountersOf} from './capture/net-counters.js';
 import {namedNamespaceInode, netNamespaceExists} from './capture/net-namespaces.js';
 import {liveOrigin, monotonicNow, replayOrigin} from './capture/origin.js';
 import {withRecording} from './capture/recording-source.js';
@@ -422,7 +423,9 @@ async function runBatchMode(values: OptionValues, viewing: Viewing, startMetrics
  * for each connection's counters (and, every fifth, to reconcile with the kernel).
  */
 function tableSourceOptions(values: OptionValues, viewing: Viewing): KernelSourceOptions {
-	return {passIntervalMs: viewing.delaySeconds * 1000, acceptOwners: values['accept-owners'] ?? false};
+	// With --netns, the counters of that namespace, as its rows and per-state counts are.
+	const netns = values.replay === undefined ? parseNetns(values.netns, false) : 0;
+	return {passIntervalMs: viewing.delaySeconds * 1000, acceptOwners: values['accept-owners'] ?? false, ...(netns ? {netCounters: netCountersOf(netns)} : {})};
 }
 
 function warnOnStderr(message: string): void {

@@ -123,12 +123,20 @@ kernelTest('a listener that stops accepting: its queue and drops as ss shows the
 	t.true(tcptop >= sum(earlier.synRetransmits) && tcptop <= sum(oracle.synRetransmits), `retransmits as ss -ti shows them: ${sum(earlier.synRetransmits)} <= ${tcptop} <= ${sum(oracle.synRetransmits)}`);
 });
 
-kernelTest('-b --json: the listener\'s queue, in trouble, and the drops it makes while tcptop runs', async t => {
+kernelTest('-b --json: the listener\'s queue, in trouble, and the drops it makes while tcptop runs; the namespace\'s own counts', async t => {
 	const {namespace, port} = await fullListener(t, 'listen-json');
 	// Three prints a second apart: the clients' second SYN retransmits (3 s) fall in them.
+	const before = netCountersIn(namespace);
 	const {code, stdout, stderr} = await run(['-b', '-n', '4', '-d', '1', '--json', '--netns', namespace, `sport = ${port}`]);
+	const after = netCountersIn(namespace);
 	t.is(code, 0, stderr);
-	const documents = stdout.trim().split('\n').map(line => JSON.parse(line) as {connections: Array<Record<string, unknown>>});
+	type Counted = {count: number} | null;
+	const documents = stdout.trim().split('\n').map(line => JSON.parse(line) as {connections: Array<Record<string, unknown>>; listen_drops: Counted; syn_retransmits: Counted});
+	// --netns: the header's counts are that namespace's, not tcptop's own.
+	const listenDrops = documents.reduce((sum, document) => sum + document.listen_drops!.count, 0);
+	t.true(listenDrops > 0 && listenDrops <= after.listenDrops - before.listenDrops, `listen drops ${listenDrops}, the namespace's ${after.listenDrops - before.listenDrops}`);
+	const synRetransmits = documents.reduce((sum, document) => sum + document.syn_retransmits!.count, 0);
+	t.true(synRetransmits > 0 && synRetransmits <= after.synRetransmits - before.synRetransmits, `SYN retransmits ${synRetransmits}, the namespace's ${after.synRetransmits - before.synRetransmits}`);
 	const listeners = documents.map(document => document.connections.find(connection => connection.state === 'LISTEN'));
 	type Listener = {accept_queue: number; accept_backlog: number; syn_queue: number; drops: number; drops_per_s: number};
 	const queues = listeners.map(listener => listener!.listener as Listener);

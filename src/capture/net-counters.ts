@@ -1,7 +1,7 @@
-// The kernel's TCP counters for tcptop's network namespace, from /proc/net/snmp and
-// /proc/net/netstat (what `nstat` and `netstat -s` read): running totals since the namespace
-// was made.
-import {readFileSync} from 'node:fs';
+// The kernel's TCP counters for a network namespace, from /proc/net/snmp and /proc/net/netstat
+// (what `nstat` and `netstat -s` read): running totals since the namespace was made. /proc/net
+// is tcptop's own namespace's; /proc/PID/net that of the namespace process PID is in.
+import {readdirSync, readFileSync, readlinkSync, statSync} from 'node:fs';
 
 export type NetCounters = {
 	/** Connection attempts dropped because a listener's accept queue was full (TcpExt ListenOverflows). */
@@ -21,6 +21,47 @@ export function readNetCounters(directory = '/proc/net'): NetCounters | undefine
 	} catch {
 		return undefined;
 	}
+}
+
+/** How long a namespace without a process found in it waits before /proc is searched again. */
+const searchAgainMs = 5000;
+
+/**
+ * Reads the counters of the network namespace of this inode: tcptop's own through /proc/net,
+ * another through a process in it (/proc/PID/net), kept while it stays there; undefined while
+ * no process is in it (a namespace only `ip netns` holds), or /proc cannot say.
+ */
+export function netCountersOf(inode: number, now = () => performance.now()): () => NetCounters | undefined {
+	let own: boolean | undefined;
+	let pid: string | undefined;
+	let searchedAtMs = Number.NEGATIVE_INFINITY;
+	const link = `net:[${inode}]`;
+	const isIn = (candidate: string) => {
+		try {
+			return readlinkSync(`/proc/${candidate}/ns/net`) === link;
+		} catch {
+			return false; // gone, or out of reach
+		}
+	};
+
+	return () => {
+		own ??= statSync('/proc/self/ns/net').ino === inode;
+		if (own) {
+			return readNetCounters();
+		}
+
+		if (pid === undefined || !isIn(pid)) {
+			pid = undefined;
+			if (now() - searchedAtMs < searchAgainMs) {
+				return undefined;
+			}
+
+			searchedAtMs = now();
+			pid = readdirSync('/proc').find(entry => /^\d+$/.test(entry) && isIn(entry));
+		}
+
+		return pid === undefined ? undefined : readNetCounters(`/proc/${pid}/net`);
+	};
 }
 
 /** The counters from the two files' texts (each section: a line of names, then one of values). */
