@@ -158,6 +158,19 @@ struct {
 	__type(value, struct pass_sent);
 } pass_sent SEC(".maps");
 
+/*
+ * Per listener (by address), the SYN-ACKs it retransmitted since tcptop started, read by the
+ * socket walks. Removed when the listener closes; a listener that finds the map full goes
+ * uncounted.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} synack_retransmits SEC(".maps");
+
 /* Per CPU, TCP packets the kernel dropped, by reason (see tcptop_drop), read by the addon. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -394,6 +407,8 @@ static __always_inline void handle_state_change(void *ctx, const struct sock *sk
 	/* The socket's last change: its address may be reused by a new socket once it is freed. */
 	if (info && newstate == TCP_CLOSE)
 		bpf_map_delete_elem(&sockets, &skaddr);
+	if (oldstate == TCP_LISTEN && newstate == TCP_CLOSE)
+		bpf_map_delete_elem(&synack_retransmits, &skaddr);
 
 	__u16 sport, dport;
 	if (!ports_wanted(sk, &sport, &dport))
@@ -594,6 +609,31 @@ int BPF_PROG(tcptop_drop, struct sk_buff *skb, void *location, enum skb_drop_rea
 }
 
 /*
+ * A listener retransmitted a SYN-ACK: the client's ACK did not come (a lossy path to the
+ * clients, or SYNs from addresses that never answer). Counted per listener; rare, so always on.
+ */
+SEC("tp_btf/tcp_retransmit_synack")
+int BPF_PROG(tcptop_synack, const struct sock *sk)
+{
+	if (!sk)
+		return 0;
+	__u64 key = (__u64)sk;
+	__u64 *count = bpf_map_lookup_elem(&synack_retransmits, &key);
+	if (count) {
+		__sync_fetch_and_add(count, 1);
+		return 0;
+	}
+	__u64 one = 1;
+	/* Another CPU may have made the entry meanwhile: then it is counted there. */
+	if (bpf_map_update_elem(&synack_retransmits, &key, &one, BPF_NOEXIST) != 0) {
+		count = bpf_map_lookup_elem(&synack_retransmits, &key);
+		if (count)
+			__sync_fetch_and_add(count, 1);
+	}
+	return 0;
+}
+
+/*
  * trace --events: a segment a socket retransmitted. Loaded only when asked for: the stream
  * carries it, the counts come from the namespace's counters and the socket walks. Where the
  * tracepoint says how the attempt went (its err argument, on recent kernels), only those that went out count, as
@@ -785,6 +825,9 @@ static __always_inline void pass_socket(struct seq_file *seq, const struct sock_
 		const struct inet_connection_sock *icsk = (const struct inet_connection_sock *)listener;
 		rec.queue.syn_queue = icsk->icsk_accept_queue.qlen.counter;
 		rec.queue.drops = listen_drops(listener);
+		__u64 key = (__u64)skc;
+		__u64 *synacks = bpf_map_lookup_elem(&synack_retransmits, &key);
+		rec.synack_retransmits = synacks ? *synacks : 0;
 	}
 	if (bpf_seq_write(seq, &rec, sizeof(rec)) != 0)
 		return;

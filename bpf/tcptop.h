@@ -77,6 +77,8 @@ struct tcptop_record {
 	union {
 		__u64 delta_ns;    /* 16: time spent in oldstate (see flags) */
 		__u64 bytes_acked; /* 16: SOCKET records with TCPTOP_FLAG_FIGURES */
+		/* 16: SOCKET records with TCPTOP_FLAG_QUEUE: SYN-ACKs the listener retransmitted since tcptop started */
+		__u64 synack_retransmits;
 	};
 	union {
 		struct {

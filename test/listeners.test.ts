@@ -239,3 +239,52 @@ kernelTest('a listeners pass of a namespace without listeners is an empty block 
 	// A detached buffer (what an external buffer without data is) cannot be read at all.
 	t.deepEqual(decodePass(block, 0).sockets, []);
 });
+
+// A SYN from an address no one has (10.214.1.77, next to the sender's 10.214.1.1): the listener
+// answers, no neighbour answers for it, and the SYN-ACK is retransmitted (1 s, then 3 s later).
+const synScript = `
+import socket, struct, sys
+src, dst, dport = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def checksum(data):
+    total = sum(struct.unpack('!%dH' % (len(data) // 2), data))
+    total = (total >> 16) + (total & 0xffff)
+    return ~(total + (total >> 16)) & 0xffff
+tcp = struct.pack('!HHLLBBHHH', 40000, dport, 1000, 0, 5 << 4, 0x02, 64240, 0, 0)
+pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack('!BBH', 0, 6, len(tcp))
+tcp = tcp[:16] + struct.pack('!H', checksum(pseudo + tcp)) + tcp[18:]
+ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(tcp), 1, 0, 64, 6, 0, socket.inet_aton(src), socket.inet_aton(dst))
+socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW).sendto(ip + tcp, (dst, 0))
+`;
+
+const openListenerScript = `
+import socket, sys
+s = socket.socket()
+s.bind(('10.214.1.2', 7400))
+s.listen(16)
+print('listening', flush=True)
+sys.stdin.read()
+`;
+
+kernelTest('a listener whose SYN-ACK is never answered: its SYN-ACK retransmits, as the namespace counts them', async t => {
+	const sender = testNamespace(t, 'synack-a');
+	const receiver = testNamespace(t, 'synack-b');
+	const [here, there] = [`sa${process.pid % 100_000}a`, `sa${process.pid % 100_000}b`];
+	execFileSync('ip', ['link', 'add', here, 'netns', sender, 'type', 'veth', 'peer', 'name', there, 'netns', receiver]);
+	execFileSync('ip', ['-n', sender, 'addr', 'add', '10.214.1.1/24', 'dev', here]);
+	execFileSync('ip', ['-n', receiver, 'addr', 'add', '10.214.1.2/24', 'dev', there]);
+	execFileSync('ip', ['-n', sender, 'link', 'set', here, 'up']);
+	execFileSync('ip', ['-n', receiver, 'link', 'set', there, 'up']);
+	const server = inNamespace(receiver, ['python3', '-c', openListenerScript]);
+	t.teardown(() => server.kill());
+	await firstLine(server);
+	const before = netCountersIn(receiver);
+	execFileSync('ip', ['netns', 'exec', sender, 'python3', '-c', synScript, '10.214.1.77', '10.214.1.2', '7400']);
+	const {code, stdout, stderr} = await run(['-b', '-n', '3', '-d', '1', '--json', '--netns', receiver, 'sport = 7400']);
+	const after = netCountersIn(receiver);
+	t.is(code, 0, stderr);
+	type Listener = {syn_queue: number; synack_retransmits: number};
+	const listeners = stdout.trim().split('\n').map(line => (JSON.parse(line) as {connections: Array<{listener: Listener | null}>}).connections[0]!.listener!);
+	t.is(listeners[0]!.syn_queue, 1, 'the handshake under way');
+	const last = listeners.at(-1)!.synack_retransmits;
+	t.true(last >= 1 && last <= after.synRetransmits - before.synRetransmits, `${last} SYN-ACKs retransmitted, the namespace counts ${after.synRetransmits - before.synRetransmits}`);
+});

@@ -220,6 +220,7 @@ class KernelSocket implements ExistingSocket, SocketFigures {
 			acceptBacklog: view.getUint32(at + Offset.acceptBacklog, true),
 			synQueue: view.getUint32(at + Offset.synQueue, true),
 			drops: view.getUint32(at + Offset.listenDrops, true),
+			synAckRetransmits: readU64(view, at + Offset.deltaNs),
 		};
 	}
 

@@ -72,7 +72,10 @@ export function socketRecord(s: ExistingSocket, hide: SockMap = same) {
 }
 
 function queueRecord(q: ListenerQueue) {
-	return {acceptQueue: q.acceptQueue, acceptBacklog: q.acceptBacklog, synQueue: q.synQueue, drops: q.drops};
+	return {
+		acceptQueue: q.acceptQueue, acceptBacklog: q.acceptBacklog, synQueue: q.synQueue, drops: q.drops,
+		...(q.synAckRetransmits === undefined ? {} : {synAckRetransmits: q.synAckRetransmits}),
+	};
 }
 
 function figuresRecord(f: SocketFigures) {
@@ -82,7 +85,7 @@ function figuresRecord(f: SocketFigures) {
 // What a replay checks of each item: every field's type and range, as the kernel can report
 // it. Enough for the model to run on it (a state or a port out of range would corrupt its typed
 // arrays) and for a damaged or foreign file to be refused where it goes wrong.
-export type FieldType = 'time' | 'duration|null' | 'sock' | 'uint32' | 'port' | 'state' | 'count' | 'string' | 'boolean' | 'boolean|absent' | 'family' | 'figures' | 'queue|absent';
+export type FieldType = 'time' | 'duration|null' | 'sock' | 'uint32' | 'port' | 'state' | 'count' | 'string' | 'boolean' | 'boolean|absent' | 'count|absent' | 'family' | 'figures' | 'queue|absent';
 export type Shape = Readonly<Record<string, FieldType>>;
 
 /** How far `at` (or a pass's monoMs) may be before the header's monoStartMs. */
@@ -103,7 +106,8 @@ export const acceptedShape: Shape = {...eventShape, pid: 'uint32', tid: 'uint32'
 // A listener's `queue` came after the format's first release: absent in recordings made before it.
 export const socketShape: Shape = {...eventShape, state: 'state', pid: 'uint32', comm: 'string', figures: 'figures', queue: 'queue|absent'};
 const figuresShape: Shape = {bytesAcked: 'count', bytesReceived: 'count', srttUs: 'uint32', retransmits: 'uint32'};
-const queueShape: Shape = {acceptQueue: 'uint32', acceptBacklog: 'uint32', synQueue: 'uint32', drops: 'uint32'};
+// `synAckRetransmits` came after `queue`: absent in recordings made before it.
+const queueShape: Shape = {acceptQueue: 'uint32', acceptBacklog: 'uint32', synQueue: 'uint32', drops: 'uint32', synAckRetransmits: 'count|absent'};
 /** The fields that hold an object of their own: its shape, and the value that stands for none. */
 const nested = {figures: {shape: figuresShape, none: null}, 'queue|absent': {shape: queueShape, none: undefined}} as const;
 type NestedType = keyof typeof nested;
@@ -150,6 +154,10 @@ function fits(value: unknown, type: Exclude<FieldType, NestedType>): boolean {
 			return value === undefined || typeof value === 'boolean';
 		}
 
+		case 'count|absent': {
+			return value === undefined || integerIn(value, 0, Number.MAX_SAFE_INTEGER);
+		}
+
 		default: {
 			return typeof value === type;
 		}
@@ -168,6 +176,7 @@ export const fieldTypeNames: Readonly<Record<FieldType, string>> = {
 	string: 'a string',
 	boolean: 'true or false',
 	'boolean|absent': 'true, false or absent',
+	'count|absent': 'a count (an integer from 0 to 2^53-1) or absent',
 	family: '4 or 6',
 	figures: 'counters or null',
 	'queue|absent': 'a queue or absent',

@@ -98,6 +98,12 @@ export type ListenerQueue = {
 	 * every listener's, and some the kernel does not charge to a socket.
 	 */
 	readonly drops: number;
+	/**
+	 * SYN-ACKs the listener retransmitted since tcptop started (the clients' ACKs did not come:
+	 * a lossy path to them, or SYNs from addresses that never answer); undefined where the
+	 * source does not know (a recording).
+	 */
+	readonly synAckRetransmits?: number;
 };
 
 /** Counters a full TCP socket keeps (struct tcp_sock), read by a socket pass. */

@@ -785,9 +785,9 @@ export class ConnectionTable {
 			return;
 		}
 
-		const {acceptQueue, acceptBacklog, synQueue, drops} = queue;
+		const {acceptQueue, acceptBacklog, synQueue, drops, synAckRetransmits} = queue;
 		this.slots.queues.set(slot, {
-			acceptQueue, acceptBacklog, synQueue, drops,
+			acceptQueue, acceptBacklog, synQueue, drops, synAckRetransmits,
 			dropsAtFirst: known?.dropsAtFirst ?? drops,
 			// The kernel's count only grows; a smaller one is another socket's (a reused address).
 			dropsLately: known ? Math.max(0, drops - known.drops) : 0,

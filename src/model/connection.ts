@@ -67,6 +67,8 @@ export type ListenerHealth = {
 	readonly drops: number;
 	/** Dropped per second between the last two passes. */
 	readonly dropsPerSec: number;
+	/** SYN-ACKs retransmitted since tcptop started; undefined where not known (a replay). */
+	readonly synAckRetransmits: number | undefined;
 	/** The accept queue is past the backlog: the kernel drops what comes. */
 	readonly full: boolean;
 };
@@ -240,6 +242,7 @@ export class Connection {
 			synQueue: state.synQueue,
 			drops: state.drops - state.dropsAtFirst,
 			dropsPerSec: state.latelyMs > 0 ? state.dropsLately * 1000 / state.latelyMs : 0,
+			synAckRetransmits: state.synAckRetransmits,
 			// The kernel drops once the queue holds more than the backlog.
 			full: state.acceptQueue > state.acceptBacklog,
 		};

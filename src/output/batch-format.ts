@@ -251,6 +251,7 @@ function listenerJson(queue: Connection['queue']) {
 		syn_queue: queue.synQueue,
 		drops: queue.drops,
 		drops_per_s: round(queue.dropsPerSec),
+		synack_retransmits: queue.synAckRetransmits ?? null,
 	};
 }
 

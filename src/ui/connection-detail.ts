@@ -100,10 +100,11 @@ function queueFields(queue: Connection['queue']): DetailField[] {
 		return [];
 	}
 
-	const {acceptQueue, acceptBacklog, synQueue, drops, dropsPerSec, full} = queue;
+	const {acceptQueue, acceptBacklog, synQueue, drops, dropsPerSec, full, synAckRetransmits} = queue;
 	return [
 		{label: 'queue', value: `${acceptQueue} waiting for accept() of a backlog of ${acceptBacklog}${full ? ' (full)' : ''}, ${synQueue} handshaking`, trouble: full},
 		{label: 'dropped', value: `${formatCount(drops)} connection attempts since tcptop started, ${formatRate(dropsPerSec)}/s lately`, trouble: dropsPerSec > 0},
+		...(synAckRetransmits === undefined ? [] : [{label: 'SYN-ACKs', value: `${formatCount(synAckRetransmits)} retransmitted since tcptop started (clients' ACKs that did not come)`, trouble: false}]),
 	];
 }
 

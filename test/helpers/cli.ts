@@ -36,10 +36,11 @@ export async function run(args: string[], options: {prefix?: string[]} = {}): Pr
 const [major = 0, minor = 0] = release().split('.').map(Number);
 
 /**
- * BPF links tcptop holds: two state-change handlers, two reset handlers, and from Linux 6.11
- * the drops handler (--accept-owners adds two accept() exits).
+ * BPF links tcptop holds: two state-change handlers, two reset handlers, the SYN-ACK
+ * retransmits handler, and from Linux 6.11 the drops handler (--accept-owners adds two
+ * accept() exits).
  */
-export const linksWhileTracing = (major > 6 || (major === 6 && minor >= 11)) ? 5 : 4;
+export const linksWhileTracing = (major > 6 || (major === 6 && minor >= 11)) ? 6 : 5;
 
 /** Resolves with the ids of the child's BPF links once all its programs are attached. */
 export async function attached(child: ChildProcessWithoutNullStreams): Promise<number[]> {
