@@ -5,9 +5,10 @@ import type {SocketPass, SourceHandlers} from '../src/capture/source.js';
 import {TcpState, type ExistingSocket, type SocketFigures, type Transition} from '../src/capture/transition.js';
 import {columnByKey} from '../src/model/columns.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
-import {Ending, OwnerSource} from '../src/model/connection.js';
+import {Ending, OwnerSource, type Connection} from '../src/model/connection.js';
 import {feedTable} from '../src/model/feed-table.js';
 import {RateSeries} from '../src/model/transition-rates.js';
+import {connectionDetail} from '../src/ui/connection-detail.js';
 
 const {CLOSE, SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE_WAIT, LISTEN} = TcpState;
 const netns = 4_026_531_840;
@@ -320,7 +321,7 @@ test('a listener\'s queue from passes: drops since first seen and lately, troubl
 	const queue = (acceptQueue: number, drops: number) => ({acceptQueue, acceptBacklog: 4, synQueue: 1, drops});
 	const counters = (monoMs: number, sockets: ExistingSocket[]): SocketPass => ({...pass(monoMs, sockets), complete: false});
 	const quiet = {listenOverflows: 900, listenDrops: 1000, retransmits: 50, synRetransmits: 5};
-	table.loadSnapshot({...pass(1000, [socket({state: LISTEN, ...listening, queue: queue(2, 40)})]), netCounters: quiet});
+	table.loadSnapshot({...pass(1000, [socket({state: LISTEN, ...listening, queue: queue(2, 40), monoMs: 1000})]), netCounters: quiet});
 	const row = () => {
 		let found: {text: string; queue: unknown; trouble: boolean} | undefined;
 		table.forEach(connection => {
@@ -335,6 +336,16 @@ test('a listener\'s queue from passes: drops since first seen and lately, troubl
 	t.like(row(), {text: '5/4 !6', queue: {acceptQueue: 5, drops: 6, dropsPerSec: 3, full: true}, trouble: true});
 	table.applyPass({...counters(4000, [socket({state: LISTEN, ...listening, queue: queue(3, 46)})]), netCounters: {listenOverflows: 905, listenDrops: 1006, retransmits: 50, synRetransmits: 5}});
 	t.like(row(), {text: '3/4 !6', queue: {dropsPerSec: 0, full: false}, trouble: false}, 'neither full nor dropping now');
+	t.deepEqual((row()!.queue as {dropsHistory: number[]}).dropsHistory, [6, 0], 'the drops between each pass and the one before');
+	const listenerRow = () => {
+		let found: Connection | undefined;
+		table.forEach(connection => {
+			found ??= connection.state === LISTEN ? table.view(connection.slot) : undefined;
+		});
+		return found!;
+	};
+
+	t.regex(connectionDetail(listenerRow(), 4000, false).fields.find(field => field.label === 'drop history')!.value, /^▕█ ▏ the last 2 walks/);
 	// The namespace's counters, counted from the first pass that had them.
 	t.is(table.rates.seriesTotal(RateSeries.listenDrops), 6);
 	t.is(table.rates.seriesTotal(RateSeries.listenOverflows), 5);

@@ -13,6 +13,8 @@ export type QueueState = ListenerQueue & {
 	/** Drops between the two passes before, and how far apart they were (ms; 0: one pass only). */
 	readonly dropsLately: number;
 	readonly latelyMs: number;
+	/** Drops between each pass and the one before, the last minute's passes at most, oldest first. */
+	readonly dropsHistory: readonly number[];
 	/** When the pass was taken. */
 	readonly atMs: number;
 };

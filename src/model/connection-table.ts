@@ -76,6 +76,8 @@ const refusedWithinMs = 1000;
 // Comms are interned so a million connections of one program share one string; the cap keeps a
 // host with ever-new process names from growing the intern table without bound.
 const maxInternedComms = 4096;
+/** Passes a listener's drop history keeps: a minute of them at the default refresh. */
+const dropsHistoryLength = 60;
 
 export class ConnectionTable {
 	readonly rates = new TransitionRates();
@@ -454,8 +456,9 @@ export class ConnectionTable {
 			for (let index = Math.min(skip, sockets.length); index < sockets.length; index++) {
 				const socket = sockets[index]!;
 				const slot = this.upsertFromSnapshot(socket);
+				// At the socket's own time, as a row made for it took its queue already (once).
 				if (socket.queue) {
-					this.recordQueue(slot, socket.queue, pass.monoMs);
+					this.recordQueue(slot, socket.queue, socket.monoMs);
 				}
 
 				const {figures} = socket;
@@ -786,11 +789,13 @@ export class ConnectionTable {
 		}
 
 		const {acceptQueue, acceptBacklog, synQueue, drops, synAckRetransmits} = queue;
+		// The kernel's count only grows; a smaller one is another socket's (a reused address).
+		const dropsLately = known ? Math.max(0, drops - known.drops) : 0;
 		this.slots.queues.set(slot, {
 			acceptQueue, acceptBacklog, synQueue, drops, synAckRetransmits,
 			dropsAtFirst: known?.dropsAtFirst ?? drops,
-			// The kernel's count only grows; a smaller one is another socket's (a reused address).
-			dropsLately: known ? Math.max(0, drops - known.drops) : 0,
+			dropsLately,
+			dropsHistory: known ? [...known.dropsHistory.slice(1 - dropsHistoryLength), dropsLately] : [],
 			latelyMs: known ? atMs - known.atMs : 0,
 			atMs,
 		});

@@ -69,6 +69,8 @@ export type ListenerHealth = {
 	readonly dropsPerSec: number;
 	/** SYN-ACKs retransmitted since tcptop started; undefined where not known (a replay). */
 	readonly synAckRetransmits: number | undefined;
+	/** Drops between each of the last passes (a minute of them at most) and the one before, oldest first. */
+	readonly dropsHistory: readonly number[];
 	/** The accept queue is past the backlog: the kernel drops what comes. */
 	readonly full: boolean;
 };
@@ -243,6 +245,7 @@ export class Connection {
 			drops: state.drops - state.dropsAtFirst,
 			dropsPerSec: state.latelyMs > 0 ? state.dropsLately * 1000 / state.latelyMs : 0,
 			synAckRetransmits: state.synAckRetransmits,
+			dropsHistory: state.dropsHistory,
 			// The kernel drops once the queue holds more than the backlog.
 			full: state.acceptQueue > state.acceptBacklog,
 		};

@@ -7,6 +7,7 @@ import {Direction, Ending, OwnerSource, type Connection} from '../model/connecti
 import {formatBytes, formatDuration, formatEndpoint, formatMicroseconds} from '../model/format.js';
 import {displayStateName} from '../model/tcp-states.js';
 import {formatCount, formatRate} from './format-rate.js';
+import {sparkline} from './sparkline.js';
 
 export type DetailField = {readonly label: string; readonly value: string; readonly trouble: boolean};
 
@@ -100,10 +101,14 @@ function queueFields(queue: Connection['queue']): DetailField[] {
 		return [];
 	}
 
-	const {acceptQueue, acceptBacklog, synQueue, drops, dropsPerSec, full, synAckRetransmits} = queue;
+	const {acceptQueue, acceptBacklog, synQueue, drops, dropsPerSec, full, synAckRetransmits, dropsHistory} = queue;
 	return [
 		{label: 'queue', value: `${acceptQueue} waiting for accept() of a backlog of ${acceptBacklog}${full ? ' (full)' : ''}, ${synQueue} handshaking`, trouble: full},
 		{label: 'dropped', value: `${formatCount(drops)} connection attempts since tcptop started, ${formatRate(dropsPerSec)}/s lately`, trouble: dropsPerSec > 0},
+		// The drops between the walks of the last minute, a character a walk, when there were any.
+		...(dropsHistory.some(count => count > 0)
+			? [{label: 'drop history', value: `▕${sparkline(dropsHistory, dropsHistory.length)}▏ the last ${dropsHistory.length} walks, oldest first`, trouble: false}]
+			: []),
 		...(synAckRetransmits === undefined ? [] : [{label: 'SYN-ACKs', value: `${formatCount(synAckRetransmits)} retransmitted since tcptop started (clients' ACKs that did not come)`, trouble: false}]),
 	];
 }
