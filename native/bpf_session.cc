@@ -52,7 +52,6 @@ size_t PerfPagesPerCpu(int cpus)
 constexpr uint32_t kCapPerfmon = 38;
 constexpr uint32_t kCapBpf = 39;
 
-// Whether the running kernel's release is at least major.minor.
 // How many arguments a tracepoint hands a tp_btf program, as the kernel's BTF declares it
 // (its btf_trace_NAME typedef: a pointer to a function whose first argument is the probe's
 // data, not the tracepoint's); -1 when the BTF cannot say. Parses the kernel's BTF (tens of
@@ -77,6 +76,7 @@ int TracepointArguments(const char* name)
 	return arguments;
 }
 
+// Whether the running kernel's release is at least major.minor.
 bool KernelAtLeast(int major, int minor)
 {
 	utsname name = {};
