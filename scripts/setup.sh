@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and builds everything tcptop needs, and does nothing when all is in place:
 #   1. Debian packages: the BPF toolchain (clang, llvm, bpftool), libbpf, the native build
-#      tools, and what the tests use (iproute2 for ss and ip, tmux);
+#      tools, and what the tests use (iproute2 for ss and ip, tmux); with --tests (npm test)
+#      also what only the tests use: Prometheus and promtool, which tcptop never needs;
 #   2. npm dependencies;
 #   3. the native addon (BPF object embedded as a skeleton), when its sources changed;
 #   4. the TypeScript build, when its sources changed.
@@ -13,6 +14,9 @@ exec 1>&2
 say() { printf 'tcptop setup: %s\n' "$*"; }
 
 packages=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ python3 pkg-config iproute2 tmux)
+if [[ ${1:-} == --tests ]]; then
+	packages+=(prometheus)
+fi
 missing=()
 for package in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

@@ -13,6 +13,7 @@ import {KernelSource} from '../src/capture/kernel-source.js';
 import {stateName, TcpState, type Reset, type Transition} from '../src/capture/transition.js';
 import {start} from './helpers/cli.js';
 import {bySocket, captureDuring, edges, kernelTest, kernelTestSerial, stateGaps} from './helpers/kernel.js';
+import {underFullLoad} from './helpers/load-lock.js';
 import {closedPort, connectAndClose, connectAndReset, connectRefused, inParallel, listen} from './helpers/net.js';
 
 const activeClose = ['CLOSE->SYN_SENT', 'SYN_SENT->ESTABLISHED', 'ESTABLISHED->FIN_WAIT1', 'FIN_WAIT1->FIN_WAIT2', 'FIN_WAIT2->CLOSE'];
@@ -250,23 +251,26 @@ kernelTestSerial(`-b -d 1 under ${loadSeconds} s of server-closes-first churn: a
 	const loadgen = join(folder, 'loadgen');
 	execFileSync('cc', ['-O2', '-pthread', loadgenSource, '-o', loadgen]);
 
-	const tcptop = start(['-b', '-d', '1', '--json']);
-	t.teardown(() => tcptop.kill('SIGKILL'));
-	const documents: Document[] = [];
-	const lines = createInterface({input: tcptop.stdout});
-	lines.on('line', line => documents.push(JSON.parse(line) as Document));
-	await once(lines, 'line');
+	const {documents, connections, code} = await underFullLoad(async () => {
+		const tcptop = start(['-b', '-d', '1', '--json']);
+		t.teardown(() => tcptop.kill('SIGKILL'));
+		const documents: Document[] = [];
+		const lines = createInterface({input: tcptop.stdout});
+		lines.on('line', line => documents.push(JSON.parse(line) as Document));
+		await once(lines, 'line');
 
-	const {stdout: load} = await promisify(execFile)(loadgen, ['single', 'graceful', String(loadSeconds)], {encoding: 'utf8'});
-	const {connections} = JSON.parse(load.trim().split('\n').at(-1)!) as {connections: number};
-	const startedAt = documents.length;
-	while (documents.length < startedAt + 3) {
-		await once(lines, 'line'); // the last closes, and a print after them
-	}
+		const {stdout: load} = await promisify(execFile)(loadgen, ['single', 'graceful', String(loadSeconds)], {encoding: 'utf8'});
+		const {connections} = JSON.parse(load.trim().split('\n').at(-1)!) as {connections: number};
+		const startedAt = documents.length;
+		while (documents.length < startedAt + 3) {
+			await once(lines, 'line'); // the last closes, and a print after them
+		}
 
-	tcptop.kill('SIGTERM');
-	// 'close': every document written is read by then.
-	const [code] = await once(tcptop, 'close') as [number | null];
+		tcptop.kill('SIGTERM');
+		// 'close': every document written is read by then.
+		const [code] = await once(tcptop, 'close') as [number | null];
+		return {documents, connections, code};
+	});
 	t.is(code, 0);
 
 	const during = documents.slice(1);
