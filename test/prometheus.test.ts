@@ -1,6 +1,7 @@
 // tcptop's metrics as Prometheus itself sees them: the real Prometheus (Debian's, which the test
 // set-up installs) scrapes `tcptop --metrics` every second on loopback while a test namespace
-// makes known traffic, and its HTTP API answers with the known counts. The alert rules that ship
+// makes known traffic (connections, a CLOSE-WAIT pile-up, refused connects, a full listener),
+// and its HTTP API answers with the known counts. The alert rules that ship
 // with tcptop pass promtool's checks and unit tests, and every panel of the dashboard is a query
 // Prometheus answers with a series.
 import {execFile, execFileSync, spawn, type ChildProcess} from 'node:child_process';
@@ -64,6 +65,22 @@ sys.stdin.read()
  * a hundred).
  */
 const maxSeries = 600;
+
+// A listener with a backlog of 1 that never accepts, and 6 clients connecting to it.
+const fullListenerScript = `
+import socket, sys
+listener = socket.socket()
+listener.bind(('127.0.0.1', 0))
+listener.listen(1)
+clients = []
+for _ in range(6):
+    client = socket.socket()
+    client.setblocking(False)
+    client.connect_ex(listener.getsockname())
+    clients.append(client)
+print('connecting', flush=True)
+sys.stdin.read()
+`;
 
 type Sample = {metric: Record<string, string>; value: [number, string]};
 
@@ -140,6 +157,18 @@ kernelTest('Prometheus scraping tcptop --metrics: the known traffic\'s counts, u
 	t.true((await value(query, 'increase(tcptop_connect_failures_total[1m])'))! >= refused, 'increase() over the scrapes sees the failures');
 	t.is(await value(query, 'tcptop_drops_total{reason="NO_SOCKET"}'), refused, 'one SYN dropped for each refused connect');
 	t.is(await value(query, `tcptop_listen_queue{port!="other"}`), 0, 'the listener, its queue empty');
+	// A listener that never accepts, its queue full: the attempts past it are dropped, and
+	// counted as the namespace counts them.
+	const full = spawn('ip', ['netns', 'exec', namespace, 'python3', '-c', fullListenerScript], {stdio: ['pipe', 'pipe', 'inherit']});
+	t.teardown(() => full.kill());
+	await once(createInterface({input: full.stdout!}), 'line');
+	await delay(3000);
+	const netstat = execFileSync('ip', ['netns', 'exec', namespace, 'cat', '/proc/net/netstat'], {encoding: 'utf8'});
+	const [names, values] = netstat.split('\n').filter(line => line.startsWith('TcpExt:')).map(line => line.split(/\s+/));
+	const namespaceOverflows = Number(values![names!.indexOf('ListenOverflows')]);
+	const overflows = await value(query, 'tcptop_listen_overflows_total');
+	t.true(overflows! > 0 && overflows! <= namespaceOverflows, `${overflows} listen overflows, the namespace counts ${namespaceOverflows}`);
+
 	// Scraped every second since it started, never down.
 	t.is(await value(query, 'min_over_time(up{job="tcptop"}[1m])'), 1);
 	t.true((await value(query, 'count_over_time(up{job="tcptop"}[1m])'))! >= 5);
