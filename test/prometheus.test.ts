@@ -190,7 +190,7 @@ kernelTest('Prometheus scraping tcptop --metrics: the known traffic\'s counts, u
 	const loadgen = join(mkdtempSync(join(tmpdir(), 'tcptop-loadgen-')), 'loadgen');
 	t.teardown(() => rmSync(dirname(loadgen), {recursive: true, force: true}));
 	execFileSync('cc', ['-O2', '-pthread', join(contrib, '..', 'bench', 'loadgen.c'), '-o', loadgen]);
-	const churnSeconds = 15;
+	const churnSeconds = 30;
 	const connections = await underFullLoad(async () => {
 		const {stdout} = await promisify(execFile)('ip', ['netns', 'exec', namespace, loadgen, 'single', 'graceful', String(churnSeconds)], {encoding: 'utf8'});
 		await delay(2000);
