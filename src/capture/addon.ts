@@ -30,7 +30,7 @@ export type NativeCaptureOptions = {
 	acceptOwners: boolean;
 	/**
 	 * Send retransmits, and the packets the kernel drops for known sockets, as events of their
-	 * own (batches' `events`; trace --events). Off by default: the counts come without them.
+	 * own (batches' `incidents`; trace --events). Off by default: the counts come without them.
 	 */
 	traceEvents?: boolean;
 };

@@ -230,7 +230,6 @@ export class KernelSource implements TransitionSource {
 
 				const decoded = decodeBlock(block, wallOffset.ms);
 				const {resets, accepted} = decoded;
-				const incidents = decoded.incidents.length === 0 ? undefined : decoded.incidents.map(({reasonValue, ...incident}) => ({...incident, reason: incident.kind === 'drop' ? this.#dropReason(reasonValue) : ''}));
 				let {transitions} = decoded;
 				if (reorder) {
 					const byTime = (a: {monoMs: number}, b: {monoMs: number}) => a.monoMs - b.monoMs;
@@ -239,6 +238,8 @@ export class KernelSource implements TransitionSource {
 					accepted.sort(byTime);
 					decoded.incidents.sort(byTime);
 				}
+
+				const incidents = decoded.incidents.length === 0 ? undefined : decoded.incidents.map(({reasonValue, ...incident}) => ({...incident, reason: incident.kind === 'drop' ? this.#dropReason(reasonValue) : ''}));
 
 				transitions = clock.apply(transitions);
 				handlers.batch({transitions, resets, accepted, incidents, dropped: dropped + droppedHere, lost});
