@@ -2,9 +2,9 @@
 import {execFileSync, spawn, type ChildProcessWithoutNullStreams} from 'node:child_process';
 import {once} from 'node:events';
 import {readdirSync, readFileSync} from 'node:fs';
-import {release} from 'node:os';
 import {setTimeout as delay} from 'node:timers/promises';
 import {fileURLToPath} from 'node:url';
+import {tracesDrops} from './kernel-version.js';
 
 export const tcptop = fileURLToPath(new URL('../../bin/tcptop', import.meta.url));
 
@@ -33,14 +33,12 @@ export async function run(args: string[], options: {prefix?: string[]} = {}): Pr
 	return finish(start(args, options));
 }
 
-const [major = 0, minor = 0] = release().split('.').map(Number);
-
 /**
  * BPF links tcptop holds: two state-change handlers, two reset handlers, the SYN-ACK
  * retransmits handler, and from Linux 6.11 the drops handler (--accept-owners adds two
  * accept() exits).
  */
-export const linksWhileTracing = (major > 6 || (major === 6 && minor >= 11)) ? 6 : 5;
+export const linksWhileTracing = tracesDrops ? 6 : 5;
 
 /** Resolves with the ids of the child's BPF links once all its programs are attached. */
 export async function attached(child: ChildProcessWithoutNullStreams): Promise<number[]> {

@@ -27,6 +27,7 @@ if (reason) {
 }
 
 export const kernelTest = reason ? test.skip : test;
+export {tracesDrops} from './kernel-version.js';
 export const kernelTestSerial = reason ? test.serial.skip : test.serial;
 
 export type Capture = {
