@@ -32,7 +32,7 @@
 
 /* record.type */
 #define TCPTOP_RECORD_STATE 1  /* a state change: oldstate -> newstate */
-#define TCPTOP_RECORD_SOCKET 2 /* a socket found by the start-up snapshot, in newstate */
+#define TCPTOP_RECORD_SOCKET 2 /* a socket found by a socket walk (the start-up snapshot, a pass), in newstate */
 #define TCPTOP_RECORD_RESET_SENT 3     /* the socket, in newstate, sent a reset */
 #define TCPTOP_RECORD_RESET_RECEIVED 4 /* the socket, in newstate, received a reset */
 #define TCPTOP_RECORD_OWNER 5          /* process pid (comm) holds the socket skaddr open */

@@ -76,6 +76,23 @@ int TracepointArguments(const char* name)
 	return arguments;
 }
 
+// The hook of the first program that should have attached and did not ("tp_btf/kfree_skb"),
+// for the message of a failed attach: the skeleton attaches them in order, and stops at the first
+// that fails.
+std::string UnattachedHook(tcptop_bpf* skel)
+{
+	const bpf_object_skeleton* skeleton = skel->skeleton;
+	for (int i = 0; i < skeleton->prog_cnt; i++) {
+		const bpf_prog_skeleton& program = skeleton->progs[i];
+		bool wanted = bpf_program__autoload(*program.prog) &&
+		              (bpf_program__autoattach(*program.prog) || *program.prog == skel->progs.tcptop_state2);
+		if (wanted && *program.link == nullptr) {
+			return std::string(bpf_program__section_name(*program.prog)) + " hook";
+		}
+	}
+	return "sock:inet_sock_set_state tracepoint";
+}
+
 // Whether the running kernel's release is at least major.minor.
 bool KernelAtLeast(int major, int minor)
 {
@@ -220,7 +237,7 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 		skel->rodata->rports[i] = options.remotePorts[i];
 	}
 	bool perf = options.transport == Transport::PerfBuffer;
-	// The snapshot iterators run on demand (Snapshot()), not as tracepoints.
+	// The socket walks' iterators run on demand (Pass()), not as tracepoints.
 	bpf_program__set_autoattach(skel->progs.tcptop_snapshot, false);
 	// Attached after the first copy, explicitly: the kernel runs a tracepoint's programs in the
 	// order they were attached, and the second copy must run after the first (see tcptop_state2).
@@ -296,8 +313,7 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 	if (err != 0) {
 		int code = -err;
 		Fail(error, code == ENOENT ? "ENOTRACEPOINT" : "EATTACH",
-		     std::string("cannot attach to the sock:inet_sock_set_state tracepoint: ") +
-		         strerror(code));
+		     std::string("cannot attach to the ") + UnattachedHook(skel) + ": " + strerror(code));
 		return nullptr;
 	}
 

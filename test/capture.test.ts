@@ -13,7 +13,7 @@ import {KernelSource} from '../src/capture/kernel-source.js';
 import {stateName, TcpState, type Reset, type Transition} from '../src/capture/transition.js';
 import {start} from './helpers/cli.js';
 import {bySocket, captureDuring, edges, kernelTest, kernelTestSerial, stateGaps} from './helpers/kernel.js';
-import {underFullLoad} from './helpers/load-lock.js';
+import {alone} from './helpers/load-lock.js';
 import {closedPort, connectAndClose, connectAndReset, connectRefused, inParallel, listen} from './helpers/net.js';
 
 const activeClose = ['CLOSE->SYN_SENT', 'SYN_SENT->ESTABLISHED', 'ESTABLISHED->FIN_WAIT1', 'FIN_WAIT1->FIN_WAIT2', 'FIN_WAIT2->CLOSE'];
@@ -251,7 +251,7 @@ kernelTestSerial(`-b -d 1 under ${loadSeconds} s of server-closes-first churn: a
 	const loadgen = join(folder, 'loadgen');
 	execFileSync('cc', ['-O2', '-pthread', loadgenSource, '-o', loadgen]);
 
-	const {documents, connections, code} = await underFullLoad(async () => {
+	const {documents, connections, code} = await alone(async () => {
 		const tcptop = start(['-b', '-d', '1', '--json']);
 		t.teardown(() => tcptop.kill('SIGKILL'));
 		const documents: Document[] = [];

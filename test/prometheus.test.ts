@@ -16,7 +16,7 @@ import {promisify} from 'node:util';
 import test, {type ExecutionContext} from 'ava';
 import {start} from './helpers/cli.js';
 import {kernelTest} from './helpers/kernel.js';
-import {underFullLoad} from './helpers/load-lock.js';
+import {alone} from './helpers/load-lock.js';
 import {closedPort} from './helpers/net.js';
 import {testNamespace} from './helpers/netns.js';
 
@@ -191,7 +191,7 @@ kernelTest('Prometheus scraping tcptop --metrics: the known traffic\'s counts, u
 	t.teardown(() => rmSync(dirname(loadgen), {recursive: true, force: true}));
 	execFileSync('cc', ['-O2', '-pthread', join(contrib, '..', 'bench', 'loadgen.c'), '-o', loadgen]);
 	const churnSeconds = 30;
-	const connections = await underFullLoad(async () => {
+	const connections = await alone(async () => {
 		const {stdout} = await promisify(execFile)('ip', ['netns', 'exec', namespace, loadgen, 'single', 'graceful', String(churnSeconds)], {encoding: 'utf8'});
 		await delay(2000);
 		return (JSON.parse(stdout.trim().split('\n').at(-1)!) as {connections: number}).connections;

@@ -16,6 +16,7 @@ import {RateSeries} from '../src/model/transition-rates.js';
 import {feedTable} from '../src/model/feed-table.js';
 import {attached, finish, run, start} from './helpers/cli.js';
 import {kernelTest} from './helpers/kernel.js';
+import {alone} from './helpers/load-lock.js';
 import {closedPort, connectAndClose, connectAndReset, connectRefused, listen} from './helpers/net.js';
 import {recordingsFolder, unprivileged} from './helpers/recording.js';
 
@@ -119,28 +120,30 @@ kernelTest('a live session recorded and replayed: the same snapshot and events, 
 	const live = new Collecting(new RecordingSource(new KernelSource(), path, {sockMap: sock => sock}));
 	const liveTable = new ConnectionTable();
 	let failure: Error | undefined;
-	feedTable(live, liveTable, monotonicNow, error => {
-		failure = error;
-	});
-	try {
-		for (const server of servers) {
-			const host = server === servers[0] ? '127.0.0.1' : '::1';
-			for (let i = 0; i < 3; i++) {
-				await connectAndClose(host, server.port);
-				await connectAndReset(host, server.port);
+	await alone(async () => {
+		feedTable(live, liveTable, monotonicNow, error => {
+			failure = error;
+		});
+		try {
+			for (const server of servers) {
+				const host = server === servers[0] ? '127.0.0.1' : '::1';
+				for (let i = 0; i < 3; i++) {
+					await connectAndClose(host, server.port);
+					await connectAndReset(host, server.port);
+				}
+
+				await connectRefused(host, await closedPort(host));
+				await server.settled();
 			}
 
-			await connectRefused(host, await closedPort(host));
-			await server.settled();
+			await delay(100);
+		} finally {
+			await live.stop();
+			for (const server of servers) {
+				await server.close();
+			}
 		}
-
-		await delay(100);
-	} finally {
-		await live.stop();
-		for (const server of servers) {
-			await server.close();
-		}
-	}
+	});
 
 	t.is(failure, undefined);
 	const replay = new ReplaySource(path, {speed: 0});

@@ -4,6 +4,7 @@ import {decodeBlock, decodePass, decodePassSteps, InStateClock, RECORD_SIZE} fro
 import type {SourceHandlers, TransitionSource, Unfinished} from './source.js';
 import {errnoName} from './errno.js';
 import {readNetCounters, type NetCounters} from './net-counters.js';
+import {monotonicNow} from './origin.js';
 import {SlicedQueue} from './sliced-queue.js';
 
 export type KernelSourceOptions = Partial<NativeCaptureOptions> & {
@@ -95,7 +96,7 @@ class WallOffset {
 
 	#read(): number {
 		// process.hrtime reads CLOCK_MONOTONIC on Linux, the clock the BPF program stamps with.
-		return this.wallNow() - (Number(process.hrtime.bigint()) / 1e6);
+		return this.wallNow() - monotonicNow();
 	}
 }
 
@@ -274,7 +275,7 @@ export class KernelSource implements TransitionSource {
 			// that changes meanwhile is in the snapshot and in the first batch.
 			try {
 				const startedMs = performance.now();
-				const monoMs = Number(process.hrtime.bigint()) / 1e6;
+				const monoMs = monotonicNow();
 				const wallOffsetMs = wallOffset.ms;
 				const {sockets, counts, namespaces} = decodePass(this.#capture.snapshot(), wallOffsetMs);
 				handlers.snapshot({monoMs, wallMs: monoMs + wallOffsetMs, sockets, counts, namespaces, owners: true, complete: true, netCounters: this.#netCounters(), drops: this.#drops()});

@@ -6,6 +6,7 @@
 import {closeSync, constants, fstatSync, ftruncateSync, openSync, statSync, unlinkSync, writeSync} from 'node:fs';
 import {hostname, release} from 'node:os';
 import {jsonLine, sanitize} from '../output/sanitize.js';
+import {monotonicNow} from './origin.js';
 import {
 	acceptedRecord, itemsPerLine, recordingFormat, recordingVersion, resetRecord, socketRecord, transitionRecord,
 	type RecordingHeader, type SockMap,
@@ -14,7 +15,6 @@ import {sockPermutation} from './sock-identity.js';
 import type {SocketPass, SourceHandlers, TransitionBatch, TransitionSource} from './source.js';
 
 // process.hrtime reads CLOCK_MONOTONIC on Linux, the clock the kernel stamps events with.
-const monotonicNow = () => Number(process.hrtime.bigint()) / 1e6;
 
 export type RecordingOptions = {
 	/** The monotonic clock in ms; recordings stamp each line with it. */

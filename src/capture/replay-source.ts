@@ -5,6 +5,7 @@
 import {closeSync, openSync} from 'node:fs';
 import {sanitize} from '../output/sanitize.js';
 import {LineReader, LineTooLongError, type Line} from './line-reader.js';
+import {monotonicNow} from './origin.js';
 import {
 	acceptedShape, fitsNumber, maxEarlyMs, maxGapMs, maxItemsPerRecord, maxLineBytes, maxMoreLines, recordingFormat, recordingVersion, resetShape, socketShape, transitionShape, wrongField,
 	type RecordingHeader, type Shape,
@@ -20,7 +21,6 @@ const sliceMs = 10;
 /** The longest delay setTimeout takes (Node makes a longer one 1 ms): a longer wait is slept in parts. */
 const maxSleepMs = (2 ** 31) - 1;
 
-const monotonicNow = () => Number(process.hrtime.bigint()) / 1e6;
 
 export class ReplayError extends Error {
 	override name = 'ReplayError';

@@ -56,7 +56,7 @@ export class ConnectionSlots {
 	historyStates = new Uint8Array(0);
 	/** Time spent in `from`, per history entry; NaN when unknown. */
 	historyMs = new Float32Array(0);
-	/** Kernel statistics (filled by applyStats); statsAtMs is NaN until the first sample. */
+	/** Kernel statistics, filled from the socket passes; statsAtMs is NaN until the first sample. */
 	statsAtMs = new Float64Array(0);
 	/**
 	 * When the last socket pass was taken (NaN before the first). A pass that is not complete

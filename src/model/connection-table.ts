@@ -13,7 +13,7 @@ import {historyLength, ConnectionSlots} from './connection-slots.js';
 import {connectionKey, flatKey, listenerKey, pendingConnectKey, pendingSockOf, type Tuple} from './connection-key.js';
 import {ExpiryQueue} from './expiry-queue.js';
 import {HostStates} from './host-states.js';
-import {RateSeries, TransitionRates} from './transition-rates.js';
+import {edgeIndex, RateSeries, TransitionRates} from './transition-rates.js';
 import {stateCount} from './tcp-states.js';
 import {SockIndex} from './sock-index.js';
 import {StuckPolicy, type StuckThresholds} from './stuck-policy.js';
@@ -62,10 +62,10 @@ export type StatsSample = Tuple & SocketFigures & {
 // Transitions the kernel makes only inside a system call of the socket's owner, so the task on
 // the CPU is the owner. Others may run in softirq on top of whatever task was interrupted.
 const ownerEdges: ReadonlyMap<number, OwnerSource> = new Map([
-	[edge(TcpState.CLOSE, TcpState.SYN_SENT), OwnerSource.connect],
-	[edge(TcpState.CLOSE, TcpState.LISTEN), OwnerSource.listen],
-	[edge(TcpState.ESTABLISHED, TcpState.FIN_WAIT1), OwnerSource.close],
-	[edge(TcpState.CLOSE_WAIT, TcpState.LAST_ACK), OwnerSource.close],
+	[edgeIndex(TcpState.CLOSE, TcpState.SYN_SENT), OwnerSource.connect],
+	[edgeIndex(TcpState.CLOSE, TcpState.LISTEN), OwnerSource.listen],
+	[edgeIndex(TcpState.ESTABLISHED, TcpState.FIN_WAIT1), OwnerSource.close],
+	[edgeIndex(TcpState.CLOSE_WAIT, TcpState.LAST_ACK), OwnerSource.close],
 ]);
 
 /** Sockets of a pass the table takes in one share (see passInShares): a few ms' work. */
@@ -954,7 +954,7 @@ export class ConnectionTable {
 		const {oldstate, monoMs} = t;
 		// Time in the old state: the kernel's figure, else ours if we saw the state begin.
 		const ms = t.ms ?? (s.transitions[slot]! > 0 && s.state[slot] === oldstate ? monoMs - s.stateSinceMs[slot]! : null);
-		const ownerSource = ownerEdges.get(edge(oldstate, t.newstate));
+		const ownerSource = ownerEdges.get(edgeIndex(oldstate, t.newstate));
 		if (ownerSource !== undefined) {
 			this.adoptOwner(slot, t.pid, t.comm, ownerSource);
 		}
@@ -1118,10 +1118,6 @@ function isFullSocket(socket: ExistingSocket): boolean {
  */
 function isOrphan(socket: ExistingSocket): boolean {
 	return socket.state === TcpState.FIN_WAIT2 && socket.figures === undefined;
-}
-
-function edge(from: number, to: number): number {
-	return (from * 16) + to;
 }
 
 function portKey(tuple: Tuple): number {

@@ -2,7 +2,7 @@
 // mode): the differences of the rates' running totals, so an interval of any length counts
 // every transition once, whichever second it fell in.
 import {TcpState} from '../capture/transition.js';
-import {RateSeries, type TransitionRates} from './transition-rates.js';
+import {edgeIndex, RateSeries, type TransitionRates} from './transition-rates.js';
 
 export type EdgeCount = {readonly from: number; readonly to: number; readonly count: number};
 
@@ -40,7 +40,7 @@ export class IntervalCounter {
 		const edges: EdgeCount[] = [];
 		let closed = 0;
 		for (const {from, to} of this.rates.edges()) {
-			const edge = (from * 16) + to;
+			const edge = edgeIndex(from, to);
 			const total = this.rates.edgeTotal(from, to);
 			const count = total - (this.seenEdges.get(edge) ?? 0);
 			this.seenEdges.set(edge, total);

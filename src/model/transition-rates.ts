@@ -31,6 +31,11 @@ const seriesCount = 10;
 /** Kernel state numbers fit in 4 bits, so an edge is from * 16 + to. */
 const edgeCount = 256;
 
+/** An edge's index among the edgeCount: from * 16 + to. */
+export function edgeIndex(from: number, to: number): number {
+	return ((from & 15) * 16) + (to & 15);
+}
+
 export const historySeconds = 120;
 
 export type Edge = {readonly from: number; readonly to: number};
@@ -45,7 +50,7 @@ export class TransitionRates {
 	private currentSecond = Number.NaN;
 
 	record(from: number, to: number, atMs: number): void {
-		const edge = ((from & 15) * 16) + (to & 15);
+		const edge = edgeIndex(from, to);
 		this.edgeTotals[edge]! += 1;
 		this.seriesTotals[RateSeries.transitions]! += 1;
 		const bucket = this.bucketFor(atMs);
@@ -107,7 +112,7 @@ export class TransitionRates {
 
 	/** Transitions per second on one edge over the last windowSeconds completed seconds. */
 	edgeRate(from: number, to: number, windowSeconds: number): number {
-		return this.sum(this.edgeBuckets, (from * 16) + to, windowSeconds) / windowSeconds;
+		return this.sum(this.edgeBuckets, edgeIndex(from, to), windowSeconds) / windowSeconds;
 	}
 
 	seriesRate(series: RateSeries, windowSeconds: number): number {
@@ -116,7 +121,7 @@ export class TransitionRates {
 
 	/** Per-second counts on one edge for the last `seconds` completed seconds, oldest first. */
 	edgeHistory(from: number, to: number, seconds = historySeconds - 1): number[] {
-		return this.history(this.edgeBuckets, (from * 16) + to, seconds);
+		return this.history(this.edgeBuckets, edgeIndex(from, to), seconds);
 	}
 
 	seriesHistory(series: RateSeries, seconds = historySeconds - 1): number[] {
@@ -125,7 +130,7 @@ export class TransitionRates {
 
 	/** Count since start, for counters that must only go up (metrics). */
 	edgeTotal(from: number, to: number): number {
-		return this.edgeTotals[(from * 16) + to]!;
+		return this.edgeTotals[edgeIndex(from, to)]!;
 	}
 
 	seriesTotal(series: RateSeries): number {

@@ -1,6 +1,8 @@
 // The tests that load the machine at the load generator's full rate and time what tcptop does
-// meanwhile (a print a second, a scrape a second) take turns, across test files (ava runs two
-// at once, in processes of their own): on 2 cores, two such loads at once would time each other.
+// meanwhile (a print a second, a scrape a second), and those that capture everything the host
+// does and compare it whole, take turns across test files (ava runs two at once, in processes
+// of their own): on 2 cores two loads would time each other, and a capture of the host taken
+// during a load holds a few hundred thousand changes of it.
 import {closeSync, openSync, readFileSync, rmSync, writeSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -17,8 +19,8 @@ function alive(pid: number): boolean {
 	}
 }
 
-/** Runs `work` while no other test process runs its own full-rate load. */
-export async function underFullLoad<T>(work: () => Promise<T>): Promise<T> {
+/** Runs `work` while no other test process runs a full-rate load or a capture of the whole host. */
+export async function alone<T>(work: () => Promise<T>): Promise<T> {
 	for (;;) {
 		try {
 			const fd = openSync(lock, 'wx');
