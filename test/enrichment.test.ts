@@ -111,7 +111,14 @@ kernelTest('passes add the sockets the stream never saw, in ss\'s states', async
 		t.is(tableCounts(table, mix).size, 0);
 		await passes.after(2);
 		t.deepEqual(sortedCounts(tableCounts(table, mix)), sortedCounts(ssCounts(mix.ports, mix.owns)));
-		t.true(table.reconciled >= 4 + 4 + 3 + 3 + 2 + 3, `${table.reconciled} rows reconciled`);
+		// Every row of the mix came from a pass, but one whose change was still on its way when the
+		// capture started (a loaded machine is slow to finish the mix's closes): that one the
+		// stream told of.
+		let streamed = 0;
+		table.forEach(connection => {
+			streamed += mix.owns(connection.lport, connection.rport) && connection.transitionCount > 0 ? 1 : 0;
+		});
+		t.true(table.reconciled + streamed >= 4 + 4 + 3 + 3 + 2 + 3, `${table.reconciled} rows reconciled, ${streamed} streamed`);
 		table.forEach(connection => {
 			if (mix.owns(connection.lport, connection.rport)) {
 				t.true(connection.ageIsLowerBound, 'found already open: its age is a lower bound');
