@@ -362,7 +362,7 @@ async function runInteractive(values: OptionValues, viewing: Viewing, startMetri
 	const {delaySeconds, sortColumn, filter, table} = viewing;
 	// A replay's warnings show in the view, and on stderr once the terminal is given back.
 	const warnings: string[] = [];
-	const source = captureSource(values, tableCaptureFilter(values), message => warnings.push(message), tableSourceOptions(values, viewing));
+	const source = tableSource(values, viewing, message => warnings.push(message));
 	if (!process.stdout.isTTY) {
 		throw new UsageError('the live view needs a terminal on stdout; to a pipe or file, \'tcptop -b\' prints it and \'tcptop trace\' streams transitions');
 	}
@@ -401,7 +401,7 @@ async function runBatchMode(values: OptionValues, viewing: Viewing, startMetrics
 	const {delaySeconds, sortColumn, filter, table} = viewing;
 	const iterations = parsePositiveNumber('iterations', values.iterations, true);
 	const column = sortColumn ?? columns.find(column => column.key === 'inState')!;
-	const source = captureSource(values, tableCaptureFilter(values), warnOnStderr, tableSourceOptions(values, viewing));
+	const source = tableSource(values, viewing, warnOnStderr);
 	await startMetrics();
 	// A replay prints on the recording's clock, as the recorded host.
 	const origin = source instanceof ReplaySource ? replayOrigin(source) : liveOrigin();
@@ -419,13 +419,14 @@ async function runBatchMode(values: OptionValues, viewing: Viewing, startMetrics
 }
 
 /**
- * The kernel source of the modes built on the connection table: a socket pass every refresh
- * for each connection's counters (and, every fifth, to reconcile with the kernel).
+ * The source of the modes built on the connection table: of the kernel, a socket pass every
+ * refresh for each connection's counters (and, every fifth, to reconcile with the kernel).
  */
-function tableSourceOptions(values: OptionValues, viewing: Viewing): KernelSourceOptions {
+function tableSource(values: OptionValues, viewing: Viewing, warn: (message: string) => void): TransitionSource {
+	const filter = tableCaptureFilter(values);
 	// With --netns, the counters of that namespace, as its rows and per-state counts are.
-	const netns = values.replay === undefined ? parseNetns(values.netns, false) : 0;
-	return {passIntervalMs: viewing.delaySeconds * 1000, acceptOwners: values['accept-owners'] ?? false, ...(netns ? {netCounters: netCountersOf(netns)} : {})};
+	const netCounters = filter.netns && values.replay === undefined ? {netCounters: netCountersOf(filter.netns)} : {};
+	return captureSource(values, filter, warn, {passIntervalMs: viewing.delaySeconds * 1000, acceptOwners: values['accept-owners'] ?? false, ...netCounters});
 }
 
 function warnOnStderr(message: string): void {
@@ -489,7 +490,7 @@ async function runTable(values: OptionValues, words: readonly string[]): Promise
 		}
 
 		if (headless) {
-			const source = captureSource(values, tableCaptureFilter(values), warnOnStderr, tableSourceOptions(values, viewing));
+			const source = tableSource(values, viewing, warnOnStderr);
 			await startMetrics();
 			const {runHeadless} = await import('./output/metrics.js');
 			await runHeadless(source, viewing.table);

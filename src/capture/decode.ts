@@ -28,6 +28,9 @@ const Offset = {
 	skaddr: 8,
 	deltaNs: 16,
 	bytesAcked: 16,
+	synAckRetransmits: 16,
+	/** A DROP record's reason, where a change has its delta_ns. */
+	dropReason: 16,
 	pid: 24,
 	tid: 28,
 	netns: 32,
@@ -220,7 +223,7 @@ class KernelSocket implements ExistingSocket, SocketFigures {
 			acceptBacklog: view.getUint32(at + Offset.acceptBacklog, true),
 			synQueue: view.getUint32(at + Offset.synQueue, true),
 			drops: view.getUint32(at + Offset.listenDrops, true),
-			synAckRetransmits: readU64(view, at + Offset.deltaNs),
+			synAckRetransmits: readU64(view, at + Offset.synAckRetransmits),
 		};
 	}
 
@@ -322,7 +325,7 @@ export function decodeBlock(block: ArrayBuffer, wallOffsetMs: number): DecodedBl
 		} else if (type === RECORD_RETRANSMIT || type === RECORD_DROP) {
 			const {monoMs, wallMs, sock, netns, pid, tid, comm, family, laddr, lport, raddr, rport, newstate} = new KernelTransition(view, bytes, offset, wallOffsetMs);
 			const kind = type === RECORD_RETRANSMIT ? 'retransmit' : 'drop';
-			const reasonValue = kind === 'drop' ? readU64(view, offset + Offset.deltaNs) : 0;
+			const reasonValue = kind === 'drop' ? readU64(view, offset + Offset.dropReason) : 0;
 			decoded.incidents.push({kind, monoMs, wallMs, sock, netns, pid, tid, comm, family, laddr, lport, raddr, rport, state: newstate, reasonValue});
 		} else {
 			throw unknownType(type, offset);

@@ -1,7 +1,8 @@
 // The kernel's TCP counters for a network namespace, from /proc/net/snmp and /proc/net/netstat
 // (what `nstat` and `netstat -s` read): running totals since the namespace was made. /proc/net
 // is tcptop's own namespace's; /proc/PID/net that of the namespace process PID is in.
-import {readdirSync, readFileSync, readlinkSync, statSync} from 'node:fs';
+import {readFileSync, statSync} from 'node:fs';
+import {inNetNamespace, processInNetNamespace} from './net-namespaces.js';
 
 export type NetCounters = {
 	/** Connection attempts dropped because a listener's accept queue was full (TcpExt ListenOverflows). */
@@ -35,29 +36,20 @@ export function netCountersOf(inode: number, now = () => performance.now()): () 
 	let own: boolean | undefined;
 	let pid: string | undefined;
 	let searchedAtMs = Number.NEGATIVE_INFINITY;
-	const link = `net:[${inode}]`;
-	const isIn = (candidate: string) => {
-		try {
-			return readlinkSync(`/proc/${candidate}/ns/net`) === link;
-		} catch {
-			return false; // gone, or out of reach
-		}
-	};
-
 	return () => {
 		own ??= statSync('/proc/self/ns/net').ino === inode;
 		if (own) {
 			return readNetCounters();
 		}
 
-		if (pid === undefined || !isIn(pid)) {
+		if (pid === undefined || !inNetNamespace(pid, inode)) {
 			pid = undefined;
 			if (now() - searchedAtMs < searchAgainMs) {
 				return undefined;
 			}
 
 			searchedAtMs = now();
-			pid = readdirSync('/proc').find(entry => /^\d+$/.test(entry) && isIn(entry));
+			pid = processInNetNamespace(inode);
 		}
 
 		return pid === undefined ? undefined : readNetCounters(`/proc/${pid}/net`);

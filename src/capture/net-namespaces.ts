@@ -17,19 +17,24 @@ export function namedNamespaceInode(name: string): number | undefined {
 	}
 }
 
+/** Whether process `pid` (a /proc entry) is in the network namespace of this inode. */
+export function inNetNamespace(pid: string, inode: number): boolean {
+	try {
+		return readlinkSync(`/proc/${pid}/ns/net`) === `net:[${inode}]`;
+	} catch {
+		return false; // exited meanwhile, or out of reach
+	}
+}
+
+/** A process in the network namespace of this inode (its /proc entry), if there is one. */
+export function processInNetNamespace(inode: number): string | undefined {
+	return readdirSync('/proc').find(entry => /^\d+$/.test(entry) && inNetNamespace(entry, inode));
+}
+
 /** Whether a network namespace of this inode exists: a process is in it, or /run/netns names it. */
 export function netNamespaceExists(inode: number): boolean {
-	const link = `net:[${inode}]`;
-	for (const entry of readdirSync('/proc')) {
-		if (/^\d+$/.test(entry)) {
-			try {
-				if (readlinkSync(`/proc/${entry}/ns/net`) === link) {
-					return true;
-				}
-			} catch {
-				// The process exited meanwhile.
-			}
-		}
+	if (processInNetNamespace(inode) !== undefined) {
+		return true;
 	}
 
 	let names: string[] = [];
