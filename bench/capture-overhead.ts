@@ -25,8 +25,8 @@ import {setTimeout as delay} from 'node:timers/promises';
 import {fileURLToPath} from 'node:url';
 import {parseArgs} from 'node:util';
 import {KernelSource} from '../src/capture/kernel-source.js';
-import type {SocketPass} from '../src/capture/source.js';
-import {TcpState} from '../src/capture/transition.js';
+import type {SocketPass} from '../src/core/source.js';
+import {TcpState} from '../src/core/transition.js';
 import {attached, bpfLinksOf} from '../test/helpers/cli.js';
 import {terminal} from '../test/helpers/tmux.js';
 

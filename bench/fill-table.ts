@@ -1,6 +1,6 @@
 // A connection table filled for the benchmarks: `connections` established connections on
 // distinct tuples, a third of them gone on to CLOSE_WAIT, with kernel counters sampled twice.
-import {TcpState} from '../src/capture/transition.js';
+import {TcpState} from '../src/core/transition.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
 
 export function fillTable(connections: number): ConnectionTable {

@@ -6,7 +6,7 @@
 import {performance} from 'node:perf_hooks';
 import {LRUCache} from 'lru-cache';
 import {decodeBlock, RECORD_SIZE} from '../src/capture/decode.js';
-import {TcpState} from '../src/capture/transition.js';
+import {TcpState} from '../src/core/transition.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
 
 const total = Number(process.argv[2] ?? 3_000_000);

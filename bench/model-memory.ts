@@ -4,8 +4,8 @@
 // buffers between two full collections.
 //
 //   node --expose-gc --import=tsx bench/model-memory.ts [connections=1000000]
-import type {Transition} from '../src/capture/transition.js';
-import {TcpState} from '../src/capture/transition.js';
+import type {Transition} from '../src/core/transition.js';
+import {TcpState} from '../src/core/transition.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
 
 const connections = Number(process.argv[2] ?? 1_000_000);

@@ -16,8 +16,8 @@ import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {setTimeout as delay} from 'node:timers/promises';
 import {RecordingSource} from '../src/capture/recording-source.js';
-import type {SocketPass, SourceHandlers, TransitionBatch, TransitionSource} from '../src/capture/source.js';
-import {TcpState} from '../src/capture/transition.js';
+import type {SocketPass, SourceHandlers, TransitionBatch, TransitionSource} from '../src/core/source.js';
+import {TcpState} from '../src/core/transition.js';
 
 const sockets = Number(process.argv[2] ?? 1000);
 const seconds = Number(process.argv[3] ?? 600);

@@ -10,8 +10,8 @@ import {join} from 'node:path';
 import {performance} from 'node:perf_hooks';
 import {RecordingSource} from '../src/capture/recording-source.js';
 import {ReplaySource} from '../src/capture/replay-source.js';
-import type {SourceHandlers, TransitionBatch, TransitionSource} from '../src/capture/source.js';
-import {TcpState, type Transition} from '../src/capture/transition.js';
+import type {SourceHandlers, TransitionBatch, TransitionSource} from '../src/core/source.js';
+import {TcpState, type Transition} from '../src/core/transition.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
 import {feedTable} from '../src/model/feed-table.js';
 

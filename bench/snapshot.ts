@@ -8,8 +8,8 @@
 import {execFileSync} from 'node:child_process';
 import {performance} from 'node:perf_hooks';
 import {KernelSource} from '../src/capture/kernel-source.js';
-import type {ExistingSocket} from '../src/capture/transition.js';
-import type {SocketPass} from '../src/capture/source.js';
+import type {ExistingSocket} from '../src/core/transition.js';
+import type {SocketPass} from '../src/core/source.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
 
 const loadRuns = Number(process.argv[2] ?? 6);

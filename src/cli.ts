@@ -10,10 +10,11 @@ import {FilteredSource, filtersSomething, type CaptureFilter} from './capture/fi
 import {KernelSource, type KernelSourceOptions} from './capture/kernel-source.js';
 import {netCountersOf} from './capture/net-counters.js';
 import {namedNamespaceInode, netNamespaceExists} from './capture/net-namespaces.js';
-import {liveOrigin, monotonicNow, replayOrigin} from './capture/origin.js';
+import {liveOrigin, replayOrigin} from './capture/origin.js';
+import {monotonicNow} from './core/origin.js';
 import {withRecording} from './capture/recording-source.js';
 import {ReplaySource} from './capture/replay-source.js';
-import type {TransitionSource} from './capture/source.js';
+import type {TransitionSource} from './core/source.js';
 import {columns, type Column} from './model/columns.js';
 import {ConnectionTable} from './model/connection-table.js';
 import {compileFilter, type Filter} from './model/filter.js';

@@ -1,15 +1,15 @@
 // Batch mode's documents from a table fed through feedTable by a source the test drives: the
 // figures of each interval, the connection fields, and the text layout.
 import test from 'ava';
-import {finishNow, type SocketPass, type SourceHandlers, type TransitionSource, type TransitionBatch} from '../src/capture/source.js';
-import {TcpState, type ExistingSocket, type Transition} from '../src/capture/transition.js';
+import {finishNow, type SocketPass, type SourceHandlers, type TransitionSource, type TransitionBatch} from '../src/core/source.js';
+import {TcpState, type ExistingSocket, type Transition} from '../src/core/transition.js';
 import {columnByKey} from '../src/model/columns.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
 import {feedTable} from '../src/model/feed-table.js';
 import {compileFilter, type Filter} from '../src/model/filter.js';
 import {IntervalCounter} from '../src/model/interval-counts.js';
 import {formatText, frameJson, frameJsonLine, takeFrame, type TextOptions} from '../src/output/batch-format.js';
-import {jsonLine} from '../src/output/sanitize.js';
+import {jsonLine} from '../src/core/sanitize.js';
 
 const {CLOSE, SYN_SENT, ESTABLISHED, FIN_WAIT1, FIN_WAIT2, CLOSE_WAIT, LISTEN} = TcpState;
 const netns = 4_026_531_840;

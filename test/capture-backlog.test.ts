@@ -6,8 +6,8 @@ import test from 'ava';
 import type {BatchCallback, CaptureAddon, NativeCapture} from '../src/capture/addon.js';
 import {RECORD_SIZE} from '../src/capture/decode.js';
 import {KernelSource} from '../src/capture/kernel-source.js';
-import type {TransitionBatch} from '../src/capture/source.js';
-import {TcpState} from '../src/capture/transition.js';
+import type {TransitionBatch} from '../src/core/source.js';
+import {TcpState} from '../src/core/transition.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
 
 /** A block of `records` state changes (ESTABLISHED -> CLOSE_WAIT) on 127.0.0.1, of sockets `first` on. */

@@ -10,7 +10,7 @@ import {promisify} from 'node:util';
 import type {ExecutionContext} from 'ava';
 import type {Transport} from '../src/capture/addon.js';
 import {KernelSource} from '../src/capture/kernel-source.js';
-import {stateName, TcpState, type Reset, type Transition} from '../src/capture/transition.js';
+import {stateName, TcpState, type Reset, type Transition} from '../src/core/transition.js';
 import {start} from './helpers/cli.js';
 import {bySocket, captureDuring, edges, kernelTest, kernelTestSerial, stateGaps} from './helpers/kernel.js';
 import {alone} from './helpers/load-lock.js';

@@ -1,7 +1,7 @@
 // The decoder on hand-built records laid out as struct tcptop_record (bpf/tcptop.h).
 import test from 'ava';
 import {decodeBlock, decodePass, DecodeError, InStateClock, RECORD_SIZE} from '../src/capture/decode.js';
-import {stateName, TcpState} from '../src/capture/transition.js';
+import {stateName, TcpState} from '../src/core/transition.js';
 
 type RecordFields = {
 	tsNs?: bigint;

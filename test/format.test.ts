@@ -1,8 +1,8 @@
 import test from 'ava';
 import {formatIPv6} from '../src/capture/address.js';
-import type {Transition} from '../src/capture/transition.js';
-import {TcpState} from '../src/capture/transition.js';
-import {jsonLine, sanitize} from '../src/output/sanitize.js';
+import type {Transition} from '../src/core/transition.js';
+import {TcpState} from '../src/core/transition.js';
+import {jsonLine, sanitize} from '../src/core/sanitize.js';
 import {TextLayout, transitionJson} from '../src/output/trace-format.js';
 
 function ipv6(text: string): Uint8Array {

@@ -1,7 +1,7 @@
 // The metrics registry over a connection table the test feeds: every figure exact, counters
 // that only go up, and output that a strict exposition reader accepts.
 import test from 'ava';
-import {TcpState, type Transition} from '../src/capture/transition.js';
+import {TcpState, type Transition} from '../src/core/transition.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
 import {maxListenerPorts, metricsRegistry} from '../src/output/metrics.js';
 import {parseExposition, type Family} from './helpers/exposition.js';

@@ -1,9 +1,9 @@
 import test from 'ava';
-import {TcpState, type Transition} from '../src/capture/transition.js';
+import {TcpState, type Transition} from '../src/core/transition.js';
 import {columnByKey, columns, compareAddress, fitColumns} from '../src/model/columns.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
 import {compileFilter} from '../src/model/filter.js';
-import {formatBytes, formatDuration, formatEndpoint, formatMicroseconds} from '../src/model/format.js';
+import {formatBytes, formatDuration, formatEndpoint, formatMicroseconds} from '../src/core/format.js';
 import {selectRows} from '../src/model/select-rows.js';
 import {TopK} from '../src/model/top-k.js';
 

@@ -1,5 +1,5 @@
 import test from 'ava';
-import {TcpState, type Reset, type Transition} from '../src/capture/transition.js';
+import {TcpState, type Reset, type Transition} from '../src/core/transition.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
 import {Direction, Ending, OwnerSource} from '../src/model/connection.js';
 import {RateSeries} from '../src/model/transition-rates.js';

@@ -1,6 +1,6 @@
 import {BlockList} from 'node:net';
 import test from 'ava';
-import {TcpState, type Transition} from '../src/capture/transition.js';
+import {TcpState, type Transition} from '../src/core/transition.js';
 import {compileFilter, ipv4Number, type Filter, type FilterSubject} from '../src/model/filter.js';
 
 const {ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING} = TcpState;

@@ -1,8 +1,8 @@
 // The table's per-state counts are the host's: the kernel's counts from the last socket pass,
 // moved along by the changes seen since, whatever the table has room for.
 import test from 'ava';
-import type {SocketPass} from '../src/capture/source.js';
-import {TcpState, type Transition} from '../src/capture/transition.js';
+import type {SocketPass} from '../src/core/source.js';
+import {TcpState, type Transition} from '../src/core/transition.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
 import {existing} from './helpers/recording.js';
 

@@ -1,8 +1,8 @@
 // Socket passes and accept() owners in the connection table: counters, reconciliation with
 // what the kernel holds, and who owns a passive connection.
 import test from 'ava';
-import type {SocketPass, SourceHandlers} from '../src/capture/source.js';
-import {TcpState, type ExistingSocket, type SocketFigures, type Transition} from '../src/capture/transition.js';
+import type {SocketPass, SourceHandlers} from '../src/core/source.js';
+import {TcpState, type ExistingSocket, type SocketFigures, type Transition} from '../src/core/transition.js';
 import {columnByKey} from '../src/model/columns.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
 import {Ending, OwnerSource, type Connection} from '../src/model/connection.js';

@@ -1,5 +1,5 @@
 import test from 'ava';
-import {TcpState} from '../src/capture/transition.js';
+import {TcpState} from '../src/core/transition.js';
 import {RateSeries, TransitionRates, historySeconds} from '../src/model/transition-rates.js';
 
 const {CLOSE, SYN_SENT, ESTABLISHED} = TcpState;

@@ -3,7 +3,7 @@
 import {execFileSync} from 'node:child_process';
 import {statSync} from 'node:fs';
 import {ConnectionTable} from '../src/model/connection-table.js';
-import {TcpState} from '../src/capture/transition.js';
+import {TcpState} from '../src/core/transition.js';
 import {captureDuring, kernelTest} from './helpers/kernel.js';
 import {closedPort} from './helpers/net.js';
 import {testNamespace} from './helpers/netns.js';

@@ -6,7 +6,7 @@ import {join} from 'node:path';
 import {readFileSync} from 'node:fs';
 import {setTimeout as delay} from 'node:timers/promises';
 import test from 'ava';
-import {TcpState, type Transition} from '../src/capture/transition.js';
+import {TcpState, type Transition} from '../src/core/transition.js';
 import {tcptop} from './helpers/cli.js';
 import {batch, existing, recordingsFolder, unprivileged, writeRecording} from './helpers/recording.js';
 import {terminal} from './helpers/tmux.js';

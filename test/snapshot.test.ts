@@ -3,7 +3,7 @@
 import {spawn} from 'node:child_process';
 import {once} from 'node:events';
 import {KernelSource} from '../src/capture/kernel-source.js';
-import {stateName, TcpState, type ExistingSocket} from '../src/capture/transition.js';
+import {stateName, TcpState, type ExistingSocket} from '../src/core/transition.js';
 import {kernelTest} from './helpers/kernel.js';
 import {listen, openSocketMix, type SocketMix} from './helpers/net.js';
 import {ssCounts, sortedCounts} from './helpers/ss.js';

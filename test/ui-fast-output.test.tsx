@@ -3,7 +3,7 @@
 // the fast one does not handle.
 import './helpers/ui-env.js';
 import test from 'ava';
-import {TcpState} from '../src/capture/transition.js';
+import {TcpState} from '../src/core/transition.js';
 import {outputGetters} from '../src/ui/fast-output.js';
 import {established, keys, plain, renderView, rowLines, transition, type ViewHarness} from './helpers/ui.js';
 

@@ -2,7 +2,7 @@
 // them: frames from ink-testing-library, keys on its stdin, a fake source on a test clock.
 import './helpers/ui-env.js';
 import test from 'ava';
-import {TcpState} from '../src/capture/transition.js';
+import {TcpState} from '../src/core/transition.js';
 import {established, keys, logLines, plain, renderView, rowLines, transition, transitionLines, type ViewHarness} from './helpers/ui.js';
 
 const {ESTABLISHED, CLOSE_WAIT, SYN_SENT, CLOSE, LAST_ACK} = TcpState;

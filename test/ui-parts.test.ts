@@ -1,6 +1,6 @@
 // The view's pure parts: reading keys, drawing sparklines, sharing the screen, keeping the log.
 import test from 'ava';
-import {TcpState} from '../src/capture/transition.js';
+import {TcpState} from '../src/core/transition.js';
 import {TransitionLog} from '../src/model/transition-log.js';
 import {RateSeries, TransitionRates} from '../src/model/transition-rates.js';
 import {decodeKeys, KeyDecoder, type KeyPress} from '../src/ui/keys.js';

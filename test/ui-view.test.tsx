@@ -2,7 +2,7 @@
 // connections from a fake source on a clock the test moves.
 import './helpers/ui-env.js';
 import test, {type ExecutionContext} from 'ava';
-import {TcpState} from '../src/capture/transition.js';
+import {TcpState} from '../src/core/transition.js';
 import {compileFilter} from '../src/model/filter.js';
 import {established, keys, plain, renderView, rowLines, tickSeconds, transition, type HarnessOptions, type ViewHarness} from './helpers/ui.js';
 

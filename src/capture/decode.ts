@@ -1,8 +1,8 @@
 // Decodes the addon's blocks: whole 96-byte records back to back, little-endian, laid out
 // as struct tcptop_record in bpf/tcptop.h (the offsets below mirror it).
 import {formatIPv4, formatIPv6} from './address.js';
-import {TcpState, type Accepted, type ExistingSocket, type ListenerQueue, type Reset, type SocketFigures, type SocketIncident, type Transition} from './transition.js';
-import type {NamespaceCounts} from './source.js';
+import {TcpState, type Accepted, type ExistingSocket, type ListenerQueue, type Reset, type SocketFigures, type SocketIncident, type Transition} from '../core/transition.js';
+import type {NamespaceCounts} from '../core/source.js';
 
 export const RECORD_SIZE = 96;
 const RECORD_STATE = 1;

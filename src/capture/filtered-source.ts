@@ -3,8 +3,8 @@
 // A recording holds only what its own filters let through, and the pid filter follows a socket
 // from its first recorded change, so a replay filters best a recording made without filters.
 import type {NativeCaptureOptions} from './addon.js';
-import type {SocketPass, SourceHandlers, TransitionBatch, TransitionSource} from './source.js';
-import {TcpState, type SocketEvent, type Transition} from './transition.js';
+import type {SocketPass, SourceHandlers, TransitionBatch, TransitionSource} from '../core/source.js';
+import {TcpState, type SocketEvent, type Transition} from '../core/transition.js';
 
 export type CaptureFilter = Pick<NativeCaptureOptions, 'family' | 'pid' | 'localPorts' | 'remotePorts' | 'netns'>;
 

@@ -1,10 +1,10 @@
 // Transitions from the kernel, through the native addon.
 import {loadAddon, PassKind, type CaptureAddon, type NativeCapture, type NativeCaptureOptions} from './addon.js';
 import {decodeBlock, decodePass, decodePassSteps, InStateClock, RECORD_SIZE} from './decode.js';
-import type {SourceHandlers, TransitionSource, Unfinished} from './source.js';
+import type {NetCounters, SourceHandlers, TransitionSource, Unfinished} from '../core/source.js';
 import {errnoName} from './errno.js';
-import {readNetCounters, type NetCounters} from './net-counters.js';
-import {monotonicNow} from './origin.js';
+import {readNetCounters} from './net-counters.js';
+import {monotonicNow} from '../core/origin.js';
 import {SlicedQueue} from './sliced-queue.js';
 
 export type KernelSourceOptions = Partial<NativeCaptureOptions> & {

@@ -2,18 +2,9 @@
 // (what `nstat` and `netstat -s` read): running totals since the namespace was made. /proc/net
 // is tcptop's own namespace's; /proc/PID/net that of the namespace process PID is in.
 import {readFileSync, statSync} from 'node:fs';
+import type {NetCounters} from '../core/source.js';
 import {inNetNamespace, processInNetNamespace} from './net-namespaces.js';
 
-export type NetCounters = {
-	/** Connection attempts dropped because a listener's accept queue was full (TcpExt ListenOverflows). */
-	readonly listenOverflows: number;
-	/** Every attempt a listener dropped, overflows included (TcpExt ListenDrops). */
-	readonly listenDrops: number;
-	/** Segments retransmitted (Tcp RetransSegs). */
-	readonly retransmits: number;
-	/** SYNs and SYN-ACKs retransmitted, among them (TcpExt TCPSynRetrans). */
-	readonly synRetransmits: number;
-};
 
 /** Reads the counters; undefined when a file cannot be read or lacks them. */
 export function readNetCounters(directory = '/proc/net'): NetCounters | undefined {

@@ -1,32 +1,9 @@
-// Where a table's events come from, and the clock their times are on: this host and its
-// monotonic clock, or a recording and the replay's clock, so ages, rates and intervals read as
-// they did on the host the recording was made on. The outputs built on the table (the live
-// view, batch mode) read time only through it.
+// The two origins a table's events can have (see core/origin.ts): this host from now, or a
+// recording on the replay's clock.
 import {hostname, release} from 'node:os';
+import {monotonicNow, type Origin} from '../core/origin.js';
 import {namespaceNamer} from './net-namespaces.js';
 import type {ReplaySource} from './replay-source.js';
-
-export type Origin = {
-	readonly host: string;
-	readonly kernel: string;
-	/** Monotonic milliseconds on the clock transitions carry. */
-	readonly now: () => number;
-	/** When the capture started, on that clock. */
-	readonly startedAtMs: number;
-	/** Wall-clock milliseconds since the epoch, on that host, at now(). */
-	readonly wallNow: () => number;
-	/**
-	 * Calls `callback` once the clock has reached `atMs`; returns what cancels it. While a
-	 * promise the callback returns is pending, a replay holds still (the output is behind).
-	 */
-	readonly setTimer: (atMs: number, callback: () => void | Promise<void>) => () => void;
-	/** What people call a network namespace on that host (`ip netns`'s name), when known. */
-	readonly namespaceName?: (inode: number) => string | undefined;
-};
-
-// The clock the kernel stamps transitions with (bpf_ktime_get_ns): process.hrtime reads
-// CLOCK_MONOTONIC on Linux.
-export const monotonicNow = () => Number(process.hrtime.bigint()) / 1e6;
 
 /** This host, from now. */
 export function liveOrigin(): Origin {

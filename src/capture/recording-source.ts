@@ -5,14 +5,14 @@
 // has started, so a capture that cannot start (no privileges) leaves an earlier file as it was.
 import {closeSync, constants, fstatSync, ftruncateSync, openSync, statSync, unlinkSync, writeSync} from 'node:fs';
 import {hostname, release} from 'node:os';
-import {jsonLine, sanitize} from '../output/sanitize.js';
-import {monotonicNow} from './origin.js';
+import {jsonLine, sanitize} from '../core/sanitize.js';
+import {monotonicNow} from '../core/origin.js';
 import {
 	acceptedRecord, itemsPerLine, recordingFormat, recordingVersion, resetRecord, socketRecord, transitionRecord,
 	type RecordingHeader, type SockMap,
 } from './recording.js';
 import {sockPermutation} from './sock-identity.js';
-import type {SocketPass, SourceHandlers, TransitionBatch, TransitionSource} from './source.js';
+import type {SocketPass, SourceHandlers, TransitionBatch, TransitionSource} from '../core/source.js';
 
 // process.hrtime reads CLOCK_MONOTONIC on Linux, the clock the kernel stamps events with.
 

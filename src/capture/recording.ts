@@ -2,7 +2,7 @@
 // per thing a source delivered, each stamped with when it was delivered. Fields are listed
 // here one by one, so a decoded record (whose strings are getters) is written whole, and a
 // field added to an event means a new version of the format.
-import type {Accepted, ExistingSocket, ListenerQueue, Reset, SocketFigures, Transition} from './transition.js';
+import type {Accepted, ExistingSocket, ListenerQueue, Reset, SocketFigures, Transition} from '../core/transition.js';
 
 export const recordingFormat = 'tcptop-recording';
 export const recordingVersion = 1;

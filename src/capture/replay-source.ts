@@ -3,16 +3,16 @@
 // kernel, so a replay needs no privileges. The replay keeps a clock of its own: the recorded
 // monotonic time it has reached, so ages and rates read as they did on the recording host.
 import {closeSync, openSync} from 'node:fs';
-import {sanitize} from '../output/sanitize.js';
+import {sanitize} from '../core/sanitize.js';
 import {LineReader, LineTooLongError, type Line} from './line-reader.js';
-import {monotonicNow} from './origin.js';
+import {monotonicNow} from '../core/origin.js';
 import {
 	acceptedShape, fitsNumber, maxEarlyMs, maxGapMs, maxItemsPerRecord, maxLineBytes, maxMoreLines, recordingFormat, recordingVersion, resetShape, socketShape, transitionShape, wrongField,
 	type RecordingHeader, type Shape,
 } from './recording.js';
 import {systemReason} from './recording-source.js';
-import {finishNow, type SocketPass, type SourceHandlers, type TransitionBatch, type TransitionSource} from './source.js';
-import type {Accepted, ExistingSocket, Reset, Transition} from './transition.js';
+import {finishNow, type SocketPass, type SourceHandlers, type TransitionBatch, type TransitionSource} from '../core/source.js';
+import type {Accepted, ExistingSocket, Reset, Transition} from '../core/transition.js';
 
 /** A header is a few hundred bytes: a first line longer than this is not one. */
 const maxHeaderBytes = 64 * 1024;

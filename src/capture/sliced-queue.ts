@@ -3,7 +3,7 @@
 // backlog of batches from the kernel never holds up a frame, a key or a print for longer than
 // a slice. An item whose work is long (a socket pass of 100,000 sockets) is done in shares
 // (Unfinished), the items behind it waiting until it is all done.
-import type {Unfinished} from './source.js';
+import type {Unfinished} from '../core/source.js';
 
 export class SlicedQueue<T> {
 	readonly #work: (item: T) => Unfinished | void;

@@ -1,10 +1,10 @@
 // The connection list's columns as data (htop's model): sorting by any column is one code path,
 // and adding a column is adding a row here.
-import {TcpState} from '../capture/transition.js';
+import {TcpState} from '../core/transition.js';
 import type {Connection} from './connection.js';
 import {remoteAddressOffset} from './connection-key.js';
-import {formatBytes, formatDuration, formatEndpoint, formatMicroseconds, formatPerSecond} from './format.js';
-import {displayStateName} from './tcp-states.js';
+import {formatBytes, formatDuration, formatEndpoint, formatMicroseconds, formatPerSecond} from '../core/format.js';
+import {displayStateName} from '../core/tcp-states.js';
 
 export type Column = {
 	readonly key: string;

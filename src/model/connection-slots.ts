@@ -4,7 +4,7 @@
 // doubles, pointers); these arrays cost about 110 bytes a slot, which is what keeps the table
 // within its memory budget. The table owns the slots; Connection is a read-only view of one.
 import type {CgroupIdentity} from '../capture/cgroups.js';
-import type {ListenerQueue} from '../capture/transition.js';
+import type {ListenerQueue} from '../core/transition.js';
 
 /** A listener's queue as the last pass found it, and its drops as tcptop has seen them grow. */
 export type QueueState = ListenerQueue & {

@@ -5,16 +5,15 @@
 // to sweep(), so the table never reads a clock of its own.
 import {LRUCache} from 'lru-cache';
 import {describeCgroup} from '../capture/cgroups.js';
-import type {NetCounters} from '../capture/net-counters.js';
-import {finishNow, type SocketPass, type Unfinished} from '../capture/source.js';
-import {TcpState, type Accepted, type ExistingSocket, type ListenerQueue, type Reset, type SocketFigures, type Transition} from '../capture/transition.js';
+import {finishNow, type NetCounters, type SocketPass, type Unfinished} from '../core/source.js';
+import {TcpState, type Accepted, type ExistingSocket, type ListenerQueue, type Reset, type SocketFigures, type Transition} from '../core/transition.js';
 import {Connection, Direction, Ending, OwnerSource} from './connection.js';
 import {historyLength, ConnectionSlots} from './connection-slots.js';
 import {connectionKey, flatKey, listenerKey, pendingConnectKey, pendingSockOf, type Tuple} from './connection-key.js';
 import {ExpiryQueue} from './expiry-queue.js';
 import {HostStates} from './host-states.js';
 import {edgeIndex, RateSeries, TransitionRates} from './transition-rates.js';
-import {stateCount} from './tcp-states.js';
+import {stateCount} from '../core/tcp-states.js';
 import {SockIndex} from './sock-index.js';
 import {StuckPolicy, type StuckThresholds} from './stuck-policy.js';
 

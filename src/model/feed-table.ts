@@ -3,7 +3,7 @@
 // causes; accepts last, as accept() returns after the handshake), with the events the source
 // lost counted in the rates, and later socket passes (counters and reconciliation). The one
 // place a source feeds a table, whichever output (live view, batch, metrics) reads it.
-import type {TransitionSource} from '../capture/source.js';
+import type {TransitionSource} from '../core/source.js';
 import type {ConnectionTable} from './connection-table.js';
 import type {TransitionLog} from './transition-log.js';
 

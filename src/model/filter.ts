@@ -34,8 +34,8 @@
 // src/sport are the local end, dst/dport the remote end, as in ss.
 import {BlockList, isIP, isIPv4} from 'node:net';
 import {namedNamespaceInode} from '../capture/net-namespaces.js';
-import type {Transition} from '../capture/transition.js';
-import {allStatesMask, stateWords, statesNamed} from './tcp-states.js';
+import type {Transition} from '../core/transition.js';
+import {allStatesMask, stateWords, statesNamed} from '../core/tcp-states.js';
 
 /** What a filter looks at; a Connection has exactly these. */
 export type FilterSubject = {

@@ -5,9 +5,9 @@
 // two passes what no change reports is not seen: a request socket that becomes a connection,
 // a TIME_WAIT or an orphaned FIN_WAIT2 that expires (taken as gone once the kernel's length
 // for it is over, its longest); the next pass sets them right.
-import type {SocketPass} from '../capture/source.js';
-import {TcpState, type Transition} from '../capture/transition.js';
-import {stateCount} from './tcp-states.js';
+import type {SocketPass} from '../core/source.js';
+import {TcpState, type Transition} from '../core/transition.js';
+import {stateCount} from '../core/tcp-states.js';
 
 /** Timewait sockets that end in one such step expire together, at its end: a queue entry a step. */
 const expiryStepMs = 100;

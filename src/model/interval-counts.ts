@@ -1,7 +1,7 @@
 // What happened between two looks at the table, for outputs that report per interval (batch
 // mode): the differences of the rates' running totals, so an interval of any length counts
 // every transition once, whichever second it fell in.
-import {TcpState} from '../capture/transition.js';
+import {TcpState} from '../core/transition.js';
 import {edgeIndex, RateSeries, type TransitionRates} from './transition-rates.js';
 
 export type EdgeCount = {readonly from: number; readonly to: number; readonly count: number};

@@ -1,8 +1,8 @@
 // Which states should not last: a CLOSE_WAIT that never ends is a socket the application
 // leaked (it never called close()); a SYN_SENT that never ends is an upstream that does not
 // answer; SYN_RECV and FIN_WAIT2 that hang point at a peer that stopped talking mid-handshake.
-import {TcpState} from '../capture/transition.js';
-import {stateCount} from './tcp-states.js';
+import {TcpState} from '../core/transition.js';
+import {stateCount} from '../core/tcp-states.js';
 
 /** Milliseconds after which a connection still in a state counts as stuck, by kernel state. */
 export type StuckThresholds = Readonly<Partial<Record<number, number>>>;

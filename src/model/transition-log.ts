@@ -2,7 +2,7 @@
 // reference. A decoded transition keeps its batch's block alive, but the ring holds only the
 // newest ones, which come from the last few batches, so it never holds more than about
 // `capacity` records plus one batch.
-import type {Transition} from '../capture/transition.js';
+import type {Transition} from '../core/transition.js';
 
 export class TransitionLog {
 	private readonly ring: Array<Transition | undefined>;

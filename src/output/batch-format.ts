@@ -1,18 +1,17 @@
 // `tcptop -b` output: per interval, the header figures and every connection that passes the
 // filter, as plain text (top -b's look) or as one JSON document on one line.
-import {stateName, TcpState} from '../capture/transition.js';
+import {stateName, TcpState} from '../core/transition.js';
 import {columns, fitColumns, type Column} from '../model/columns.js';
 import type {Connection} from '../model/connection.js';
 import type {ConnectionTable} from '../model/connection-table.js';
 import type {Filter} from '../model/filter.js';
-import {formatDuration} from '../model/format.js';
+import {formatCount, formatDuration, formatRate} from '../core/format.js';
 import type {Interval, IntervalCounter} from '../model/interval-counts.js';
 import {selectRows} from '../model/select-rows.js';
-import {displayStateName, lifecycleOrder} from '../model/tcp-states.js';
+import {displayStateName, lifecycleOrder} from '../core/tcp-states.js';
 import {RateSeries} from '../model/transition-rates.js';
-import {formatCount, formatRate} from '../ui/format-rate.js';
-import {cell} from '../ui/row-text.js';
-import {jsonLine, sanitize} from './sanitize.js';
+import {cell} from '../model/row-text.js';
+import {jsonLine, sanitize} from '../core/sanitize.js';
 
 export type BatchFormat = 'text' | 'json';
 

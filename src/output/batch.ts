@@ -3,8 +3,8 @@
 // Intervals are on the origin's clock: this host's, or a replay's (one print per recorded
 // interval, however fast the replay goes).
 import type {Writable} from 'node:stream';
-import type {Origin} from '../capture/origin.js';
-import type {TransitionSource} from '../capture/source.js';
+import type {Origin} from '../core/origin.js';
+import type {TransitionSource} from '../core/source.js';
 import type {ConnectionTable} from '../model/connection-table.js';
 import {IntervalCounter} from '../model/interval-counts.js';
 import {frameJsonLine, formatTextPieces, takeFrame, type BatchFormat, type TextOptions} from './batch-format.js';

@@ -1,8 +1,8 @@
 // The frame the non-interactive outputs (batch mode, headless metrics) run in: a source feeds
 // the table until a signal arrives or the output or the source stops it; every way out stops
 // the source, which detaches the programs.
-import type {Origin} from '../capture/origin.js';
-import type {TransitionSource} from '../capture/source.js';
+import type {Origin} from '../core/origin.js';
+import type {TransitionSource} from '../core/source.js';
 import type {ConnectionTable} from '../model/connection-table.js';
 import {feedTable, type Feed} from '../model/feed-table.js';
 

@@ -1,6 +1,6 @@
 // `tcptop trace` output: tcpstates-style text lines, or NDJSON.
-import {stateName, type SocketIncident, type Transition} from '../capture/transition.js';
-import {jsonLine, sanitize} from './sanitize.js';
+import {stateName, type SocketIncident, type Transition} from '../core/transition.js';
+import {jsonLine, sanitize} from '../core/sanitize.js';
 
 export type TraceFormat = 'text' | 'json';
 

@@ -1,8 +1,8 @@
 // `tcptop trace`: every transition from a source, streamed to a writable until the source
 // fails, the duration ends, stdout closes, or a signal arrives.
 import type {Writable} from 'node:stream';
-import type {Origin} from '../capture/origin.js';
-import type {TransitionSource} from '../capture/source.js';
+import type {Origin} from '../core/origin.js';
+import type {TransitionSource} from '../core/source.js';
 import {drained} from './drained.js';
 import {watchReader} from './reader-watch.js';
 import {formatBatch, TextLayout, type TraceFormat} from './trace-format.js';

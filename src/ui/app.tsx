@@ -12,7 +12,7 @@ import {EventLogPane} from './event-log-pane.js';
 import {Header} from './header.js';
 import {HelpScreen} from './help-screen.js';
 import type {KeyPress} from './keys.js';
-import {selectedIndexOf, type Screen} from './keymap.js';
+import {reduceKeys, selectedIndexOf, type Screen} from './keymap.js';
 import {paneHeights} from './layout.js';
 import {takeSnapshot, type Snapshot} from './snapshot.js';
 import {SortPicker} from './sort-picker.js';
@@ -24,7 +24,7 @@ import {sortTransitions} from './transitions-summary.js';
 import {useKeys} from './use-keys.js';
 import {useRefreshTick} from './use-refresh-tick.js';
 import {useTerminalSize} from './use-terminal-size.js';
-import {reduceView, scrolledTo, type ViewState} from './view-state.js';
+import {scrolledTo, type ViewState} from './view-state.js';
 
 export type AppProps = {
 	readonly table: ConnectionTable;
@@ -51,7 +51,7 @@ const bottomMargin = 1;
 export function App({table, log, now, startedAtMs, host, kernel, delaySeconds, initialView, notice, namespaceName}: AppProps) {
 	const {exit} = useApp();
 	const size = useTerminalSize();
-	const [view, dispatch] = useReducer(reduceView, initialView);
+	const [view, dispatch] = useReducer(reduceKeys, initialView);
 	// The model moves on every tick, paused or not: closed connections leave, rates advance.
 	const sweep = useCallback(() => {
 		table.sweep(now());

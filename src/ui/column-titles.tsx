@@ -1,6 +1,6 @@
 import {Text} from 'ink';
 import type {Column} from '../model/columns.js';
-import {cell} from './row-text.js';
+import {cell} from '../model/row-text.js';
 import {useTheme} from './theme.js';
 
 export type ColumnTitlesProps = {

@@ -1,12 +1,11 @@
 // Everything the model keeps about one connection, as lines for the detail view (Enter):
 // its fields, its owner and where the owner came from, how it ended, its counters, and its
 // last transitions with the time spent in each state.
-import {TcpState} from '../capture/transition.js';
-import {sanitize} from '../output/sanitize.js';
+import {TcpState} from '../core/transition.js';
+import {sanitize} from '../core/sanitize.js';
 import {Direction, Ending, OwnerSource, type Connection} from '../model/connection.js';
-import {formatBytes, formatDuration, formatEndpoint, formatMicroseconds} from '../model/format.js';
-import {displayStateName} from '../model/tcp-states.js';
-import {formatCount, formatRate} from './format-rate.js';
+import {formatBytes, formatCount, formatDuration, formatEndpoint, formatMicroseconds, formatRate} from '../core/format.js';
+import {displayStateName} from '../core/tcp-states.js';
 import {sparkline} from './sparkline.js';
 
 export type DetailField = {readonly label: string; readonly value: string; readonly trouble: boolean};

@@ -1,6 +1,6 @@
 import {Text} from 'ink';
 import type {Column} from '../model/columns.js';
-import {rowText} from './row-text.js';
+import {rowText} from '../model/row-text.js';
 import type {RowView} from './snapshot.js';
 import {useTheme} from './theme.js';
 

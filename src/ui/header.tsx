@@ -1,6 +1,6 @@
 import {Text} from 'ink';
-import {formatDuration} from '../model/format.js';
-import {sanitize} from '../output/sanitize.js';
+import {formatDuration} from '../core/format.js';
+import {sanitize} from '../core/sanitize.js';
 
 export type HeaderProps = {
 	readonly host: string;

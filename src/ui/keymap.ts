@@ -1,9 +1,10 @@
-// Keys to actions, top's and htop's keys. Pure: given a key, the view and what the screen
-// shows, the action to take (or none). The view is the reducer's latest, not the last drawn:
-// keys typed or pasted faster than frames are drawn each see the ones before them.
+// Keys to actions, top's and htop's keys, and the reducer that applies them (reduceKeys): given
+// a key, the view and what the screen shows, the action to take (or none). The view is the
+// reducer's latest, not the last drawn: keys typed or pasted faster than frames are drawn each
+// see the ones before them.
 import type {KeyPress} from './keys.js';
 import {neighbourColumn} from './columns-order.js';
-import {cursorOf, sortColumnsOf, type Action, type Cursor, type Pane, type ViewState} from './view-state.js';
+import {cursorOf, reduceView, sortColumnsOf, type Action, type Cursor, type Pane, type ViewState} from './view-state.js';
 
 /** What one pane shows this frame. */
 export type PaneScreen = {
@@ -25,6 +26,31 @@ export type Screen = {
 export function selectedIndexOf(cursor: Cursor, rowKeys: readonly string[]): number {
 	const found = cursor.selectedKey === undefined ? -1 : rowKeys.indexOf(cursor.selectedKey);
 	return found >= 0 ? found : Math.max(0, Math.min(cursor.selectedIndex, rowKeys.length - 1));
+}
+
+/** Keys pressed since the last frame, with what that frame showed. */
+export type KeysAction = {readonly type: 'keys'; readonly presses: readonly KeyPress[]; readonly screen: Screen};
+
+/** The view's reducer: keys become actions here; every other action goes to reduceView. */
+export function reduceKeys(state: ViewState, action: Action | KeysAction): ViewState {
+	if (action.type !== 'keys') {
+		return reduceView(state, action);
+	}
+
+	// Each key sees the view the ones before it made: a paste, or keys typed over a slow link.
+	let next = state;
+	for (const press of action.presses) {
+		const result = actionForKey(press, next, action.screen);
+		if (result) {
+			next = reduceView(next, result);
+		}
+
+		if (next.quit) {
+			break;
+		}
+	}
+
+	return next;
 }
 
 const quickSorts: Readonly<Record<string, string>> = {P: 'pid', S: 'state', A: 'age', T: 'tx'};

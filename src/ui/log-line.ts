@@ -1,8 +1,8 @@
 // One transition as a line of the event log, tcpstates-like: when, the change, who, where.
-import type {Transition} from '../capture/transition.js';
-import {sanitize} from '../output/sanitize.js';
-import {formatEndpoint} from '../model/format.js';
-import {displayStateName} from '../model/tcp-states.js';
+import type {Transition} from '../core/transition.js';
+import {sanitize} from '../core/sanitize.js';
+import {formatEndpoint} from '../core/format.js';
+import {displayStateName} from '../core/tcp-states.js';
 import {formatStateTime} from './connection-detail.js';
 import {isFailureEdge} from './transitions-summary.js';
 

@@ -2,7 +2,7 @@
 // until the user quits, a signal arrives, or the source fails. Every way out unmounts Ink (which
 // gives the terminal back: cursor, raw mode) and stops the source (which detaches the programs).
 import {render, type Instance} from 'ink';
-import type {TransitionSource} from '../capture/source.js';
+import type {TransitionSource} from '../core/source.js';
 import type {ConnectionTable} from '../model/connection-table.js';
 import {TransitionLog} from '../model/transition-log.js';
 import {App} from './app.js';

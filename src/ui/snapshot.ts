@@ -1,13 +1,13 @@
 // One frame's worth of data, copied out of the connection table: the table's views are only
 // valid until it next changes, and a paused display must keep showing what it showed.
-import {TcpState, type Transition} from '../capture/transition.js';
-import {sanitize} from '../output/sanitize.js';
+import {TcpState, type Transition} from '../core/transition.js';
+import {sanitize} from '../core/sanitize.js';
 import {columnByKey, columns} from '../model/columns.js';
 import type {Connection} from '../model/connection.js';
 import type {ConnectionTable} from '../model/connection-table.js';
 import {compileFilter, type Filter, type FilterSubject, type TransitionOwner} from '../model/filter.js';
 import {selectRows} from '../model/select-rows.js';
-import {lifecycleOrder} from '../model/tcp-states.js';
+import {lifecycleOrder} from '../core/tcp-states.js';
 import type {TransitionLog} from '../model/transition-log.js';
 import {RateSeries} from '../model/transition-rates.js';
 import {connectionDetail, type ConnectionDetail} from './connection-detail.js';

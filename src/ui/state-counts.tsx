@@ -1,9 +1,9 @@
 import {Text} from 'ink';
 import {Fragment} from 'react';
-import {TcpState} from '../capture/transition.js';
-import {displayStateName} from '../model/tcp-states.js';
+import {TcpState} from '../core/transition.js';
+import {displayStateName} from '../core/tcp-states.js';
 import type {StateCount} from './snapshot.js';
-import {formatCount} from './format-rate.js';
+import {formatCount} from '../core/format.js';
 import {useTheme} from './theme.js';
 
 // States in which connections pile up when something is wrong: leaked sockets (CLOSE_WAIT),

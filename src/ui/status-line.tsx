@@ -1,7 +1,7 @@
 import {Text} from 'ink';
-import {sanitize} from '../output/sanitize.js';
+import {sanitize} from '../core/sanitize.js';
 import {columnByKey} from '../model/columns.js';
-import {formatCount} from './format-rate.js';
+import {formatCount} from '../core/format.js';
 import {useTheme} from './theme.js';
 import {quickStates, type ViewState} from './view-state.js';
 

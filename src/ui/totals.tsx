@@ -1,6 +1,6 @@
 import {Text} from 'ink';
 import type {Snapshot} from './snapshot.js';
-import {formatCount, formatRate} from './format-rate.js';
+import {formatCount, formatRate} from '../core/format.js';
 import {useTheme} from './theme.js';
 
 /** Connections tracked, the rates that matter, and the counters that must stay zero. */

@@ -1,7 +1,7 @@
 import {Table, type CellProps} from '@alcalzone/ink-table';
 import {Box, Text} from 'ink';
 import {createContext, useContext, type PropsWithChildren} from 'react';
-import {formatCount} from './format-rate.js';
+import {formatCount} from '../core/format.js';
 import {sparkline} from './sparkline.js';
 import {useTheme} from './theme.js';
 import {formatEdgeRate, sparklineSeconds, transitionColumns, type TransitionRow} from './transitions-summary.js';

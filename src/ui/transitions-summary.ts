@@ -2,8 +2,8 @@
 // lost events; and where the source reads the namespace's counters, retransmits and listen
 // drops), then every OLD -> NEW edge seen, each with its count since start, its rate
 // over the last 1, 10 and 60 seconds and its per-second counts over the last minute.
-import {TcpState} from '../capture/transition.js';
-import {displayStateName} from '../model/tcp-states.js';
+import {TcpState} from '../core/transition.js';
+import {displayStateName} from '../core/tcp-states.js';
 import {RateSeries, type TransitionRates} from '../model/transition-rates.js';
 
 export type TransitionRow = {

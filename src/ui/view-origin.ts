@@ -1,6 +1,7 @@
 // Where the view's connections come from, and the clock it reads their times on
 // (src/capture/origin.ts), with what the status line says about a replay.
-import {liveOrigin as hostOrigin, replayOrigin as recordedOrigin, type Origin} from '../capture/origin.js';
+import {liveOrigin as hostOrigin, replayOrigin as recordedOrigin} from '../capture/origin.js';
+import type {Origin} from '../core/origin.js';
 import type {ReplaySource} from '../capture/replay-source.js';
 
 export type ViewOrigin = Origin & {

@@ -2,8 +2,6 @@
 // action changes it. Pure: the clock and the rows an action needs travel in the action.
 import {columnByKey, columns} from '../model/columns.js';
 import {compileFilter, type Filter, type FilterError} from '../model/filter.js';
-import type {KeyPress} from './keys.js';
-import {actionForKey, type Screen} from './keymap.js';
 import {transitionColumnByKey, transitionColumns} from './transitions-summary.js';
 
 /** The `s` key's cycle, after "all": the states an SRE looks for first, then the rest. */
@@ -68,7 +66,6 @@ export type ViewState = {
 };
 
 export type Action =
-	| {readonly type: 'keys'; readonly presses: readonly KeyPress[]; readonly screen: Screen}
 	| {readonly type: 'select'; readonly pane: Pane; readonly index: number; readonly key: string | undefined; readonly paneHeight: number; readonly nowMs: number}
 	| {readonly type: 'sort'; readonly pane: Pane; readonly sortKey: string}
 	| {readonly type: 'invert'; readonly pane: Pane}
@@ -120,23 +117,6 @@ export function sortColumnsOf(pane: Pane): ReadonlyArray<{readonly key: string; 
 
 export function reduceView(state: ViewState, action: Action): ViewState {
 	switch (action.type) {
-		case 'keys': {
-			// Each key sees the view the ones before it made: a paste, or keys typed over a slow link.
-			let next = state;
-			for (const press of action.presses) {
-				const result = actionForKey(press, next, action.screen);
-				if (result) {
-					next = reduceView(next, result);
-				}
-
-				if (next.quit) {
-					break;
-				}
-			}
-
-			return next;
-		}
-
 		case 'select': {
 			const index = Math.max(0, action.index);
 			const height = Math.max(1, action.paneHeight);

@@ -4,7 +4,7 @@
 import {readFileSync} from 'node:fs';
 import test, {type ExecutionContext} from 'ava';
 import {KernelSource, type KernelSourceOptions} from '../../src/capture/kernel-source.js';
-import {stateName, TcpState, type Accepted, type Reset, type Transition} from '../../src/capture/transition.js';
+import {stateName, TcpState, type Accepted, type Reset, type Transition} from '../../src/core/transition.js';
 
 const capSysAdmin = 21n;
 const capPerfmon = 38n;

@@ -5,8 +5,8 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import type {ExecutionContext} from 'ava';
 import {RecordingSource} from '../../src/capture/recording-source.js';
-import {finishNow, type SocketPass, type SourceHandlers, type TransitionBatch, type TransitionSource} from '../../src/capture/source.js';
-import type {ExistingSocket} from '../../src/capture/transition.js';
+import {finishNow, type SocketPass, type SourceHandlers, type TransitionBatch, type TransitionSource} from '../../src/core/source.js';
+import type {ExistingSocket} from '../../src/core/transition.js';
 
 /** A source that delivers what the script hands it. */
 export class ScriptedSource implements TransitionSource {

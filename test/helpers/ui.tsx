@@ -4,8 +4,8 @@
 import {setTimeout as delay} from 'node:timers/promises';
 import type {ExecutionContext} from 'ava';
 import {render} from 'ink-testing-library';
-import {TcpState, type ExistingSocket, type Transition} from '../../src/capture/transition.js';
-import type {SourceHandlers, TransitionSource} from '../../src/capture/source.js';
+import {TcpState, type ExistingSocket, type Transition} from '../../src/core/transition.js';
+import type {SourceHandlers, TransitionSource} from '../../src/core/source.js';
 import {ConnectionTable} from '../../src/model/connection-table.js';
 import {TransitionLog} from '../../src/model/transition-log.js';
 import {App} from '../../src/ui/app.js';

@@ -1,5 +1,4 @@
 // Where transitions come from. The kernel is one source; a replay file or a test is another.
-import type {NetCounters} from './net-counters.js';
 import type {Accepted, ExistingSocket, Reset, SocketIncident, Transition} from './transition.js';
 
 export type TransitionBatch = {
@@ -116,4 +115,16 @@ export type TransitionSource = {
 	start(handlers: SourceHandlers): void;
 	/** Resolves once every batch taken before the stop has been handed to `batch`. */
 	stop(): Promise<void>;
+};
+
+/** The kernel's TCP counters for a network namespace (what `nstat` reads): running totals. */
+export type NetCounters = {
+	/** Connection attempts dropped because a listener's accept queue was full (TcpExt ListenOverflows). */
+	readonly listenOverflows: number;
+	/** Every attempt a listener dropped, overflows included (TcpExt ListenDrops). */
+	readonly listenDrops: number;
+	/** Segments retransmitted (Tcp RetransSegs). */
+	readonly retransmits: number;
+	/** SYNs and SYN-ACKs retransmitted, among them (TcpExt TCPSynRetrans). */
+	readonly synRetransmits: number;
 };

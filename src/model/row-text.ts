@@ -1,5 +1,5 @@
 // A row as one line of fixed-width cells, so each connection is a single <Text>.
-import {columns, type Column} from '../model/columns.js';
+import {columns, type Column} from './columns.js';
 
 /** The cell for one column: padded to its width, cut to it when longer. */
 export function cell(text: string, column: Column): string {

@@ -1,6 +1,6 @@
 // TCP states as ss(8) names them, and ss's state groups. The filter language and the STATE
 // column both speak ss, so an SRE can paste the same words into either tool.
-import {TcpState} from '../capture/transition.js';
+import {TcpState} from './transition.js';
 
 /** ss's filter names, by kernel state number. */
 const filterNames: ReadonlyMap<string, number> = new Map([
