@@ -2,6 +2,7 @@
 // fails, the duration ends, stdout closes, or a signal arrives.
 import type {Writable} from 'node:stream';
 import type {Origin} from '../core/origin.js';
+import {runLifecycle} from '../core/run-lifecycle.js';
 import type {TransitionSource} from '../core/source.js';
 import {drained} from './drained.js';
 import {watchReader} from './reader-watch.js';
@@ -21,32 +22,11 @@ export type TraceOptions = {
 	readerGone?: () => boolean;
 };
 
-const stopSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
 /** Resolves to the exit code once the trace has ended and the source is stopped. */
 export async function runTrace(source: TransitionSource, options: TraceOptions, out: Writable, err: Writable): Promise<number> {
 	const layout = new TextLayout({ipv6Only: options.ipv6Only});
 	let dropped = 0;
 	let lost = 0;
-	let failure: Error | undefined;
-	let end!: () => void;
-	const ended = new Promise<void>(resolve => {
-		end = resolve;
-	});
-
-	const onOutputError = (error: NodeJS.ErrnoException) => {
-		// A reader that goes away (tcptop trace | head) ends the trace quietly.
-		if (error.code !== 'EPIPE') {
-			failure = error;
-		}
-
-		end();
-	};
-
-	// Signals are taken over before the program attaches, so none can kill tcptop mid-start.
-	for (const signal of stopSignals) {
-		process.on(signal, end);
-	}
 
 	/** While a write waits for the stream to drain: one wait, however many batches are behind. */
 	let draining: Promise<void> | undefined;
@@ -60,9 +40,14 @@ export async function runTrace(source: TransitionSource, options: TraceOptions, 
 		}
 	};
 
-	let timer: NodeJS.Timeout | undefined;
-	let stopWatching = () => {};
-	try {
+	// A failure is the trace's to report (the source's, or the output's); the run ends without one.
+	let failure: Error | undefined;
+	await runLifecycle(source, stop => {
+		const fail = (error: Error) => {
+			failure ??= error;
+			stop();
+		};
+
 		// Throws (nothing printed yet) when the source cannot start; batches arrive from the next tick on.
 		source.start({
 			batch(batch) {
@@ -73,33 +58,33 @@ export async function runTrace(source: TransitionSource, options: TraceOptions, 
 				}
 			},
 			// A replay that reached the end of its recording.
-			end,
-			error(error) {
-				failure = error;
-				end();
+			end: () => {
+				stop();
 			},
+			error: fail,
 		});
+		const onOutputError = (error: NodeJS.ErrnoException) => {
+			// A reader that goes away (tcptop trace | head) ends the trace quietly.
+			if (error.code === 'EPIPE') {
+				stop();
+			} else {
+				fail(error);
+			}
+		};
+
+		// Kept after the run: a write still buffered may fail once it has ended.
 		out.on('error', onOutputError);
-		if (options.durationSeconds !== undefined) {
-			timer = setTimeout(end, options.durationSeconds * 1000);
-		}
-
-		stopWatching = watchReader(options.readerGone, end);
-
+		const timer = options.durationSeconds === undefined ? undefined : setTimeout(stop, options.durationSeconds * 1000);
+		const stopWatching = watchReader(options.readerGone, stop);
 		if (options.format === 'text') {
 			write(layout.header() + '\n');
 		}
 
-		await ended;
-	} finally {
-		clearTimeout(timer);
-		stopWatching();
-		for (const signal of stopSignals) {
-			process.off(signal, end);
-		}
-
-		await source.stop();
-	}
+		return () => {
+			clearTimeout(timer);
+			stopWatching();
+		};
+	});
 
 	if (dropped + lost > 0) {
 		err.write(`tcptop: ${dropped + lost} events lost (${dropped} dropped by the kernel, buffer full; ${lost} lost by the perf buffer)\n`);

@@ -1,7 +1,8 @@
 // `tcptop` on a terminal: the connection table fed by a source, drawn by the interactive view
 // until the user quits, a signal arrives, or the source fails. Every way out unmounts Ink (which
 // gives the terminal back: cursor, raw mode) and stops the source (which detaches the programs).
-import {render, type Instance} from 'ink';
+import {render} from 'ink';
+import {runLifecycle} from '../core/run-lifecycle.js';
 import type {TransitionSource} from '../core/source.js';
 import type {ConnectionTable} from '../model/connection-table.js';
 import {TransitionLog} from '../model/transition-log.js';
@@ -21,37 +22,22 @@ export type ViewOptions = {
 	readonly origin?: ViewOrigin;
 };
 
-const stopSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
 /** Resolves once the view has closed and the source is stopped; rejects with what ended it. */
 export async function runView(source: TransitionSource, table: ConnectionTable, options: ViewOptions): Promise<void> {
 	const origin = options.origin ?? liveOrigin();
 	const log = new TransitionLog();
-	let failure: Error | undefined;
-	let instance: Instance | undefined;
-	const frames = new FrameWriter(process.stdout);
-	let quitting = false;
-	const quit = () => {
-		quitting = true;
-		instance?.unmount();
-	};
+	await runLifecycle(source, async stop => {
+		// A terminal that went away (SSH dropped) fails writes; the view ends, the source still stops.
+		const onOutputError = () => {
+			stop();
+		};
 
-	// A terminal that went away (SSH dropped) fails writes; the view ends, the source still stops.
-	const onOutputError = quit;
-	// Signals are taken over before the source attaches, so none can kill tcptop mid-start.
-	for (const signal of stopSignals) {
-		process.on(signal, quit);
-	}
-
-	try {
 		// Ink's output step, without its per-cell objects (src/ui/fast-output.ts).
 		await installFastOutput();
-		feedTable(source, table, origin.now, error => {
-			failure = error;
-			quit();
-		}, {log});
+		feedTable(source, table, origin.now, stop, {log});
 		process.stdout.on('error', onOutputError);
-		instance = render(
+		const frames = new FrameWriter(process.stdout);
+		const instance = render(
 			<ThemeContext.Provider value={options.color ? colorTheme : plainTheme}>
 				<App
 					table={table}
@@ -70,23 +56,16 @@ export async function runView(source: TransitionSource, table: ConnectionTable, 
 			// each whole frame to the writer, which sends the terminal only the changed lines.
 			{stdout: frames as unknown as NodeJS.WriteStream, debug: true, exitOnCtrlC: false, patchConsole: false},
 		);
-		if (quitting) {
+		// The user quit (q, Ctrl-C) or the app failed.
+		instance.waitUntilExit().then(() => {
+			stop();
+		}, stop);
+		return async () => {
+			// Unmounting gives the terminal back (cursor, raw mode) before the programs detach.
 			instance.unmount();
-		}
-
-		await instance.waitUntilExit();
-	} finally {
-		frames.end();
-		for (const signal of stopSignals) {
-			process.off(signal, quit);
-		}
-
-		process.stdout.off('error', onOutputError);
-
-		await source.stop();
-	}
-
-	if (failure) {
-		throw failure;
-	}
+			await instance.waitUntilExit().catch(() => undefined);
+			frames.end();
+			process.stdout.off('error', onOutputError);
+		};
+	});
 }
