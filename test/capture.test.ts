@@ -2,8 +2,10 @@
 import {execFile, execFileSync} from 'node:child_process';
 import {once} from 'node:events';
 import {mkdtempSync, rmSync} from 'node:fs';
+import net from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {setTimeout as delay} from 'node:timers/promises';
 import {createInterface} from 'node:readline';
 import {fileURLToPath} from 'node:url';
 import {promisify} from 'node:util';
@@ -69,6 +71,81 @@ for (const [family, host, transport] of [[4, '127.0.0.1', 'ringbuf'], [6, '::1',
 		assertDurationsMatchTimestamps(t, client);
 		assertDurationsMatchTimestamps(t, accepted);
 		t.true(client.every(transition => transition.netns === client[0]!.netns && transition.netns > 0));
+	});
+}
+
+/** CLOCK_MONOTONIC in ms, read here: the clock bpf_ktime_get_ns reads, and no part of tcptop. */
+const clockMs = () => Number(process.hrtime.bigint()) / 1e6;
+
+/**
+ * A connection held ESTABLISHED for holdMs, then closed by the client. The times around each
+ * step, on the test's own clock, bound how long either end was ESTABLISHED: at least from
+ * when both ends were connected (the client's 'connect', the server's accept) to the
+ * client's close, at most from before the connect to after both ends closed.
+ */
+async function holdEstablished(host: string, holdMs: number) {
+	let accepted!: () => void;
+	const acceptedNow = new Promise<void>(resolve => {
+		accepted = resolve;
+	});
+	const server = await listen(host, () => {
+		accepted();
+	});
+	let clientPort = 0;
+	const times = {beforeConnect: 0, connected: 0, closing: 0, closed: 0};
+	const work = async () => {
+		times.beforeConnect = clockMs();
+		const socket = net.connect(server.port, host);
+		await Promise.all([once(socket, 'connect'), acceptedNow]);
+		times.connected = clockMs();
+		clientPort = socket.localPort!;
+		socket.resume();
+		await delay(holdMs);
+		times.closing = clockMs();
+		socket.end();
+		await once(socket, 'close');
+		await server.settled();
+		times.closed = clockMs();
+	};
+
+	return {server, work, times, clientPort: () => clientPort};
+}
+
+// The time in the previous state, against a clock of the test's own: the decoder's
+// differences of the kernel's timestamps (no pid setting), and the kernel's own figure (a
+// pid setting, where the program times each socket).
+for (const [how, options] of [['timed from the records', {}], ['timed in the kernel (pid setting)', {pid: process.pid}]] as const) {
+	kernelTest(`${how}: a connection held ESTABLISHED for 300 ms shows that long in ESTABLISHED, by the test's clock`, async t => {
+		const holdMs = 300;
+		const {server, work, times, clientPort} = await holdEstablished('127.0.0.1', holdMs);
+		const {transitions} = await captureDuring(options, work);
+		await server.close();
+		const held = {least: times.closing - times.connected, most: times.closed - times.beforeConnect};
+		t.true(held.least >= holdMs - 1, `held ${held.least} ms`); // Node's timers keep whole ms.
+		const within = (ms: number | null | undefined, what: string) => {
+			t.true(ms !== null && ms !== undefined && ms >= held.least - 0.001 && ms <= held.most + 0.001,
+				`${what}: ${ms} ms in ESTABLISHED, held ${held.least.toFixed(3)} to ${held.most.toFixed(3)} ms by the test's clock`);
+		};
+
+		const mine = transitions.filter(x => x.family === 4);
+		const client = [...bySocket(mine, server.port).values()].find(list => list.some(x => x.lport === clientPort() && x.rport === server.port));
+		const closing = client?.find(x => x.oldstate === TcpState.ESTABLISHED);
+		t.is(closing && edges([closing])[0], 'ESTABLISHED->FIN_WAIT1');
+		within(closing?.ms, 'the client');
+		// And each change at a time within its step's, on the same clock.
+		const opened = client?.find(x => x.newstate === TcpState.ESTABLISHED);
+		t.true(opened !== undefined && opened.monoMs >= times.beforeConnect && opened.monoMs <= times.connected, `connected at ${opened?.monoMs}, in ${times.beforeConnect} to ${times.connected}`);
+		t.true(closing !== undefined && closing.monoMs >= times.closing && closing.monoMs <= times.closed, `closed at ${closing?.monoMs}, in ${times.closing} to ${times.closed}`);
+		if ('pid' in options) {
+			// The pid setting keeps the accepted socket only when its first change ran in this
+			// process (loopback's softirq on the way out of its send, mostly, not always).
+			return;
+		}
+
+		const accepted = [...bySocket(mine, server.port).values()].find(list => list.some(x => x.lport === server.port && x.rport === clientPort()));
+		const passive = accepted?.find(x => x.oldstate === TcpState.ESTABLISHED);
+		t.is(passive && edges([passive])[0], 'ESTABLISHED->CLOSE_WAIT');
+		within(passive?.ms, 'the accepted socket');
 	});
 }
 

@@ -1,10 +1,16 @@
 // The metrics registry over a connection table the test feeds: every figure exact, counters
-// that only go up, and output that a strict exposition reader accepts.
+// that only go up, and output that a strict exposition reader accepts; and over the real
+// capture, counting traffic the test makes on loopback.
+import net from 'node:net';
 import test from 'ava';
+import {KernelSource} from '../src/capture/kernel-source.js';
 import {TcpState, type Transition} from '../src/core/transition.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
+import {feedTable} from '../src/model/feed-table.js';
 import {maxListenerPorts, metricsRegistry} from '../src/output/metrics.js';
 import {parseExposition, type Family} from './helpers/exposition.js';
+import {kernelTest} from './helpers/kernel.js';
+import {closedPort, connectAndClose as connectAndCloseOn, connectAndReset, connectOpen, connectRefused, listen} from './helpers/net.js';
 
 const {CLOSE, SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT1, FIN_WAIT2, LISTEN} = TcpState;
 
@@ -53,7 +59,7 @@ test('the exposition reader refuses what a scraper would refuse', t => {
 	}
 });
 
-test('sockets per state, transitions by edge and the named counters, exactly as the table counts them', async t => {
+test('sockets per state, transitions by edge and the named counters, exactly as the traffic fed', async t => {
 	const table = new ConnectionTable({maxConnections: 4});
 	const now = {ms: 0};
 	const registry = metricsRegistry(table, () => now.ms);
@@ -117,20 +123,54 @@ test('sockets per state, transitions by edge and the named counters, exactly as 
 	t.is(value(second, 'tcptop_syn_retransmits_total'), 3);
 	t.is(value(second, 'tcptop_drops_total', {reason: 'NO_SOCKET'}), 5);
 	t.is(value(second, 'tcptop_drops_total', {reason: 'TCP_LISTEN_OVERFLOW'}), 1);
-	t.true(value(second, 'tcptop_connections_evicted_total')! >= 1);
-	t.is(value(second, 'tcptop_connections_evicted_total'), table.evictions);
-	t.is(value(second, 'tcptop_connections_tracked'), table.size);
+	// Six connections (the listener, five connects and accepts) in a table of four, none
+	// closed long enough to have left: two evicted, four tracked.
+	t.is(value(second, 'tcptop_connections_evicted_total'), 2);
+	t.is(value(second, 'tcptop_connections_tracked'), 4);
 
 	// Nothing new: counters hold, they are not added again.
 	const third = await scrape();
 	t.is(value(third, 'tcptop_transitions_total', {from: 'CLOSE', to: 'SYN_SENT'}), 4);
 	t.is(value(third, 'tcptop_events_lost_total'), 3);
-	// Closed connections leave after their linger; the TIME_WAIT stays its 60 s.
+	// Closed connections leave after their linger: of the four, the refused connect and the
+	// reset one; the two still ESTABLISHED stay (the least recently active, the listener and
+	// the TIME_WAIT, were the ones evicted).
 	now.ms = 10_000;
 	const later = await scrape();
-	t.is(value(later, 'tcptop_sockets', {state: 'TIME_WAIT'}), table.countInState(TcpState.TIME_WAIT));
-	t.is(value(later, 'tcptop_connections_tracked'), table.size);
+	t.is(value(later, 'tcptop_connections_tracked'), 2);
+	t.is(value(later, 'tcptop_sockets', {state: 'ESTABLISHED'}), 2);
+	t.is(value(later, 'tcptop_sockets', {state: 'TIME_WAIT'}), 0);
 	t.is(table.countInState(CLOSE), 0, 'the scrape swept the table to its clock');
+});
+
+test('a TIME_WAIT is a socket for its 60 s, a closed connection for its linger', async t => {
+	const table = new ConnectionTable();
+	const now = {ms: 0};
+	const registry = metricsRegistry(table, () => now.ms);
+	const scrape = async () => parseExposition(await registry.metrics());
+	// Three closed first (TIME_WAIT from 4 ms), two left open, one refused.
+	for (let i = 0; i < 3; i++) {
+		connectAndClose(table, 0, true);
+	}
+
+	connectAndClose(table, 0, false);
+	connectAndClose(table, 0, false);
+	const port = nextPort++;
+	table.apply(transition(CLOSE, SYN_SENT, 0, {lport: 0, sock: port, pid: 5}));
+	table.apply(transition(SYN_SENT, CLOSE, 0.5, {lport: port, sock: port}));
+	now.ms = 10;
+	const first = await scrape();
+	t.is(value(first, 'tcptop_sockets', {state: 'TIME_WAIT'}), 3);
+	t.is(value(first, 'tcptop_sockets', {state: 'ESTABLISHED'}), 2);
+	t.is(value(first, 'tcptop_connections_tracked'), 6);
+	now.ms = 10_000;
+	const lingered = await scrape();
+	t.is(value(lingered, 'tcptop_sockets', {state: 'TIME_WAIT'}), 3);
+	t.is(value(lingered, 'tcptop_connections_tracked'), 5, 'the refused connect has left');
+	now.ms = 60_010;
+	const over = await scrape();
+	t.is(value(over, 'tcptop_sockets', {state: 'TIME_WAIT'}), 0);
+	t.is(value(over, 'tcptop_connections_tracked'), 2);
 });
 
 test('listeners\' queues and backlogs by local port, summed per port; past the cap the rest are one series', async t => {
@@ -152,4 +192,79 @@ test('listeners\' queues and backlogs by local port, summed per port; past the c
 	t.is(value(families, 'tcptop_listen_queue', {port: '9000'}), undefined);
 	t.is(value(families, 'tcptop_listen_queue', {port: 'other'}), 0 + 1);
 	t.is(value(families, 'tcptop_listen_backlog', {port: 'other'}), 256);
+});
+
+kernelTest('over the real capture: each counter rises by exactly the connections, refusals and resets made', async t => {
+	const server = await listen('127.0.0.1');
+	const refusing = await closedPort('127.0.0.1');
+	const held: net.Socket[] = [];
+	t.teardown(async () => {
+		for (const socket of held) {
+			socket.destroy();
+		}
+
+		await server.close();
+	});
+	// The kernel passes only the connecting ends to these two ports: no other test's traffic.
+	const source = new KernelSource({remotePorts: [server.port, refusing]});
+	const table = new ConnectionTable({maxConnections: 1_000_000});
+	const clockMs = () => Number(process.hrtime.bigint()) / 1e6;
+	let failure: Error | undefined;
+	feedTable(source, table, clockMs, error => {
+		failure = error;
+	});
+	t.teardown(async () => source.stop());
+	const registry = metricsRegistry(table, clockMs);
+	const scrape = async () => parseExposition(await registry.metrics());
+	const before = await scrape();
+
+	const closed = 5;
+	const open = 2;
+	const refused = 3;
+	const reset = 2;
+	for (let i = 0; i < closed; i++) {
+		await connectAndCloseOn('127.0.0.1', server.port);
+	}
+
+	for (let i = 0; i < refused; i++) {
+		await connectRefused('127.0.0.1', refusing);
+	}
+
+	for (let i = 0; i < reset; i++) {
+		await connectAndReset('127.0.0.1', server.port);
+	}
+
+	await server.settled();
+	for (let i = 0; i < open; i++) {
+		held.push(await connectOpen('127.0.0.1', server.port));
+	}
+
+	const connects = closed + open + refused + reset;
+	const rose = (after: Map<string, Family>, name: string, labels?: Record<string, string>) => (value(after, name, labels) ?? 0) - (value(before, name, labels) ?? 0);
+	const expected: Array<[string, Record<string, string> | undefined, number]> = [
+		['tcptop_transitions_total', {from: 'CLOSE', to: 'SYN_SENT'}, connects],
+		['tcptop_transitions_total', {from: 'SYN_SENT', to: 'ESTABLISHED'}, closed + open + reset],
+		['tcptop_transitions_total', {from: 'SYN_SENT', to: 'CLOSE'}, refused],
+		['tcptop_transitions_total', {from: 'ESTABLISHED', to: 'CLOSE'}, reset],
+		['tcptop_transitions_total', {from: 'ESTABLISHED', to: 'FIN_WAIT1'}, closed],
+		['tcptop_connections_opened_total', undefined, connects],
+		['tcptop_connect_failures_total', undefined, refused],
+		['tcptop_resets_total', undefined, reset],
+		['tcptop_sockets', {state: 'ESTABLISHED'}, open],
+		['tcptop_sockets', {state: 'TIME_WAIT'}, closed],
+	];
+	// Changes reach the table at the capture's next delivery: until each figure has come (or
+	// 10 s), then each must be exact, no more.
+	let after = await scrape();
+	for (let waited = 0; waited < 10_000 && expected.some(([name, labels, count]) => rose(after, name, labels) < count); waited += 50) {
+		await new Promise(resolve => setTimeout(resolve, 50));
+		after = await scrape();
+	}
+
+	t.is(failure, undefined);
+	for (const [name, labels, count] of expected) {
+		t.is(rose(after, name, labels), count, `${name} ${JSON.stringify(labels ?? {})}`);
+	}
+
+	t.is(rose(after, 'tcptop_events_lost_total'), 0);
 });

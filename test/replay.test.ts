@@ -222,7 +222,13 @@ test('a gap longer than the longest timer (24.8 days) is slept in parts, not wok
 		},
 		error() {},
 	});
-	await delay(500);
+	// The replay's clock runs only while it waits for its next event: once it is 300 ms into
+	// the gap, the replay has slept in it that long.
+	for (let waited = 0; replay.now() - startMs < 300 && waited < 10_000; waited += 10) {
+		await delay(10);
+	}
+
+	t.true(replay.now() - startMs >= 300, 'the replay waits in the gap');
 	await replay.stop();
 	t.is(batches, 0, 'the batch 30 days on has not come');
 	// Node makes a longer timer 1 ms, with a TimeoutOverflowWarning each time: the replay would spin.
@@ -411,7 +417,18 @@ test('trace on a replay waits for a reader that is behind, and then gives it eve
 	});
 	const err = new PassThrough();
 	const traced = runTrace(counting, {format: 'json', replay: replayOrigin(replay)}, out, err);
-	await delay(500);
+	// The reader is behind: the stream has turned a write away.
+	for (let waited = 0; !out.writableNeedDrain && waited < 10_000; waited += 10) {
+		await delay(10);
+	}
+
+	t.true(out.writableNeedDrain, 'the reader fell behind');
+	// A replay at speed 0 delivers in slices, each after a turn of the event loop's timers
+	// (a 0 ms timeout, like these): unheld, it would have delivered a batch at each of them.
+	for (let turn = 0; turn < 20; turn++) {
+		await delay(0);
+	}
+
 	t.true(delivered <= 2, `${delivered} of 200 batches taken while the reader is stalled`);
 	stalled = false;
 	for (const done of waiting.splice(0)) {

@@ -2,6 +2,7 @@
 // send-keys, the screen comes back through capture-pane.
 import {spawn} from 'node:child_process';
 import {readFileSync} from 'node:fs';
+import {stripVTControlCharacters} from 'node:util';
 import net from 'node:net';
 import {once} from 'node:events';
 import {setTimeout as delay} from 'node:timers/promises';
@@ -196,8 +197,35 @@ function checkFrame(t: ExecutionContext, frame: string, step: string, port: numb
 	t.true(rows.length === matched || (rows.length < matched && (next.startsWith('Transitions') || next.startsWith('TRANSITION'))), message);
 }
 
+/** Whether an SGR sequence on the line turns inverse video on (7; 38 and 48 take colour arguments). */
+function inverse(line: string): boolean {
+	for (const [, parameters] of line.matchAll(/\u001B\[([\d;]*)m/g)) {
+		const codes = parameters!.split(';').map(Number);
+		for (let index = 0; index < codes.length; index++) {
+			if (codes[index] === 38 || codes[index] === 48) {
+				index += codes[index + 1] === 5 ? 2 : 4;
+			} else if (codes[index] === 7) {
+				return true;
+			}
+		}
+	}
+
+	return false;
+}
+
+/**
+ * The local ports of the connection rows on the list, top to bottom, and which row is
+ * selected (drawn in inverse video), from the screen with its attributes.
+ */
+function shownRows(styled: string, port: number): {ports: number[]; selected: number | undefined} {
+	const rows = styled.split('\n').filter(line => line.includes(`127.0.0.1:${port} `) && !line.includes('Filter:'));
+	const ports = rows.map(line => Number(/127\.0\.0\.1:(\d+)/.exec(stripVTControlCharacters(line))?.[1]));
+	const selected = rows.flatMap((line, index) => (inverse(line) ? [index] : []));
+	return {ports, selected: selected.length === 1 ? selected[0] : undefined};
+}
+
 kernelTest('tcptop in tmux: each frame redraws the whole screen cleanly through sorting, filtering, scrolling, help, detail and resizes', async t => {
-	const {tmux, screen, until, session, server, clients} = await liveSetting(t, 'frames');
+	const {tmux, screen, styledScreen, until, session, server, clients} = await liveSetting(t, 'frames');
 
 	// More connections than a 40-line terminal has rows for, so the list scrolls.
 	for (let index = 0; index < 60; index++) {
@@ -220,9 +248,34 @@ kernelTest('tcptop in tmux: each frame redraws the whole screen cleanly through 
 	await step('the first frames', [], frame => / 60 of [\d,]+ shown/.test(frame));
 	await step('sorted by PID', ['P'], frame => frame.includes('Sort: PID ▲'));
 	await step('sorted by the next column', ['>'], frame => frame.includes('Sort: COMMAND'));
-	await step('scrolled to the end', ['End'], () => true);
-	await step('a page up', ['PgUp'], () => true);
-	await step('back to the top', ['Home'], () => true);
+	// By local port (two columns on, past CONTAINER), an order the test knows: its clients'
+	// ports, ascending.
+	await step('sorted by LOCAL', ['>', '>'], frame => frame.includes('Sort: LOCAL ▲'));
+	const ports = clients.map(client => client.localPort!).sort((a, b) => a - b);
+	const last = ports.length - 1;
+	const shown = () => shownRows(styledScreen(), server.port);
+	/** Whether the connection at `index` of the order is selected, on the list's line `line`. */
+	const selects = (index: number, line: number | 'last') => () => {
+		const {ports: rows, selected} = shown();
+		return selected === (line === 'last' ? rows.length - 1 : line) && rows[selected] === ports[index];
+	};
+
+	// End selects the last connection, scrolled into view on the list's last line.
+	await step('scrolled to the end', ['End'], selects(last, 'last'));
+	const height = shown().ports.length;
+	t.true(height > 2 && height < ports.length / 2, `${height} rows on the list: more than two pages`);
+	t.deepEqual(shown().ports, ports.slice(-height), 'the last page, in order');
+	// PgUp moves the selection a page up, a page being the list's height less the one row
+	// pages share: here the list's first line, the last page still shown.
+	await step('a page up', ['PgUp'], selects(last - (height - 1), 0));
+	t.deepEqual(shown().ports, ports.slice(-height));
+	// Once more: the row a page above, scrolled to the list's first line.
+	const twoPagesUp = last - (2 * (height - 1));
+	await step('a page further up', ['PgUp'], selects(twoPagesUp, 0));
+	t.deepEqual(shown().ports, ports.slice(twoPagesUp, twoPagesUp + height));
+	// Home returns to the first connection, on the first line.
+	await step('back to the top', ['Home'], selects(0, 0));
+	t.deepEqual(shown().ports, ports.slice(0, height), 'the first page');
 	await step('the help', ['?'], frame => frame.includes('Keys (any key returns)'), 'help');
 	await step('the help closed', ['x'], frame => !frame.includes('Keys (any key returns)'));
 	await step('the detail view', ['Enter'], frame => frame.includes('· Esc or q returns'), 'detail');

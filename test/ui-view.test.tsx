@@ -4,7 +4,7 @@ import './helpers/ui-env.js';
 import test, {type ExecutionContext} from 'ava';
 import {TcpState} from '../src/core/transition.js';
 import {compileFilter} from '../src/model/filter.js';
-import {established, keys, plain, renderView, rowLines, tickSeconds, transition, type HarnessOptions, type ViewHarness} from './helpers/ui.js';
+import {established, keys, plain, renderView, rowLines, transition, type HarnessOptions, type ViewHarness} from './helpers/ui.js';
 
 const {ESTABLISHED, CLOSE_WAIT, SYN_SENT, CLOSE, LISTEN} = TcpState;
 
@@ -22,6 +22,19 @@ function populate(view: ViewHarness): void {
 /** The COMMAND of each row, top to bottom. */
 function commands(frame: string): string[] {
 	return rowLines(frame).map(line => line.trim().split(/\s+/)[1]!);
+}
+
+/**
+ * Resolves once a view of its own, still running, has drawn a change and then a later one,
+ * both pushed after this is called: a view refreshing on the same tick would have drawn what
+ * was pushed to it before the call by then.
+ */
+async function liveViewDrawnTwice(t: ExecutionContext): Promise<void> {
+	const live = renderView(t);
+	for (const [comm, lport] of [['marker1', 40_091], ['marker2', 40_092]] as const) {
+		live.source.push(established({monoMs: live.clock.now, comm, lport}));
+		await live.until(frame => frame.includes(comm));
+	}
 }
 
 async function ready(t: ExecutionContext, options?: HarnessOptions): Promise<ViewHarness> {
@@ -134,10 +147,11 @@ test('keys that arrive together, as a paste or over a slow link, each count', as
 	t.deepEqual(commands(await view.until(frame => rowLines(frame).length === 1)), ['redis-cli']);
 	t.regex(plain(view.frame()), /Sort: IN STATE ▼ {2}Filter: dport = :6379/);
 	await view.press('Pq');
-	// Time for both keys to be read and the view to close, on a loaded machine too.
-	await new Promise(resolve => setTimeout(resolve, 500));
+	// Both keys are read: the view closes, its last frame sorted by PID.
+	await view.until(() => view.closed());
+	t.regex(plain(view.frame()), /Sort: PID ▲/);
 	view.source.push(established({monoMs: view.clock.now, comm: 'late', lport: 40_050, rport: 6379}));
-	await new Promise(resolve => setTimeout(resolve, 100));
+	await liveViewDrawnTwice(t);
 	t.false(view.frame().includes('late'), 'q after P quit');
 });
 
@@ -169,7 +183,7 @@ test('pause freezes the frame while the table keeps counting; unpausing shows wh
 	const paused = await view.until(frame => frame.includes('PAUSED'));
 	view.source.push(established({monoMs: view.clock.now, comm: 'newcomer', lport: 40_020}));
 	view.clock.now += 5000;
-	await new Promise(resolve => setTimeout(resolve, tickSeconds * 1000 * 5));
+	await liveViewDrawnTwice(t);
 	t.is(view.frame(), paused, 'nothing on screen moved');
 	t.is(view.table.size, 4, 'the table went on');
 
@@ -207,11 +221,10 @@ for (const [key, name] of [['q', 'q'], [keys.f10, 'F10'], [keys.ctrlC, 'Ctrl-C']
 	test(`${name} quits`, async t => {
 		const view = await ready(t);
 		await view.press(key);
-		// Time for the key to be read and the view to close, on a loaded machine too.
-		await new Promise(resolve => setTimeout(resolve, 500));
+		await view.until(() => view.closed());
 		// After exit the view no longer redraws: the table changes, the frame does not.
 		view.source.push(established({monoMs: view.clock.now, comm: 'late', lport: 40_030}));
-		await new Promise(resolve => setTimeout(resolve, tickSeconds * 1000 * 5));
+		await liveViewDrawnTwice(t);
 		t.false(view.frame().includes('late'));
 	});
 }

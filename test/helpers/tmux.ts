@@ -7,6 +7,8 @@ export type Terminal = {
 	readonly session: string;
 	tmux(...args: string[]): string;
 	screen(): string;
+	/** The screen with its colours and attributes, as SGR sequences. */
+	styledScreen(): string;
 	/** Polls `probe` until it returns a value (10 s at most; the error shows the screen). */
 	until<T>(what: string, probe: () => T | undefined): Promise<T>;
 };
@@ -19,6 +21,7 @@ export function terminal(name: string, session = 'view'): Terminal {
 		session,
 		tmux,
 		screen,
+		styledScreen: () => tmux('capture-pane', '-p', '-e', '-t', session),
 		async until<T>(what: string, probe: () => T | undefined): Promise<T> {
 			for (let waited = 0; waited < 10_000; waited += 50) {
 				const value = probe();

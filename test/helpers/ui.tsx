@@ -74,6 +74,8 @@ export type ViewHarness = {
 	press(...sequence: string[]): Promise<void>;
 	/** Waits until the frame passes `test` (a refresh or a key may be on its way). */
 	until(test: (frame: string) => boolean): Promise<string>;
+	/** Whether the view has closed: it read the terminal's keys and has stopped (Ink does when the app exits). */
+	closed(): boolean;
 	resize(columns: number, rows: number): void;
 	unmount(): void;
 };
@@ -124,6 +126,13 @@ export function renderView(t: ExecutionContext, options: HarnessOptions = {}): V
 		instance.unmount();
 	});
 	const frame = () => instance.lastFrame() ?? '';
+	// Keys are read ('readable', as Ink does, or 'data') from an effect after the first frame,
+	// until the view unmounts.
+	const reading = () => instance.stdin.listenerCount('readable') + instance.stdin.listenerCount('data') > 0;
+	let wasReading = reading();
+	instance.stdin.on('newListener', (event: string) => {
+		wasReading ||= event === 'readable' || event === 'data';
+	});
 	let typed = false;
 	const until = async (test: (frame: string) => boolean) => {
 		for (let waited = 0; waited < 2000; waited += 10) {
@@ -156,6 +165,7 @@ export function renderView(t: ExecutionContext, options: HarnessOptions = {}): V
 			}
 		},
 		until,
+		closed: () => wasReading && !reading(),
 		resize(columns, rows) {
 			setSize(instance.stdout, columns, rows);
 			instance.stdout.emit('resize');
