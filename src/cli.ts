@@ -376,9 +376,6 @@ async function runInteractive(values: OptionValues, viewing: Viewing, startMetri
 	delete process.env.CONTINUOUS_INTEGRATION;
 	// React's development build records a performance measure for every render, without bound.
 	process.env.NODE_ENV = 'production';
-	// Before Ink loads: a view left running must not grow by every line it draws.
-	const {boundInkTextCache} = await import('./ui/ink-text-cache.js');
-	await boundInkTextCache();
 	const [{runView}, {initialViewState}, {replayOrigin: replayViewOrigin}] = await Promise.all([import('./ui/run-view.js'), import('./ui/view-state.js'), import('./ui/view-origin.js')]);
 	const noColorEnv = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '';
 	await startMetrics();

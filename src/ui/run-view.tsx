@@ -8,6 +8,7 @@ import {TransitionLog} from '../model/transition-log.js';
 import {App} from './app.js';
 import {installFastOutput} from './fast-output.js';
 import {FrameWriter} from './frame-writer.js';
+import {boundInkTextCache} from './ink-text-cache.js';
 import {feedTable} from '../model/feed-table.js';
 import {colorTheme, plainTheme, ThemeContext} from './theme.js';
 import {liveOrigin, type ViewOrigin} from './view-origin.js';
@@ -44,8 +45,10 @@ export async function runView(source: TransitionSource, table: ConnectionTable, 
 	}
 
 	try {
-		// Ink's output step, without its per-cell objects (src/ui/fast-output.ts).
+		// Where this Ink allows it (src/ui/ink-internals.ts): Ink's output step without its
+		// per-cell objects, its text-size cache bounded.
 		await installFastOutput();
+		await boundInkTextCache();
 		feedTable(source, table, origin.now, error => {
 			failure = error;
 			quit();
