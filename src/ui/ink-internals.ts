@@ -135,6 +135,20 @@ export async function inkInternals(): Promise<InkInternals> {
 	return looking;
 }
 
+/**
+ * The input events of the Ink that provided `context` (`useStdin()`), when inputEvents is
+ * active and the context holds them; undefined otherwise (and before `inkInternals()` has
+ * resolved): keys are then read from `context.stdin`.
+ */
+export function inkInputEvents(context: StdinProps): EventEmitter | undefined {
+	if (!found?.workarounds.inputEvents.active) {
+		return undefined;
+	}
+
+	const events = (context as {internal_eventEmitter?: unknown}).internal_eventEmitter;
+	return events instanceof EventEmitter ? events : undefined;
+}
+
 async function lookForInternals(): Promise<InkInternals> {
 	const entry = import.meta.resolve('ink');
 	let version: string | undefined;
