@@ -8,6 +8,7 @@ import {TransitionLog} from '../model/transition-log.js';
 import {App} from './app.js';
 import {installFastOutput} from './fast-output.js';
 import {FrameWriter} from './frame-writer.js';
+import {inkInternals} from './ink-internals.js';
 import {boundInkTextCache} from './ink-text-cache.js';
 import {feedTable} from '../model/feed-table.js';
 import {colorTheme, plainTheme, ThemeContext} from './theme.js';
@@ -30,7 +31,7 @@ export async function runView(source: TransitionSource, table: ConnectionTable, 
 	const log = new TransitionLog();
 	let failure: Error | undefined;
 	let instance: Instance | undefined;
-	const frames = new FrameWriter(process.stdout);
+	let frames: FrameWriter | undefined;
 	let quitting = false;
 	const quit = () => {
 		quitting = true;
@@ -45,10 +46,15 @@ export async function runView(source: TransitionSource, table: ConnectionTable, 
 	}
 
 	try {
-		// Where this Ink allows it (src/ui/ink-internals.ts): Ink's output step without its
-		// per-cell objects, its text-size cache bounded.
+		// The Ink internals this Ink allows (src/ui/ink-internals.ts): its output step without its
+		// per-cell objects, its text-size cache bounded, its debug mode into the frame writer.
+		const {workarounds} = await inkInternals();
 		await installFastOutput();
 		await boundInkTextCache();
+		if (workarounds.frameWriter.active) {
+			frames = new FrameWriter(process.stdout);
+		}
+
 		feedTable(source, table, origin.now, error => {
 			failure = error;
 			quit();
@@ -70,8 +76,11 @@ export async function runView(source: TransitionSource, table: ConnectionTable, 
 				/>
 			</ThemeContext.Provider>,
 			// Ctrl-C is a key like q, so every way out takes the same path. Ink's debug mode hands
-			// each whole frame to the writer, which sends the terminal only the changed lines.
-			{stdout: frames as unknown as NodeJS.WriteStream, debug: true, exitOnCtrlC: false, patchConsole: false},
+			// each whole frame to the writer, which sends the terminal only the changed lines;
+			// without the writer, Ink draws on the terminal itself, each frame whole.
+			frames
+				? {stdout: frames as unknown as NodeJS.WriteStream, debug: true, exitOnCtrlC: false, patchConsole: false}
+				: {exitOnCtrlC: false, patchConsole: false},
 		);
 		if (quitting) {
 			instance.unmount();
@@ -79,7 +88,7 @@ export async function runView(source: TransitionSource, table: ConnectionTable, 
 
 		await instance.waitUntilExit();
 	} finally {
-		frames.end();
+		frames?.end();
 		for (const signal of stopSignals) {
 			process.off(signal, quit);
 		}
