@@ -10,7 +10,7 @@ import {setTimeout as delay} from 'node:timers/promises';
 import test from 'ava';
 import {render, Text, useStdin} from 'ink';
 import {createElement, useEffect} from 'react';
-import {decideWorkarounds, inkInputEvents, inkInternals, inkVersion, workaroundNames} from '../src/ui/ink-internals.js';
+import {debugLines, decideWorkarounds, inkInputEvents, inkInternals, inkVersion, workaroundNames} from '../src/ui/ink-internals.js';
 import {boundInkTextCache, textCacheLimit} from '../src/ui/ink-text-cache.js';
 import {InputSplitter, type KeyPress} from '../src/ui/keys.js';
 import {listenForKeys} from '../src/ui/use-keys.js';
@@ -47,6 +47,7 @@ test('on another Ink version every workaround is off, and says why and what is u
 	t.regex(off.textCache.description, /Ink's own cache/);
 	t.regex(off.inputEvents.description, /stdin stream's data events/);
 	t.regex(off.frameWriter.description, /standard rendering/);
+	t.deepEqual(debugLines({version: '6.9.0', workarounds: off}), ['Ink 6.9.0', ...workaroundNames.map(name => off[name].description)], 'what --debug prints');
 });
 
 test('on the written-for version, a missing internal turns off its workaround only', t => {

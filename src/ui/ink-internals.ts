@@ -88,6 +88,11 @@ export function decideWorkarounds(facts: InkFacts): Workarounds {
 	return {fastOutput: decide('fastOutput'), textCache: decide('textCache'), inputEvents: decide('inputEvents'), frameWriter: decide('frameWriter')};
 }
 
+/** What `--debug` says before the view starts: the Ink installed, then each workaround's line. */
+export function debugLines(internals: Pick<InkInternals, 'version' | 'workarounds'>): string[] {
+	return [`Ink ${internals.version ?? 'of unknown version'}`, ...workaroundNames.map(name => internals.workarounds[name].description)];
+}
+
 type Transformer = (line: string, index: number) => string;
 
 /** What Ink's `Output` records of a frame, as the fast output step reads it. */
