@@ -88,7 +88,8 @@ Recording and replay (the live view, batch mode and trace):
   --netns NS         only one network namespace: its inode, or its name in /run/netns
                      (ip netns); the per-state counts are then that namespace's. Without
                      it, tcptop covers every namespace on the host (containers' too)
-  --debug            on a load failure, print libbpf's output (the verifier log)
+  --debug            on a load failure, print libbpf's output (the verifier log); with
+                     the live view, first name which of its Ink workarounds are on
   -h, --help         this help
   -V, --version      the version
 `;
@@ -376,9 +377,14 @@ async function runInteractive(values: OptionValues, viewing: Viewing, startMetri
 	delete process.env.CONTINUOUS_INTEGRATION;
 	// React's development build records a performance measure for every render, without bound.
 	process.env.NODE_ENV = 'production';
-	// Before Ink loads: a view left running must not grow by every line it draws.
-	const {boundInkTextCache} = await import('./ui/ink-text-cache.js');
-	await boundInkTextCache();
+	if (values.debug) {
+		// Which of Ink's internals the view uses with the Ink installed (src/ui/ink-internals.ts).
+		const {debugLines, inkInternals} = await import('./ui/ink-internals.js');
+		for (const line of debugLines(await inkInternals())) {
+			process.stderr.write(`tcptop: ${line}\n`);
+		}
+	}
+
 	const [{runView}, {initialViewState}, {replayOrigin: replayViewOrigin}] = await Promise.all([import('./ui/run-view.js'), import('./ui/view-state.js'), import('./ui/view-origin.js')]);
 	const noColorEnv = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '';
 	await startMetrics();

@@ -10,22 +10,11 @@
 // It takes only frames made of characters one cell wide that never join the character before
 // them (printable ASCII and the view's own symbols) and SGR codes, without clipping; any
 // other frame (a process name in CJK, an emoji in a filter) goes to Ink's own `get`. Ink's
-// `Output` is not public: it is found beside Ink's entry point, and replaced only on the Ink
-// version it was written against (test/ui-fast-output.test.tsx compares the two on frames of
+// `Output` is not public: src/ui/ink-internals.ts finds it, and hands it over only on the Ink
+// release this was written against (test/ui-fast-output.test.tsx compares the two on frames of
 // the view).
-import {readFileSync} from 'node:fs';
 import {ansiCodesToString, diffAnsiCodes, reduceAnsiCodesIncremental, tokenize, type AnsiCode} from '@alcalzone/ansi-tokenize';
-
-type Transformer = (line: string, index: number) => string;
-type Operation =
-	| {type: 'write'; x: number; y: number; text: string; transformers: Transformer[]}
-	| {type: 'clip'}
-	| {type: 'unclip'};
-type InkOutput = {width: number; height: number; operations: Operation[]};
-type Get = (this: InkOutput) => {output: string; height: number};
-
-/** The Ink versions whose `Output` this replaces (its private fields and behaviour are read). */
-const supported = /^6\.8\./;
+import {inkInternals, type InkOutput, type InkOutputGet as Get} from './ink-internals.js';
 
 // Characters the view draws beyond ASCII: separators, sort markers, arrows, the transitions
 // table's borders, the sparkline's blocks. Each is one cell wide and a grapheme of its own.
@@ -173,20 +162,18 @@ let installed: {prototype: {get: Get}; inkGet: Get} | undefined;
 
 /**
  * Replaces Ink's `Output.get` with the faster one for every frame drawn from now on; false
- * (Ink's own stays) when this Ink is not a version it was written for.
+ * (Ink's own stays) when the fastOutput workaround is not active (src/ui/ink-internals.ts).
  */
 export async function installFastOutput(): Promise<boolean> {
+	const {output: Output} = await inkInternals();
 	if (installed) {
 		return true;
 	}
 
-	const entry = import.meta.resolve('ink');
-	const {version} = JSON.parse(readFileSync(new URL('../package.json', entry), 'utf8')) as {version: string};
-	if (!supported.test(version)) {
+	if (!Output) {
 		return false;
 	}
 
-	const {default: Output} = await import(new URL('output.js', entry).href) as {default: {prototype: {get: Get}}};
 	const inkGet = Output.prototype.get;
 	Output.prototype.get = function (this: InkOutput) {
 		return fastGet(this) ?? inkGet.call(this);

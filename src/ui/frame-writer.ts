@@ -1,9 +1,10 @@
 // The view's frames to the terminal, rewriting only the lines that changed: over a slow SSH
 // link a steady frame costs its changed lines, not the whole screen. Ink renders in its
-// `debug` mode into this stream (one whole frame per write, no erasing of its own); this
-// keeps the frame on screen and draws each next one over it. Ink 6.8's own incremental
-// rendering cannot be used: it moves the cursor up one line too few after a frame that ends
-// with a newline, and every frame lands a line lower than the last (bench/README.md).
+// `debug` mode into this stream (one whole frame per write, no erasing of its own; only where
+// src/ui/ink-internals.ts found Ink's debug mode to do so); this keeps the frame on screen
+// and draws each next one over it. Ink 6.8's own incremental rendering cannot be used: it
+// moves the cursor up one line too few after a frame that ends with a newline, and every
+// frame lands a line lower than the last (bench/README.md).
 //
 // The frame is drawn where the cursor was, as Ink draws it, and the cursor stays on its last
 // line (hidden), so the moves to a changed line are relative. A frame is drawn whole, from the

@@ -1,8 +1,9 @@
-// Keys from the terminal's input, one Ink input event at a time (Ink has already split the
-// input into single escape sequences and runs of text). Ink's own useInput throws on some
-// sequences (a modified function key such as Ctrl-F1, `\x1b[1;5P`, from a paste or a
-// terminal that sends one), which would end the program: tcptop reads keys through this
-// small table instead, and an escape sequence it does not know is ignored, never typed.
+// Keys from the terminal's input, one input event at a time (Ink, or InputSplitter below
+// where Ink's input events are not used, has already split the input into single escape
+// sequences and runs of text). Ink's own useInput throws on some sequences (a modified
+// function key such as Ctrl-F1, `\x1b[1;5P`, from a paste or a terminal that sends one),
+// which would end the program: tcptop reads keys through this small table instead, and an
+// escape sequence it does not know is ignored, never typed.
 
 export type NamedKey =
 	| 'up' | 'down' | 'left' | 'right' | 'pageUp' | 'pageDown' | 'home' | 'end'
@@ -96,4 +97,97 @@ export function decodeKeys(data: string): KeyPress[] {
 	}
 
 	return presses;
+}
+
+/**
+ * Raw terminal input split into input events as Ink's own input parser splits it: each escape
+ * sequence (CSI, SS3, either after a second ESC, or ESC and one character) an event of its own,
+ * the text between them one event. For keys read from the stdin stream rather than Ink's input
+ * events (src/ui/use-keys.ts). A sequence cut off at the end of a chunk is held for the next.
+ */
+export class InputSplitter {
+	#held = '';
+
+	/** The events completed by `chunk`; an unfinished escape sequence at its end is held. */
+	push(chunk: string): string[] {
+		const input = this.#held + chunk;
+		this.#held = '';
+		const events: string[] = [];
+		let index = 0;
+		while (index < input.length) {
+			const escape = input.indexOf('\u001B', index);
+			if (escape === -1) {
+				events.push(input.slice(index));
+				break;
+			}
+
+			if (escape > index) {
+				events.push(input.slice(index, escape));
+			}
+
+			const end = sequenceEnd(input, escape);
+			if (end === undefined) {
+				this.#held = input.slice(escape);
+				break;
+			}
+
+			events.push(input.slice(escape, end));
+			index = end;
+		}
+
+		return events;
+	}
+
+	/** Whether an unfinished sequence is held. */
+	get holding(): boolean {
+		return this.#held !== '';
+	}
+
+	/** What is held, as one event (a lone ESC is the Escape key); none when nothing is. */
+	flush(): string[] {
+		const held = this.#held;
+		this.#held = '';
+		return held === '' ? [] : [held];
+	}
+}
+
+const isFinalByte = (code: number) => code >= 0x40 && code <= 0x7E;
+
+/** Where the escape sequence that starts at `start` ends; undefined when the input ends first. */
+function sequenceEnd(input: string, start: number): number | undefined {
+	const doubled = input[start + 1] === '\u001B';
+	const kind = start + (doubled ? 2 : 1);
+	if (kind >= input.length) {
+		return undefined;
+	}
+
+	if (input[kind] === '[') {
+		// Parameter and intermediate bytes, then a final byte; ESC [ [ A is a legacy function key.
+		let index = input[kind + 1] === '[' ? kind + 2 : kind + 1;
+		while (index < input.length) {
+			const code = input.charCodeAt(index);
+			if (code >= 0x20 && code <= 0x3F) {
+				index++;
+			} else if (isFinalByte(code)) {
+				return index + 1;
+			} else {
+				break;
+			}
+		}
+
+		if (index >= input.length) {
+			return undefined;
+		}
+	} else if (input[kind] === 'O') {
+		if (kind + 1 >= input.length) {
+			return undefined;
+		}
+
+		if (isFinalByte(input.charCodeAt(kind + 1))) {
+			return kind + 2;
+		}
+	}
+
+	// Not a CSI or SS3: ESC ESC, or ESC and the character after it.
+	return doubled ? start + 2 : start + 1 + (input.codePointAt(start + 1)! > 0xFFFF ? 2 : 1);
 }

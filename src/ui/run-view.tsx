@@ -9,6 +9,8 @@ import {TransitionLog} from '../model/transition-log.js';
 import {App} from './app.js';
 import {installFastOutput} from './fast-output.js';
 import {FrameWriter} from './frame-writer.js';
+import {inkInternals} from './ink-internals.js';
+import {boundInkTextCache} from './ink-text-cache.js';
 import {feedTable} from '../model/feed-table.js';
 import {colorTheme, plainTheme, ThemeContext} from './theme.js';
 import {liveOrigin, type ViewOrigin} from './view-origin.js';
@@ -32,11 +34,14 @@ export async function runView(source: TransitionSource, table: ConnectionTable, 
 			stop();
 		};
 
-		// Ink's output step, without its per-cell objects (src/ui/fast-output.ts).
+		// The Ink internals this Ink allows (src/ui/ink-internals.ts): its output step without its
+		// per-cell objects, its text-size cache bounded, its debug mode into the frame writer.
+		const {workarounds} = await inkInternals();
 		await installFastOutput();
+		await boundInkTextCache();
 		feedTable(source, table, origin.now, stop, {log});
 		process.stdout.on('error', onOutputError);
-		const frames = new FrameWriter(process.stdout);
+		const frames = workarounds.frameWriter.active ? new FrameWriter(process.stdout) : undefined;
 		const instance = render(
 			<ThemeContext.Provider value={options.color ? colorTheme : plainTheme}>
 				<App
@@ -53,8 +58,11 @@ export async function runView(source: TransitionSource, table: ConnectionTable, 
 				/>
 			</ThemeContext.Provider>,
 			// Ctrl-C is a key like q, so every way out takes the same path. Ink's debug mode hands
-			// each whole frame to the writer, which sends the terminal only the changed lines.
-			{stdout: frames as unknown as NodeJS.WriteStream, debug: true, exitOnCtrlC: false, patchConsole: false},
+			// each whole frame to the writer, which sends the terminal only the changed lines;
+			// without the writer, Ink draws on the terminal itself, each frame whole.
+			frames
+				? {stdout: frames as unknown as NodeJS.WriteStream, debug: true, exitOnCtrlC: false, patchConsole: false}
+				: {exitOnCtrlC: false, patchConsole: false},
 		);
 		// The user quit (q, Ctrl-C) or the app failed.
 		instance.waitUntilExit().then(() => {
@@ -64,7 +72,7 @@ export async function runView(source: TransitionSource, table: ConnectionTable, 
 			// Unmounting gives the terminal back (cursor, raw mode) before the programs detach.
 			instance.unmount();
 			await instance.waitUntilExit().catch(() => undefined);
-			frames.end();
+			frames?.end();
 			process.stdout.off('error', onOutputError);
 		};
 	});
