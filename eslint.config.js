@@ -10,6 +10,7 @@ export default tseslint.config(
 	js.configs.recommended,
 	...tseslint.configs.recommendedTypeChecked,
 	{
+		files: ['**/*.ts', '**/*.tsx'],
 		languageOptions: {
 			parserOptions: {
 				project: './tsconfig.check.json',
@@ -18,12 +19,29 @@ export default tseslint.config(
 		},
 	},
 	{
+		rules: {
+			// Terminal control characters are what tcptop escapes (sanitize) and what its
+			// terminal tests read: patterns that name them are meant.
+			'no-control-regex': 'off',
+			// A variable a callback reads, assigned once after the callback is made, stays let.
+			'prefer-const': ['error', {ignoreReadBeforeAssign: true}],
+			// Leaving fields out of a copy by destructuring them is meant.
+			'@typescript-eslint/no-unused-vars': ['error', {ignoreRestSiblings: true}],
+		},
+	},
+	{
+		// The hooks' rules; the React Compiler's rules (refs read in render and the like) are
+		// not: the view reads the latest table through refs on purpose, without re-rendering.
 		files: ['**/*.tsx', 'src/ui/**/*.ts'],
 		plugins: {'react-hooks': reactHooks},
-		rules: reactHooks.configs.recommended.rules,
+		rules: {
+			'react-hooks/rules-of-hooks': 'error',
+			'react-hooks/exhaustive-deps': 'error',
+		},
 	},
 	{
 		files: ['**/*.js', '**/*.mjs'],
 		...tseslint.configs.disableTypeChecked,
+		languageOptions: {globals: {process: 'readonly', console: 'readonly'}},
 	},
 );

@@ -51,7 +51,7 @@ type LoadResult = {port: number; connections: number; seconds: number};
 /** Runs the load generator; `onPort` runs as soon as its listener is up. */
 async function load(workload: string, onPort: (port: number) => void = () => {}): Promise<LoadResult> {
 	const [mode, variant] = workload.split('/');
-	const child = spawn(values.loadgen!, [mode!, variant!, String(seconds)], {stdio: ['ignore', 'pipe', 'inherit']});
+	const child = spawn(values.loadgen, [mode!, variant!, String(seconds)], {stdio: ['ignore', 'pipe', 'inherit']});
 	let output = '';
 	child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
 		if (output === '') {

@@ -49,7 +49,7 @@ function encodeBlocks(count: number): ArrayBuffer[] {
 		view.setUint32(offset + 64, 0x01_00_00_7F, true);
 		new Uint8Array(view.buffer, offset + 80, 4).set([99, 117, 114, 108]);
 		if (++index === recordsPerBlock) {
-			blocks.push(view.buffer as ArrayBuffer);
+			blocks.push(view.buffer);
 			view = new DataView(new ArrayBuffer(recordsPerBlock * RECORD_SIZE));
 			index = 0;
 		}

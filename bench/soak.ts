@@ -82,7 +82,7 @@ async function loadFor(variant: string, forSeconds: number): Promise<number> {
 			break;
 		}
 
-		const child = spawn(values.loadgen!, [mode!, close!, runSeconds.toFixed(1)], {stdio: ['ignore', 'pipe', 'inherit']});
+		const child = spawn(values.loadgen, [mode!, close!, runSeconds.toFixed(1)], {stdio: ['ignore', 'pipe', 'inherit']});
 		let output = '';
 		child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
 			output += chunk;
@@ -140,7 +140,9 @@ async function inView(name: string, tree: string, body: (pid: number, view: Term
 	} finally {
 		try {
 			tmux('kill-server');
-		} catch {}
+		} catch {
+			// The server had already gone with its last session.
+		}
 	}
 }
 
@@ -301,7 +303,7 @@ async function hold(sockets: number): Promise<ChildProcess[]> {
 async function measureOnce(command: string[]): Promise<{seconds: number; mib: number}> {
 	const child = spawn('/usr/bin/time', ['-f', 'TIMED %e %M', ...command], {stdio: ['ignore', 'ignore', 'pipe']});
 	let stderr = '';
-	child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+	child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
 		stderr += chunk;
 	});
 	await once(child, 'close');

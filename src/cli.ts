@@ -532,7 +532,7 @@ async function main(argv: string[]): Promise<number> {
 		parsed = parseArgs({args: argv, options: optionSpec, allowPositionals: true, strict: true});
 	} catch (error) {
 		// Node's own messages go on with advice about '--'; the first sentence is the point.
-		throw new UsageError((error as Error).message.split(/\. |\n/)[0]!);
+		throw new UsageError((error as Error).message.split(/\. |\n/)[0]);
 	}
 
 	const {values, positionals} = parsed;

@@ -55,7 +55,7 @@ kernelTest('trace --json: one object per transition with the documented fields',
 	t.is(code, 0);
 	t.is(stderr, '');
 	const lines = stdout.trim().split('\n').map(line => JSON.parse(line) as Record<string, unknown>);
-	t.deepEqual(lines.map(line => `${line.oldstate}->${line.newstate}`), ['CLOSE->SYN_SENT', 'SYN_SENT->ESTABLISHED', 'ESTABLISHED->FIN_WAIT1', 'FIN_WAIT1->FIN_WAIT2', 'FIN_WAIT2->CLOSE']);
+	t.deepEqual(lines.map(line => `${String(line.oldstate)}->${String(line.newstate)}`), ['CLOSE->SYN_SENT', 'SYN_SENT->ESTABLISHED', 'ESTABLISHED->FIN_WAIT1', 'FIN_WAIT1->FIN_WAIT2', 'FIN_WAIT2->CLOSE']);
 	for (const line of lines) {
 		t.like(line, {family: 4, laddr: '127.0.0.1', raddr: '127.0.0.1', rport: server.port, pid: child.pid === undefined ? -1 : line.pid});
 		t.regex(line.time as string, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);

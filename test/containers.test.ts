@@ -74,7 +74,7 @@ async function holdIn(t: ExecutionContext, mount: string, cgroup: string, namesp
 	// (ip netns exec mounts a /sys of the namespace's own, without the control groups).
 	const holder = spawn('sh', ['-c', `echo $$ > ${mount}${cgroup}/cgroup.procs && exec ip netns exec "$0" "$1" -e "$2"`, namespace, process.execPath, script], {stdio: ['pipe', 'pipe', 'inherit']});
 	t.teardown(async () => {
-		holder.stdin!.end();
+		holder.stdin.end();
 		if (holder.exitCode === null) {
 			await once(holder, 'exit');
 		}
@@ -84,7 +84,7 @@ async function holdIn(t: ExecutionContext, mount: string, cgroup: string, namesp
 		}
 	});
 	const exited = once(holder, 'exit').then(([code]) => `exited with ${String(code)}`);
-	const [line] = await Promise.race([once(createInterface({input: holder.stdout!}), 'line'), exited.then(reason => [reason])]) as [string];
+	const [line] = await Promise.race([once(createInterface({input: holder.stdout}), 'line'), exited.then(reason => [reason])]) as [string];
 	t.is(line, 'ready');
 	return holder;
 }

@@ -384,7 +384,7 @@ kernelTest('connects stuck in SYN_SENT get their local ports from the passes, as
 		const server = require('node:net').createServer().listen({port: 0, host: '127.0.0.1', backlog: 1}, () => {
 			process.stdout.write(server.address().port + '\\n', () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0));
 		});`], {stdio: ['ignore', 'pipe', 'inherit']});
-	const [line] = await once(listener.stdout!.setEncoding('utf8'), 'data') as [string];
+	const [line] = await once(listener.stdout.setEncoding('utf8'), 'data') as [string];
 	const port = Number(line.trim());
 	const table = new ConnectionTable();
 	const passes = countingPasses(new KernelSource({passIntervalMs: 50}));

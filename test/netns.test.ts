@@ -49,7 +49,7 @@ function connectHereAndThere(namespace: string, serverPort: number, clientPort: 
 kernelTest('the same 4-tuple in another network namespace is a separate connection', async t => {
 	const namespace = testNamespace(t, 'tuple');
 	const [serverPort, clientPort] = await serverAndClientPorts();
-	const {transitions} = await captureDuring({localPorts: [serverPort, clientPort]}, async () => {
+	const {transitions} = await captureDuring({localPorts: [serverPort, clientPort]}, () => {
 		connectHereAndThere(namespace, serverPort, clientPort);
 	});
 
@@ -79,7 +79,7 @@ kernelTest('the netns setting keeps that namespace\'s changes, in the kernel: th
 	const namespace = testNamespace(t, 'only');
 	const [serverPort, clientPort] = await serverAndClientPorts();
 	const there = namespaceInode(`/run/netns/${namespace}`);
-	const {transitions} = await captureDuring({localPorts: [serverPort, clientPort], netns: there}, async () => {
+	const {transitions} = await captureDuring({localPorts: [serverPort, clientPort], netns: there}, () => {
 		connectHereAndThere(namespace, serverPort, clientPort);
 	});
 	t.true(transitions.length >= 10, `${transitions.length} changes: both ends' lifecycles in the namespace`);

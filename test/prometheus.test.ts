@@ -145,7 +145,7 @@ kernelTest('Prometheus scraping tcptop --metrics: the known traffic\'s counts, u
 
 	const traffic = spawn('ip', ['netns', 'exec', namespace, 'python3', '-c', trafficScript], {stdio: ['pipe', 'pipe', 'inherit']});
 	t.teardown(() => traffic.kill());
-	await once(createInterface({input: traffic.stdout!}), 'line');
+	await once(createInterface({input: traffic.stdout}), 'line');
 	// A socket walk a second, a scrape a second: what the traffic made is in by then.
 	await delay(4000);
 
@@ -161,7 +161,7 @@ kernelTest('Prometheus scraping tcptop --metrics: the known traffic\'s counts, u
 	// counted as the namespace counts them.
 	const full = spawn('ip', ['netns', 'exec', namespace, 'python3', '-c', fullListenerScript], {stdio: ['pipe', 'pipe', 'inherit']});
 	t.teardown(() => full.kill());
-	await once(createInterface({input: full.stdout!}), 'line');
+	await once(createInterface({input: full.stdout}), 'line');
 	await delay(3000);
 	const netstat = execFileSync('ip', ['netns', 'exec', namespace, 'cat', '/proc/net/netstat'], {encoding: 'utf8'});
 	const [names, values] = netstat.split('\n').filter(line => line.startsWith('TcpExt:')).map(line => line.split(/\s+/));

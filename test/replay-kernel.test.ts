@@ -46,7 +46,9 @@ class Collecting implements TransitionSource {
 			end: () => {
 				this.#end();
 			},
-			error: handlers.error,
+			error: error => {
+				handlers.error(error);
+			},
 		});
 	}
 

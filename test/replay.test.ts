@@ -720,7 +720,7 @@ test('--record to a pipe when the capture cannot start: nothing written, the pip
 
 	// A shell's >(...): a /dev/fd/N that cannot be removed. The error is still the real one.
 	const [command, ...args] = [...unprivileged, 'bash', '-c', '"$0" "$1" trace --record >(cat)', process.execPath, tcptop];
-	const substituted = await finish(spawn(command!, args));
+	const substituted = await finish(spawn(command, args));
 	t.is(substituted.code, 1);
 	t.is(substituted.stdout, '', 'nothing written to the pipe');
 	assertOneLineError(t, substituted.stderr, noPrivileges);

@@ -56,10 +56,10 @@ async function connectedPair(t: ExecutionContext, label: string) {
 	return {
 		sender,
 		client,
-		gone() {
+		gone: () => {
 			execFileSync('ip', ['-n', receiver, 'addr', 'del', '10.214.0.2/24', 'dev', there]);
 		},
-		down() {
+		down: () => {
 			execFileSync('ip', ['-n', receiver, 'link', 'set', there, 'down']);
 		},
 	};

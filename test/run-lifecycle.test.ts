@@ -10,6 +10,7 @@ function recordingSource(steps: string[]): TransitionSource {
 		},
 		async stop() {
 			steps.push('source stopped');
+			return Promise.resolve();
 		},
 	};
 }

@@ -108,7 +108,7 @@ kernelTest('tcptop in tmux: draws despite CI=true, sorts and filters by key, esc
 	// COMMAND is cut to fit 120 columns: the escaped name's start is enough.
 	const hostileRows = rowsOf(withRenamed).filter(line => line.includes(String.raw`\x1b]2;pw`));
 	t.is(hostileRows.length, 2, withRenamed);
-	t.true(hostileRows.every(line => line.includes(String(renamed!.pid))));
+	t.true(hostileRows.every(line => line.includes(String(renamed.pid))));
 	t.false(withRenamed.includes('\u001B'), 'no escape character reached the screen');
 
 	// The detail view has room for the whole name. The renamed process started last: its

@@ -43,7 +43,9 @@ export class FilteredSource implements TransitionSource {
 			end: handlers.end && (() => {
 				handlers.end!();
 			}),
-			error: handlers.error,
+			error: error => {
+				handlers.error(error);
+			},
 		});
 	}
 

@@ -14,7 +14,8 @@ export function liveOrigin(): Origin {
 		startedAtMs: monotonicNow(),
 		wallNow: Date.now,
 		setTimer(atMs, callback) {
-			const timer = setTimeout(callback, Math.max(0, atMs - monotonicNow()));
+			// A live capture cannot wait for the output: what the callback returns is not awaited.
+			const timer = setTimeout(() => void callback(), Math.max(0, atMs - monotonicNow()));
 			return () => {
 				clearTimeout(timer);
 			};

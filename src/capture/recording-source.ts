@@ -58,7 +58,7 @@ export class RecordingSource implements TransitionSource {
 		try {
 			({fd: this.#fd, created} = openUntouched(this.#path));
 		} catch (error) {
-			throw new Error(`cannot write the recording ${sanitize(this.#path)}: ${systemReason(error)}`);
+			throw new Error(`cannot write the recording ${sanitize(this.#path)}: ${systemReason(error)}`, {cause: error});
 		}
 
 		const monoStartMs = this.#now();

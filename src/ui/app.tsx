@@ -73,7 +73,9 @@ export function App({table, log, now, startedAtMs, host, kernel, delaySeconds, i
 	const previous = useRef<Snapshot | undefined>(undefined);
 	const snapshot = useMemo(
 		() => takeSnapshot(table, {view, nowMs: now(), limit, previous: previous.current, log, logLimit, namespaceName}),
-		// Not the whole view: the rest of it (selection, focus, prompt, help) does not change what is copied.
+		// Not the whole view: the rest of it (selection, focus, prompt, help) does not change what is
+		// copied; and the frozen tick, which moves only while the view is not paused.
+		// eslint-disable-next-line react-hooks/exhaustive-deps
 		[table, log, now, namespaceName, frozenTick.current, view.sortKey, view.descending, view.filter, view.quickState, view.clearedAtMs, view.detail, limit, logLimit],
 	);
 	previous.current = snapshot;

@@ -133,7 +133,7 @@ function timeline(connection: Connection, nowMs: number): string[] {
 	}
 
 	for (const [index, entry] of history.entries()) {
-		const when = times[index] === undefined ? '?' : `${formatDuration(nowMs - times[index]!)} ago`;
+		const when = times[index] === undefined ? '?' : `${formatDuration(nowMs - times[index])} ago`;
 		const stay = entry.ms === null ? '' : `after ${formatStateTime(entry.ms)} in ${displayStateName(entry.from)}`;
 		lines.push(`${when.padStart(10)}  ${`${displayStateName(entry.from)} → ${displayStateName(entry.to)}`.padEnd(26)} ${stay}`.trimEnd());
 	}

@@ -241,6 +241,8 @@ function findTextCache(measureText: unknown): Map<unknown, unknown> | string {
 	}
 
 	const probe = '\u0000tcptop probe';
+	// Called with .call on the Map it belongs to.
+	// eslint-disable-next-line @typescript-eslint/unbound-method
 	const nativeSet = Map.prototype.set;
 	const stored: Array<Map<unknown, unknown>> = [];
 	Map.prototype.set = function (this: Map<unknown, unknown>, key: unknown, value: unknown) {

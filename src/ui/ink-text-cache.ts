@@ -17,6 +17,8 @@ export async function boundInkTextCache(): Promise<boolean> {
 	}
 
 	// Only this one Map's `set` changes (an own property); every other Map is left alone.
+	// Called with .call on the Map it belongs to.
+	// eslint-disable-next-line @typescript-eslint/unbound-method
 	const nativeSet = Map.prototype.set;
 	textCache.set = function (key: unknown, value: unknown) {
 		if (this.size >= textCacheLimit) {

@@ -57,7 +57,7 @@ const Highlight = createContext<{failing: ReadonlySet<string>; selected: string 
 
 function TableCell({column, children}: CellProps) {
 	const {failing, selected, trouble} = useContext(Highlight);
-	const label = column === 0 ? String(children).trim() : undefined;
+	const label = column === 0 && typeof children === 'string' ? children.trim() : undefined;
 	const failure = label !== undefined && failing.has(label);
 	return <Text inverse={label !== undefined && label === selected} bold={failure} color={failure ? trouble : undefined}>{children}</Text>;
 }

@@ -8,7 +8,6 @@ const [established, closeWait, timeWait] = process.argv.slice(2).map(Number);
 const mix = await openSocketMix('127.0.0.1', {established: established!, closeWait: closeWait!, timeWait: timeWait!});
 console.log('ready');
 process.stdin.resume();
-process.stdin.on('end', async () => {
-	await mix.close();
-	process.exit(0);
+process.stdin.on('end', () => {
+	void mix.close().then(() => process.exit(0));
 });

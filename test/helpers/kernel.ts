@@ -43,7 +43,7 @@ export type Capture = {
  * With `complete`, it waits (up to 3 s) until what arrived satisfies it before stopping: on a
  * loaded machine the last ACKs of a close can be handled well after the sockets report closed.
  */
-export async function captureDuring(options: KernelSourceOptions, action: () => Promise<void>, complete?: (capture: Capture) => boolean): Promise<Capture> {
+export async function captureDuring(options: KernelSourceOptions, action: () => void | Promise<void>, complete?: (capture: Capture) => boolean): Promise<Capture> {
 	const source = new KernelSource(options);
 	const capture: Capture = {transitions: [], resets: [], accepted: [], dropped: 0, lost: 0};
 	let failure: Error | undefined;

@@ -117,7 +117,7 @@ export type SocketMix = {
 	 * Whether a socket is one of the mix's: between a listener and a client the mix made.
 	 * (Other tests' sockets, TIME_WAITs above all, can have a listener's port number.)
 	 */
-	owns(lport: number, rport: number): boolean;
+	readonly owns: (lport: number, rport: number) => boolean;
 	add(counts: {established?: number; closeWait?: number; timeWait?: number}): Promise<void>;
 	/** Closes `count` established pairs from the client side (client to TIME_WAIT). */
 	finishEstablished(count: number): Promise<void>;

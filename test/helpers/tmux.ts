@@ -5,12 +5,12 @@ import {setTimeout as delay} from 'node:timers/promises';
 
 export type Terminal = {
 	readonly session: string;
-	tmux(...args: string[]): string;
-	screen(): string;
+	readonly tmux: (...args: string[]) => string;
+	readonly screen: () => string;
 	/** The screen with its colours and attributes, as SGR sequences. */
-	styledScreen(): string;
+	readonly styledScreen: () => string;
 	/** Polls `probe` until it returns a value (10 s at most; the error shows the screen). */
-	until<T>(what: string, probe: () => T | undefined): Promise<T>;
+	readonly until: <T>(what: string, probe: () => T | undefined) => Promise<T>;
 };
 
 export function terminal(name: string, session = 'view'): Terminal {

@@ -29,6 +29,7 @@ export class FakeSource implements TransitionSource {
 
 	async stop(): Promise<void> {
 		this.stopped = true;
+		return Promise.resolve();
 	}
 
 	push(transitions: Transition[], lost = 0): void {
