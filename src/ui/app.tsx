@@ -101,9 +101,11 @@ export function App({table, log, now, startedAtMs, host, kernel, delaySeconds, i
 	const visible = rows.slice(offset, offset + listHeight);
 	const edgeIndex = selectedIndexOf(view.transitions.cursor, edgeKeys);
 
+	const shown = useMemo(() => fitColumns(size.columns), [size.columns]);
+	const shownKeys = useMemo(() => new Set(shown.map(column => column.key)), [shown]);
 	const onKeys = (presses: readonly KeyPress[]) => {
 		const screen: Screen = {
-			connections: {rowKeys, count: snapshot.matched, height: listHeight},
+			connections: {rowKeys, count: snapshot.matched, height: listHeight, columnKeys: shownKeys},
 			transitions: {rowKeys: edgeKeys, count: edgeKeys.length, height: edgeHeight},
 			nowMs: now(),
 		};
@@ -118,7 +120,6 @@ export function App({table, log, now, startedAtMs, host, kernel, delaySeconds, i
 		}
 	}, [view.quit, exit]);
 
-	const shown = fitColumns(size.columns);
 	let body;
 	if (view.help) {
 		body = <HelpScreen />;

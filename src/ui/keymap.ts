@@ -14,6 +14,8 @@ export type PaneScreen = {
 	readonly count: number;
 	/** Rows it has room for. */
 	readonly height: number;
+	/** Keys of the columns on screen, when the width leaves some out. */
+	readonly columnKeys?: ReadonlySet<string>;
 };
 
 export type Screen = {
@@ -115,7 +117,7 @@ export function actionForKey(press: KeyPress, view: ViewState, screen: Screen): 
 
 		case '<':
 		case '>': {
-			return {type: 'sort', pane, sortKey: neighbourColumn(sortColumnsOf(pane), sortKeyOf(view, pane), text === '>' ? 1 : -1)};
+			return {type: 'sort', pane, sortKey: neighbourColumn(sortColumnsOf(pane), sortKeyOf(view, pane), text === '>' ? 1 : -1, shown.columnKeys)};
 		}
 
 		case 'I':
