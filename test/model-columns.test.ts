@@ -1,5 +1,6 @@
 import test from 'ava';
-import {TcpState, type Transition} from '../src/core/transition.js';
+import type {SocketPass} from '../src/core/source.js';
+import {TcpState, type SocketFigures, type Transition} from '../src/core/transition.js';
 import {columnByKey, columns, compareAddress, fitColumns} from '../src/model/columns.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
 import {compileFilter} from '../src/model/filter.js';
@@ -30,8 +31,13 @@ test('columns format a connection', t => {
 		monoMs: 1000, wallMs: 0, sock: 1, netns: 1, pid: 0, tid: 0, comm: '', family: 6,
 		laddr: '::1', lport: 8080, raddr: '::1', rport: 51_000, oldstate: ESTABLISHED, newstate: CLOSE_WAIT, ms: 500,
 	});
-	table.applyStats({netns: 1, laddr: '::1', lport: 8080, raddr: '::1', rport: 51_000, monoMs: 1000, bytesAcked: 0, bytesReceived: 0, srttUs: 350, retransmits: 3});
-	table.applyStats({netns: 1, laddr: '::1', lport: 8080, raddr: '::1', rport: 51_000, monoMs: 2000, bytesAcked: 1536, bytesReceived: 100, srttUs: 350, retransmits: 3});
+	const counters = (monoMs: number, figures: SocketFigures): SocketPass => ({
+		monoMs, wallMs: 0, namespaces: [1], owners: false, complete: false, sockets: [{
+			monoMs, wallMs: 0, sock: 1, netns: 1, family: 6, laddr: '::1', lport: 8080, raddr: '::1', rport: 51_000, state: CLOSE_WAIT, pid: 0, comm: '', figures,
+		}],
+	});
+	table.applyPass(counters(1000, {bytesAcked: 0, bytesReceived: 0, srttUs: 350, retransmits: 3}));
+	table.applyPass(counters(2000, {bytesAcked: 1536, bytesReceived: 100, srttUs: 350, retransmits: 3}));
 	const connection = table.find({netns: 1, laddr: '::1', lport: 8080, raddr: '::1', rport: 51_000})!;
 	const cells = Object.fromEntries(columns.map(column => [column.key, column.format(connection, 73_000)]));
 	t.deepEqual(cells, {

@@ -11,7 +11,7 @@
 // to sweep(), so the table never reads a clock of its own.
 import {LRUCache} from 'lru-cache';
 import type {NetCounters, SocketPass, Unfinished} from '../core/source.js';
-import {TcpState, type Accepted, type ExistingSocket, type Reset, type SocketFigures, type Transition} from '../core/transition.js';
+import {TcpState, type Accepted, type ExistingSocket, type Reset, type Transition} from '../core/transition.js';
 import {stateCount} from '../core/tcp-states.js';
 import {Connection, Direction, Ending, OwnerSource} from './connection.js';
 import {historyLength, ConnectionSlots} from './connection-slots.js';
@@ -57,11 +57,6 @@ export type SnapshotEntry = Tuple & {
 	readonly state: number;
 	readonly pid: number;
 	readonly comm: string;
-	readonly monoMs: number;
-};
-
-/** Per-connection counters sampled from the kernel. */
-export type StatsSample = Tuple & SocketFigures & {
 	readonly monoMs: number;
 };
 
@@ -289,16 +284,6 @@ export class ConnectionTable {
 		return this.stuckPolicy.isStuck(connection.state, nowMs - connection.stateSinceMs);
 	}
 
-	countStuck(nowMs: number): number {
-		let count = 0;
-		this.forEach(connection => {
-			if (this.isStuck(connection, nowMs)) {
-				count++;
-			}
-		});
-		return count;
-	}
-
 	/**
 	 * Records a reset the kernel saw, so how the connection ended is a fact, not a guess: a
 	 * reset received in SYN_SENT makes the failed connect refused (however long it waited),
@@ -351,17 +336,6 @@ export class ConnectionTable {
 	 */
 	passInShares(pass: SocketPass): Unfinished {
 		return this.passes.inShares(pass);
-	}
-
-	/** Records a statistics sample; returns false for a connection the table does not hold. */
-	applyStats(sample: StatsSample): boolean {
-		const slot = this.lru.get(connectionKey(sample));
-		if (slot === undefined) {
-			return false;
-		}
-
-		this.slots.recordFigures(slot, sample, sample.monoMs, Number.NaN);
-		return true;
 	}
 
 	/**
