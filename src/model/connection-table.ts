@@ -715,8 +715,9 @@ export class ConnectionTable {
 		if (s.direction[slot] === Direction.listener) {
 			this.owners.notListening(slot);
 		} else if (s.lport[slot] === 0 && s.direction[slot] === Direction.active) {
-			const sock = pendingSockOf(s.key[slot]!);
-			if (sock !== undefined && this.pendingConnects.get(sock) === slot) {
+			// A connect still waiting for its port: pending under its socket's identity.
+			const sock = s.sock[slot]!;
+			if (this.pendingConnects.get(sock) === slot) {
 				this.pendingConnects.delete(sock);
 			}
 		}
