@@ -407,6 +407,18 @@ test('counters passes fill bytes, RTT, retransmits and per-second rates', t => {
 	t.is(table.find({...tuple, lport: 1}), undefined);
 });
 
+test('state counts list the states with sockets in lifecycle order, ESTABLISHED always', t => {
+	const table = new ConnectionTable();
+	t.deepEqual(table.stateCounts(), [{state: ESTABLISHED, count: 0}]);
+	play(table, [[CLOSE, LISTEN, 0, {lport: 22, raddr: '0.0.0.0', rport: 0, sock: 1}]]);
+	play(table, [[ESTABLISHED, CLOSE_WAIT, 0, {lport: 2, sock: 2}]]);
+	play(table, [[CLOSE, SYN_SENT, 0, {...connecting, sock: 3}]]);
+	play(table, [[SYN_RECV, ESTABLISHED, 0, {lport: 4, sock: 4}], [ESTABLISHED, CLOSE, 5, {lport: 4, sock: 4}]]);
+	t.deepEqual(table.stateCounts(), [
+		{state: ESTABLISHED, count: 0}, {state: SYN_SENT, count: 1}, {state: CLOSE_WAIT, count: 1}, {state: LISTEN, count: 1}, {state: CLOSE, count: 1},
+	]);
+});
+
 test('lost events count into the rates', t => {
 	const table = new ConnectionTable();
 	table.recordLost(7, 1500);

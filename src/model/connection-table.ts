@@ -12,7 +12,7 @@
 import {LRUCache} from 'lru-cache';
 import type {NetCounters, SocketPass, Unfinished} from '../core/source.js';
 import {TcpState, type Accepted, type ExistingSocket, type Reset, type Transition} from '../core/transition.js';
-import {stateCount} from '../core/tcp-states.js';
+import {lifecycleOrder, stateCount} from '../core/tcp-states.js';
 import {Connection, Direction, Ending, OwnerSource} from './connection.js';
 import {historyLength, ConnectionSlots} from './connection-slots.js';
 import {connectionKey, flatKey, listenerKey, pendingConnectKey, pendingSockOf, type Tuple} from './connection-key.js';
@@ -59,6 +59,9 @@ export type SnapshotEntry = Tuple & {
 	readonly comm: string;
 	readonly monoMs: number;
 };
+
+/** How many sockets are in a state (see ConnectionTable.stateCounts). */
+export type StateCount = {readonly state: number; readonly count: number};
 
 // A connect() that fails before its first SYN retransmission (1 s) was answered: refused.
 const refusedWithinMs = 1000;
@@ -178,6 +181,16 @@ export class ConnectionTable {
 		}
 
 		return this.host.count(state) + rows - this.coveredRowCounts[state]!;
+	}
+
+	/**
+	 * Every state with sockets in it (countInState), in lifecycle order, ESTABLISHED always: the
+	 * header's line of counts, in the live view and in batch mode.
+	 */
+	stateCounts(): StateCount[] {
+		return lifecycleOrder
+			.map(state => ({state, count: this.countInState(state)}))
+			.filter(({state, count}) => count > 0 || state === TcpState.ESTABLISHED);
 	}
 
 	/** Adds delta to the row counts of a state, for the row in slot. */
