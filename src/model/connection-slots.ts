@@ -34,7 +34,10 @@ export class ConnectionSlots {
 	key: Array<string | undefined> = [];
 	comm: string[] = [];
 	netns = new Uint32Array(0);
-	/** The kernel socket's identity (see SocketEvent.sock). */
+	/**
+	 * The kernel socket's identity (see SocketEvent.sock), set when the row is made: a connect
+	 * waiting for its port is pending under it.
+	 */
 	sock = new Float64Array(0);
 	family = new Uint8Array(0);
 	lport = new Uint16Array(0);

@@ -1,11 +1,12 @@
 // The live picture of every TCP connection on the host: a bounded LRU keyed by netns + 4-tuple,
 // driven by the kernel's state transitions, with per-state counts and transition rates.
 //
-// This is each connection's lifecycle: rows opened by a connect(), an accept or a listen(),
-// connects waiting for their local port, moves along transitions, how a connection ended, the
-// linger, TIME_WAIT and orphan expiries, eviction by the size cap. Who owns a connection is
-// Owners' to say (owners.ts); what socket passes bring, reconciliation among it, is
-// SocketPasses' (socket-passes.ts), which acts on rows through the row operations here.
+// This file is each connection's lifecycle: a row opened by connect(), by a listener's
+// handshake, by listen(), or first seen mid-life or by a socket pass; a connect waiting for
+// its local port; moves along transitions; how it ended; its linger, TIME_WAIT or orphan's
+// expiry, or eviction by the size cap. Who owns a connection is Owners' to say (owners.ts);
+// what socket passes bring, reconciliation among it, is SocketPasses' (socket-passes.ts),
+// which acts on rows through the row operations here.
 //
 // Time is the kernel's monotonic clock in ms: transitions carry it (monoMs) and callers pass it
 // to sweep(), so the table never reads a clock of its own.
@@ -220,7 +221,10 @@ export class ConnectionTable {
 		this.advance(slot, transition);
 	}
 
-	/** Removes connections whose linger or TIME_WAIT is over, and moves the rate clock to now. */
+	/**
+	 * Removes connections whose linger, TIME_WAIT or orphan's tcp_fin_timeout is over, and moves
+	 * the rate clock to now.
+	 */
 	sweep(nowMs: number): void {
 		this.rates.advance(nowMs);
 		this.host.sweep(nowMs);
@@ -332,7 +336,7 @@ export class ConnectionTable {
 	/**
 	 * Takes in a socket pass (SocketPass): each socket's counters (TX/RX rates between passes,
 	 * RTT, retransmits), and, from a complete pass, reconciliation with what exists in the
-	 * pass's namespace: sockets the stream missed are added, rows the kernel no longer has
+	 * namespaces it walked: sockets the stream missed are added, rows the kernel no longer has
 	 * are removed (TIME_WAIT expiry among them), rows in a state other than the kernel's move
 	 * to it; the processes it found holding connections open become their owners where only
 	 * the listener's owner was known (accepted connections). Differences are acted on when

@@ -45,9 +45,9 @@ export class SocketPasses {
 	/**
 	 * What the last complete pass found that the table disagreed with, by key: sockets it did
 	 * not hold (their state), rows the kernel no longer had, and rows in another state (the
-	 * kernel's state and the row's stateSinceMs). A difference is acted on when the next pass
-	 * finds it again, unchanged: changes in flight while a pass runs reach the table just
-	 * after it, and must not be mistaken for missed ones.
+	 * kernel's state and the row's stateSinceMs). A difference is acted on when the next
+	 * complete pass finds it again, unchanged: changes in flight while a pass runs reach the
+	 * table just after it, and must not be mistaken for missed ones.
 	 */
 	private passUnknown = new Map<string, number>();
 	private passAbsent = new Map<string, number>();
