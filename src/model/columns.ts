@@ -69,7 +69,7 @@ class KeyCache {
 	}
 }
 
-/** A column as the list below states it: its order once, by orderKey (and compareTied). */
+/** A column as the list below states it: its order once, by orderKey and compareTied (see ordered). */
 type ColumnSpec = Omit<Column, 'compare'>;
 
 export const columns: readonly Column[] = ([
@@ -81,13 +81,19 @@ export const columns: readonly Column[] = ([
 	{
 		key: 'comm', title: 'COMMAND', width: 15, minWidth: 8, priority: 2, align: 'left', descendingByDefault: false,
 		format: c => c.comm || '-',
-		...byText(c => c.comm),
+		// A text's order: its first characters as the key, the whole text on equal keys. Written
+		// out in each text column: closures made by one helper for both would read the text
+		// through one more call, and sorting by COMMAND (every comparison a tie when commands
+		// share their first characters) takes a third longer so.
+		orderKey: c => textKey(c.comm),
+		compareTied: (a, b) => compareText(a.comm, b.comm),
 	},
 	{
 		// Dropped first as the terminal narrows: hosts without containers show systemd units here.
 		key: 'container', title: 'CONTAINER', width: 12, priority: 9, align: 'left', descendingByDefault: false, onlyWhenKnown: true,
 		format: c => c.container || '-',
-		...byText(c => c.container),
+		orderKey: c => textKey(c.container),
+		compareTied: (a, b) => compareText(a.container, b.container),
 	},
 	{
 		key: 'local', title: 'LOCAL', width: 21, priority: 1, align: 'left', descendingByDefault: false,
@@ -164,14 +170,6 @@ function ordered(spec: ColumnSpec): Column {
 
 			return compareTied === undefined ? 0 : compareTied(a, b);
 		},
-	};
-}
-
-/** Orders by a text: its first characters as the key (textKey), the whole text on equal keys. */
-function byText(text: (connection: Connection) => string): Pick<Column, 'orderKey' | 'compareTied'> {
-	return {
-		orderKey: c => textKey(text(c)),
-		compareTied: (a, b) => compareText(text(a), text(b)),
 	};
 }
 
