@@ -159,8 +159,20 @@ export const columns: readonly Column[] = ([
 /** A column with its compare, made from its order key and, on equal keys, its compareTied. */
 function ordered(spec: ColumnSpec): Column {
 	const {orderKey, compareTied} = spec;
+	// Every field named, in one order, whether the column has it or not: each column then has
+	// one shape, and selectRows' read of orderKey, made for every connection, meets only it.
 	return {
-		...spec,
+		key: spec.key,
+		title: spec.title,
+		width: spec.width,
+		minWidth: spec.minWidth,
+		priority: spec.priority,
+		align: spec.align,
+		format: spec.format,
+		orderKey,
+		compareTied,
+		descendingByDefault: spec.descendingByDefault,
+		onlyWhenKnown: spec.onlyWhenKnown,
 		compare(a, b) {
 			const x = orderKey(a);
 			const y = orderKey(b);
