@@ -1,6 +1,8 @@
 import test from 'ava';
-import {TcpState, type Transition} from '../src/core/transition.js';
+import type {SocketPass} from '../src/core/source.js';
+import {TcpState, type ExistingSocket, type SocketFigures, type Transition} from '../src/core/transition.js';
 import {columnByKey, columns, compareAddress, fitColumns} from '../src/model/columns.js';
+import type {Connection} from '../src/model/connection.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
 import {compileFilter} from '../src/model/filter.js';
 import {formatBytes, formatDuration, formatEndpoint, formatMicroseconds} from '../src/core/format.js';
@@ -30,8 +32,13 @@ test('columns format a connection', t => {
 		monoMs: 1000, wallMs: 0, sock: 1, netns: 1, pid: 0, tid: 0, comm: '', family: 6,
 		laddr: '::1', lport: 8080, raddr: '::1', rport: 51_000, oldstate: ESTABLISHED, newstate: CLOSE_WAIT, ms: 500,
 	});
-	table.applyStats({netns: 1, laddr: '::1', lport: 8080, raddr: '::1', rport: 51_000, monoMs: 1000, bytesAcked: 0, bytesReceived: 0, srttUs: 350, retransmits: 3});
-	table.applyStats({netns: 1, laddr: '::1', lport: 8080, raddr: '::1', rport: 51_000, monoMs: 2000, bytesAcked: 1536, bytesReceived: 100, srttUs: 350, retransmits: 3});
+	const counters = (monoMs: number, figures: SocketFigures): SocketPass => ({
+		monoMs, wallMs: 0, namespaces: [1], owners: false, complete: false, sockets: [{
+			monoMs, wallMs: 0, sock: 1, netns: 1, family: 6, laddr: '::1', lport: 8080, raddr: '::1', rport: 51_000, state: CLOSE_WAIT, pid: 0, comm: '', figures,
+		}],
+	});
+	table.applyPass(counters(1000, {bytesAcked: 0, bytesReceived: 0, srttUs: 350, retransmits: 3}));
+	table.applyPass(counters(2000, {bytesAcked: 1536, bytesReceived: 100, srttUs: 350, retransmits: 3}));
 	const connection = table.find({netns: 1, laddr: '::1', lport: 8080, raddr: '::1', rport: 51_000})!;
 	const cells = Object.fromEntries(columns.map(column => [column.key, column.format(connection, 73_000)]));
 	t.deepEqual(cells, {
@@ -178,7 +185,11 @@ test('TopK picks the same k as a full sort when every item beats the ones before
 	}
 });
 
-test('each column\'s order key agrees with its compare: a smaller key always sorts first', t => {
+/**
+ * Connections over many addresses (IPv4 and IPv6), commands, ages, pids and ports, and counters
+ * for every other one (known and unknown values side by side); their slots.
+ */
+function variedTable(): {table: ConnectionTable; all: number[]} {
 	const table = new ConnectionTable();
 	const addresses = ['10.0.0.9', '10.0.0.10', '9.255.255.255', '127.0.0.1', '0.0.0.0', '::1', 'fe80::1', '::ffff:10.0.0.1', '2001:db8::10'];
 	const comms = ['', 'a', 'ab', 'abc', 'abcd', 'abd', 'b', 'Z', 'é', '\u001B]0;x', 'nginx', 'nginx: worker'];
@@ -198,17 +209,71 @@ test('each column\'s order key agrees with its compare: a smaller key always sor
 		}
 	}
 
+	const sampled: ExistingSocket[] = [];
+	table.forEach(connection => {
+		if (connection.lport % 2 === 0) {
+			const {netns, family, laddr, lport, raddr, rport, state} = connection;
+			sampled.push({monoMs: 0, wallMs: 0, sock: lport, netns, family, laddr, lport, raddr, rport, state, pid: 0, comm: '', figures: undefined});
+		}
+	});
+	const counters = (monoMs: number, scale: number): SocketPass => ({
+		monoMs, wallMs: 0, namespaces: [1], owners: false, complete: false,
+		sockets: sampled.map(socket => ({...socket, figures: {bytesAcked: scale * (socket.lport % 13), bytesReceived: scale * (socket.lport % 7), srttUs: socket.lport % 4, retransmits: scale * (socket.lport % 3)}})),
+	});
+	table.applyPass(counters(1000, 1));
+	table.applyPass(counters(2000, 3));
 	const all: number[] = [];
 	table.forEach(connection => all.push(connection.slot));
+	return {table, all};
+}
+
+test('each column\'s order key agrees with its compareTied: a smaller key is never a later value', t => {
+	const {table, all} = variedTable();
 	t.true(all.length > 20);
-	for (const column of columns) {
+	const tied = columns.filter(column => column.compareTied !== undefined);
+	t.deepEqual(tied.map(column => column.key), ['comm', 'container', 'local', 'remote']);
+	for (const column of tied) {
 		for (const x of all) {
 			for (const y of all) {
 				const a = table.view(x);
 				const b = table.view(y);
 				if (column.orderKey(a) < column.orderKey(b)) {
-					t.true(column.compare(a, b) < 0, `${column.key}: ${a.key} / ${a.comm} before ${b.key} / ${b.comm}`);
+					t.true(column.compareTied!(a, b) < 0, `${column.key}: ${a.key} / ${a.comm} before ${b.key} / ${b.comm}`);
 				}
+			}
+		}
+	}
+});
+
+test('each column orders by its value: text as strings, endpoints by address as numbers then port, unknown below known', t => {
+	const {table, all} = variedTable();
+	const text = (a: string, b: string) => (a < b ? -1 : (a > b ? 1 : 0));
+	const optional = (a: number | undefined, b: number | undefined) =>
+		(a === undefined || b === undefined ? (a === undefined ? 0 : 1) - (b === undefined ? 0 : 1) : a - b);
+	const byValue: Record<string, (a: Connection, b: Connection) => number> = {
+		pid: (a, b) => a.pid - b.pid,
+		comm: (a, b) => text(a.comm, b.comm),
+		container: (a, b) => text(a.container, b.container),
+		local: (a, b) => compareAddress(a.laddr, 0, b.laddr, 0) || a.lport - b.lport,
+		remote: (a, b) => compareAddress(a.raddr, 0, b.raddr, 0) || a.rport - b.rport,
+		state: (a, b) => a.state - b.state,
+		age: (a, b) => b.firstSeenMs - a.firstSeenMs,
+		inState: (a, b) => b.stateSinceMs - a.stateSinceMs,
+		tx: (a, b) => optional(a.txBytesPerSec, b.txBytesPerSec),
+		rx: (a, b) => optional(a.rxBytesPerSec, b.rxBytesPerSec),
+		rtt: (a, b) => optional(a.srttUs, b.srttUs),
+		retrans: (a, b) => optional(a.retransmits, b.retransmits),
+		retransRate: (a, b) => optional(a.retransmitsPerSec, b.retransmitsPerSec),
+		queue: (a, b) => optional(a.queue?.acceptQueue, b.queue?.acceptQueue),
+	};
+	t.deepEqual(Object.keys(byValue), columns.map(column => column.key));
+	t.true(all.some(slot => table.view(slot).txBytesPerSec === undefined) && all.some(slot => table.view(slot).txBytesPerSec !== undefined));
+	for (const column of columns) {
+		for (const x of all) {
+			for (const y of all) {
+				const a = table.view(x);
+				const b = table.view(y);
+				t.is(Math.sign(column.compare(a, b)), Math.sign(byValue[column.key]!(a, b)), `${column.key}: ${a.key} / ${a.comm} against ${b.key} / ${b.comm}`);
 			}
 		}
 	}

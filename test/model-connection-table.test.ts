@@ -1,5 +1,6 @@
 import test from 'ava';
-import {TcpState, type Reset, type Transition} from '../src/core/transition.js';
+import type {SocketPass} from '../src/core/source.js';
+import {TcpState, type ExistingSocket, type Reset, type SocketFigures, type Transition} from '../src/core/transition.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
 import {Direction, Ending, OwnerSource} from '../src/model/connection.js';
 import {RateSeries} from '../src/model/transition-rates.js';
@@ -32,6 +33,15 @@ function play(table: ConnectionTable, steps: Array<[number, number, number, Part
 }
 
 const connecting = {pid: 4242, tid: 4242, comm: 'curl', lport: 0};
+
+/** Rows the table flags as stuck at nowMs, as the live view flags each row it shows (isStuck). */
+function stuckRows(table: ConnectionTable, nowMs: number): number {
+	let count = 0;
+	table.forEach(connection => {
+		count += table.isStuck(connection, nowMs) ? 1 : 0;
+	});
+	return count;
+}
 
 test('an active open joins the lport-0 SYN_SENT to the socket\'s later events and keeps the connect()er as owner', t => {
 	const table = new ConnectionTable();
@@ -341,14 +351,14 @@ test('stuck connections are flagged once their state outlasts its threshold', t 
 	const connection = table.find({netns: 4_026_531_840, ...client})!;
 	t.false(table.isStuck(connection, 999));
 	t.true(table.isStuck(connection, 1000));
-	t.is(table.countStuck(5000), 1, 'ESTABLISHED never counts as stuck');
+	t.is(stuckRows(table, 5000), 1, 'ESTABLISHED never counts as stuck');
 });
 
 test('the default stuck policy flags a SYN_SENT that is not answered within 3 s', t => {
 	const table = new ConnectionTable();
 	play(table, [[CLOSE, SYN_SENT, 0, connecting]]);
-	t.is(table.countStuck(2999), 0);
-	t.is(table.countStuck(3000), 1);
+	t.is(stuckRows(table, 2999), 0);
+	t.is(stuckRows(table, 3000), 1);
 });
 
 test('the start-up snapshot adds existing sockets without overriding what events said', t => {
@@ -372,21 +382,41 @@ test('the start-up snapshot adds existing sockets without overriding what events
 	t.is(table.find({...tuple, laddr: '10.0.0.2', lport: 22, raddr: '10.0.0.9', rport: 5555})!.comm, 'sshd');
 });
 
-test('stats samples fill bytes, RTT, retransmits and per-second rates', t => {
+test('counters passes fill bytes, RTT, retransmits and per-second rates', t => {
 	const table = new ConnectionTable();
 	play(table, [[SYN_RECV, ESTABLISHED, 0]]);
 	const tuple = {netns: 4_026_531_840, ...client};
 	const connection = table.find(tuple)!;
 	t.is(connection.bytesAcked, undefined);
-	t.true(table.applyStats({...tuple, monoMs: 1000, bytesAcked: 1000, bytesReceived: 500, srttUs: 250, retransmits: 0}));
+	const sampled = (monoMs: number, figures: SocketFigures, fields: Partial<ExistingSocket> = {}): ExistingSocket =>
+		({monoMs, wallMs: 0, sock: 0xA1, family: 4, ...tuple, state: ESTABLISHED, pid: 0, comm: '', figures, ...fields});
+	const counters = (monoMs: number, sockets: ExistingSocket[]): SocketPass =>
+		({monoMs, wallMs: 0, sockets, namespaces: [tuple.netns], owners: false, complete: false});
+	table.applyPass(counters(1000, [sampled(1000, {bytesAcked: 1000, bytesReceived: 500, srttUs: 250, retransmits: 0})]));
 	t.is(connection.bytesAcked, 1000);
 	t.is(connection.txBytesPerSec, undefined, 'a rate needs two samples');
-	table.applyStats({...tuple, monoMs: 3000, bytesAcked: 5000, bytesReceived: 2500, srttUs: 300, retransmits: 2});
+	table.applyPass(counters(3000, [
+		sampled(3000, {bytesAcked: 5000, bytesReceived: 2500, srttUs: 300, retransmits: 2}),
+		sampled(3000, {bytesAcked: 0, bytesReceived: 0, srttUs: 0, retransmits: 0}, {sock: 0xB2, lport: 1}),
+	]));
 	t.is(connection.txBytesPerSec, 2000);
 	t.is(connection.rxBytesPerSec, 1000);
 	t.is(connection.srttUs, 300);
 	t.is(connection.retransmits, 2);
-	t.false(table.applyStats({...tuple, lport: 1, monoMs: 3000, bytesAcked: 0, bytesReceived: 0, srttUs: 0, retransmits: 0}));
+	t.is(table.size, 1, 'a socket the table does not hold is not added');
+	t.is(table.find({...tuple, lport: 1}), undefined);
+});
+
+test('state counts list the states with sockets in lifecycle order, ESTABLISHED always', t => {
+	const table = new ConnectionTable();
+	t.deepEqual(table.stateCounts(), [{state: ESTABLISHED, count: 0}]);
+	play(table, [[CLOSE, LISTEN, 0, {lport: 22, raddr: '0.0.0.0', rport: 0, sock: 1}]]);
+	play(table, [[ESTABLISHED, CLOSE_WAIT, 0, {lport: 2, sock: 2}]]);
+	play(table, [[CLOSE, SYN_SENT, 0, {...connecting, sock: 3}]]);
+	play(table, [[SYN_RECV, ESTABLISHED, 0, {lport: 4, sock: 4}], [ESTABLISHED, CLOSE, 5, {lport: 4, sock: 4}]]);
+	t.deepEqual(table.stateCounts(), [
+		{state: ESTABLISHED, count: 0}, {state: SYN_SENT, count: 1}, {state: CLOSE_WAIT, count: 1}, {state: LISTEN, count: 1}, {state: CLOSE, count: 1},
+	]);
 });
 
 test('lost events count into the rates', t => {

@@ -39,7 +39,9 @@ export type NativeCaptureOptions = {
  * Called on the JS thread once per drained batch, and once per socket pass asked for with
  * requestPass (passMs: when the pass started, CLOCK_MONOTONIC ms; 0 for a batch;
  * passComplete: as asked; passCpuMs: the CPU time the pass took, mostly the kernel's walk).
- * The counters are running totals.
+ * A pass's block is laid out as snapshot's: socket records, each namespace whose tables it
+ * walked counted after its sockets (a listeners pass counts none), then, in a complete pass
+ * only, owner records (see decodePass). The counters are running totals.
  */
 export type BatchCallback = (block: ArrayBuffer, dropped: number, lost: number, errno: number, passMs: number, passComplete: boolean, passCpuMs: number) => void;
 
@@ -50,13 +52,16 @@ export type PassKind = (typeof PassKind)[keyof typeof PassKind];
 export type NativeCapture = {
 	/** Detaches the program. Batches drained before it are still delivered, then onClose runs. */
 	stop(): void;
-	/** Every TCP socket that exists now, as one block of socket records, then owner records. */
+	/**
+	 * Every TCP socket that exists now: a complete pass, taken at once, as one block of socket
+	 * records (each namespace's counted after its sockets), then owner records.
+	 */
 	snapshot(): ArrayBuffer;
 	/**
 	 * Asks for a pass, delivered through onBatch after every record drained before it started:
-	 * PassKind.counters (the connections whose counters changed, and the listeners),
+	 * PassKind.counters (the connections whose counters changed, and the listeners; no owners),
 	 * PassKind.complete (every socket, TIME_WAIT and request sockets too, with owners), or
-	 * PassKind.listeners (the listeners only; cheap however many connections there are).
+	 * PassKind.listeners (the listeners only, no owners; cheap however many connections there are).
 	 */
 	requestPass(kind: PassKind): void;
 	/**

@@ -60,13 +60,17 @@ export type SocketEvent = {
 	readonly rport: number;
 };
 
-/** A TCP socket that existed when the capture started (the start-up snapshot). */
+/**
+ * A TCP socket as a socket pass found it: the start-up snapshot (the first pass) or a later one
+ * (see SocketPass).
+ */
 export type ExistingSocket = SocketEvent & {
 	/** Its state: any TcpState, TIME_WAIT and NEW_SYN_RECV (a request socket) included. */
 	readonly state: number;
 	/**
-	 * A process holding it open (the lowest pid when several do), and that process's name;
-	 * 0 and '' for sockets no process holds (TIME_WAIT, request sockets, orphans).
+	 * A process holding it open (the lowest pid when several do), and that process's name, in a
+	 * pass that looked them up (SocketPass.owners: the snapshot and complete passes); 0 and ''
+	 * for sockets no process holds (TIME_WAIT, request sockets, orphans), and in other passes.
 	 */
 	readonly pid: number;
 	readonly comm: string;

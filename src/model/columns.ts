@@ -16,55 +16,98 @@ export type Column = {
 	readonly priority: number;
 	readonly align: 'left' | 'right';
 	format(connection: Connection, nowMs: number): string;
-	/** Ascending order; a sort direction flips it. */
-	compare(a: Connection, b: Connection): number;
 	/**
-	 * A number in the same order, read once per connection per frame so a sort compares
-	 * numbers: a smaller key sorts first; equal keys are left to compare.
+	 * The column's order as a number per connection: a smaller key sorts first (ascending; a
+	 * sort direction flips it). A sort reads it once per connection per frame, and compares
+	 * numbers.
 	 */
 	orderKey(connection: Connection): number;
+	/**
+	 * The order of connections whose keys are equal, for a column whose key holds only part of
+	 * its value (a text's first characters, an IPv6 endpoint); absent where equal keys are equal
+	 * values.
+	 */
+	readonly compareTied?: (a: Connection, b: Connection) => number;
+	/** The whole order, ascending: orderKey, then compareTied (made from them; see ordered). */
+	compare(a: Connection, b: Connection): number;
 	/** Sort biggest first when the user picks the column (rates, ages), as top does. */
 	readonly descendingByDefault: boolean;
 	/** Left out of batch mode's text when no row printed has a value for it ('-' in every cell). */
 	readonly onlyWhenKnown?: boolean;
 };
 
-export const columns: readonly Column[] = [
+/**
+ * An order key worked out from a connection's key string, kept by slot with the string it came
+ * from: a frame sorted by an address reads it for every connection, and parsing the address
+ * each time cost a million rows 40-60 ms a frame. A slot whose key string is another (a new
+ * connection in the slot, a connect given its port) is worked out again. Kept only for the
+ * columns sorted by, about 12 bytes a slot. (Declared ahead of the column list, which makes one
+ * for each address column.)
+ */
+class KeyCache {
+	#strings: Array<string | undefined> = [];
+	#values = new Float64Array(0);
+
+	constructor(private readonly work: (key: string, connection: Connection) => number) {}
+
+	of(connection: Connection): number {
+		const {slot, key} = connection;
+		if (this.#strings[slot] === key) {
+			return this.#values[slot]!;
+		}
+
+		if (slot >= this.#values.length) {
+			const values = new Float64Array(Math.max(1024, slot + 1, 2 * this.#values.length));
+			values.set(this.#values);
+			this.#values = values;
+		}
+
+		const value = this.work(key, connection);
+		this.#strings[slot] = key;
+		this.#values[slot] = value;
+		return value;
+	}
+}
+
+/** A column as the list below states it: its order once, by orderKey and compareTied (see ordered). */
+type ColumnSpec = Omit<Column, 'compare'>;
+
+export const columns: readonly Column[] = ([
 	{
 		key: 'pid', title: 'PID', width: 7, priority: 3, align: 'right', descendingByDefault: false,
 		format: c => (c.pid === 0 ? '-' : String(c.pid)),
-		compare: (a, b) => a.pid - b.pid,
 		orderKey: c => c.pid,
 	},
 	{
 		key: 'comm', title: 'COMMAND', width: 15, minWidth: 8, priority: 2, align: 'left', descendingByDefault: false,
 		format: c => c.comm || '-',
-		compare: (a, b) => compareText(a.comm, b.comm),
+		// A text's order: its first characters as the key, the whole text on equal keys. Written
+		// out in each text column: closures made by one helper for both would read the text
+		// through one more call, and sorting by COMMAND (every comparison a tie when commands
+		// share their first characters) takes a third longer so.
 		orderKey: c => textKey(c.comm),
+		compareTied: (a, b) => compareText(a.comm, b.comm),
 	},
 	{
 		// Dropped first as the terminal narrows: hosts without containers show systemd units here.
 		key: 'container', title: 'CONTAINER', width: 12, priority: 9, align: 'left', descendingByDefault: false, onlyWhenKnown: true,
 		format: c => c.container || '-',
-		compare: (a, b) => compareText(a.container, b.container),
 		orderKey: c => textKey(c.container),
+		compareTied: (a, b) => compareText(a.container, b.container),
 	},
 	{
 		key: 'local', title: 'LOCAL', width: 21, priority: 1, align: 'left', descendingByDefault: false,
 		format: c => formatEndpoint(c.laddr, c.lport),
-		compare: (a, b) => compareAddress(a.key, 0, b.key, 0) || a.lport - b.lport,
-		orderKey: c => localKeys.of(c),
+		...byEndpoint(() => 0, c => c.lport),
 	},
 	{
 		key: 'remote', title: 'REMOTE', width: 21, priority: 1, align: 'left', descendingByDefault: false,
 		format: c => formatEndpoint(c.raddr, c.rport),
-		compare: (a, b) => compareAddress(a.key, remoteAddressOffset(a.key), b.key, remoteAddressOffset(b.key)) || a.rport - b.rport,
-		orderKey: c => remoteKeys.of(c),
+		...byEndpoint(remoteAddressOffset, c => c.rport),
 	},
 	{
 		key: 'state', title: 'STATE', width: 10, priority: 1, align: 'left', descendingByDefault: false,
 		format: c => displayStateName(c.state),
-		compare: (a, b) => a.state - b.state,
 		orderKey: c => c.state,
 	},
 	{
@@ -72,54 +115,88 @@ export const columns: readonly Column[] = [
 		// ">12s": found already open, so at least that old.
 		format: (c, now) => (c.ageIsLowerBound ? '>' : '') + formatDuration(now - c.firstSeenMs),
 		// Older first-seen means greater age.
-		compare: (a, b) => b.firstSeenMs - a.firstSeenMs,
 		orderKey: c => -c.firstSeenMs,
 	},
 	{
 		key: 'inState', title: 'IN STATE', width: 8, priority: 4, align: 'right', descendingByDefault: true,
 		format: (c, now) => (c.inStateIsLowerBound ? '>' : '') + formatDuration(now - c.stateSinceMs),
-		compare: (a, b) => b.stateSinceMs - a.stateSinceMs,
 		orderKey: c => -c.stateSinceMs,
 	},
 	{
 		key: 'tx', title: 'TX/s', width: 6, priority: 6, align: 'right', descendingByDefault: true,
 		format: c => optional(c.txBytesPerSec, formatBytes),
-		compare: (a, b) => compareOptional(a.txBytesPerSec, b.txBytesPerSec),
-		orderKey: c => c.txBytesPerSec ?? Number.NEGATIVE_INFINITY,
+		orderKey: c => optionalKey(c.txBytesPerSec),
 	},
 	{
 		key: 'rx', title: 'RX/s', width: 6, priority: 6, align: 'right', descendingByDefault: true,
 		format: c => optional(c.rxBytesPerSec, formatBytes),
-		compare: (a, b) => compareOptional(a.rxBytesPerSec, b.rxBytesPerSec),
-		orderKey: c => c.rxBytesPerSec ?? Number.NEGATIVE_INFINITY,
+		orderKey: c => optionalKey(c.rxBytesPerSec),
 	},
 	{
 		key: 'rtt', title: 'RTT', width: 7, priority: 7, align: 'right', descendingByDefault: true,
 		format: c => optional(c.srttUs, formatMicroseconds),
-		compare: (a, b) => compareOptional(a.srttUs, b.srttUs),
-		orderKey: c => c.srttUs ?? Number.NEGATIVE_INFINITY,
+		orderKey: c => optionalKey(c.srttUs),
 	},
 	{
 		key: 'retrans', title: 'RETRANS', width: 7, priority: 8, align: 'right', descendingByDefault: true,
 		// A connect's retransmits are its SYN's: "SYN×3" says it is retrying.
 		format: c => optional(c.retransmits, count => (c.state === TcpState.SYN_SENT && count > 0 ? `SYN×${count}` : String(count))),
-		compare: (a, b) => compareOptional(a.retransmits, b.retransmits),
-		orderKey: c => c.retransmits ?? Number.NEGATIVE_INFINITY,
+		orderKey: c => optionalKey(c.retransmits),
 	},
 	{
 		key: 'retransRate', title: 'RETR/s', width: 6, priority: 8, align: 'right', descendingByDefault: true,
 		format: c => optional(c.retransmitsPerSec, formatPerSecond),
-		compare: (a, b) => compareOptional(a.retransmitsPerSec, b.retransmitsPerSec),
-		orderKey: c => c.retransmitsPerSec ?? Number.NEGATIVE_INFINITY,
+		orderKey: c => optionalKey(c.retransmitsPerSec),
 	},
 	{
 		// A listener's accept queue over its backlog, as ss shows them (Recv-Q/Send-Q).
 		key: 'queue', title: 'QUEUE', width: 7, priority: 8, align: 'right', descendingByDefault: true, onlyWhenKnown: true,
 		format: c => queueText(c.queue),
-		compare: (a, b) => compareOptional(a.queue?.acceptQueue, b.queue?.acceptQueue),
-		orderKey: c => c.queue?.acceptQueue ?? Number.NEGATIVE_INFINITY,
+		orderKey: c => optionalKey(c.queue?.acceptQueue),
 	},
-];
+] satisfies ColumnSpec[]).map(ordered);
+
+/** A column with its compare, made from its order key and, on equal keys, its compareTied. */
+function ordered(spec: ColumnSpec): Column {
+	const {orderKey, compareTied} = spec;
+	// Every field named, in one order, whether the column has it or not: each column then has
+	// one shape, and selectRows' read of orderKey, made for every connection, meets only it.
+	return {
+		key: spec.key,
+		title: spec.title,
+		width: spec.width,
+		minWidth: spec.minWidth,
+		priority: spec.priority,
+		align: spec.align,
+		format: spec.format,
+		orderKey,
+		compareTied,
+		descendingByDefault: spec.descendingByDefault,
+		onlyWhenKnown: spec.onlyWhenKnown,
+		compare(a, b) {
+			const x = orderKey(a);
+			const y = orderKey(b);
+			if (x !== y) {
+				return x < y ? -1 : 1;
+			}
+
+			return compareTied === undefined ? 0 : compareTied(a, b);
+		},
+	};
+}
+
+/**
+ * Orders by an endpoint: the address held in the connection key from start(key), as numbers
+ * (see compareAddress), then the port. The key of an IPv4 endpoint is the whole of it; every
+ * IPv6 endpoint has one key (see endpointKey), and is ordered on equal keys.
+ */
+function byEndpoint(start: (key: string) => number, port: (connection: Connection) => number): Pick<Column, 'orderKey' | 'compareTied'> {
+	const keys = new KeyCache((key, c) => endpointKey(key, start(key), port(c)));
+	return {
+		orderKey: c => keys.of(c),
+		compareTied: (a, b) => compareAddress(a.key, start(a.key), b.key, start(b.key)) || port(a) - port(b),
+	};
+}
 
 /** "5/4", and the drops since tcptop started when there were any ("5/4 !12"). */
 function queueText(queue: Connection['queue']): string {
@@ -169,13 +246,9 @@ function optional(value: number | undefined, format: (value: number) => string):
 	return value === undefined ? '-' : format(value);
 }
 
-/** Unknown values sort below every known one. */
-function compareOptional(a: number | undefined, b: number | undefined): number {
-	if (a === undefined || b === undefined) {
-		return (a === undefined ? 0 : 1) - (b === undefined ? 0 : 1);
-	}
-
-	return a - b;
+/** An optional value's order key: unknown values sort below every known one. */
+function optionalKey(value: number | undefined): number {
+	return value ?? Number.NEGATIVE_INFINITY;
 }
 
 /** The first three UTF-16 units, each one more than its code (a missing one is 0): string order. */
@@ -189,41 +262,6 @@ function textKey(text: string): number {
 }
 
 const ipv6Key = 2 ** 48;
-
-/**
- * An order key worked out from a connection's key string, kept by slot with the string it came
- * from: a frame sorted by an address reads it for every connection, and parsing the address
- * each time cost a million rows 40-60 ms a frame. A slot whose key string is another (a new
- * connection in the slot, a connect given its port) is worked out again. Kept only for the
- * columns sorted by, about 12 bytes a slot.
- */
-class KeyCache {
-	#strings: Array<string | undefined> = [];
-	#values = new Float64Array(0);
-
-	constructor(private readonly work: (key: string, connection: Connection) => number) {}
-
-	of(connection: Connection): number {
-		const {slot, key} = connection;
-		if (this.#strings[slot] === key) {
-			return this.#values[slot]!;
-		}
-
-		if (slot >= this.#values.length) {
-			const values = new Float64Array(Math.max(1024, slot + 1, 2 * this.#values.length));
-			values.set(this.#values);
-			this.#values = values;
-		}
-
-		const value = this.work(key, connection);
-		this.#strings[slot] = key;
-		this.#values[slot] = value;
-		return value;
-	}
-}
-
-const localKeys = new KeyCache((key, c) => endpointKey(key, 0, c.lport));
-const remoteKeys = new KeyCache((key, c) => endpointKey(key, remoteAddressOffset(key), c.rport));
 
 /**
  * An endpoint held in a connection key from `start`: an IPv4 address and port as one number

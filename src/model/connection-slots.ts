@@ -3,8 +3,10 @@
 // One object per connection costs ~350 bytes at a million connections (object header, boxed
 // doubles, pointers); these arrays cost about 110 bytes a slot, which is what keeps the table
 // within its memory budget. The table owns the slots; Connection is a read-only view of one.
+// The slots also write a socket pass's samples into themselves (recordFigures, recordQueue):
+// what the samples mean is set out beside the fields they fill.
 import type {CgroupIdentity} from '../capture/cgroups.js';
-import type {ListenerQueue} from '../core/transition.js';
+import type {ListenerQueue, SocketFigures} from '../core/transition.js';
 
 /** A listener's queue as the last pass found it, and its drops as tcptop has seen them grow. */
 export type QueueState = ListenerQueue & {
@@ -22,6 +24,9 @@ export type QueueState = ListenerQueue & {
 /** Transitions kept per connection (a ring; the oldest are overwritten). */
 export const historyLength = 4;
 
+/** Passes a listener's drop history keeps: a minute of them at the default refresh. */
+const dropsHistoryLength = 60;
+
 const initialCapacity = 1024;
 
 export class ConnectionSlots {
@@ -29,7 +34,10 @@ export class ConnectionSlots {
 	key: Array<string | undefined> = [];
 	comm: string[] = [];
 	netns = new Uint32Array(0);
-	/** The kernel socket's identity (see SocketEvent.sock). */
+	/**
+	 * The kernel socket's identity (see SocketEvent.sock), set when the row is made: a connect
+	 * waiting for its port is pending under it.
+	 */
 	sock = new Float64Array(0);
 	family = new Uint8Array(0);
 	lport = new Uint16Array(0);
@@ -112,6 +120,47 @@ export class ConnectionSlots {
 		this.comm[slot] = '';
 		this.generation[slot]!++;
 		this.freeSlots.push(slot);
+	}
+
+	/**
+	 * A connection's counters from a pass at `atMs`. A pass lists a connection whose counters
+	 * changed since the pass before (`previousPassMs`): they were the last sample's until then,
+	 * so the rates are over that one interval.
+	 */
+	recordFigures(slot: number, sample: SocketFigures, atMs: number, previousPassMs: number): void {
+		const sampledAtMs = this.statsAtMs[slot]!;
+		const seconds = (atMs - (sampledAtMs < previousPassMs ? previousPassMs : sampledAtMs)) / 1000;
+		if (seconds > 0) {
+			this.txBytesPerSec[slot] = Math.max(0, sample.bytesAcked - this.bytesAcked[slot]!) / seconds;
+			this.rxBytesPerSec[slot] = Math.max(0, sample.bytesReceived - this.bytesReceived[slot]!) / seconds;
+			this.retransmitsPerSec[slot] = Math.max(0, sample.retransmits - this.retransmits[slot]!) / seconds;
+		}
+
+		this.statsAtMs[slot] = atMs;
+		this.bytesAcked[slot] = sample.bytesAcked;
+		this.bytesReceived[slot] = sample.bytesReceived;
+		this.srttUs[slot] = sample.srttUs;
+		this.retransmits[slot] = sample.retransmits;
+	}
+
+	/** A listener's queue from a pass at `atMs`; drops are counted from the first pass that saw it. */
+	recordQueue(slot: number, queue: ListenerQueue, atMs: number): void {
+		const known = this.queues.get(slot);
+		if (known?.atMs === atMs) {
+			return;
+		}
+
+		const {acceptQueue, acceptBacklog, synQueue, drops, synAckRetransmits} = queue;
+		// The kernel's count only grows; a smaller one is another socket's (a reused address).
+		const dropsLately = known ? Math.max(0, drops - known.drops) : 0;
+		this.queues.set(slot, {
+			acceptQueue, acceptBacklog, synQueue, drops, synAckRetransmits,
+			dropsAtFirst: known?.dropsAtFirst ?? drops,
+			dropsLately,
+			dropsHistory: known ? [...known.dropsHistory.slice(1 - dropsHistoryLength), dropsLately] : [],
+			latelyMs: known ? atMs - known.atMs : 0,
+			atMs,
+		});
 	}
 
 	private clear(slot: number): void {

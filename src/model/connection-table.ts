@@ -1,21 +1,29 @@
 // The live picture of every TCP connection on the host: a bounded LRU keyed by netns + 4-tuple,
 // driven by the kernel's state transitions, with per-state counts and transition rates.
 //
+// This file is each connection's lifecycle: a row opened by connect(), by a listener's
+// handshake, by listen(), or first seen mid-life or by a socket pass; a connect waiting for
+// its local port; moves along transitions; how it ended; its linger, TIME_WAIT or orphan's
+// expiry, or eviction by the size cap. Who owns a connection is Owners' to say (owners.ts);
+// what socket passes bring, reconciliation among it, is SocketPasses' (socket-passes.ts),
+// which acts on rows through the row operations here.
+//
 // Time is the kernel's monotonic clock in ms: transitions carry it (monoMs) and callers pass it
 // to sweep(), so the table never reads a clock of its own.
 import {LRUCache} from 'lru-cache';
-import {describeCgroup} from '../capture/cgroups.js';
-import {finishNow, type NetCounters, type SocketPass, type Unfinished} from '../core/source.js';
-import {TcpState, type Accepted, type ExistingSocket, type ListenerQueue, type Reset, type SocketFigures, type Transition} from '../core/transition.js';
+import type {NetCounters, SocketPass, Unfinished} from '../core/source.js';
+import {TcpState, type Accepted, type ExistingSocket, type Reset, type Transition} from '../core/transition.js';
+import {lifecycleOrder, stateCount} from '../core/tcp-states.js';
 import {Connection, Direction, Ending, OwnerSource} from './connection.js';
 import {historyLength, ConnectionSlots} from './connection-slots.js';
 import {connectionKey, flatKey, listenerKey, pendingConnectKey, pendingSockOf, type Tuple} from './connection-key.js';
 import {ExpiryQueue} from './expiry-queue.js';
 import {HostStates} from './host-states.js';
-import {edgeIndex, RateSeries, TransitionRates} from './transition-rates.js';
-import {stateCount} from '../core/tcp-states.js';
+import {Owners} from './owners.js';
+import {isOrphan, SocketPasses} from './socket-passes.js';
 import {SockIndex} from './sock-index.js';
 import {StuckPolicy, type StuckThresholds} from './stuck-policy.js';
+import {RateSeries, TransitionRates} from './transition-rates.js';
 
 export type ConnectionTableOptions = {
 	/** Most connections kept; beyond it the least recently active is evicted (default 65,536). */
@@ -53,40 +61,19 @@ export type SnapshotEntry = Tuple & {
 	readonly monoMs: number;
 };
 
-/** Per-connection counters sampled from the kernel. */
-export type StatsSample = Tuple & SocketFigures & {
-	readonly monoMs: number;
-};
-
-// Transitions the kernel makes only inside a system call of the socket's owner, so the task on
-// the CPU is the owner. Others may run in softirq on top of whatever task was interrupted.
-const ownerEdges: ReadonlyMap<number, OwnerSource> = new Map([
-	[edgeIndex(TcpState.CLOSE, TcpState.SYN_SENT), OwnerSource.connect],
-	[edgeIndex(TcpState.CLOSE, TcpState.LISTEN), OwnerSource.listen],
-	[edgeIndex(TcpState.ESTABLISHED, TcpState.FIN_WAIT1), OwnerSource.close],
-	[edgeIndex(TcpState.CLOSE_WAIT, TcpState.LAST_ACK), OwnerSource.close],
-]);
-
-/** Sockets of a pass the table takes in one share (see passInShares): a few ms' work. */
-const socketsPerShare = 4096;
+/** How many sockets are in a state (see ConnectionTable.stateCounts). */
+export type StateCount = {readonly state: number; readonly count: number};
 
 // A connect() that fails before its first SYN retransmission (1 s) was answered: refused.
 const refusedWithinMs = 1000;
-// Comms are interned so a million connections of one program share one string; the cap keeps a
-// host with ever-new process names from growing the intern table without bound.
-const maxInternedComms = 4096;
-/** Passes a listener's drop history keeps: a minute of them at the default refresh. */
-const dropsHistoryLength = 60;
 
 export class ConnectionTable {
 	readonly rates = new TransitionRates();
 	private readonly host: HostStates;
-	/** See the netCounters getter. */
-	private lastNetCounters: NetCounters | undefined;
-	/** See dropsKnown: the kernel's drop totals by reason at the last pass that had them. */
-	private lastDrops: ReadonlyMap<string, number> | undefined;
 	private readonly slots: ConnectionSlots;
 	private readonly lru: LRUCache<string, number>;
+	private readonly owners: Owners;
+	private readonly passes: SocketPasses;
 	/** Rows per state, and those of them in the namespace the host's counts cover. */
 	private readonly rowCounts = new Uint32Array(stateCount);
 	private readonly coveredRowCounts = new Uint32Array(stateCount);
@@ -102,40 +89,20 @@ export class ConnectionTable {
 	private readonly maxPendingConnects: number;
 	/** Rows by kernel socket identity (see slotOfSock). */
 	private bySock = new SockIndex();
-	/** Listening sockets by netns and port, to hand their owner to accepted connections. */
-	private readonly listeners = new Map<number, number>();
 	private readonly lingering: ExpiryQueue;
 	private readonly timeWaiting: ExpiryQueue;
 	private readonly orphans: ExpiryQueue;
-	private readonly comms = new Map<string, string>();
-	private readonly cgroupOf: ((pid: number) => string | undefined) | undefined;
-	private readonly cgroupOfId: ((id: number) => string | undefined) | undefined;
-	/** Indexes into slots.cgroupPaths, by path. */
-	private readonly cgroupIndexes = new Map<string, number>();
 	private readonly stuckPolicy: StuckPolicy;
 	private readonly lingerMs: number;
 	private readonly timeWaitMs: number;
 	private readonly finTimeoutMs: number;
 	private evictionCount = 0;
-	private reconciledCount = 0;
-	/**
-	 * What the last socket pass found that the table disagreed with, by key: sockets it did
-	 * not hold (their state), rows the kernel no longer had, and rows in another state (the
-	 * kernel's state and the row's stateSinceMs). A difference is acted on when the next pass
-	 * finds it again, unchanged: changes in flight while a pass runs reach the table just
-	 * after it, and must not be mistaken for missed ones.
-	 */
-	private passUnknown = new Map<string, number>();
-	private passAbsent = new Map<string, number>();
-	private passMismatched = new Map<string, string>();
 
 	constructor(options: ConnectionTableOptions = {}) {
 		const max = options.maxConnections ?? 65_536;
 		this.lingerMs = options.lingerMs ?? 3000;
 		this.timeWaitMs = options.timeWaitMs ?? 60_000;
 		this.finTimeoutMs = options.finTimeoutMs ?? 60_000;
-		this.cgroupOf = options.cgroupOf;
-		this.cgroupOfId = options.cgroupOfId;
 		this.host = new HostStates(this.timeWaitMs, this.finTimeoutMs);
 		const queuedFor = (state: number) => (slot: number, generation: number) =>
 			this.slots.generation[slot] === generation && this.slots.state[slot] === state;
@@ -146,6 +113,8 @@ export class ConnectionTable {
 		this.maxPendingConnects = max;
 		// One spare slot: a new connection takes its slot before the LRU evicts to make room.
 		this.slots = new ConnectionSlots(max + this.maxPendingConnects + 1);
+		this.owners = new Owners(this.slots, options);
+		this.passes = new SocketPasses(this, this.slots, this.owners);
 		this.lru = new LRUCache<string, number>({
 			max,
 			// 'evict': pushed out by the cap. 'set': a new lifecycle took over the key. Deletes
@@ -182,7 +151,23 @@ export class ConnectionTable {
 	 * (removed), TIME_WAIT expiry excluded.
 	 */
 	get reconciled(): number {
-		return this.reconciledCount;
+		return this.passes.reconciled;
+	}
+
+	/**
+	 * The namespace's TCP counters at the last pass that had them; undefined until one has (a
+	 * replay has none): listen drops and retransmits are counted from the first pass on.
+	 */
+	get netCounters(): NetCounters | undefined {
+		return this.passes.netCounters;
+	}
+
+	/**
+	 * Whether passes say what TCP packets the kernel drops (they do not in a replay, nor before
+	 * Linux 6.11): drops are counted from the first pass that says so on.
+	 */
+	get dropsKnown(): boolean {
+		return this.passes.dropsKnown;
 	}
 
 	/**
@@ -199,56 +184,21 @@ export class ConnectionTable {
 		return this.host.count(state) + rows - this.coveredRowCounts[state]!;
 	}
 
+	/**
+	 * Every state with sockets in it (countInState), in lifecycle order, ESTABLISHED always: the
+	 * header's line of counts, in the live view and in batch mode.
+	 */
+	stateCounts(): StateCount[] {
+		return lifecycleOrder
+			.map(state => ({state, count: this.countInState(state)}))
+			.filter(({state, count}) => count > 0 || state === TcpState.ESTABLISHED);
+	}
+
 	/** Adds delta to the row counts of a state, for the row in slot. */
 	private countRow(slot: number, state: number, delta: number): void {
 		this.rowCounts[state]! += delta;
 		if (this.host.covers(this.slots.netns[slot]!)) {
 			this.coveredRowCounts[state]! += delta;
-		}
-	}
-
-	/** Takes a pass's per-state counts; rows are counted again when the covered namespaces change. */
-	private applyHostCounts(pass: SocketPass): void {
-		const {netCounters} = pass;
-		if (netCounters) {
-			const before = this.lastNetCounters;
-			// A count smaller than the last is another namespace's or a reset: counted from there.
-			const count = (series: RateSeries, name: keyof NetCounters) => {
-				this.rates.count(series, pass.monoMs, Math.max(0, netCounters[name] - before![name]));
-			};
-
-			if (before) {
-				count(RateSeries.listenOverflows, 'listenOverflows');
-				count(RateSeries.listenDrops, 'listenDrops');
-				count(RateSeries.retransmits, 'retransmits');
-				count(RateSeries.synRetransmits, 'synRetransmits');
-			}
-
-			this.lastNetCounters = netCounters;
-		}
-
-		// Counted since the capture started: the first pass's are all since then.
-		const {drops} = pass;
-		if (drops) {
-			for (const [reason, total] of drops) {
-				const count = total - (this.lastDrops?.get(reason) ?? 0);
-				if (count > 0) {
-					this.rates.countDrops(reason, pass.monoMs, count);
-				}
-			}
-
-			this.lastDrops = drops;
-		}
-
-		const covered = this.host.covered;
-		this.host.applyPass(pass);
-		if (this.host.covered !== covered) {
-			this.coveredRowCounts.fill(0);
-			this.forEach(connection => {
-				if (this.host.covers(connection.netns)) {
-					this.coveredRowCounts[connection.state]! += 1;
-				}
-			});
 		}
 	}
 
@@ -271,7 +221,10 @@ export class ConnectionTable {
 		this.advance(slot, transition);
 	}
 
-	/** Removes connections whose linger or TIME_WAIT is over, and moves the rate clock to now. */
+	/**
+	 * Removes connections whose linger, TIME_WAIT or orphan's tcp_fin_timeout is over, and moves
+	 * the rate clock to now.
+	 */
 	sweep(nowMs: number): void {
 		this.rates.advance(nowMs);
 		this.host.sweep(nowMs);
@@ -295,48 +248,6 @@ export class ConnectionTable {
 	get(key: string): Connection | undefined {
 		const slot = this.lru.peek(key) ?? this.pendingSlot(key);
 		return slot === undefined ? undefined : new Connection(this.slots, slot);
-	}
-
-	/**
-	 * The live row of a kernel socket, found by identity: a full socket is one kernel object for
-	 * its whole life (a timewait socket, which stands for a closed one, is another). A row that
-	 * is done (TIME_WAIT, closed) is not found: its address may be a new socket's by now.
-	 */
-	private slotOfSock(sock: number): number | undefined {
-		const slot = this.bySock.get(sock);
-		const s = this.slots;
-		return slot !== undefined && s.key[slot] !== undefined && s.sock[slot] === sock && !this.isDone(slot) ? slot : undefined;
-	}
-
-	/**
-	 * Notes a row's socket identity. Entries are overwritten, never deleted one by one (the
-	 * kernel reuses a freed socket's address at once: see pendingConnects for what deleting
-	 * and setting such a key does to a large Map); stale ones go in a rebuild once they
-	 * outnumber the rows.
-	 */
-	private indexSock(slot: number, sock: number): void {
-		this.slots.sock[slot] = sock;
-		this.bySock.set(sock, slot);
-		if (this.bySock.size > (2 * this.slots.live) + 4096) {
-			const s = this.slots;
-			const index = new SockIndex(s.live);
-			for (let row = 0; row < s.end; row++) {
-				const known = index.get(s.sock[row]!);
-				// Of two rows with one address, the live socket is the one that is not done.
-				if (s.key[row] !== undefined && (known === undefined || this.isDone(known))) {
-					index.set(s.sock[row]!, row);
-				}
-			}
-
-			this.bySock = index;
-		}
-	}
-
-	/** The in-flight connect under a pending-connect key (see pendingConnectKey). */
-	private pendingSlot(key: string): number | undefined {
-		const sock = pendingSockOf(key);
-		const slot = sock === undefined ? undefined : this.pendingConnects.get(sock);
-		return slot !== undefined && this.slots.key[slot] === key ? slot : undefined;
 	}
 
 	/** The connection with a tuple (not a listener or a connect still waiting for its port). */
@@ -372,22 +283,6 @@ export class ConnectionTable {
 		return this.slots.key[slot] !== undefined;
 	}
 
-	/**
-	 * The namespace's TCP counters at the last pass that had them; undefined until one has (a
-	 * replay has none): listen drops and retransmits are counted from the first pass on.
-	 */
-	get netCounters(): NetCounters | undefined {
-		return this.lastNetCounters;
-	}
-
-	/**
-	 * Whether passes say what TCP packets the kernel drops (they do not in a replay, nor before
-	 * Linux 6.11): drops are counted from the first pass that says so on.
-	 */
-	get dropsKnown(): boolean {
-		return this.lastDrops !== undefined;
-	}
-
 	/** A view of its own for a connection met through forEach. */
 	view(slot: number): Connection {
 		return new Connection(this.slots, slot);
@@ -406,16 +301,6 @@ export class ConnectionTable {
 		return this.stuckPolicy.isStuck(connection.state, nowMs - connection.stateSinceMs);
 	}
 
-	countStuck(nowMs: number): number {
-		let count = 0;
-		this.forEach(connection => {
-			if (this.isStuck(connection, nowMs)) {
-				count++;
-			}
-		});
-		return count;
-	}
-
 	/**
 	 * Records a reset the kernel saw, so how the connection ended is a fact, not a guess: a
 	 * reset received in SYN_SENT makes the failed connect refused (however long it waited),
@@ -430,45 +315,44 @@ export class ConnectionTable {
 	}
 
 	/**
-	 * Takes in the start-up snapshot: a row for every socket, with its counters as a first
-	 * sample. When the host holds more sockets than the table, TIME_WAIT and request sockets
-	 * are the ones to lose: added first, they are the least recently used; those the cap would
-	 * evict at once are counted as evicted without being added. Everything else a complete pass
-	 * does (applyPass) has nothing to act on here: the rows are the pass's own sockets.
+	 * Names the process that accepted a connection as its owner. Its state changes ran in
+	 * softirq, so this is better than the listener's owner it may have inherited (a pre-forked
+	 * server's workers accept on their parent's socket).
 	 */
+	applyAccepted(accepted: Accepted): void {
+		const slot = this.lru.peek(connectionKey(accepted));
+		if (slot === undefined || accepted.pid === 0) {
+			return;
+		}
+
+		this.owners.replaceGuessed(slot, accepted.pid, accepted.comm, OwnerSource.accept);
+	}
+
+	/** Takes in the start-up snapshot (see SocketPasses.loadSnapshot). */
 	loadSnapshot(pass: SocketPass): void {
-		this.applyHostCounts(pass);
-		this.slots.lastPassMs = pass.monoMs;
-		// Loaded in the order they would be let go when the table cannot hold them all: sockets
-		// on their way out first, listeners (few, and what a server is) last.
-		const passing = (state: number) => state === TcpState.TIME_WAIT || state === TcpState.NEW_SYN_RECV;
-		const first: ExistingSocket[] = [];
-		const then: ExistingSocket[] = [];
-		const last: ExistingSocket[] = [];
-		for (const socket of pass.sockets) {
-			(passing(socket.state) ? first : (socket.state === TcpState.LISTEN ? last : then)).push(socket);
-		}
+		this.passes.loadSnapshot(pass);
+	}
 
-		let skip = Math.max(0, first.length + then.length + last.length - this.lru.max + this.lru.size);
-		this.evictionCount += skip;
-		for (const sockets of [first, then, last]) {
-			for (let index = Math.min(skip, sockets.length); index < sockets.length; index++) {
-				const socket = sockets[index]!;
-				const slot = this.upsertFromSnapshot(socket);
-				// At the socket's own time, as a row made for it took its queue already (once).
-				if (socket.queue) {
-					this.recordQueue(slot, socket.queue, socket.monoMs);
-				}
+	/**
+	 * Takes in a socket pass (SocketPass): each socket's counters (TX/RX rates between passes,
+	 * RTT, retransmits), and, from a complete pass, reconciliation with what exists in the
+	 * namespaces it walked: sockets the stream missed are added, rows the kernel no longer has
+	 * are removed (TIME_WAIT expiry among them), rows in a state other than the kernel's move
+	 * to it; the processes it found holding connections open become their owners where only
+	 * the listener's owner was known (accepted connections). Differences are acted on when
+	 * two complete passes in a row find them. See SocketPasses.
+	 */
+	applyPass(pass: SocketPass): void {
+		this.passes.apply(pass);
+	}
 
-				const {figures} = socket;
-				if (figures) {
-					this.recordFigures(slot, figures, pass.monoMs, Number.NaN);
-					this.socketCgroup(slot, socket);
-				}
-			}
-
-			skip = Math.max(0, skip - sockets.length);
-		}
+	/**
+	 * applyPass in shares of a few thousand sockets: each call of what it returns does one and
+	 * says whether it was the last. Nothing else may change the table until it is done (frames
+	 * and sweeps may run between shares).
+	 */
+	passInShares(pass: SocketPass): Unfinished {
+		return this.passes.inShares(pass);
 	}
 
 	/**
@@ -480,27 +364,56 @@ export class ConnectionTable {
 		const key = isListener ? listenerKey(entry, entry.sock) : connectionKey(entry);
 		const known = this.lru.get(key);
 		if (known !== undefined) {
-			this.adoptOwner(known, entry.pid, entry.comm, OwnerSource.snapshot);
+			this.owners.adopt(known, entry.pid, entry.comm, OwnerSource.snapshot);
 			return known;
 		}
 
 		return this.addExisting(key, entry, entry.monoMs, OwnerSource.snapshot);
 	}
 
-	/** A row for a socket found by a pass, first seen at `atMs`. */
-	private addExisting(key: string, entry: SnapshotEntry | ExistingSocket, atMs: number, source: OwnerSource): number {
+	// Row operations, by slot, for socket passes (SocketPasses): what a pass finds acts on rows
+	// through these, so the rows' lifecycle stays here.
+
+	/** Rows the table can add before its size cap evicts one. */
+	get room(): number {
+		return this.lru.max - this.lru.size;
+	}
+
+	/** Counts sockets the size cap kept out without their rows being added (see loadSnapshot). */
+	countEvicted(count: number): void {
+		this.evictionCount += count;
+	}
+
+	/** The row under a key (a tuple's, a listener's), without refreshing its recency. */
+	peekSlot(key: string): number | undefined {
+		return this.lru.peek(key);
+	}
+
+	/**
+	 * The live row of a kernel socket, found by identity: a full socket is one kernel object for
+	 * its whole life (a timewait socket, which stands for a closed one, is another). A row that
+	 * is done (TIME_WAIT, closed) is not found: its address may be a new socket's by now.
+	 */
+	slotOfSock(sock: number): number | undefined {
+		const slot = this.bySock.get(sock);
+		const s = this.slots;
+		return slot !== undefined && s.key[slot] !== undefined && s.sock[slot] === sock && !this.isDone(slot) ? slot : undefined;
+	}
+
+	/** A row for a socket found by a pass, first seen at `atMs`; the owner, if any, from `source`. */
+	addExisting(key: string, entry: SnapshotEntry | ExistingSocket, atMs: number, source: OwnerSource): number {
 		const isListener = entry.state === TcpState.LISTEN;
 		const slot = this.create(key, entry, entry.family, entry.state, atMs,
 			isListener ? Direction.listener : Direction.unknown, null, true);
-		this.adoptOwner(slot, entry.pid, entry.comm, source);
+		this.owners.adopt(slot, entry.pid, entry.comm, source);
 		if ('figures' in entry && entry.figures) {
-			this.socketCgroup(slot, entry);
+			this.owners.socketCgroup(slot, entry);
 		}
 
 		if (isListener) {
-			this.listeners.set(portKey(entry), slot);
+			this.owners.listening(slot);
 			if ('queue' in entry && entry.queue) {
-				this.recordQueue(slot, entry.queue, atMs);
+				this.slots.recordQueue(slot, entry.queue, atMs);
 			}
 		} else if (entry.state === TcpState.TIME_WAIT) {
 			this.timeWaiting.push(slot, this.slots.generation[slot]!, atMs + this.timeWaitMs);
@@ -515,7 +428,7 @@ export class ConnectionTable {
 	 * Moves a row to the state the kernel says it is in, when the change itself was lost. A pass
 	 * lists an orphan (see isOrphan) in FIN_WAIT2, as a full socket in FIN_WAIT2 is listed.
 	 */
-	private moveTo(slot: number, state: number, atMs: number, orphan: boolean): void {
+	moveTo(slot: number, state: number, atMs: number, orphan: boolean): void {
 		const s = this.slots;
 		this.countRow(slot, s.state[slot]!, -1);
 		this.countRow(slot, state, 1);
@@ -534,292 +447,67 @@ export class ConnectionTable {
 		}
 	}
 
-	/** A row whose socket the kernel keeps as an orphan since atMs: gone by tcp_fin_timeout at the latest. */
-	private markOrphan(slot: number, atMs: number): void {
-		this.slots.ending[slot] = Ending.orphaned;
-		this.orphans.push(slot, this.slots.generation[slot]!, atMs + this.finTimeoutMs);
+	/**
+	 * A pass found the port of a connect still waiting for it (the kernel picks it after the
+	 * change to SYN_SENT, and a connect that keeps retrying makes no further change): the row
+	 * takes it, keeping its identity, owner and history.
+	 */
+	portFromPass(slot: number, socket: ExistingSocket): void {
+		if (socket.lport !== 0 && this.slots.lport[slot] === 0 && this.pendingConnects.get(socket.sock) === slot) {
+			this.pendingConnects.delete(socket.sock);
+			this.keyByTuple(slot, socket);
+		}
+	}
+
+	/** Removes a row and frees its slot. */
+	remove(slot: number): void {
+		this.lru.delete(this.slots.key[slot]!);
+		this.release(slot);
+	}
+
+	/** Takes a pass's per-state counts (see HostStates); rows are counted again when the covered namespaces change. */
+	takeHostCounts(pass: SocketPass): void {
+		const covered = this.host.covered;
+		this.host.applyPass(pass);
+		if (this.host.covered !== covered) {
+			this.coveredRowCounts.fill(0);
+			this.forEach(connection => {
+				if (this.host.covers(connection.netns)) {
+					this.coveredRowCounts[connection.state]! += 1;
+				}
+			});
+		}
 	}
 
 	/**
-	 * Names the process that accepted a connection as its owner. Its state changes ran in
-	 * softirq, so this is better than the listener's owner it may have inherited (a pre-forked
-	 * server's workers accept on their parent's socket).
+	 * Notes a row's socket identity. Entries are overwritten, never deleted one by one (the
+	 * kernel reuses a freed socket's address at once: see pendingConnects for what deleting
+	 * and setting such a key does to a large Map); stale ones go in a rebuild once they
+	 * outnumber the rows.
 	 */
-	applyAccepted(accepted: Accepted): void {
-		const slot = this.lru.peek(connectionKey(accepted));
-		if (slot === undefined || accepted.pid === 0) {
-			return;
-		}
-
-		this.replaceGuessedOwner(slot, accepted.pid, accepted.comm, OwnerSource.accept);
-	}
-
-	/** Sets the owner when none is known or it was only inherited from the listener. */
-	private replaceGuessedOwner(slot: number, pid: number, comm: string, source: OwnerSource): void {
-		const s = this.slots;
-		if (s.ownerSource[slot] === OwnerSource.none || s.ownerSource[slot] === OwnerSource.listener) {
-			this.setOwner(slot, pid, comm, source);
-		}
-	}
-
-	private setOwner(slot: number, pid: number, comm: string, source: OwnerSource): void {
-		const s = this.slots;
-		if (s.pid[slot] !== pid || s.cgroup[slot] === 0) {
-			// A process gone already leaves the socket's own control group, if known.
-			s.cgroup[slot] = this.cgroupIndex(this.cgroupOf?.(pid)) || s.cgroup[slot]!;
-		}
-
-		s.pid[slot] = pid;
-		s.comm[slot] = this.intern(comm);
-		s.ownerSource[slot] = source;
-	}
-
-	/** A socket's own control group, for a row whose owner's is not known. */
-	private socketCgroup(slot: number, socket: ExistingSocket): void {
-		if (this.slots.cgroup[slot] === 0 && socket.cgroupId) {
-			this.slots.cgroup[slot] = this.cgroupIndex(this.cgroupOfId?.(socket.cgroupId));
-		}
-	}
-
-	/** The index of a control group path among slots.cgroupPaths (0: not known). */
-	private cgroupIndex(path: string | undefined): number {
-		if (path === undefined) {
-			return 0;
-		}
-
-		let index = this.cgroupIndexes.get(path);
-		// Indexes are 16 bits: past 65,535 control groups, new ones go unnamed.
-		if (index === undefined && this.slots.cgroupPaths.length < 65_536) {
-			index = this.slots.cgroupPaths.length;
-			this.slots.cgroupPaths.push(path);
-			this.slots.cgroupIdentities.push(describeCgroup(path));
-			this.cgroupIndexes.set(path, index);
-		}
-
-		return index ?? 0;
-	}
-
-	/**
-	 * Takes in a socket pass (SocketPass): each socket's counters (TX/RX rates between passes,
-	 * RTT, retransmits), and, from a complete pass, reconciliation with what exists in the
-	 * pass's namespace: sockets the stream missed are added, rows the kernel no longer has
-	 * are removed (TIME_WAIT expiry among them), rows in a state other than the kernel's move
-	 * to it; the processes it found holding connections open become their owners where only
-	 * the listener's owner was known (accepted connections). Differences are acted on when
-	 * two complete passes in a row find them (see passUnknown).
-	 */
-	applyPass(pass: SocketPass): void {
-		finishNow(this.passInShares(pass));
-	}
-
-	/**
-	 * applyPass in shares of a few thousand sockets: each call of what it returns does one and
-	 * says whether it was the last. Nothing else may change the table until it is done (frames
-	 * and sweeps may run between shares).
-	 */
-	passInShares(pass: SocketPass): Unfinished {
-		const steps = this.passSteps(pass);
-		return () => steps.next().done === true;
-	}
-
-	private * passSteps(pass: SocketPass): Generator<void> {
-		this.applyHostCounts(pass);
-		const previousPassMs = this.slots.lastPassMs;
-		// A listeners pass read no connection: their counters are as the last pass that did.
-		if (!pass.listenersOnly) {
-			this.slots.lastPassMs = pass.monoMs;
-		}
-
-		if (!pass.complete) {
-			let count = 0;
-			for (const socket of pass.sockets) {
-				if (++count % socketsPerShare === 0) {
-					yield;
-				}
-
-				const {figures, queue} = socket;
-				const slot = (figures ?? queue) && this.slotOfSock(socket.sock);
-				if (slot !== undefined && figures) {
-					this.portFromPass(slot, socket);
-					this.recordFigures(slot, figures, pass.monoMs, previousPassMs);
-				} else if (slot !== undefined && queue) {
-					this.recordQueue(slot, queue, pass.monoMs);
+	private indexSock(slot: number, sock: number): void {
+		this.slots.sock[slot] = sock;
+		this.bySock.set(sock, slot);
+		if (this.bySock.size > (2 * this.slots.live) + 4096) {
+			const s = this.slots;
+			const index = new SockIndex(s.live);
+			for (let row = 0; row < s.end; row++) {
+				const known = index.get(s.sock[row]!);
+				// Of two rows with one address, the live socket is the one that is not done.
+				if (s.key[row] !== undefined && (known === undefined || this.isDone(known))) {
+					index.set(s.sock[row]!, row);
 				}
 			}
 
-			return;
+			this.bySock = index;
 		}
-
-		const s = this.slots;
-		const seen = new Uint8Array(s.end);
-		const unknown = new Map<string, number>();
-		const mismatched = new Map<string, string>();
-		let count = 0;
-		for (const socket of pass.sockets) {
-			if (++count % socketsPerShare === 0) {
-				yield;
-			}
-
-			// A CLOSE socket is being torn down, or not connected yet: nothing to show.
-			if (socket.state === TcpState.CLOSE) {
-				continue;
-			}
-
-			// A full socket is found by its identity, without building its key. A timewait or request
-			// socket is another kernel object than the connection it stands for: found by its tuple.
-			const full = isFullSocket(socket);
-			const slot = full ? this.slotOfSock(socket.sock) : this.lru.peek(connectionKey(socket));
-			if (slot === undefined) {
-				// A full table evicted what it could not hold: bringing it back would evict another.
-				if (this.lru.size >= this.lru.max) {
-					continue;
-				}
-
-				const key = socket.state === TcpState.LISTEN ? listenerKey(socket, socket.sock) : connectionKey(socket);
-				if (this.passUnknown.get(key) === socket.state) {
-					const added = this.addExisting(key, socket, pass.monoMs, OwnerSource.holder);
-					if (added < seen.length) {
-						seen[added] = 1; // a freed slot, reused
-					}
-
-					this.reconciledCount++;
-				} else {
-					unknown.set(key, socket.state);
-				}
-
-				continue;
-			}
-
-			seen[slot] = 1;
-			if (full) {
-				this.portFromPass(slot, socket);
-			}
-
-			if (socket.figures) {
-				this.recordFigures(slot, socket.figures, pass.monoMs, previousPassMs);
-			} else if (socket.queue) {
-				this.recordQueue(slot, socket.queue, pass.monoMs);
-			}
-
-			// A process the pass found holding it open (complete passes name them).
-			if (socket.pid !== 0) {
-				this.replaceGuessedOwner(slot, socket.pid, socket.comm, OwnerSource.holder);
-			}
-
-			if (socket.figures) {
-				this.socketCgroup(slot, socket);
-			}
-
-			if (s.state[slot] !== socket.state && s.stateSinceMs[slot]! <= pass.monoMs) {
-				const key = s.key[slot]!;
-				const mark = `${socket.state} ${s.stateSinceMs[slot]}`;
-				if (this.passMismatched.get(key) === mark) {
-					this.moveTo(slot, socket.state, pass.monoMs, isOrphan(socket));
-					this.reconciledCount++;
-				} else {
-					mismatched.set(key, mark);
-				}
-			}
-		}
-
-		const walked = new Set(pass.namespaces);
-		const absent = new Map<string, number>();
-		/** Slots to remove, each followed by its generation. */
-		const gone: number[] = [];
-		for (let slot = 0; slot < seen.length; slot++) {
-			if ((slot + 1) % (4 * socketsPerShare) === 0) {
-				yield;
-			}
-
-			const key = s.key[slot];
-			if (key === undefined || seen[slot] === 1 || !walked.has(s.netns[slot]!)) {
-				continue;
-			}
-
-			// Closed rows linger on purpose; a connect waiting for its port has no tuple yet.
-			const state = s.state[slot]!;
-			const since = s.stateSinceMs[slot]!;
-			if (state === TcpState.CLOSE || s.lport[slot] === 0 || since > pass.monoMs) {
-				continue;
-			}
-
-			if (this.passAbsent.get(key) === since) {
-				gone.push(slot, s.generation[slot]!);
-			} else {
-				absent.set(key, since);
-			}
-		}
-
-		for (let index = 0; index < gone.length; index += 2) {
-			const slot = gone[index]!;
-			// A sweep between two shares may have removed it already.
-			if (s.generation[slot] !== gone[index + 1] || s.key[slot] === undefined) {
-				continue;
-			}
-
-			if (s.state[slot] !== TcpState.TIME_WAIT) {
-				this.reconciledCount++;
-			}
-
-			this.remove(slot);
-		}
-
-		this.passUnknown = unknown;
-		this.passAbsent = absent;
-		this.passMismatched = mismatched;
 	}
 
-	/** Records a statistics sample; returns false for a connection the table does not hold. */
-	applyStats(sample: StatsSample): boolean {
-		const slot = this.lru.get(connectionKey(sample));
-		if (slot === undefined) {
-			return false;
-		}
-
-		this.recordFigures(slot, sample, sample.monoMs, Number.NaN);
-		return true;
-	}
-
-	/** A listener's queue from a pass; drops are counted from the first pass that saw it. */
-	private recordQueue(slot: number, queue: ListenerQueue, atMs: number): void {
-		const known = this.slots.queues.get(slot);
-		if (known?.atMs === atMs) {
-			return;
-		}
-
-		const {acceptQueue, acceptBacklog, synQueue, drops, synAckRetransmits} = queue;
-		// The kernel's count only grows; a smaller one is another socket's (a reused address).
-		const dropsLately = known ? Math.max(0, drops - known.drops) : 0;
-		this.slots.queues.set(slot, {
-			acceptQueue, acceptBacklog, synQueue, drops, synAckRetransmits,
-			dropsAtFirst: known?.dropsAtFirst ?? drops,
-			dropsLately,
-			dropsHistory: known ? [...known.dropsHistory.slice(1 - dropsHistoryLength), dropsLately] : [],
-			latelyMs: known ? atMs - known.atMs : 0,
-			atMs,
-		});
-	}
-
-	/**
-	 * A connection's counters from a pass at `atMs`. A pass lists a connection whose counters
-	 * changed since the pass before (`previousPassMs`): they were the last sample's until then,
-	 * so the rates are over that one interval.
-	 */
-	private recordFigures(slot: number, sample: SocketFigures, atMs: number, previousPassMs: number): void {
-		const s = this.slots;
-		const sampledAtMs = s.statsAtMs[slot]!;
-		const seconds = (atMs - (sampledAtMs < previousPassMs ? previousPassMs : sampledAtMs)) / 1000;
-		if (seconds > 0) {
-			s.txBytesPerSec[slot] = Math.max(0, sample.bytesAcked - s.bytesAcked[slot]!) / seconds;
-			s.rxBytesPerSec[slot] = Math.max(0, sample.bytesReceived - s.bytesReceived[slot]!) / seconds;
-			s.retransmitsPerSec[slot] = Math.max(0, sample.retransmits - s.retransmits[slot]!) / seconds;
-		}
-
-		s.statsAtMs[slot] = atMs;
-		s.bytesAcked[slot] = sample.bytesAcked;
-		s.bytesReceived[slot] = sample.bytesReceived;
-		s.srttUs[slot] = sample.srttUs;
-		s.retransmits[slot] = sample.retransmits;
+	/** The in-flight connect under a pending-connect key (see pendingConnectKey). */
+	private pendingSlot(key: string): number | undefined {
+		const sock = pendingSockOf(key);
+		const slot = sock === undefined ? undefined : this.pendingConnects.get(sock);
+		return slot !== undefined && this.slots.key[slot] === key ? slot : undefined;
 	}
 
 	private openActive(t: Transition): number {
@@ -850,11 +538,7 @@ export class ConnectionTable {
 	private openPassive(t: Transition): number {
 		this.rates.count(RateSeries.opened, t.monoMs);
 		const slot = this.startLifecycle(connectionKey(t), t, Direction.passive);
-		const listener = this.listeners.get(portKey(t));
-		if (listener !== undefined) {
-			this.adoptOwner(slot, this.slots.pid[listener]!, this.slots.comm[listener]!, OwnerSource.listener);
-		}
-
+		this.owners.fromListener(slot);
 		return slot;
 	}
 
@@ -862,7 +546,7 @@ export class ConnectionTable {
 		const key = listenerKey(t, t.sock);
 		if (t.newstate === TcpState.LISTEN) {
 			const slot = this.startLifecycle(key, t, Direction.listener);
-			this.listeners.set(portKey(t), slot);
+			this.owners.listening(slot);
 			return slot;
 		}
 
@@ -882,18 +566,6 @@ export class ConnectionTable {
 		}
 
 		return slot;
-	}
-
-	/**
-	 * A pass found the port of a connect still waiting for it (the kernel picks it after the
-	 * change to SYN_SENT, and a connect that keeps retrying makes no further change): the row
-	 * takes it, keeping its identity, owner and history.
-	 */
-	private portFromPass(slot: number, socket: ExistingSocket): void {
-		if (socket.lport !== 0 && this.slots.lport[slot] === 0 && this.pendingConnects.get(socket.sock) === slot) {
-			this.pendingConnects.delete(socket.sock);
-			this.keyByTuple(slot, socket);
-		}
 	}
 
 	private keyByTuple(slot: number, tuple: Tuple): void {
@@ -953,11 +625,8 @@ export class ConnectionTable {
 		const {oldstate, monoMs} = t;
 		// Time in the old state: the kernel's figure, else ours if we saw the state begin.
 		const ms = t.ms ?? (s.transitions[slot]! > 0 && s.state[slot] === oldstate ? monoMs - s.stateSinceMs[slot]! : null);
-		const ownerSource = ownerEdges.get(edgeIndex(oldstate, t.newstate));
-		if (ownerSource !== undefined) {
-			this.adoptOwner(slot, t.pid, t.comm, ownerSource);
-		}
-
+		// Before end(): how a reset ended depends on whether the owner's own task sent it.
+		this.owners.fromTransition(slot, t);
 		let newstate = t.newstate;
 		if (newstate === TcpState.CLOSE) {
 			newstate = this.end(slot, t, ms);
@@ -1015,7 +684,7 @@ export class ConnectionTable {
 			}
 
 			case TcpState.LISTEN: {
-				this.forgetListener(slot);
+				this.owners.notListening(slot);
 				break;
 			}
 
@@ -1034,27 +703,10 @@ export class ConnectionTable {
 		return TcpState.CLOSE;
 	}
 
-	private adoptOwner(slot: number, pid: number, comm: string, source: OwnerSource): void {
-		const s = this.slots;
-		if (pid === 0 || s.pid[slot] !== 0) {
-			return;
-		}
-
-		this.setOwner(slot, pid, comm, source);
-	}
-
-	private intern(comm: string): string {
-		const known = this.comms.get(comm);
-		if (known !== undefined) {
-			return known;
-		}
-
-		if (this.comms.size >= maxInternedComms) {
-			this.comms.clear();
-		}
-
-		this.comms.set(comm, comm);
-		return comm;
+	/** A row whose socket the kernel keeps as an orphan since atMs: gone by tcp_fin_timeout at the latest. */
+	private markOrphan(slot: number, atMs: number): void {
+		this.slots.ending[slot] = Ending.orphaned;
+		this.orphans.push(slot, this.slots.generation[slot]!, atMs + this.finTimeoutMs);
 	}
 
 	/**
@@ -1073,52 +725,20 @@ export class ConnectionTable {
 		}
 	}
 
-	private remove(slot: number): void {
-		this.lru.delete(this.slots.key[slot]!);
-		this.release(slot);
-	}
-
 	/** Frees a slot the LRU no longer holds. */
 	private release(slot: number): void {
 		const s = this.slots;
 		this.countRow(slot, s.state[slot]!, -1);
 		if (s.direction[slot] === Direction.listener) {
-			this.forgetListener(slot);
+			this.owners.notListening(slot);
 		} else if (s.lport[slot] === 0 && s.direction[slot] === Direction.active) {
-			const sock = pendingSockOf(s.key[slot]!);
-			if (sock !== undefined && this.pendingConnects.get(sock) === slot) {
+			// A connect still waiting for its port: pending under its socket's identity.
+			const sock = s.sock[slot]!;
+			if (this.pendingConnects.get(sock) === slot) {
 				this.pendingConnects.delete(sock);
 			}
 		}
 
 		s.free(slot);
 	}
-
-	private forgetListener(slot: number): void {
-		const port = (this.slots.netns[slot]! * 65_536) + this.slots.lport[slot]!;
-		if (this.listeners.get(port) === slot) {
-			this.listeners.delete(port);
-		}
-	}
-}
-
-/**
- * Whether a socket a pass found is a full socket (one kernel object for the connection's
- * life), not a timewait or request socket standing for one.
- */
-function isFullSocket(socket: ExistingSocket): boolean {
-	return socket.state !== TcpState.TIME_WAIT && socket.state !== TcpState.NEW_SYN_RECV && !isOrphan(socket);
-}
-
-/**
- * Whether a socket a pass found is an orphaned closer whose peer has not closed: a timewait
- * socket, listed in its sub-state FIN_WAIT2 (as ss lists it). It has no counters, where a
- * full socket in FIN_WAIT2 has.
- */
-function isOrphan(socket: ExistingSocket): boolean {
-	return socket.state === TcpState.FIN_WAIT2 && socket.figures === undefined;
-}
-
-function portKey(tuple: Tuple): number {
-	return (tuple.netns * 65_536) + tuple.lport;
 }

@@ -24,12 +24,14 @@ let keys = new Float64Array(0);
 export function selectRows(table: ConnectionTable, selection: RowSelection): {rows: Connection[]; matched: number} {
 	const {column, filter, descending} = selection;
 	const sign = descending ? -1 : 1;
-	// Each connection's order key is read once; the column's compare runs only on equal keys.
+	// Each connection's order key is read once; the column's compareTied, where it has one,
+	// runs only on equal keys, and storage order settles the rest.
 	if (keys.length < table.slotCount) {
 		keys = new Float64Array(Math.max(table.slotCount, 2 * keys.length));
 	}
 
 	const slotKeys = keys;
+	const {compareTied} = column;
 	const a = table.view(0);
 	const b = table.view(0);
 	const top = new TopK(selection.limit, (x, y) => {
@@ -39,10 +41,16 @@ export function selectRows(table: ConnectionTable, selection: RowSelection): {ro
 			return descending ? kx > ky : kx < ky;
 		}
 
-		a.slot = x;
-		b.slot = y;
-		const order = sign * column.compare(a, b);
-		return order < 0 || (order === 0 && x < y);
+		if (compareTied !== undefined) {
+			a.slot = x;
+			b.slot = y;
+			const order = sign * compareTied(a, b);
+			if (order !== 0) {
+				return order < 0;
+			}
+		}
+
+		return x < y;
 	});
 	let matched = 0;
 	const connection = table.view(0);

@@ -3,12 +3,12 @@
 import {stateName, TcpState} from '../core/transition.js';
 import {columns, fitColumns, type Column} from '../model/columns.js';
 import type {Connection} from '../model/connection.js';
-import type {ConnectionTable} from '../model/connection-table.js';
+import type {ConnectionTable, StateCount} from '../model/connection-table.js';
 import type {Filter} from '../model/filter.js';
 import {formatCount, formatDuration, formatRate} from '../core/format.js';
 import type {Interval, IntervalCounter} from '../model/interval-counts.js';
 import {selectRows} from '../model/select-rows.js';
-import {displayStateName, lifecycleOrder} from '../core/tcp-states.js';
+import {displayStateName} from '../core/tcp-states.js';
 import {RateSeries} from '../model/transition-rates.js';
 import {cell} from '../model/row-text.js';
 import {jsonLine, sanitize} from '../core/sanitize.js';
@@ -35,7 +35,7 @@ export type BatchFrame = {
 	readonly uptimeMs: number;
 	readonly interval: Interval;
 	/** Per state, in lifecycle order: the states with connections, and ESTABLISHED always. */
-	readonly stateCounts: ReadonlyArray<{readonly state: number; readonly count: number}>;
+	readonly stateCounts: readonly StateCount[];
 	readonly tracked: number;
 	/** Whether the source reports the namespace's counters (the interval's listen drops and retransmits mean something). */
 	readonly countersKnown: boolean;
@@ -57,9 +57,7 @@ export function takeFrame(table: ConnectionTable, counter: IntervalCounter, requ
 		wallMs: request.wallMs,
 		uptimeMs: nowMs - request.startedAtMs,
 		interval: counter.take(nowMs),
-		stateCounts: lifecycleOrder
-			.map(state => ({state, count: table.countInState(state)}))
-			.filter(({state, count}) => count > 0 || state === TcpState.ESTABLISHED),
+		stateCounts: table.stateCounts(),
 		tracked: table.size,
 		countersKnown: table.netCounters !== undefined,
 		dropsKnown: table.dropsKnown,

@@ -4,10 +4,9 @@ import {TcpState, type Transition} from '../core/transition.js';
 import {sanitize} from '../core/sanitize.js';
 import {columnByKey, columns} from '../model/columns.js';
 import type {Connection} from '../model/connection.js';
-import type {ConnectionTable} from '../model/connection-table.js';
+import type {ConnectionTable, StateCount} from '../model/connection-table.js';
 import {compileFilter, type Filter, type FilterSubject, type TransitionOwner} from '../model/filter.js';
 import {selectRows} from '../model/select-rows.js';
-import {lifecycleOrder} from '../core/tcp-states.js';
 import type {TransitionLog} from '../model/transition-log.js';
 import {RateSeries} from '../model/transition-rates.js';
 import {connectionDetail, type ConnectionDetail} from './connection-detail.js';
@@ -25,8 +24,6 @@ export type RowView = {
 
 /** Seconds the namespace's counters' rates are taken over: passes, which bring them, may be seconds apart. */
 const countersRateSeconds = 5;
-
-export type StateCount = {readonly state: number; readonly count: number};
 
 export type Snapshot = {
 	readonly nowMs: number;
@@ -128,9 +125,7 @@ export function takeSnapshot(table: ConnectionTable, request: SnapshotRequest): 
 
 	return {
 		nowMs,
-		stateCounts: lifecycleOrder
-			.map(state => ({state, count: table.countInState(state)}))
-			.filter(({state, count}) => count > 0 || state === TcpState.ESTABLISHED),
+		stateCounts: table.stateCounts(),
 		tracked: table.size,
 		opened: rates.seriesRate(RateSeries.opened, 1),
 		closed,

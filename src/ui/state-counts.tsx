@@ -2,7 +2,7 @@ import {Text} from 'ink';
 import {Fragment} from 'react';
 import {TcpState} from '../core/transition.js';
 import {displayStateName} from '../core/tcp-states.js';
-import type {StateCount} from './snapshot.js';
+import type {StateCount} from '../model/connection-table.js';
 import {formatCount} from '../core/format.js';
 import {useTheme} from './theme.js';
 
