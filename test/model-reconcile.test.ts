@@ -336,7 +336,7 @@ test('a listener\'s queue from passes: drops since first seen and lately, troubl
 	t.like(row(), {text: '5/4 !6', queue: {acceptQueue: 5, drops: 6, dropsPerSec: 3, full: true}, trouble: true});
 	table.applyPass({...counters(4000, [socket({state: LISTEN, ...listening, queue: queue(3, 46)})]), netCounters: {listenOverflows: 905, listenDrops: 1006, retransmits: 50, synRetransmits: 5}});
 	t.like(row(), {text: '3/4 !6', queue: {dropsPerSec: 0, full: false}, trouble: false}, 'neither full nor dropping now');
-	t.deepEqual((row()!.queue as {dropsHistory: number[]}).dropsHistory, [6, 0], 'the drops between each pass and the one before');
+	t.deepEqual((row().queue as {dropsHistory: number[]}).dropsHistory, [6, 0], 'the drops between each pass and the one before');
 	const listenerRow = () => {
 		let found: Connection | undefined;
 		table.forEach(connection => {

@@ -96,7 +96,7 @@ export function loadAddon(): CaptureAddon {
 		addon ??= createRequire(import.meta.url)('../../build/Release/tcptop.node') as CaptureAddon;
 	} catch (error) {
 		if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') {
-			throw new Error('the native addon is not built: run \'npm run build\' in tcptop\'s folder');
+			throw new Error('the native addon is not built: run \'npm run build\' in tcptop\'s folder', {cause: error});
 		}
 
 		throw error;

@@ -54,7 +54,7 @@ export type FilterSubject = {
 
 export type FilterOptions = {
 	/** The inode of the network namespace `ip netns` names so (undefined: none). */
-	namespaceNamed?(name: string): number | undefined;
+	readonly namespaceNamed?: (name: string) => number | undefined;
 };
 
 /** The control group of a transition's connection, as its row knows it (see Filter.matchTransition). */
@@ -62,12 +62,12 @@ export type TransitionOwner = (transition: Transition) => {readonly container: s
 
 export type Filter = {
 	readonly text: string;
-	matchConnection(subject: FilterSubject): boolean;
+	readonly matchConnection: (subject: FilterSubject) => boolean;
 	/**
 	 * Judges a transition by the state it enters and the task on the CPU; `owner`, when given,
 	 * is asked for its connection's container and control group (only by a filter on them).
 	 */
-	matchTransition(transition: Transition, owner?: TransitionOwner): boolean;
+	readonly matchTransition: (transition: Transition, owner?: TransitionOwner) => boolean;
 };
 
 export type FilterError = {
