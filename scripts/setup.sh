@@ -2,7 +2,8 @@
 # Installs and builds everything tcptop needs, and does nothing when all is in place:
 #   1. Debian packages: the BPF toolchain (clang, llvm, bpftool), libbpf, the native build
 #      tools, and what the tests use (iproute2 for ss and ip, tmux); with --tests (npm test)
-#      also what only the tests use: Prometheus and promtool, which tcptop never needs;
+#      also what only the tests use: Prometheus and promtool, which tcptop never needs, and
+#      man-db, to render the manual page;
 #   2. npm dependencies;
 #   3. the native addon (BPF object embedded as a skeleton), when its sources changed;
 #   4. the TypeScript build, when its sources changed.
@@ -15,7 +16,7 @@ say() { printf 'tcptop setup: %s\n' "$*"; }
 
 packages=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ python3 pkg-config iproute2 tmux)
 if [[ ${1:-} == --tests ]]; then
-	packages+=(prometheus)
+	packages+=(prometheus man-db)
 fi
 missing=()
 for package in "${packages[@]}"; do

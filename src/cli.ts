@@ -15,7 +15,7 @@ import {monotonicNow} from './core/origin.js';
 import {withRecording} from './capture/recording-source.js';
 import {ReplaySource} from './capture/replay-source.js';
 import type {TransitionSource} from './core/source.js';
-import {columns, type Column} from './model/columns.js';
+import {columnNamed, columns, type Column} from './model/columns.js';
 import {ConnectionTable} from './model/connection-table.js';
 import {compileFilter, type Filter} from './model/filter.js';
 import {runBatch} from './output/batch.js';
@@ -201,17 +201,12 @@ function parseSortColumn(text: string | undefined): Column | undefined {
 		return undefined;
 	}
 
-	const wanted = normalised(text);
-	const column = columns.find(column => normalised(column.key) === wanted || normalised(column.title) === wanted);
+	const column = columnNamed(text);
 	if (!column) {
 		throw new UsageError(`--sort: '${text}' is not a column (${columns.map(column => column.title.toLowerCase()).join(', ')})`);
 	}
 
 	return column;
-}
-
-function normalised(name: string): string {
-	return name.toLowerCase().replace(/\/s$/, '').replace(/[^a-z]/g, '');
 }
 
 /** The filter, from --filter or the words after the options (as one expression); not both. */

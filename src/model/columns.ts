@@ -212,6 +212,19 @@ export function columnByKey(key: string): Column | undefined {
 }
 
 /**
+ * The column a user names, as --sort takes it: by its key or its title, in any case, without
+ * punctuation and with a rate's "/s" left off ("in-state", "TX/s", "tx", "retr").
+ */
+export function columnNamed(name: string): Column | undefined {
+	const wanted = normalisedName(name);
+	return columns.find(column => normalisedName(column.key) === wanted || normalisedName(column.title) === wanted);
+}
+
+function normalisedName(name: string): string {
+	return name.toLowerCase().replace(/\/s$/, '').replace(/[^a-z]/g, '');
+}
+
+/**
  * The columns that fit in a terminal width (one space between columns), in table order:
  * cuts columns that have a minWidth when that is enough (as top cuts COMMAND), else drops the
  * highest priority numbers first, and never the priority-1 columns. A cut column comes back as
