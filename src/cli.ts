@@ -24,7 +24,7 @@ import {runTrace} from './output/trace.js';
 
 const help = `Usage: tcptop [options] [FILTER...]
        tcptop -b [-n ITERATIONS] [-d SECS] [--json] [options] [FILTER...]
-       tcptop --metrics [ADDR:]PORT [-b ... | --view]
+       tcptop --metrics ADDR [-b ... | --view]
        tcptop trace [trace options]
        tcptop --replay FILE [--speed X] [-b ... | trace ...]
 
@@ -41,7 +41,8 @@ Commands:
 Options for the live view and batch mode:
   -d, --delay SECS   refresh interval (default 1)
   --sort COLUMN      sort by pid, command, container, local, remote, state, age,
-                     in-state, tx, rx, rtt or retrans (default in-state)
+                     in-state, tx, rx, rtt, retrans, retr (retransmits per second)
+                     or queue (default in-state)
   --filter EXPR      show only connections matching EXPR (ss syntax, e.g.
                      'state close-wait and dport = :5432')
   --no-color         no colours (also when NO_COLOR is set)
