@@ -1,4 +1,5 @@
 // Imported first by the view's tests, before React and Ink load.
+import {ciVariables} from './ci-unset.js';
 import chalk from 'chalk';
 import {installFastOutput} from '../../src/ui/fast-output.js';
 
@@ -13,3 +14,11 @@ chalk.level = 1;
 
 // Frames drawn the way tcptop draws them (src/ui/run-view.tsx installs the same).
 await installFastOutput();
+
+// Ink loaded (installFastOutput may not have needed it), the CI variables go back.
+await import('ink');
+for (const [name, value] of Object.entries(ciVariables)) {
+	if (value !== undefined) {
+		process.env[name] = value;
+	}
+}
