@@ -1,6 +1,8 @@
 // The only module that knows the native addon exists. Everything else talks to a
 // TransitionSource, so tests and replay can put another source in its place.
+import {existsSync} from 'node:fs';
 import {createRequire} from 'node:module';
+import {fileURLToPath} from 'node:url';
 
 export type Transport = 'ringbuf' | 'perf';
 
@@ -91,18 +93,41 @@ export type CaptureError = Error & {code?: string; libbpfLog?: string};
 
 let addon: CaptureAddon | undefined;
 
+/**
+ * The addon: the one built in build/Release (a checkout, or a package built from source where
+ * no prebuild fits), else the package's prebuild for this platform (prebuilds/, found by
+ * node-gyp-build). It links the system's libbpf.so.1 (libbpf 1.0 or later); without it, the
+ * error says what to install.
+ */
 export function loadAddon(): CaptureAddon {
-	try {
-		addon ??= createRequire(import.meta.url)('../../build/Release/tcptop.node') as CaptureAddon;
-	} catch (error) {
-		if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') {
-			throw new Error('the native addon is not built: run \'npm run build\' in tcptop\'s folder', {cause: error});
-		}
+	if (addon) {
+		return addon;
+	}
 
-		throw error;
+	const require = createRequire(import.meta.url);
+	const root = fileURLToPath(new URL('../..', import.meta.url));
+	try {
+		addon = (require('node-gyp-build') as (directory: string) => unknown)(root) as CaptureAddon;
+	} catch (error) {
+		throw new Error(addonProblem(error as NodeJS.ErrnoException, root), {cause: error});
 	}
 
 	return addon;
+}
+
+/** Why the addon did not load, in one line that says what to do. */
+export function addonProblem(error: NodeJS.ErrnoException, root: string): string {
+	if (/libbpf\.so/.test(error.message)) {
+		return 'libbpf 1.0 or later (libbpf.so.1) is needed, and this host does not have it: install libbpf1 (Debian, Ubuntu) or libbpf (Fedora, RHEL, Arch)';
+	}
+
+	if (/No native build was found/.test(error.message)) {
+		return existsSync(`${root}src`)
+			? 'the native addon is not built: run \'npm run build\' in tcptop\'s folder'
+			: `no native addon for ${process.platform}-${process.arch} in this installation: reinstall tcptop where its build can run (npm install -g says what it needs)`;
+	}
+
+	return `the native addon did not load: ${error.message.split('\n')[0]!}`;
 }
 
 /** Whether the reader of the pipe or socket on `fd` has gone (see CaptureAddon.readerGone). */
