@@ -105,6 +105,29 @@ bool KernelAtLeast(int major, int minor)
 	return hasMajor > major || (hasMajor == major && hasMinor >= minor);
 }
 
+// The oldest kernel the program loads on: every record names its task through
+// bpf_get_current_task_btf(), the owner walk calls bpf_sock_from_file() and the socket walk
+// bpf_sk_storage_get() from an iterator, all Linux 5.11 (the ring buffer came in 5.8; the perf
+// transport goes no lower: the program holds the ring buffer map either way).
+constexpr int kOldestMajor = 5;
+constexpr int kOldestMinor = 11;
+
+// The running kernel's release when it is older than the oldest tcptop runs on; empty when it
+// is not, or when its release does not say (the load then decides).
+std::string TooOldKernel()
+{
+	utsname name = {};
+	int major = 0;
+	int minor = 0;
+	if (uname(&name) != 0 || sscanf(name.release, "%d.%d", &major, &minor) != 2) {
+		return "";
+	}
+	if (major > kOldestMajor || (major == kOldestMajor && minor >= kOldestMinor)) {
+		return "";
+	}
+	return name.release;
+}
+
 // libbpf reports through one global print hook; while a session is being set up (on the JS
 // thread, one at a time) its output is collected here so it can travel with the error.
 std::string* collectedLog = nullptr;
@@ -191,14 +214,23 @@ bool BpfSession::AttachAcceptOwners()
 
 std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, CaptureError& error)
 {
-	if (!MayTrace()) {
-		Fail(error, "EPERM", std::string("loading the BPF program needs privileges: ") + kPermissionHint);
+	// What must hold before anything loads, each failure one line saying what to do. What
+	// privileges cannot fix is checked first.
+	std::string release = TooOldKernel();
+	if (!release.empty()) {
+		Fail(error, "EKERNEL",
+		     "capturing needs Linux " + std::to_string(kOldestMajor) + "." + std::to_string(kOldestMinor) +
+		         " or later (this kernel is " + release + "): boot a newer kernel");
 		return nullptr;
 	}
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
 		Fail(error, "ENOBTF",
-		     "this kernel exposes no BTF (/sys/kernel/btf/vmlinux): tcptop needs a kernel built "
-		     "with CONFIG_DEBUG_INFO_BTF (Linux 5.11 or later)");
+		     "this kernel exposes no BTF (/sys/kernel/btf/vmlinux): boot a kernel built with "
+		     "CONFIG_DEBUG_INFO_BTF=y");
+		return nullptr;
+	}
+	if (!MayTrace()) {
+		Fail(error, "EPERM", std::string("loading the BPF program needs privileges: ") + kPermissionHint);
 		return nullptr;
 	}
 

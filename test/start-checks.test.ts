@@ -1,0 +1,87 @@
+// What tcptop checks before it loads anything (README: What tcptop checks at start): each
+// failure is one line on stderr saying what to do, and exit 1. The conditions are made for
+// real: an old kernel with setarch --uname-2.6 (uname(2) then reports a 2.6 release), no
+// privileges with setpriv, no BTF in a mount namespace of the test's own (its mounts are
+// private: the host's stay as they are).
+import test from 'ava';
+import {run, tcptop} from './helpers/cli.js';
+import {terminal} from './helpers/tmux.js';
+import {assertOneLineError} from './helpers/usage-errors.js';
+
+const rootTest = process.getuid?.() === 0 ? test : test.skip;
+if (process.getuid?.() !== 0) {
+	console.warn('Skipping the BTF start check: hiding it in a mount namespace needs root.');
+}
+
+const oldKernel = ['setarch', '--uname-2.6'];
+const oldKernelLine = /^tcptop: capturing needs Linux 5\.11 or later \(this kernel is 2\.6\.\d+[^)\s]*\): boot a newer kernel\n$/;
+const nobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all'];
+
+for (const args of [['trace', '--duration', '1'], ['-b', '-n', '1'], ['-b', '--json', '-n', '1']]) {
+	test(`a kernel older than 5.11: tcptop ${args.join(' ')} says so in one line, exit 1`, async t => {
+		const {code, stdout, stderr} = await run(args, {prefix: oldKernel});
+		t.is(code, 1);
+		t.is(stdout, '');
+		assertOneLineError(t, stderr, oldKernelLine);
+	});
+}
+
+test('a kernel older than 5.11 is named before missing privileges, which would not help', async t => {
+	const {code, stderr} = await run(['trace'], {prefix: [...oldKernel, ...nobody]});
+	t.is(code, 1);
+	assertOneLineError(t, stderr, oldKernelLine);
+});
+
+test('a kernel older than 5.11 in the live view: the line, exit 1, and the terminal as it was', async t => {
+	const {tmux, screen, until, session} = terminal('old-kernel');
+	t.teardown(() => {
+		try {
+			tmux('kill-server');
+		} catch {
+			// Already gone.
+		}
+	});
+	tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '20', 'sh');
+	tmux('send-keys', '-t', session, '-l', `${oldKernel.join(' ')} ${process.execPath} ${tcptop}; echo "tcptop exited with $?"`);
+	tmux('send-keys', '-t', session, 'Enter');
+	const shown = await until('tcptop to exit', () => (/^tcptop exited with \d+$/m.test(screen()) ? screen() : undefined));
+	const lines = shown.split('\n');
+	const exited = lines.findIndex(line => line.startsWith('tcptop exited with'));
+	t.regex(`${lines[exited - 1]!}\n`, oldKernelLine, shown);
+	t.is(lines[exited], 'tcptop exited with 1');
+	t.is(tmux('display-message', '-p', '-t', session, '#{alternate_on} #{cursor_flag}').trim(), '0 1', 'main screen, cursor shown');
+	// The shell behind it reads and echoes a command as before: raw mode was never turned on.
+	tmux('send-keys', '-t', session, '-l', 'echo "six times seven is $((6*7))"');
+	tmux('send-keys', '-t', session, 'Enter');
+	await until('the shell to answer', () => (screen().includes('six times seven is 42') ? true : undefined));
+	t.pass();
+});
+
+test('without privileges: one line saying what to do, exit 1', async t => {
+	const {code, stdout, stderr} = await run(['trace'], {prefix: nobody});
+	t.is(code, 1);
+	t.is(stdout, '');
+	// Said before anything is tried (the kernel's own refusal of the load reads otherwise).
+	assertOneLineError(t, stderr, /^tcptop: loading the BPF program needs privileges: run as root, or grant CAP_BPF and CAP_PERFMON\n$/);
+});
+
+/** `sh -c SCRIPT` in a mount namespace of its own, the command line following it as "$@". */
+function inMountNamespace(script: string): string[] {
+	return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh'];
+}
+
+const withoutBtf = inMountNamespace('mount -t tmpfs none /sys/kernel/btf && exec "$@"');
+const noBtfLine = /^tcptop: this kernel exposes no BTF \(\/sys\/kernel\/btf\/vmlinux\): boot a kernel built with CONFIG_DEBUG_INFO_BTF=y\n$/;
+
+rootTest('a kernel without BTF: one line saying what to do, exit 1', async t => {
+	const {code, stdout, stderr} = await run(['-b', '-n', '1'], {prefix: withoutBtf});
+	t.is(code, 1);
+	t.is(stdout, '');
+	assertOneLineError(t, stderr, noBtfLine);
+});
+
+rootTest('a kernel without BTF is named before missing privileges, which would not help', async t => {
+	const {code, stderr} = await run(['trace'], {prefix: [...withoutBtf, ...nobody]});
+	t.is(code, 1);
+	assertOneLineError(t, stderr, noBtfLine);
+});
