@@ -186,18 +186,25 @@ bool TracefsMounted()
 
 } // namespace
 
+bool BpfSession::EnsureTracefs()
+{
+	if (TracefsMounted()) {
+		return true;
+	}
+	if (mount("tracefs", kTracefs, "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+		return false;
+	}
+	mountedTracefs_ = true;
+	return true;
+}
+
 bool BpfSession::AttachAcceptOwners()
 {
-	// libbpf resolves a classic tracepoint through tracefs. A host that booted without it
-	// mounted (no systemd) gets it mounted where systemd would put it, for this session. A
-	// second try covers another tcptop unmounting its own mount between the check and the
-	// attach.
+	// libbpf resolves a classic tracepoint through tracefs (Open() made sure of it). A second
+	// try covers another tcptop unmounting its own mount between the check and the attach.
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (!TracefsMounted()) {
-			if (mount("tracefs", kTracefs, "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
-				return false;
-			}
-			mountedTracefs_ = true;
+		if (!EnsureTracefs()) {
+			return false;
 		}
 		skel_->links.tcptop_accept4 = bpf_program__attach(skel_->progs.tcptop_accept4);
 		skel_->links.tcptop_accept = bpf_program__attach(skel_->progs.tcptop_accept);
@@ -235,6 +242,16 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 	}
 
 	std::unique_ptr<BpfSession> session(new BpfSession());
+	// libbpf finds the classic tracepoints of accept() through tracefs. A host that booted
+	// without it mounted (no systemd) gets it mounted where systemd would put it, for this
+	// session (the destructor unmounts it); where that fails, asking for them is an error.
+	if (options.acceptOwners && !session->EnsureTracefs()) {
+		Fail(error, "ENOTRACEFS",
+		     std::string("--accept-owners needs tracefs, which is not mounted and could not be (") +
+		         strerror(errno) +
+		         "): mount -t tracefs nodev /sys/kernel/tracing, or run without --accept-owners");
+		return nullptr;
+	}
 	collectedLog = &error.log;
 	libbpf_print_fn_t previousPrint = libbpf_set_print(CollectLibbpfOutput);
 	struct RestorePrint {

@@ -1,16 +1,18 @@
 // What tcptop checks before it loads anything (README: What tcptop checks at start): each
 // failure is one line on stderr saying what to do, and exit 1. The conditions are made for
 // real: an old kernel with setarch --uname-2.6 (uname(2) then reports a 2.6 release), no
-// privileges with setpriv, no BTF in a mount namespace of the test's own (its mounts are
-// private: the host's stay as they are).
+// privileges with setpriv, no BTF and no tracefs in a mount namespace of the test's own (its
+// mounts are private: the host's stay as they are).
+import type {ChildProcess} from 'node:child_process';
+import {readdirSync, readFileSync} from 'node:fs';
 import test from 'ava';
-import {run, tcptop} from './helpers/cli.js';
+import {finish, run, start, tcptop} from './helpers/cli.js';
 import {terminal} from './helpers/tmux.js';
 import {assertOneLineError} from './helpers/usage-errors.js';
 
 const rootTest = process.getuid?.() === 0 ? test : test.skip;
 if (process.getuid?.() !== 0) {
-	console.warn('Skipping the BTF start check: hiding it in a mount namespace needs root.');
+	console.warn('Skipping the BTF and tracefs start checks: hiding them in a mount namespace needs root.');
 }
 
 const oldKernel = ['setarch', '--uname-2.6'];
@@ -84,4 +86,95 @@ rootTest('a kernel without BTF is named before missing privileges, which would n
 	const {code, stderr} = await run(['trace'], {prefix: [...withoutBtf, ...nobody]});
 	t.is(code, 1);
 	assertOneLineError(t, stderr, noBtfLine);
+});
+
+/**
+ * Unmounts tracefs (and debugfs, whose tracing folder mounts it on access) in the namespace,
+ * runs the command, then says on stderr whether tracefs is left mounted.
+ */
+const withoutTracefs = inMountNamespace(`
+	umount -R /sys/kernel/tracing /sys/kernel/debug 2>/dev/null
+	if grep -q -e ' /sys/kernel/tracing ' -e ' /sys/kernel/debug ' /proc/self/mountinfo; then
+		echo 'test set-up: tracefs or debugfs still mounted' >&2
+		exit 99
+	fi
+	"$@"
+	status=$?
+	if grep -q ' /sys/kernel/tracing ' /proc/self/mountinfo; then
+		echo 'tracefs left mounted' >&2
+	fi
+	exit $status`);
+
+/** The process the shell `child` started tcptop in; undefined if the shell ended first. */
+async function tcptopUnder(child: ChildProcess): Promise<number | undefined> {
+	while (child.exitCode === null) {
+		for (const entry of readdirSync('/proc').filter(name => /^\d+$/.test(name))) {
+			try {
+				const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+				// The fields after the command name, which is in parentheses: state, then ppid.
+				const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+				if (parent === child.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(tcptop)) {
+					return Number(entry);
+				}
+			} catch {
+				// Gone meanwhile.
+			}
+		}
+
+		await new Promise(resolve => setTimeout(resolve, 20));
+	}
+
+	return undefined;
+}
+
+/**
+ * The BPF links of a process that attach through perf events: the classic tracepoints of
+ * accept() (the tp_btf handlers are raw_tracepoint links, the socket walks iter links).
+ */
+function perfLinksOf(pid: number): number {
+	let fds: string[];
+	try {
+		fds = readdirSync(`/proc/${pid}/fdinfo`);
+	} catch {
+		return 0; // the process is gone
+	}
+
+	let links = 0;
+	for (const fd of fds) {
+		try {
+			links += /^link_type:\s*perf$/m.test(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8')) ? 1 : 0;
+		} catch {
+			// The fd closed while we looked.
+		}
+	}
+
+	return links;
+}
+
+rootTest('--accept-owners on a host without tracefs: tcptop mounts it for its run, traces accept() and unmounts it', async t => {
+	const child = start(['-b', '-d', '1', '-n', '3', '--accept-owners'], {prefix: withoutTracefs});
+	const finished = finish(child);
+	const tcptopPid = await tcptopUnder(child);
+	let links = 0;
+	while (tcptopPid !== undefined && child.exitCode === null && links < 2) {
+		links = perfLinksOf(tcptopPid);
+		await new Promise(resolve => setTimeout(resolve, 20));
+	}
+
+	const {code, stderr} = await finished;
+	t.is(stderr, '', 'no complaint, and tracefs not left mounted');
+	t.is(code, 0);
+	t.is(links, 2, 'the exits of accept() and accept4() attached');
+});
+
+rootTest('--accept-owners where tracefs cannot be mounted: one line saying what to do, exit 1; without it tcptop runs', async t => {
+	const withoutSysAdmin = [...withoutTracefs, 'setpriv', '--inh-caps=-sys_admin', '--bounding-set=-sys_admin'];
+	const plain = await run(['-b', '-n', '1'], {prefix: withoutSysAdmin});
+	t.is(plain.stderr, '');
+	t.is(plain.code, 0, 'the state changes need no tracefs');
+
+	const {code, stdout, stderr} = await run(['-b', '-n', '1', '--accept-owners'], {prefix: withoutSysAdmin});
+	t.is(code, 1);
+	t.is(stdout, '');
+	assertOneLineError(t, stderr, /^tcptop: --accept-owners needs tracefs, which is not mounted and could not be \(Operation not permitted\): mount -t tracefs nodev \/sys\/kernel\/tracing, or run without --accept-owners\n$/);
 });
