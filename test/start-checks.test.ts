@@ -3,12 +3,16 @@
 // real: an old kernel with setarch --uname-2.6 (uname(2) then reports a 2.6 release), no
 // privileges with setpriv, no BTF and no tracefs in a mount namespace of the test's own (its
 // mounts are private: the host's stay as they are).
-import type {ChildProcess} from 'node:child_process';
-import {readdirSync, readFileSync} from 'node:fs';
-import test from 'ava';
+import {spawn, type ChildProcess} from 'node:child_process';
+import {copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import test, {type ExecutionContext} from 'ava';
 import {finish, run, start, tcptop} from './helpers/cli.js';
 import {terminal} from './helpers/tmux.js';
 import {assertOneLineError} from './helpers/usage-errors.js';
+
+const root = join(tcptop, '..', '..');
 
 const rootTest = process.getuid?.() === 0 ? test : test.skip;
 if (process.getuid?.() !== 0) {
@@ -177,4 +181,50 @@ rootTest('--accept-owners where tracefs cannot be mounted: one line saying what 
 	t.is(code, 1);
 	t.is(stdout, '');
 	assertOneLineError(t, stderr, /^tcptop: --accept-owners needs tracefs, which is not mounted and could not be \(Operation not permitted\): mount -t tracefs nodev \/sys\/kernel\/tracing, or run without --accept-owners\n$/);
+});
+
+/**
+ * A fresh checkout as far as bin/tcptop can tell (nothing built), sharing this one's
+ * node_modules; removed when the test ends.
+ */
+function freshCheckout(t: ExecutionContext): string {
+	const folder = mkdtempSync(join(tmpdir(), 'tcptop-fresh-'));
+	t.teardown(() => {
+		rmSync(folder, {recursive: true, force: true});
+	});
+	for (const file of ['bin/tcptop', 'scripts/setup.sh']) {
+		mkdirSync(join(folder, file, '..'), {recursive: true});
+		copyFileSync(join(root, file), join(folder, file));
+	}
+
+	symlinkSync(join(root, 'node_modules'), join(folder, 'node_modules'));
+	return folder;
+}
+
+/** Runs `prefix node FOLDER/bin/tcptop -b -n 1`: on a fresh checkout, the set-up first. */
+async function firstRun(folder: string, prefix: string[]): Promise<{code: number | null; stderr: string}> {
+	const [command, ...rest] = [...prefix, process.execPath, join(folder, 'bin/tcptop'), '-b', '-n', '1'];
+	const child = spawn(command, rest, {stdio: ['ignore', 'ignore', 'pipe']});
+	let stderr = '';
+	child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+		stderr += chunk;
+	});
+	const code = await new Promise<number | null>(resolve => {
+		child.on('close', resolve);
+	});
+	return {code, stderr};
+}
+
+// The set-up builds the BPF program against the running kernel's BTF: it checks the kernel
+// before it installs or builds anything, and says the same lines.
+test('a fresh checkout on a kernel older than 5.11: the set-up says so in one line before anything else, exit 1', async t => {
+	const {code, stderr} = await firstRun(freshCheckout(t), oldKernel);
+	t.is(code, 1);
+	assertOneLineError(t, stderr, oldKernelLine);
+});
+
+rootTest('a fresh checkout on a kernel without BTF: the set-up says so in one line before anything else, exit 1', async t => {
+	const {code, stderr} = await firstRun(freshCheckout(t), withoutBtf);
+	t.is(code, 1);
+	assertOneLineError(t, stderr, noBtfLine);
 });
