@@ -105,6 +105,29 @@ bool KernelAtLeast(int major, int minor)
 	return hasMajor > major || (hasMajor == major && hasMinor >= minor);
 }
 
+// The oldest kernel the program loads on: every record names its task through
+// bpf_get_current_task_btf(), the owner walk calls bpf_sock_from_file() and the socket walk
+// bpf_sk_storage_get() from an iterator, all Linux 5.11 (the ring buffer came in 5.8; the perf
+// transport goes no lower: the program holds the ring buffer map either way).
+constexpr int kOldestMajor = 5;
+constexpr int kOldestMinor = 11;
+
+// The running kernel's release when it is older than the oldest tcptop runs on; empty when it
+// is not, or when its release does not say (the load then decides).
+std::string TooOldKernel()
+{
+	utsname name = {};
+	int major = 0;
+	int minor = 0;
+	if (uname(&name) != 0 || sscanf(name.release, "%d.%d", &major, &minor) != 2) {
+		return "";
+	}
+	if (major > kOldestMajor || (major == kOldestMajor && minor >= kOldestMinor)) {
+		return "";
+	}
+	return name.release;
+}
+
 // libbpf reports through one global print hook; while a session is being set up (on the JS
 // thread, one at a time) its output is collected here so it can travel with the error.
 std::string* collectedLog = nullptr;
@@ -163,18 +186,25 @@ bool TracefsMounted()
 
 } // namespace
 
+bool BpfSession::EnsureTracefs()
+{
+	if (TracefsMounted()) {
+		return true;
+	}
+	if (mount("tracefs", kTracefs, "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+		return false;
+	}
+	mountedTracefs_ = true;
+	return true;
+}
+
 bool BpfSession::AttachAcceptOwners()
 {
-	// libbpf resolves a classic tracepoint through tracefs. A host that booted without it
-	// mounted (no systemd) gets it mounted where systemd would put it, for this session. A
-	// second try covers another tcptop unmounting its own mount between the check and the
-	// attach.
+	// libbpf resolves a classic tracepoint through tracefs (Open() made sure of it). A second
+	// try covers another tcptop unmounting its own mount between the check and the attach.
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (!TracefsMounted()) {
-			if (mount("tracefs", kTracefs, "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
-				return false;
-			}
-			mountedTracefs_ = true;
+		if (!EnsureTracefs()) {
+			return false;
 		}
 		skel_->links.tcptop_accept4 = bpf_program__attach(skel_->progs.tcptop_accept4);
 		skel_->links.tcptop_accept = bpf_program__attach(skel_->progs.tcptop_accept);
@@ -191,18 +221,37 @@ bool BpfSession::AttachAcceptOwners()
 
 std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, CaptureError& error)
 {
-	if (!MayTrace()) {
-		Fail(error, "EPERM", std::string("loading the BPF program needs privileges: ") + kPermissionHint);
+	// What must hold before anything loads, each failure one line saying what to do. What
+	// privileges cannot fix is checked first.
+	std::string release = TooOldKernel();
+	if (!release.empty()) {
+		Fail(error, "EKERNEL",
+		     "capturing needs Linux " + std::to_string(kOldestMajor) + "." + std::to_string(kOldestMinor) +
+		         " or later (this kernel is " + release + "): boot a newer kernel");
 		return nullptr;
 	}
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
 		Fail(error, "ENOBTF",
-		     "this kernel exposes no BTF (/sys/kernel/btf/vmlinux): tcptop needs a kernel built "
-		     "with CONFIG_DEBUG_INFO_BTF (Linux 5.11 or later)");
+		     "this kernel exposes no BTF (/sys/kernel/btf/vmlinux): boot a kernel built with "
+		     "CONFIG_DEBUG_INFO_BTF=y");
+		return nullptr;
+	}
+	if (!MayTrace()) {
+		Fail(error, "EPERM", std::string("loading the BPF program needs privileges: ") + kPermissionHint);
 		return nullptr;
 	}
 
 	std::unique_ptr<BpfSession> session(new BpfSession());
+	// libbpf finds the classic tracepoints of accept() through tracefs. A host that booted
+	// without it mounted (no systemd) gets it mounted where systemd would put it, for this
+	// session (the destructor unmounts it); where that fails, asking for them is an error.
+	if (options.acceptOwners && !session->EnsureTracefs()) {
+		Fail(error, "ENOTRACEFS",
+		     std::string("--accept-owners needs tracefs, which is not mounted and could not be (") +
+		         strerror(errno) +
+		         "): mount -t tracefs nodev /sys/kernel/tracing, or run without --accept-owners");
+		return nullptr;
+	}
 	collectedLog = &error.log;
 	libbpf_print_fn_t previousPrint = libbpf_set_print(CollectLibbpfOutput);
 	struct RestorePrint {

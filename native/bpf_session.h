@@ -97,6 +97,8 @@ public:
 
 private:
 	BpfSession() = default;
+	// Whether tracefs is mounted, mounting it at /sys/kernel/tracing when it is not.
+	bool EnsureTracefs();
 	bool AttachAcceptOwners();
 	int WalkSockets(std::vector<uint8_t>& block, bool complete, bool listenersOnly = false);
 

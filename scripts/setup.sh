@@ -14,6 +14,24 @@ exec 1>&2
 
 say() { printf 'tcptop setup: %s\n' "$*"; }
 
+# The BPF program is built against the running kernel's BTF (bpf/Makefile), so where the addon
+# is to be built, the kernel is checked first, before anything is installed: the same checks,
+# and the same lines, as tcptop's at start (BpfSession::Open in native/bpf_session.cc).
+addon=build/Release/tcptop.node
+build_addon=false
+if [[ ! -f $addon || -n $(find native bpf binding.gyp -newer "$addon" -print -quit) ]]; then
+	build_addon=true
+	release=$(uname -r)
+	if [[ $release =~ ^([0-9]+)\.([0-9]+) ]] && ((BASH_REMATCH[1] < 5 || (BASH_REMATCH[1] == 5 && BASH_REMATCH[2] < 11))); then
+		printf 'tcptop: capturing needs Linux 5.11 or later (this kernel is %s): boot a newer kernel\n' "$release"
+		exit 1
+	fi
+	if [[ ! -r /sys/kernel/btf/vmlinux ]]; then
+		printf 'tcptop: this kernel exposes no BTF (/sys/kernel/btf/vmlinux): boot a kernel built with CONFIG_DEBUG_INFO_BTF=y\n'
+		exit 1
+	fi
+fi
+
 packages=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ python3 pkg-config iproute2 tmux)
 if [[ ${1:-} == --tests ]]; then
 	packages+=(prometheus man-db)
@@ -37,8 +55,7 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
 	npm ci --no-audit --no-fund --loglevel=error
 fi
 
-addon=build/Release/tcptop.node
-if [[ ! -f $addon || -n $(find native bpf binding.gyp -newer "$addon" -print -quit) ]]; then
+if $build_addon; then
 	say "building the native addon and its BPF program"
 	npx --no-install node-gyp rebuild --loglevel=error >/dev/null
 fi

@@ -2,7 +2,7 @@
 import test from 'ava';
 import {kernelTest} from './helpers/kernel.js';
 import {attached, bpfLinksOnHost, finish, linksWhileTracing, run, start} from './helpers/cli.js';
-import {assertOneLineError, testUsageErrors} from './helpers/usage-errors.js';
+import {testUsageErrors} from './helpers/usage-errors.js';
 import {closedPort, connectAndClose, listen} from './helpers/net.js';
 
 test('--help lists the trace command and exits 0', async t => {
@@ -33,13 +33,6 @@ const usageErrors: Array<[string[], RegExp]> = [
 ];
 
 testUsageErrors(usageErrors);
-
-test('without privileges: one line saying what to do, exit 1', async t => {
-	const {code, stdout, stderr} = await run(['trace'], {prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all']});
-	t.is(code, 1);
-	t.is(stdout, '');
-	assertOneLineError(t, stderr, /run as root, or grant CAP_BPF and CAP_PERFMON/);
-});
 
 kernelTest('trace --json: one object per transition with the documented fields', async t => {
 	const server = await listen('127.0.0.1');
