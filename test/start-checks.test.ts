@@ -184,8 +184,8 @@ rootTest('--accept-owners where tracefs cannot be mounted: one line saying what 
 });
 
 /**
- * A fresh checkout as far as bin/tcptop can tell (nothing built), sharing this one's
- * node_modules; removed when the test ends.
+ * A fresh checkout as far as bin/tcptop can tell (src/ there, nothing built), sharing this
+ * one's node_modules; removed when the test ends.
  */
 function freshCheckout(t: ExecutionContext): string {
 	const folder = mkdtempSync(join(tmpdir(), 'tcptop-fresh-'));
@@ -197,6 +197,7 @@ function freshCheckout(t: ExecutionContext): string {
 		copyFileSync(join(root, file), join(folder, file));
 	}
 
+	mkdirSync(join(folder, 'src'));
 	symlinkSync(join(root, 'node_modules'), join(folder, 'node_modules'));
 	return folder;
 }
