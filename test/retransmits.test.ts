@@ -89,16 +89,26 @@ kernelTest('a connection whose peer went away retransmits: RETRANS and RETR/s, a
 
 kernelTest('trace --events: the retransmits as ss -ti counts them, and the drops with their reason, of that namespace alone', async t => {
 	const {sender, client, gone, down} = await connectedPair(t, 'te');
-	const tcptop = start(['trace', '--events', '--json', '--netns', sender, '--duration', '9']);
+	const tcptop = start(['trace', '--events', '--json', '--netns', sender]);
 	const output = finish(tcptop);
+	let streamed = '';
+	tcptop.stdout.on('data', (chunk: string) => {
+		streamed += chunk;
+	});
 	await attached(tcptop);
 	// The receiver goes: the sender's segments are lost, and retransmitted. Then its end of the
 	// pair: the sender's neighbour entry is flushed, asked again for 3 s in vain, and what waited
-	// for it is dropped.
+	// for it is dropped, when the next retransmit comes (a busy host can take a while): the
+	// trace runs until a drop has come out, 30 s at most.
 	gone();
 	client.stdin.write('send\n');
 	await delay(1500);
 	down();
+	for (let waited = 0; waited < 30_000 && !streamed.includes('"event":"drop"'); waited += 100) {
+		await delay(100);
+	}
+
+	tcptop.kill('SIGINT');
 	const {code, stdout, stderr} = await output;
 	t.is(code, 0, stderr);
 	const oracle = ssTotalRetransmits(sender);
