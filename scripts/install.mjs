@@ -37,6 +37,16 @@ if (missing.length > 0) {
 	process.exit(1);
 }
 
+// The BPF build reads the running kernel's BTF (vmlinux.h), as tcptop does at run time.
+if (!existsSync('/sys/kernel/btf/vmlinux')) {
+	say('this kernel exposes no BTF (/sys/kernel/btf/vmlinux), which building tcptop and running it need: boot a kernel built with CONFIG_DEBUG_INFO_BTF=y');
+	process.exit(1);
+}
+
 say(`no prebuilt addon for linux-${arch()}: building it from source`);
 const build = spawnSync('node-gyp', ['rebuild'], {cwd: root, stdio: 'inherit'});
+if (build.error) {
+	say(`cannot run node-gyp (npm runs install steps with it on the PATH): ${build.error.message}`);
+}
+
 process.exit(build.status ?? 1);

@@ -2,7 +2,7 @@ import {Box, Text} from 'ink';
 
 const keys: ReadonlyArray<readonly [string, string]> = [
 	['↑ ↓ PgUp PgDn Home End j k', 'move the selection in the focused pane'],
-	['< > F6', 'sort by the previous / next column on screen; F6 picks from all of them'],
+	['< > F6', 'sort the focused pane by the previous / next column on screen; F6: from a list'],
 	['I r', 'invert the focused pane\'s sort order'],
 	['P S A T', 'sort by PID, state, age, throughput (TX/s)'],
 	['/', 'filter (ss syntax: state close-wait and dport = :5432); Enter applies, Esc cancels'],

@@ -63,6 +63,9 @@ const texts: Readonly<Record<WorkaroundName, {label: string; on: string; off: st
 		on: 'read from the stdin context\'s internal_eventEmitter, split into keys by Ink',
 		off: 'keys read from the stdin stream\'s data events, split into keys by tcptop',
 	},
+	// Off, Ink's standard rendering is correct on an Ink that has fixed its cursor moves; on
+	// 6.8 itself (its debug mode failing the probe) each frame lands a line lower than the last
+	// (see frame-writer.ts): degraded, but the view goes on.
 	frameWriter: {
 		label: 'frame writer',
 		on: 'Ink in debug mode into FrameWriter, which sends the terminal only the lines that changed',

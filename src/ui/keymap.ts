@@ -14,7 +14,7 @@ export type PaneScreen = {
 	readonly count: number;
 	/** Rows it has room for. */
 	readonly height: number;
-	/** Keys of the columns on screen, when the width leaves some out. */
+	/** Keys of the columns on screen (the width may leave some out); undefined: every column is. */
 	readonly columnKeys?: ReadonlySet<string>;
 };
 
