@@ -156,7 +156,7 @@ function perfLinksOf(pid: number): number {
 }
 
 rootTest('--accept-owners on a host without tracefs: tcptop mounts it for its run, traces accept() and unmounts it', async t => {
-	const child = start(['-b', '-d', '1', '-n', '3', '--accept-owners'], {prefix: withoutTracefs});
+	const child = start(['-b', '-d', '1', '-n', '5', '--accept-owners'], {prefix: withoutTracefs});
 	const finished = finish(child);
 	const tcptopPid = await tcptopUnder(child);
 	let links = 0;
@@ -168,7 +168,7 @@ rootTest('--accept-owners on a host without tracefs: tcptop mounts it for its ru
 	const {code, stderr} = await finished;
 	t.is(stderr, '', 'no complaint, and tracefs not left mounted');
 	t.is(code, 0);
-	t.is(links, 2, 'the exits of accept() and accept4() attached');
+	t.is(links, 2, `the exits of accept() and accept4() attached (tcptop ${tcptopPid === undefined ? 'not found running' : `pid ${tcptopPid}`})`);
 });
 
 rootTest('--accept-owners where tracefs cannot be mounted: one line saying what to do, exit 1; without it tcptop runs', async t => {
