@@ -116,7 +116,7 @@ export function loadAddon(): CaptureAddon {
 }
 
 /** Why the addon did not load, in one line that says what to do. */
-export function addonProblem(error: NodeJS.ErrnoException, root: string): string {
+function addonProblem(error: NodeJS.ErrnoException, root: string): string {
 	if (/libbpf\.so/.test(error.message)) {
 		return 'libbpf 1.0 or later (libbpf.so.1) is needed, and this host does not have it: install libbpf1 (Debian, Ubuntu) or libbpf (Fedora, RHEL, Arch)';
 	}

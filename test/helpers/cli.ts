@@ -8,6 +8,9 @@ import {tracesDrops} from './kernel-version.js';
 
 export const tcptop = fileURLToPath(new URL('../../bin/tcptop', import.meta.url));
 
+/** A command prefix (as root) that runs as nobody, with no capabilities. */
+export const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all'];
+
 export type Finished = {code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string};
 
 export function start(args: string[], options: {prefix?: string[]} = {}): ChildProcessWithoutNullStreams {

@@ -4,6 +4,7 @@ import {chmodSync, mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import type {ExecutionContext} from 'ava';
+import {asNobody} from './cli.js';
 import {RecordingSource} from '../../src/capture/recording-source.js';
 import {finishNow, type SocketPass, type SourceHandlers, type TransitionBatch, type TransitionSource} from '../../src/core/source.js';
 import type {ExistingSocket} from '../../src/core/transition.js';
@@ -97,6 +98,4 @@ export function recordingsFolder(t: ExecutionContext): string {
 }
 
 /** As root, commands run as nobody, with no capabilities; otherwise as the user running the tests. */
-export const unprivileged: string[] = process.getuid?.() === 0
-	? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all']
-	: [];
+export const unprivileged: string[] = process.getuid?.() === 0 ? asNobody : [];
