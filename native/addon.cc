@@ -67,12 +67,100 @@ CaptureOptions ParseOptions(const Napi::Object& options)
 	if (traceEvents.IsBoolean()) {
 		parsed.traceEvents = traceEvents.As<Napi::Boolean>().Value();
 	}
+	Napi::Value passesOnly = options.Get("passesOnly");
+	if (passesOnly.IsBoolean()) {
+		parsed.passesOnly = passesOnly.As<Napi::Boolean>().Value();
+	}
 	parsed.localPorts = PortList(options, "localPorts");
 	parsed.remotePorts = PortList(options, "remotePorts");
 	return parsed;
 }
 
-// new Capture(options, onBatch(block, dropped, lost, errno, passMs, passComplete, passCpuMs), onClose())
+// A JS error for a session that could not start: its code, and libbpf's output (--debug).
+Napi::Value CaptureErrorValue(Napi::Env env, const CaptureError& error)
+{
+	Napi::Error jsError = Napi::Error::New(env, error.message);
+	jsError.Set("code", Napi::String::New(env, error.code));
+	jsError.Set("libbpfLog", Napi::String::New(env, error.log));
+	return jsError.Value();
+}
+
+// A session loaded by load(), waiting for a Capture to attach it (or for the collector).
+struct LoadedSession {
+	std::unique_ptr<BpfSession> session;
+};
+
+// Marks the externals load() makes, so a Capture takes no other for one.
+constexpr napi_type_tag kLoadedSessionTag = {0x7463707470746f70, 0x6c6f616465640001};
+
+// load(options): a promise of a loaded session, the programs verified on a worker thread
+// while the JS thread goes on (loading the rest of tcptop, say); new Capture() attaches it.
+class LoadWorker : public Napi::AsyncWorker {
+public:
+	LoadWorker(Napi::Env env, CaptureOptions options)
+	    : Napi::AsyncWorker(env, "tcptop-load"), options_(std::move(options)),
+	      deferred_(Napi::Promise::Deferred::New(env))
+	{
+	}
+
+	Napi::Promise Promise() const { return deferred_.Promise(); }
+
+protected:
+	void Execute() override { session_ = BpfSession::Load(options_, error_); }
+
+	void OnOK() override
+	{
+		Napi::Env env = Env();
+		if (!session_) {
+			deferred_.Reject(CaptureErrorValue(env, error_));
+			return;
+		}
+		auto loaded = Napi::External<LoadedSession>::New(
+		    env, new LoadedSession{std::move(session_)},
+		    [](Napi::Env, LoadedSession* owned) { delete owned; });
+		napi_type_tag_object(env, loaded, &kLoadedSessionTag);
+		deferred_.Resolve(loaded);
+	}
+
+private:
+	CaptureOptions options_;
+	CaptureError error_;
+	std::unique_ptr<BpfSession> session_;
+	Napi::Promise::Deferred deferred_;
+};
+
+Napi::Value Load(const Napi::CallbackInfo& info)
+{
+	Napi::Env env = info.Env();
+	if (!info[0].IsObject()) {
+		throw Napi::TypeError::New(env, "load(options)");
+	}
+	auto* worker = new LoadWorker(env, ParseOptions(info[0].As<Napi::Object>()));
+	Napi::Promise promise = worker->Promise();
+	worker->Queue(); // deletes itself once done
+	return promise;
+}
+
+// The session a load() promise gave, taken out of its handle; throws for anything else, or
+// for a handle already taken.
+std::unique_ptr<BpfSession> TakeLoaded(Napi::Env env, Napi::Value value)
+{
+	bool tagged = false;
+	if (value.IsExternal()) {
+		napi_check_object_type_tag(env, value, &kLoadedSessionTag, &tagged);
+	}
+	if (!tagged) {
+		throw Napi::TypeError::New(env, "new Capture(options or a loaded session, onBatch, onClose)");
+	}
+	LoadedSession* loaded = value.As<Napi::External<LoadedSession>>().Data();
+	if (!loaded->session) {
+		throw Napi::Error::New(env, "this loaded session is already attached");
+	}
+	return std::move(loaded->session);
+}
+
+// new Capture(options or load()'s session, onBatch(block, dropped, lost, errno, passMs,
+// passComplete, passCpuMs), onClose())
 // A running capture keeps the process alive until stop() is called.
 class Capture : public Napi::ObjectWrap<Capture> {
 public:
@@ -91,18 +179,21 @@ public:
 	explicit Capture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Capture>(info)
 	{
 		Napi::Env env = info.Env();
-		if (!info[0].IsObject() || !info[1].IsFunction() || !info[2].IsFunction()) {
-			throw Napi::TypeError::New(env, "new Capture(options, onBatch, onClose)");
+		if (!(info[0].IsObject() || info[0].IsExternal()) || !info[1].IsFunction() || !info[2].IsFunction()) {
+			throw Napi::TypeError::New(env, "new Capture(options or a loaded session, onBatch, onClose)");
 		}
-		CaptureOptions options = ParseOptions(info[0].As<Napi::Object>());
-
 		CaptureError error;
-		std::unique_ptr<BpfSession> session = BpfSession::Open(options, error);
+		std::unique_ptr<BpfSession> session;
+		if (info[0].IsExternal()) {
+			session = TakeLoaded(env, info[0]);
+			if (!session->Attach(error)) {
+				session.reset();
+			}
+		} else {
+			session = BpfSession::Open(ParseOptions(info[0].As<Napi::Object>()), error);
+		}
 		if (!session) {
-			Napi::Error jsError = Napi::Error::New(env, error.message);
-			jsError.Set("code", Napi::String::New(env, error.code));
-			jsError.Set("libbpfLog", Napi::String::New(env, error.log));
-			throw jsError;
+			throw Napi::Error(env, CaptureErrorValue(env, error));
 		}
 
 		auto onClose = std::make_shared<Napi::FunctionReference>(
@@ -229,6 +320,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports)
 	// block of 1 MiB or more in its own mapping, returned to the system when freed.
 	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	exports.Set("Capture", tcptop::Capture::Define(env));
+	exports.Set("load", Napi::Function::New(env, tcptop::Load, "load"));
 	exports.Set("recordSize", Napi::Number::New(env, TCPTOP_RECORD_SIZE));
 	exports.Set("readerGone", Napi::Function::New(env, tcptop::ReaderGone, "readerGone"));
 	exports.Set("dropReasonNames", Napi::Function::New(env, tcptop::DropReasonNamesOf, "dropReasonNames"));

@@ -21,6 +21,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <system_error>
 #include <thread>
 
@@ -130,7 +131,10 @@ std::string TooOldKernel()
 
 // libbpf reports through one global print hook; while a session is being set up (on the JS
 // thread, one at a time) its output is collected here so it can travel with the error.
-std::string* collectedLog = nullptr;
+// Where libbpf's output goes while this thread sets a session up (a session may load on a
+// worker thread while another thread uses libbpf); dropped otherwise: it would land on the
+// terminal the live view draws on.
+thread_local std::string* collectedLog = nullptr;
 
 int CollectLibbpfOutput(enum libbpf_print_level level, const char* format, va_list args)
 {
@@ -200,7 +204,7 @@ bool BpfSession::EnsureTracefs()
 
 bool BpfSession::AttachAcceptOwners()
 {
-	// libbpf resolves a classic tracepoint through tracefs (Open() made sure of it). A second
+	// libbpf resolves a classic tracepoint through tracefs (Load() made sure of it). A second
 	// try covers another tcptop unmounting its own mount between the check and the attach.
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (!EnsureTracefs()) {
@@ -220,6 +224,12 @@ bool BpfSession::AttachAcceptOwners()
 }
 
 std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, CaptureError& error)
+{
+	std::unique_ptr<BpfSession> session = Load(options, error);
+	return session && session->Attach(error) ? std::move(session) : nullptr;
+}
+
+std::unique_ptr<BpfSession> BpfSession::Load(const CaptureOptions& options, CaptureError& error)
 {
 	// What must hold before anything loads, each failure one line saying what to do. What
 	// privileges cannot fix is checked first.
@@ -252,16 +262,12 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 		         "): mount -t tracefs nodev /sys/kernel/tracing, or run without --accept-owners");
 		return nullptr;
 	}
+	static std::once_flag printerSet;
+	std::call_once(printerSet, [] { libbpf_set_print(CollectLibbpfOutput); });
 	collectedLog = &error.log;
-	libbpf_print_fn_t previousPrint = libbpf_set_print(CollectLibbpfOutput);
-	struct RestorePrint {
-		libbpf_print_fn_t previous;
-		~RestorePrint()
-		{
-			libbpf_set_print(previous);
-			collectedLog = nullptr;
-		}
-	} restore{previousPrint};
+	struct StopCollecting {
+		~StopCollecting() { collectedLog = nullptr; }
+	} stopCollecting;
 
 	// 1. Open.
 	tcptop_bpf* skel = tcptop_bpf__open();
@@ -276,6 +282,10 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 	// 2. Configure: load-time settings become constants the verifier prunes on.
 	skel->rodata->target_family = options.family;
 	skel->rodata->target_pid = options.pid;
+	if (options.pid == 0) {
+		// Only the pid setting uses it (it must exist for the programs to load).
+		bpf_map__set_max_entries(skel->maps.sockets, 1);
+	}
 	skel->rodata->target_netns = options.netns;
 	skel->rodata->n_lports = options.localPorts.size();
 	for (size_t i = 0; i < options.localPorts.size() && i < TCPTOP_MAX_PORTS; i++) {
@@ -318,7 +328,22 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 	skel->rodata->use_perf = perf;
 	bpf_program__set_autoload(skel->progs.tcptop_flush, perf);
 	bpf_program__set_autoattach(skel->progs.tcptop_flush, false);
-	if (perf) {
+	if (options.passesOnly) {
+		// The iterators alone; the buffer must exist for the maps to load, at its minimum.
+		bpf_program* program = nullptr;
+		bpf_object__for_each_program(program, skel->obj)
+		{
+			bool walk = program == skel->progs.tcptop_snapshot || program == skel->progs.tcptop_foreign ||
+			            program == skel->progs.tcptop_owners;
+			if (!walk) {
+				bpf_program__set_autoload(program, false);
+			}
+		}
+		perf = false;
+		skel->rodata->use_perf = false;
+		bpf_map__set_max_entries(skel->maps.events, getpagesize());
+		session->dropsTraced_ = false;
+	} else if (perf) {
 		// The ring buffer map must exist for the program to load; keep it at its minimum.
 		bpf_map__set_max_entries(skel->maps.events, getpagesize());
 		// A stage per CPU, indexed by CPU number.
@@ -352,10 +377,23 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 		}
 		return nullptr;
 	}
+	session->acceptOwnersAsked_ = options.acceptOwners && !options.passesOnly;
+	session->perfTransport_ = perf;
+	session->passesOnly_ = options.passesOnly;
+	return session;
+}
+
+bool BpfSession::Attach(CaptureError& error)
+{
+	collectedLog = &error.log;
+	struct StopCollecting {
+		~StopCollecting() { collectedLog = nullptr; }
+	} stopCollecting;
+	tcptop_bpf* skel = skel_;
 
 	// 4. Attach.
-	err = tcptop_bpf__attach(skel);
-	if (err == 0) {
+	int err = tcptop_bpf__attach(skel);
+	if (err == 0 && !passesOnly_) {
 		skel->links.tcptop_state2 = bpf_program__attach(skel->progs.tcptop_state2);
 		err = skel->links.tcptop_state2 == nullptr ? -errno : 0;
 	}
@@ -363,13 +401,13 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 		int code = -err;
 		Fail(error, code == ENOENT ? "ENOTRACEPOINT" : "EATTACH",
 		     std::string("cannot attach to the ") + UnattachedHook(skel) + ": " + strerror(code));
-		return nullptr;
+		return false;
 	}
 
-	session->acceptOwners_ = options.acceptOwners && session->AttachAcceptOwners();
+	acceptOwners_ = acceptOwnersAsked_ && AttachAcceptOwners();
 
 	// 5. Buffer.
-	if (perf) {
+	if (perfTransport_) {
 		// Wake the consumer only when a CPU's buffer is three quarters full (the default
 		// wakes it for every event, which costs the traced host most of its connection
 		// rate); the consumer drains it on its timer long before that.
@@ -382,32 +420,30 @@ std::unique_ptr<BpfSession> BpfSession::Open(const CaptureOptions& options, Capt
 		// libbpf opens a buffer for each online CPU.
 		size_t pagesPerCpu = PerfPagesPerCpu(static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)));
 		attr.wakeup_watermark = pagesPerCpu * getpagesize() / 4 * 3;
-		session->perf_ = perf_buffer__new_raw(bpf_map__fd(skel->maps.perf_events),
-		                                      pagesPerCpu, &attr, OnPerfEvent,
-		                                      session.get(), nullptr);
-		if (session->perf_ == nullptr) {
+		perf_ = perf_buffer__new_raw(bpf_map__fd(skel->maps.perf_events), pagesPerCpu, &attr,
+		                             OnPerfEvent, this, nullptr);
+		if (perf_ == nullptr) {
 			Fail(error, "EBUFFER", std::string("cannot open the perf buffer: ") + strerror(errno));
-			return nullptr;
+			return false;
 		}
 		// Without staging (a kernel that cannot run the flush on a chosen CPU), each record
 		// is a sample of its own: correct, only costlier for the traced host.
-		session->StartPerfStaging();
+		StartPerfStaging();
 	} else {
-		session->ring_ = ring_buffer__new(bpf_map__fd(skel->maps.events), OnRingRecord,
-		                                  session.get(), nullptr);
-		if (session->ring_ == nullptr) {
+		ring_ = ring_buffer__new(bpf_map__fd(skel->maps.events), OnRingRecord, this, nullptr);
+		if (ring_ == nullptr) {
 			Fail(error, "EBUFFER", std::string("cannot open the ring buffer: ") + strerror(errno));
-			return nullptr;
+			return false;
 		}
 	}
 
-	session->countersFd_ = bpf_map__fd(skel->maps.counters);
-	session->dropsFd_ = bpf_map__fd(skel->maps.drops);
-	session->cpus_ = libbpf_num_possible_cpus();
-	if (session->cpus_ < 1) {
-		session->cpus_ = 1;
+	countersFd_ = bpf_map__fd(skel->maps.counters);
+	dropsFd_ = bpf_map__fd(skel->maps.drops);
+	cpus_ = libbpf_num_possible_cpus();
+	if (cpus_ < 1) {
+		cpus_ = 1;
 	}
-	return session;
+	return true;
 }
 
 BpfSession::~BpfSession()

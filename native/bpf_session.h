@@ -35,6 +35,9 @@ struct CaptureOptions {
 	// Retransmits, and drops of packets for known sockets, as records of their own
 	// (TCPTOP_RECORD_RETRANSMIT, TCPTOP_RECORD_DROP): trace --events.
 	bool traceEvents = false;
+	// The socket walks only, no tracepoint (tcptop -b -n 1: one walk, then the end): a start
+	// with a fraction of the programs to verify, and an exit with no tracepoint to detach.
+	bool passesOnly = false;
 };
 
 // Why a session could not start. `code` is what JS sees as error.code; `log` holds what
@@ -47,8 +50,15 @@ struct CaptureError {
 
 class BpfSession {
 public:
-	// JS thread. Returns nullptr and fills `error` when the program cannot run.
+	// Load, then Attach. Returns nullptr and fills `error` when the program cannot run.
 	static std::unique_ptr<BpfSession> Open(const CaptureOptions& options, CaptureError& error);
+	// Any thread (the costly part: the kernel verifies the programs). Checks what must hold,
+	// then opens, configures and loads the programs without attaching any. Returns nullptr
+	// and fills `error` when the program cannot run.
+	static std::unique_ptr<BpfSession> Load(const CaptureOptions& options, CaptureError& error);
+	// JS thread, once, after Load: attaches the programs and opens the buffer. Returns false
+	// and fills `error` when that fails; the session is then only fit to be destroyed.
+	bool Attach(CaptureError& error);
 	~BpfSession();
 
 	BpfSession(const BpfSession&) = delete;
@@ -128,6 +138,9 @@ private:
 	int flushFd_ = -1;
 	std::set<unsigned> strandedCpus_; // offline CPUs whose stage's records were counted lost
 	bool acceptOwners_ = false;
+	bool acceptOwnersAsked_ = false; // loaded, for Attach
+	bool perfTransport_ = false;
+	bool passesOnly_ = false;
 	uint32_t onlyNetns_ = 0; // passes walk this namespace only (0: every one)
 	uint8_t foreignWalk_ = 0; // CaptureOptions::foreignWalk
 	bool mountedTracefs_ = false;

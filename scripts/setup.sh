@@ -6,7 +6,7 @@
 #      man-db, to render the manual page;
 #   2. npm dependencies;
 #   3. the native addon (BPF object embedded as a skeleton), when its sources changed;
-#   4. the TypeScript build, when its sources changed.
+#   4. the command line, bundled from the TypeScript sources (scripts/bundle.mjs), when they changed.
 # Progress goes to stderr, so stdout stays clean for `tcptop trace --json`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -61,9 +61,8 @@ if $build_addon; then
 fi
 
 stamp=dist/.built
-if [[ ! -f $stamp || -n $(find src tsconfig.json package.json -newer "$stamp" -print -quit) ]]; then
-	say "compiling TypeScript"
-	rm -rf dist
-	npx --no-install tsc -p tsconfig.json
+if [[ ! -f $stamp || -n $(find src scripts/bundle.mjs package.json -newer "$stamp" -print -quit) ]]; then
+	say "bundling the command line"
+	node scripts/bundle.mjs
 	touch "$stamp"
 fi

@@ -2,6 +2,7 @@
 // stderr and an exit code (2: usage, 1: runtime).
 import {readFileSync} from 'node:fs';
 import {isIPv4, isIPv6} from 'node:net';
+import {join} from 'node:path';
 import {parseArgs} from 'node:util';
 import v8 from 'node:v8';
 import {readerGone, type CaptureError, type Transport} from './capture/addon.js';
@@ -12,6 +13,7 @@ import {netCountersOf} from './capture/net-counters.js';
 import {namedNamespaceInode, netNamespaceExists} from './capture/net-namespaces.js';
 import {liveOrigin, replayOrigin} from './capture/origin.js';
 import {monotonicNow} from './core/origin.js';
+import {packageRoot} from './core/package-root.js';
 import {withRecording} from './capture/recording-source.js';
 import {ReplaySource} from './capture/replay-source.js';
 import type {TransitionSource} from './core/source.js';
@@ -275,7 +277,11 @@ function openCapture(values: OptionValues, filter: CaptureFilter, warn: (message
 		}
 
 		const transport = parseTransport(values.transport);
-		return {source: withRecording(new KernelSource({...kernel, transport, ...filter}), values.record)};
+		const source = new KernelSource({...kernel, transport, ...filter});
+		// The kernel verifies the programs on a worker thread while the rest of tcptop loads;
+		// the run awaits it before starting (and a failure is reported then).
+		source.prepare().catch(() => undefined);
+		return {source: withRecording(source, values.record)};
 	}
 
 	for (const flag of ['record', 'transport'] as const) {
@@ -373,15 +379,14 @@ async function runInteractive(values: OptionValues, viewing: Viewing, startMetri
 	delete process.env.CONTINUOUS_INTEGRATION;
 	// React's development build records a performance measure for every render, without bound.
 	process.env.NODE_ENV = 'production';
+	const {runView, initialViewState, replayOrigin: replayViewOrigin, debugLines, inkInternals} = await (await import('./ui/load-view.js')).loadView();
 	if (values.debug) {
 		// Which of Ink's internals the view uses with the Ink installed (src/ui/ink-internals.ts).
-		const {debugLines, inkInternals} = await import('./ui/ink-internals.js');
 		for (const line of debugLines(await inkInternals())) {
 			process.stderr.write(`tcptop: ${line}\n`);
 		}
 	}
 
-	const [{runView}, {initialViewState}, {replayOrigin: replayViewOrigin}] = await Promise.all([import('./ui/run-view.js'), import('./ui/view-state.js'), import('./ui/view-origin.js')]);
 	const noColorEnv = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '';
 	await startMetrics();
 	try {
@@ -404,7 +409,9 @@ async function runBatchMode(values: OptionValues, viewing: Viewing, startMetrics
 	const {delaySeconds, sortColumn, filter, table} = viewing;
 	const iterations = parsePositiveNumber('iterations', values.iterations, true);
 	const column = sortColumn ?? columns.find(column => column.key === 'inState')!;
-	const source = tableSource(values, viewing, warnOnStderr);
+	// One print is one walk of the sockets, printed at once: nothing a tracepoint would see
+	// could reach it.
+	const source = tableSource(values, viewing, warnOnStderr, {passesOnly: iterations === 1});
 	await startMetrics();
 	// A replay prints on the recording's clock, as the recorded host.
 	const origin = source instanceof ReplaySource ? replayOrigin(source) : liveOrigin();
@@ -425,11 +432,11 @@ async function runBatchMode(values: OptionValues, viewing: Viewing, startMetrics
  * The source of the modes built on the connection table: of the kernel, a socket pass every
  * refresh for each connection's counters (and, every fifth, to reconcile with the kernel).
  */
-function tableSource(values: OptionValues, viewing: Viewing, warn: (message: string) => void): TransitionSource {
+function tableSource(values: OptionValues, viewing: Viewing, warn: (message: string) => void, kernel: KernelSourceOptions = {}): TransitionSource {
 	const filter = tableCaptureFilter(values);
 	// With --netns, the counters of that namespace, as its rows and per-state counts are.
 	const netCounters = filter.netns && values.replay === undefined ? {netCounters: netCountersOf(filter.netns)} : {};
-	return captureSource(values, filter, warn, {passIntervalMs: viewing.delaySeconds * 1000, acceptOwners: values['accept-owners'] ?? false, ...netCounters});
+	return captureSource(values, filter, warn, {passIntervalMs: viewing.delaySeconds * 1000, acceptOwners: values['accept-owners'] ?? false, ...netCounters, ...kernel});
 }
 
 function warnOnStderr(message: string): void {
@@ -518,7 +525,7 @@ function printLibbpfLog(values: OptionValues, error: unknown): void {
 }
 
 function version(): string {
-	const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {version: string};
+	const manifest = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as {version: string};
 	return manifest.version;
 }
 

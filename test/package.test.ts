@@ -13,6 +13,7 @@ import {attached, finish} from './helpers/cli.js';
 import {kernelTest} from './helpers/kernel.js';
 import {alone} from './helpers/load-lock.js';
 import {connectAndClose, connectOpen, listen} from './helpers/net.js';
+import {terminal} from './helpers/tmux.js';
 import {assertOneLineError} from './helpers/usage-errors.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -54,7 +55,7 @@ async function pack(t: ExecutionContext): Promise<string> {
 	return join(copy, tarball!);
 }
 
-kernelTest('npm pack, then npm install -g on a host without compilers or headers: -b and trace work from the prebuilt addon', async t => {
+kernelTest('npm pack, then npm install -g on a host without compilers or headers: -b, trace and the view work from the prebuilt addon and the bundle', async t => {
 	const tarball = await pack(t);
 	const prefix = mkdtempSync(join(tmpdir(), 'tcptop-prefix-'));
 	t.teardown(() => {
@@ -92,6 +93,18 @@ kernelTest('npm pack, then npm install -g on a host without compilers or headers
 	const lines = trace.stdout.trim().split('\n').map(line => JSON.parse(line) as {lport: number; oldstate: string; newstate: string});
 	t.deepEqual(lines.map(line => `${line.oldstate}->${line.newstate}`), ['CLOSE->SYN_SENT', 'SYN_SENT->ESTABLISHED', 'ESTABLISHED->FIN_WAIT1', 'FIN_WAIT1->FIN_WAIT2', 'FIN_WAIT2->CLOSE']);
 	t.is(lines[1]!.lport, clientPort);
+
+	// The live view on a terminal: its first frame, from what the package bundled (Ink and React
+	// are not installed beside it), then q gives the terminal back.
+	const view = terminal('package');
+	view.tmux('new-session', '-d', '-s', view.session, '-x', '160', '-y', '40', `unshare -m bash -c '${hideToolchain}; exec env -u CI ${tcptop}'; echo "exit status $?"; sleep 10`);
+	try {
+		await view.until('the first frame', () => /^tracked \d+/m.test(view.screen()) || undefined);
+		view.tmux('send-keys', '-t', view.session, 'q');
+		await view.until('the view to quit', () => /^exit status 0$/m.test(view.screen()) || undefined);
+	} finally {
+		view.tmux('kill-server');
+	}
 
 	// Without the system's libbpf.so.1: one line saying what to install.
 	const libbpf = execFileSync('bash', ['-c', 'readlink -f "$(ldconfig -p | awk \'/libbpf\\.so\\.1 /{print $NF; exit}\')"'], {encoding: 'utf8'}).trim();

@@ -10,6 +10,7 @@ import {PassThrough, Writable} from 'node:stream';
 import {promisify} from 'node:util';
 import test, {type ExecutionContext} from 'ava';
 import {FilteredSource} from '../src/capture/filtered-source.js';
+import {RecordingSource} from '../src/capture/recording-source.js';
 import {replayOrigin} from '../src/capture/origin.js';
 import {ReplaySource} from '../src/capture/replay-source.js';
 import type {SocketPass, TransitionBatch, TransitionSource} from '../src/core/source.js';
@@ -671,6 +672,34 @@ test('--record over an earlier recording replaces it whole once the capture has 
 	await writeRecording(path, script);
 	const {delivered} = await replayAll(path);
 	t.deepEqual(delivered, expectedDelivery(script));
+});
+
+test('--record, stopped while the capture is prepared (a signal at start): an earlier recording is left whole, a new file is not left behind', async t => {
+	const folder = recordingsFolder(t);
+	const earlier = join(folder, 'kept.tcptop');
+	await writeRecording(earlier, sampleScript());
+	const content = readFileSync(earlier, 'utf8');
+	const fresh = join(folder, 'never.tcptop');
+	for (const path of [earlier, fresh]) {
+		let prepared = false;
+		const inner: TransitionSource = {
+			async prepare() {
+				await Promise.resolve();
+				prepared = true;
+			},
+			start() {
+				t.fail('not started');
+			},
+			stop: async () => Promise.resolve(),
+		};
+		const recording = new RecordingSource(inner, path);
+		await recording.prepare();
+		t.true(prepared);
+		await recording.stop();
+	}
+
+	t.is(readFileSync(earlier, 'utf8'), content);
+	t.false(existsSync(fresh));
 });
 
 /** A folder anyone may write in: a failed start could remove what is in it. */

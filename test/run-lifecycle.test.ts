@@ -85,3 +85,59 @@ test.serial('a stop during start-up (before the body returned) ends the run once
 	});
 	t.deepEqual(steps, ['body done', 'teardown', 'source stopped']);
 });
+
+/** recordingSource, with a prepare that waits for `ready` (and says when it began and ended). */
+function preparedSource(steps: string[], ready: Promise<void>): TransitionSource {
+	return {
+		...recordingSource(steps),
+		async prepare() {
+			steps.push('preparing');
+			await ready;
+			steps.push('prepared');
+		},
+	};
+}
+
+test.serial('the source is prepared, with the signals taken, before the body runs', async t => {
+	const steps: string[] = [];
+	const before = process.listenerCount('SIGINT');
+	let ready!: () => void;
+	const run = runLifecycle(preparedSource(steps, new Promise(resolve => {
+		ready = resolve;
+	})), stop => {
+		steps.push('body');
+		setImmediate(stop);
+		return () => undefined;
+	});
+	await new Promise(resolve => setImmediate(resolve));
+	t.deepEqual(steps, ['preparing'], 'the body waits for the preparation');
+	t.is(process.listenerCount('SIGINT'), before + 1);
+	ready();
+	await run;
+	t.deepEqual(steps, ['preparing', 'prepared', 'body', 'source stopped']);
+});
+
+test.serial('a preparation that fails is the run\'s error: no body, the source stopped', async t => {
+	const steps: string[] = [];
+	await t.throwsAsync(runLifecycle(preparedSource(steps, Promise.reject(new Error('verifier said no'))), () => {
+		steps.push('body');
+		return () => undefined;
+	}), {message: 'verifier said no'});
+	t.deepEqual(steps, ['preparing', 'source stopped']);
+});
+
+test.serial('a signal while the source is prepared: nothing is started, the run ends', async t => {
+	const steps: string[] = [];
+	let ready!: () => void;
+	const run = runLifecycle(preparedSource(steps, new Promise(resolve => {
+		ready = resolve;
+	})), () => {
+		steps.push('body');
+		return () => undefined;
+	});
+	await new Promise(resolve => setImmediate(resolve));
+	process.emit('SIGINT', 'SIGINT');
+	ready();
+	await run;
+	t.deepEqual(steps, ['preparing', 'prepared', 'source stopped']);
+});

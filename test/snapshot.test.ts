@@ -2,10 +2,11 @@
 // sockets opened before the capture starts are all found, in the states ss reports.
 import {spawn} from 'node:child_process';
 import {once} from 'node:events';
-import {KernelSource} from '../src/capture/kernel-source.js';
+import {KernelSource, type KernelSourceOptions} from '../src/capture/kernel-source.js';
 import {stateName, TcpState, type ExistingSocket} from '../src/core/transition.js';
-import {kernelTest} from './helpers/kernel.js';
-import {listen, openSocketMix, type SocketMix} from './helpers/net.js';
+import {bpfLinksOf} from './helpers/cli.js';
+import {kernelTest, kernelTestSerial} from './helpers/kernel.js';
+import {connectAndClose, listen, openSocketMix, type SocketMix} from './helpers/net.js';
 import {ssCounts, sortedCounts} from './helpers/ss.js';
 
 function snapshotCounts(sockets: readonly ExistingSocket[], mix: SocketMix): Map<string, number> {
@@ -21,9 +22,8 @@ function snapshotCounts(sockets: readonly ExistingSocket[], mix: SocketMix): Map
 }
 
 /** Starts a kernel source and returns the snapshot it took (stop the source when done). */
-function startWithSnapshot(): {sockets: readonly ExistingSocket[]; source: KernelSource} {
+function startWithSnapshot(options: KernelSourceOptions = {}, source = new KernelSource(options)): {sockets: readonly ExistingSocket[]; source: KernelSource} {
 	let sockets: readonly ExistingSocket[] = [];
-	const source = new KernelSource();
 	source.start({
 		snapshot(pass) {
 			sockets = pass.sockets;
@@ -78,5 +78,43 @@ kernelTest('the snapshot names each side\'s owner when client and server are dif
 	} finally {
 		client.kill();
 		await server.close();
+	}
+});
+
+// Serial: the links counted are this process's, and the other tests of the file open sources too.
+kernelTestSerial('loaded on a worker thread (prepare) or at once, passes only or tracing: the same snapshot; passes only attaches nothing', async t => {
+	const mix = await openSocketMix('127.0.0.1', {established: 3, closeWait: 2, timeWait: 2});
+	try {
+		const expected = sortedCounts(ssCounts(mix.ports, mix.owns));
+		for (const passesOnly of [false, true]) {
+			const source = new KernelSource({passesOnly});
+			await source.prepare();
+			const {sockets} = startWithSnapshot({}, source);
+			const links = bpfLinksOf(process.pid).length;
+			let changes = 0;
+			const counting = new KernelSource({passesOnly});
+			counting.start({
+				batch(batch) {
+					changes += batch.transitions.length;
+				},
+				error() {},
+			});
+			const server = await listen('127.0.0.1');
+			await connectAndClose('127.0.0.1', server.port);
+			await server.close();
+			await new Promise(resolve => setTimeout(resolve, 200));
+			await counting.stop();
+			await source.stop();
+			t.deepEqual(sortedCounts(snapshotCounts(sockets, mix)), expected, `passesOnly ${passesOnly}`);
+			if (passesOnly) {
+				t.is(links, 0, 'no tracepoint attached');
+				t.is(changes, 0, 'no change seen');
+			} else {
+				t.true(links >= 5, `${links} links while tracing`);
+				t.true(changes >= 10, `${changes} changes seen`);
+			}
+		}
+	} finally {
+		await mix.close();
 	}
 });

@@ -2,7 +2,8 @@
 // TransitionSource, so tests and replay can put another source in its place.
 import {existsSync} from 'node:fs';
 import {createRequire} from 'node:module';
-import {fileURLToPath} from 'node:url';
+import {join} from 'node:path';
+import {packageRoot} from '../core/package-root.js';
 
 export type Transport = 'ringbuf' | 'perf';
 
@@ -35,6 +36,12 @@ export type NativeCaptureOptions = {
 	 * own (batches' `incidents`; trace --events). Off by default: the counts come without them.
 	 */
 	traceEvents?: boolean;
+	/**
+	 * Load and attach no tracepoint: the socket passes only (`-b -n 1`, one pass and the end).
+	 * Starting verifies a fraction of the programs, and stopping has no tracepoint to detach;
+	 * no transition, reset or drop is seen (dropCounts is undefined).
+	 */
+	passesOnly?: boolean;
 };
 
 /**
@@ -75,14 +82,22 @@ export type NativeCapture = {
 	readonly acceptOwners: boolean;
 };
 
+/** A session whose programs are loaded and verified, not attached: load()'s, for Capture. */
+export type LoadedCapture = {readonly loadedCapture: unique symbol};
+
 export type CaptureAddon = {
 	readonly recordSize: number;
 	/** Whether the reading end of the pipe or socket on `fd` has gone (never for a file or terminal). */
 	readonly readerGone: (fd: number) => boolean;
 	/** The running kernel's drop reason names by value ("" for a value without one). */
 	readonly dropReasonNames?: () => string[];
+	/**
+	 * Loads the programs on a worker thread (the kernel's verifier is most of tcptop's start),
+	 * rejecting with a CaptureError as Capture would throw it; Capture attaches what it gives.
+	 */
+	readonly load?: (options: NativeCaptureOptions) => Promise<LoadedCapture>;
 	readonly Capture: new (
-		options: NativeCaptureOptions,
+		options: NativeCaptureOptions | LoadedCapture,
 		onBatch: BatchCallback,
 		onClose: () => void,
 	) => NativeCapture;
@@ -105,7 +120,7 @@ export function loadAddon(): CaptureAddon {
 	}
 
 	const require = createRequire(import.meta.url);
-	const root = fileURLToPath(new URL('../..', import.meta.url));
+	const root = packageRoot();
 	try {
 		addon = (require('node-gyp-build') as (directory: string) => unknown)(root) as CaptureAddon;
 	} catch (error) {
@@ -122,7 +137,7 @@ function addonProblem(error: NodeJS.ErrnoException, root: string): string {
 	}
 
 	if (/No native build was found/.test(error.message)) {
-		return existsSync(`${root}src`)
+		return existsSync(join(root, 'src'))
 			? 'the native addon is not built: run \'npm run build\' in tcptop\'s folder'
 			: `no native addon for ${process.platform}-${process.arch} in this installation: reinstall tcptop where its build can run (npm install -g says what it needs)`;
 	}

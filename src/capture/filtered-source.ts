@@ -31,6 +31,10 @@ export class FilteredSource implements TransitionSource {
 		this.#remotePorts = new Set(filter.remotePorts);
 	}
 
+	async prepare(): Promise<void> {
+		await this.#inner.prepare?.();
+	}
+
 	start(handlers: SourceHandlers): void {
 		this.#inner.start({
 			snapshot: handlers.snapshot && (pass => {

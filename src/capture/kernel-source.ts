@@ -1,5 +1,5 @@
 // Transitions from the kernel, through the native addon.
-import {loadAddon, PassKind, type CaptureAddon, type NativeCapture, type NativeCaptureOptions} from './addon.js';
+import {loadAddon, PassKind, type CaptureAddon, type LoadedCapture, type NativeCapture, type NativeCaptureOptions} from './addon.js';
 import {decodeBlock, decodePass, decodePassSteps, InStateClock, RECORD_SIZE} from './decode.js';
 import type {NetCounters, SourceHandlers, TransitionSource, Unfinished} from '../core/source.js';
 import {errnoName} from './errno.js';
@@ -107,6 +107,10 @@ export class KernelSource implements TransitionSource {
 	readonly #netCounters: () => NetCounters | undefined;
 	readonly #addon: CaptureAddon;
 	#capture: NativeCapture | undefined;
+	/** prepare()'s load, once asked for; then what it gave, or why it failed. */
+	#loading: Promise<void> | undefined;
+	#loaded: LoadedCapture | undefined;
+	#loadFailure: Error | undefined;
 	#closed: Promise<void> | undefined;
 	#passTimer: NodeJS.Timeout | undefined;
 	/** Counters passes since the last complete one (or the start-up snapshot). */
@@ -136,6 +140,24 @@ export class KernelSource implements TransitionSource {
 		this.#wallNow = wallNow;
 		this.#netCounters = netCounters;
 		this.#addon = addon;
+	}
+
+	/** Loads the programs on a worker thread, for start to attach (see TransitionSource.prepare). */
+	async prepare(): Promise<void> {
+		const {load} = this.#addon;
+		if (!load) {
+			return;
+		}
+
+		this.#loading ??= load(this.#options).then(loaded => {
+			this.#loaded = loaded;
+		}, (error: unknown) => {
+			this.#loadFailure = error as Error;
+		});
+		await this.#loading;
+		if (this.#loadFailure) {
+			throw this.#loadFailure;
+		}
 	}
 
 	/** Whether the owners of accepted connections are known (accept() is traced). */
@@ -268,7 +290,7 @@ export class KernelSource implements TransitionSource {
 			void queue.emptied().then(resolveClosed);
 		};
 
-		this.#capture = new this.#addon.Capture(this.#options, onBatch, onClose);
+		this.#capture = new this.#addon.Capture(this.#preparedSession(), onBatch, onClose);
 		this.#closed = closed;
 		if (handlers.snapshot) {
 			// Taken after the programs attached, so no change falls between the two: a socket
@@ -289,6 +311,21 @@ export class KernelSource implements TransitionSource {
 		if (handlers.pass && this.#passIntervalMs > 0) {
 			this.#schedulePass(this.#passIntervalMs);
 		}
+	}
+
+	/** What start attaches: prepare()'s loaded session, or, without one, the options to load with. */
+	#preparedSession(): NativeCaptureOptions | LoadedCapture {
+		if (this.#loadFailure) {
+			throw this.#loadFailure;
+		}
+
+		if (this.#loading && !this.#loaded) {
+			throw new Error('this source is still being prepared: start it once prepare() has resolved');
+		}
+
+		const loaded = this.#loaded;
+		this.#loaded = undefined;
+		return loaded ?? this.#options;
 	}
 
 	/**

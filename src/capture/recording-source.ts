@@ -36,7 +36,10 @@ export class RecordingSource implements TransitionSource {
 	/** Socket identities as this recording writes them: never a kernel address's bits. */
 	readonly #hide: SockMap;
 	#fd: number | undefined;
+	/** Whether this source made the file it opened (removed again if the capture cannot start). */
+	#created = false;
 	#failed = false;
+	#started = false;
 	/** Lines delivered while the inner source starts, written once it has. */
 	#pending: unknown[] | undefined;
 
@@ -47,19 +50,42 @@ export class RecordingSource implements TransitionSource {
 		this.#hide = options.sockMap ?? sockPermutation();
 	}
 
-	start(handlers: SourceHandlers): void {
+	/** Opens the file (see #open), then prepares the inner source; if that fails, the file is left as found. */
+	async prepare(): Promise<void> {
+		this.#open();
+		try {
+			await this.#inner.prepare?.();
+		} catch (error) {
+			this.#abandon(this.#created);
+			throw error;
+		}
+	}
+
+	/**
+	 * Opened before the inner source is prepared or started, so a file that cannot be written
+	 * costs no capture, but neither emptied nor written yet: that waits for the capture to have
+	 * started. A reader waiting on a named pipe sees its end either way.
+	 */
+	#open(): void {
 		if (this.#fd !== undefined) {
-			throw new Error('this source is already started');
+			return;
 		}
 
-		// Opened before the inner source starts, so a file that cannot be written costs no capture,
-		// but neither emptied nor written yet: that waits for the capture to have started.
-		let created: boolean;
 		try {
-			({fd: this.#fd, created} = openUntouched(this.#path));
+			({fd: this.#fd, created: this.#created} = openUntouched(this.#path));
 		} catch (error) {
 			throw new Error(`cannot write the recording ${sanitize(this.#path)}: ${systemReason(error)}`, {cause: error});
 		}
+	}
+
+	start(handlers: SourceHandlers): void {
+		if (this.#started) {
+			throw new Error('this source is already started');
+		}
+
+		this.#started = true;
+		this.#open();
+		const created = this.#created;
 
 		const monoStartMs = this.#now();
 		const header: RecordingHeader = {
@@ -113,8 +139,8 @@ export class RecordingSource implements TransitionSource {
 		this.#pending = undefined;
 		try {
 			// An earlier recording is replaced only now. A pipe or a device has nothing to empty.
-			if (fstatSync(this.#fd).isFile()) {
-				ftruncateSync(this.#fd, 0);
+			if (fstatSync(this.#fd!).isFile()) {
+				ftruncateSync(this.#fd!, 0);
 			}
 		} catch (error) {
 			this.#failed = true;
@@ -142,7 +168,10 @@ export class RecordingSource implements TransitionSource {
 
 	async stop(): Promise<void> {
 		await this.#inner.stop();
-		if (this.#fd !== undefined) {
+		if (this.#fd !== undefined && !this.#started) {
+			// Prepared, never started (stopped meanwhile): nothing was captured.
+			this.#abandon(this.#created);
+		} else if (this.#fd !== undefined) {
 			this.#write([{type: 'end', at: this.#now()}], () => {});
 			closeSync(this.#fd);
 			this.#fd = undefined;

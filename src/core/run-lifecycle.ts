@@ -17,9 +17,9 @@ export type Teardown = () => void | Promise<void>;
 /**
  * Runs `body` (which starts the source and what shows it, and returns its teardown) until
  * `stop` is called; resolves once the teardown has run and the source has stopped, or rejects
- * with the first error passed to stop. The stop signals are taken over before the body runs, so
- * none can kill tcptop mid-start; a signal is a stop without an error. If the body throws, the
- * source is still stopped and the error is the run's.
+ * with the first error passed to stop. The stop signals are taken over before the source is
+ * prepared and the body runs, so none can kill tcptop mid-start; a signal is a stop without an
+ * error. If preparing or the body throws, the source is still stopped and the error is the run's.
  */
 export async function runLifecycle(source: TransitionSource, body: (stop: Stop) => Teardown | Promise<Teardown>): Promise<void> {
 	let failure: Error | undefined;
@@ -27,8 +27,10 @@ export async function runLifecycle(source: TransitionSource, body: (stop: Stop) 
 	const stopped = new Promise<void>(resolve => {
 		end = resolve;
 	});
+	let stopping = false;
 	const stop: Stop = error => {
 		failure ??= error;
+		stopping = true;
 		end();
 	};
 
@@ -42,7 +44,12 @@ export async function runLifecycle(source: TransitionSource, body: (stop: Stop) 
 
 	let teardown: Teardown | undefined;
 	try {
-		teardown = await body(stop);
+		await source.prepare?.();
+		// A signal while the source was being prepared: nothing is started.
+		if (!stopping) {
+			teardown = await body(stop);
+		}
+
 		await stopped;
 	} finally {
 		try {

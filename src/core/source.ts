@@ -111,6 +111,13 @@ export type SourceHandlers = {
 };
 
 export type TransitionSource = {
+	/**
+	 * Sets up, ahead of start, what starting needs and takes long (the kernel verifying the
+	 * programs, on a worker thread while the JS thread goes on); start waits for it, and
+	 * runLifecycle awaits it first. Called early, its failure may be caught and left there:
+	 * later calls, and start, fail with it again.
+	 */
+	prepare?(): Promise<void>;
 	/** Throws if the source cannot start (e.g. a CaptureError from the kernel side). */
 	start(handlers: SourceHandlers): void;
 	/** Resolves once every batch taken before the stop has been handed to `batch`. */

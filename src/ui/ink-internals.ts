@@ -18,8 +18,8 @@
 // its own unbounded cache (the heap grows while the view runs), keys from the stdin stream's
 // `data` events (split by tcptop as Ink splits them), its standard rendering (whole frames).
 import {EventEmitter} from 'node:events';
-import {readFileSync} from 'node:fs';
 import type {StdinProps} from 'ink';
+import {inkPackageVersion, inkPrivateModule} from './ink-modules.js';
 
 /** The Ink release the workarounds were written and checked against. */
 export const inkVersion = '6.8.0';
@@ -158,21 +158,14 @@ export function inkInputEvents(context: StdinProps): EventEmitter | undefined {
 }
 
 async function lookForInternals(): Promise<InkInternals> {
-	const entry = import.meta.resolve('ink');
-	let version: string | undefined;
-	try {
-		({version} = JSON.parse(readFileSync(new URL('../package.json', entry), 'utf8')) as {version?: string});
-	} catch {
-		version = undefined;
-	}
-
+	const version = inkPackageVersion();
 	if (version !== inkVersion) {
 		return {version, workarounds: decideWorkarounds({version, missing: {}}), output: undefined, textCache: undefined};
 	}
 
 	const missing: Partial<Record<WorkaroundName, string>> = {};
-	const output = await attempt(missing, 'fastOutput', async () => probeOutput((await import(new URL('output.js', entry).href) as {default: unknown}).default));
-	const textCache = await attempt(missing, 'textCache', async () => findTextCache((await import(new URL('measure-text.js', entry).href) as {default: unknown}).default));
+	const output = await attempt(missing, 'fastOutput', async () => probeOutput((await inkPrivateModule('output.js')).default));
+	const textCache = await attempt(missing, 'textCache', async () => findTextCache((await inkPrivateModule('measure-text.js')).default));
 	const rendered = await attempt(missing, 'frameWriter', probeRender);
 	if (rendered) {
 		if (rendered.frames !== undefined) {
@@ -277,7 +270,8 @@ function findTextCache(measureText: unknown): Map<unknown, unknown> | string {
  * Each is undefined when as expected, else what differed.
  */
 async function probeRender(): Promise<{frames: string | undefined; input: string | undefined}> {
-	const [{createElement}, {render, Text, useStdin}] = await Promise.all([import('react'), import('ink')]);
+	// React is CommonJS: its exports are the default export's, bundled or not.
+	const [{default: {createElement}}, {render, Text, useStdin}] = await Promise.all([import('react'), import('ink')]);
 	const frame = 'tcptop probe';
 	const writes: string[] = [];
 	const stdout = Object.assign(new EventEmitter(), {

@@ -1,0 +1,54 @@
+// Builds dist/: tcptop and the packages it runs on (Ink, React, lru-cache, ...) bundled by
+// esbuild into the command line, dist/cli.js, and the chunks it loads only when a mode needs
+// them (the live view, metrics, replay): a start reads and compiles a few files, not the six
+// hundred Ink alone spreads over in node_modules. Left out, and so loaded from node_modules:
+// node-gyp-build (it finds the native addon at run time), prom-client (--metrics only) and
+// react-devtools-core (Ink loads it only in its development mode).
+//
+// Ink's internals gate (src/ui/ink-internals.ts) needs two of Ink's private modules and its
+// version: src/ui/ink-modules.ts finds them in node_modules; here it is replaced by a module that
+// imports those files statically, so that they are the modules of the Ink in the bundle.
+import {readFileSync, rmSync} from 'node:fs';
+import {dirname, join} from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {build} from 'esbuild';
+
+const inkBuild = dirname(fileURLToPath(import.meta.resolve('ink')));
+const inkVersion = JSON.parse(readFileSync(join(inkBuild, '..', 'package.json'), 'utf8')).version;
+
+const bundledInk = {
+	name: 'bundled-ink',
+	setup(bundle) {
+		bundle.onLoad({filter: /[/\\]src[/\\]ui[/\\]ink-modules\.ts$/}, () => ({
+			loader: 'js',
+			resolveDir: inkBuild,
+			contents: `
+import * as output from ${JSON.stringify(join(inkBuild, 'output.js'))};
+import * as measureText from ${JSON.stringify(join(inkBuild, 'measure-text.js'))};
+export function inkPackageVersion() {
+	return ${JSON.stringify(inkVersion)};
+}
+export async function inkPrivateModule(file) {
+	return file === 'output.js' ? output : measureText;
+}
+`,
+		}));
+	},
+};
+
+rmSync('dist', {recursive: true, force: true});
+await build({
+	entryPoints: ['src/cli.ts'],
+	outdir: 'dist',
+	bundle: true,
+	splitting: true,
+	format: 'esm',
+	platform: 'node',
+	target: 'node20',
+	external: ['node-gyp-build', 'prom-client', 'react-devtools-core'],
+	chunkNames: 'chunks/[name]-[hash]',
+	// Bundled CommonJS (React) calls require for Node's own modules.
+	banner: {js: 'import {createRequire as tcptopCreateRequire} from \'node:module\'; const require = tcptopCreateRequire(import.meta.url);'},
+	plugins: [bundledInk],
+	logLevel: 'warning',
+});
