@@ -50,5 +50,10 @@ await build({
 	// Bundled CommonJS (React) calls require for Node's own modules.
 	banner: {js: 'import {createRequire as tcptopCreateRequire} from \'node:module\'; const require = tcptopCreateRequire(import.meta.url);'},
 	plugins: [bundledInk],
+	// React's production build only (the view sets NODE_ENV so when run from the sources), and
+	// minified: half the code to read and compile at start (the view's chunk 1.5 MB -> 0.35 MB).
+	define: {'process.env.NODE_ENV': '"production"'},
+	logOverride: {'assign-to-define': 'silent'},
+	minify: true,
 	logLevel: 'warning',
 });

@@ -2,6 +2,7 @@ import test from 'ava';
 import {formatIPv6} from '../src/capture/address.js';
 import type {Transition} from '../src/core/transition.js';
 import {TcpState} from '../src/core/transition.js';
+import {formatCount} from '../src/core/format.js';
 import {jsonLine, sanitize} from '../src/core/sanitize.js';
 import {TextLayout, transitionJson} from '../src/output/trace-format.js';
 
@@ -95,4 +96,15 @@ test('the JSON form names states and keeps ms a number or null', t => {
 		netns: 4_026_531_840,
 	});
 	t.is(transitionJson({...sample, ms: null}).ms, null);
+});
+
+test('counts are grouped by thousands as en-US writes them', t => {
+	const values = [0, 7, 999, 1000, 1234.5, 99_999, 100_000, 1_234_567, 65_536, -1, -1000, -1_234_567.4, 0.4, 2 ** 40];
+	for (let power = 0; power < 16; power++) {
+		values.push(10 ** power - 1, 10 ** power, 10 ** power + 1);
+	}
+
+	for (const value of values) {
+		t.is(formatCount(value), Math.round(value).toLocaleString('en-US'), String(value));
+	}
 });

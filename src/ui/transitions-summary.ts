@@ -2,6 +2,7 @@
 // lost events; and where the source reads the namespace's counters, retransmits and listen
 // drops), then every OLD -> NEW edge seen, each with its count since start, its rate
 // over the last 1, 10 and 60 seconds and its per-second counts over the last minute.
+import {formatCount} from '../core/format.js';
 import {TcpState} from '../core/transition.js';
 import {displayStateName} from '../core/tcp-states.js';
 import {RateSeries, type TransitionRates} from '../model/transition-rates.js';
@@ -151,5 +152,5 @@ export function formatEdgeRate(perSecond: number): string {
 		return perSecond.toFixed(2);
 	}
 
-	return perSecond < 10 ? perSecond.toFixed(1) : Math.round(perSecond).toLocaleString('en-US');
+	return perSecond < 10 ? perSecond.toFixed(1) : formatCount(perSecond);
 }
