@@ -23,7 +23,7 @@
 // bench/loadgen.c -o /tmp/tcptop-loadgen).
 //
 //   node --import=tsx bench/soak.ts [--seconds 120] [--variant single/graceful]... [--mode view|batch|metrics]... [--hold N] [--idle-only] [--baseline DIR]
-import {execFileSync, spawn, type ChildProcess} from 'node:child_process';
+import {execFileSync, spawn} from 'node:child_process';
 import {once} from 'node:events';
 import {closeSync, createReadStream, mkdtempSync, openSync, readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
@@ -34,6 +34,7 @@ import {setTimeout as delay} from 'node:timers/promises';
 import {fileURLToPath} from 'node:url';
 import {parseArgs} from 'node:util';
 import {terminal, type Terminal} from '../test/helpers/tmux.js';
+import {holdSockets, median} from './held-sockets.js';
 
 const {values} = parseArgs({
 	options: {
@@ -287,17 +288,6 @@ async function metricsSoak(name: string, tree: string, variant: string): Promise
 	}
 }
 
-/** Holds `sockets` established loopback sockets; returns the holders. */
-async function hold(sockets: number): Promise<ChildProcess[]> {
-	const holders: ChildProcess[] = [];
-	for (let left = sockets / 2; left > 0; left -= 8000) {
-		const child = spawn('bash', ['-c', `ulimit -n 20000 && exec ${process.execPath} --import=tsx ${here}bench/hold-connections.ts ${Math.min(8000, left)}`], {stdio: ['ignore', 'pipe', 'inherit']});
-		holders.push(child);
-	}
-
-	await Promise.all(holders.map(async child => once(createInterface({input: child.stdout!}), 'line')));
-	return holders;
-}
 
 /** Runs a command under /usr/bin/time: wall seconds and peak memory (MiB). */
 async function measureOnce(command: string[]): Promise<{seconds: number; mib: number}> {
@@ -311,10 +301,6 @@ async function measureOnce(command: string[]): Promise<{seconds: number; mib: nu
 	return {seconds: Number(wall), mib: Number(kib) / 1024};
 }
 
-function median(list: number[]): number {
-	const sorted = [...list].sort((a, b) => a - b);
-	return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 /**
  * How long the idle view is measured. At 100,000 sockets a complete socket walk (every
@@ -358,7 +344,7 @@ async function batchAgainstSs(name: string, tree: string): Promise<void> {
 	console.log(`${name.padEnd(10)} -b -n 1 --json: ${median(ours.map(r => r.seconds)).toFixed(2)} s, ${Math.round(median(ours.map(r => r.mib)))} MiB; ss -tan ${median(ss.map(r => r.seconds)).toFixed(2)} s, ${Math.round(median(ss.map(r => r.mib)))} MiB; ratio ${median(ratios).toFixed(1)} (${ratios.map(r => r.toFixed(1)).join(', ')})`);
 }
 
-const holders = Number(values.hold) > 0 ? await hold(Number(values.hold)) : [];
+const holders = Number(values.hold) > 0 ? await holdSockets(Number(values.hold)) : [];
 try {
 	if (holders.length > 0) {
 		const sockets = execFileSync('ss', ['-tanH', 'state', 'established'], {encoding: 'utf8', maxBuffer: 1 << 30}).split('\n').length - 1;
