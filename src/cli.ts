@@ -17,7 +17,8 @@ import {packageRoot} from './core/package-root.js';
 import {withRecording} from './capture/recording-source.js';
 import {ReplaySource} from './capture/replay-source.js';
 import type {TransitionSource} from './core/source.js';
-import {columnNamed, columns, type Column} from './model/columns.js';
+import {columns} from './model/columns.js';
+import {sortOrderNamed, troubleOrder, type SortOrder} from './model/sort-orders.js';
 import {ConnectionTable} from './model/connection-table.js';
 import {compileFilter, type Filter} from './model/filter.js';
 import {runBatch} from './output/batch.js';
@@ -42,9 +43,10 @@ Commands:
 
 Options for the live view and batch mode:
   -d, --delay SECS   refresh interval (default 1)
-  --sort COLUMN      sort by pid, command, container, local, remote, state, age,
-                     in-state, tx, rx, rtt, retrans, retr (retransmits per second)
-                     or queue (default in-state)
+  --sort ORDER       trouble (the default: stuck, failing, dropping and retransmitting
+                     connections first, then the busiest, TIME-WAIT and closed last),
+                     or a column: pid, command, container, local, remote, state, age,
+                     in-state, tx, rx, rtt, retrans, retr (retransmits per second), queue
   --filter EXPR      show only connections matching EXPR (ss syntax, e.g.
                      'state close-wait and dport = :5432')
   --no-color         no colours (also when NO_COLOR is set)
@@ -198,18 +200,18 @@ function parseTransport(text: string | undefined): Transport {
 	throw new UsageError(`--transport: '${text}' is not ringbuf or perf`);
 }
 
-/** A column by its key or title, in any case and without punctuation: "in-state", "TX/s". */
-function parseSortColumn(text: string | undefined): Column | undefined {
+/** "trouble", or a column by its key or title, in any case and without punctuation: "in-state", "TX/s". */
+function parseSortOrder(text: string | undefined): SortOrder | undefined {
 	if (text === undefined) {
 		return undefined;
 	}
 
-	const column = columnNamed(text);
-	if (!column) {
-		throw new UsageError(`--sort: '${text}' is not a column (${columns.map(column => column.title.toLowerCase()).join(', ')})`);
+	const order = sortOrderNamed(text);
+	if (!order) {
+		throw new UsageError(`--sort: '${text}' is not trouble or a column (${columns.map(column => column.title.toLowerCase()).join(', ')})`);
 	}
 
-	return column;
+	return order;
 }
 
 /** The filter, from --filter or the words after the options (as one expression); not both. */
@@ -333,7 +335,7 @@ function tableCaptureFilter(values: OptionValues): CaptureFilter {
 
 type Viewing = {
 	readonly delaySeconds: number;
-	readonly sortColumn: Column | undefined;
+	readonly sortOrder: SortOrder | undefined;
 	readonly filter: Filter | undefined;
 	readonly table: ConnectionTable;
 };
@@ -341,7 +343,7 @@ type Viewing = {
 /** The options the live view and batch mode share. */
 function parseViewing(values: OptionValues, words: readonly string[]): Viewing {
 	const delaySeconds = parseSeconds('delay', values.delay) ?? 1;
-	const sortColumn = parseSortColumn(values.sort);
+	const sortOrder = parseSortOrder(values.sort);
 	const filter = parseFilter(values.filter, words);
 	const maxConnections = parsePositiveNumber('max-conns', values['max-conns'], true);
 	// A replay keeps the default: the recorded host's setting is not in the recording.
@@ -349,7 +351,7 @@ function parseViewing(values: OptionValues, words: readonly string[]): Viewing {
 	// A replay's processes and sockets are another host's: their control groups are not known here.
 	const live = values.replay === undefined;
 	const cgroups = {cgroupOf: live ? processCgroups() : undefined, cgroupOfId: live ? cgroupPaths() : undefined};
-	return {delaySeconds, sortColumn, filter, table: new ConnectionTable({maxConnections, finTimeoutMs, ...cgroups})};
+	return {delaySeconds, sortOrder, filter, table: new ConnectionTable({maxConnections, finTimeoutMs, ...cgroups})};
 }
 
 /** How long this host keeps an orphaned FIN_WAIT2 (net.ipv4.tcp_fin_timeout); undefined if unreadable. */
@@ -363,7 +365,7 @@ function hostFinTimeoutMs(): number | undefined {
 }
 
 async function runInteractive(values: OptionValues, viewing: Viewing, startMetrics: () => Promise<unknown>): Promise<number> {
-	const {delaySeconds, sortColumn, filter, table} = viewing;
+	const {delaySeconds, sortOrder, filter, table} = viewing;
 	// A replay's warnings show in the view, and on stderr once the terminal is given back.
 	const warnings: string[] = [];
 	const source = tableSource(values, viewing, message => warnings.push(message));
@@ -392,7 +394,7 @@ async function runInteractive(values: OptionValues, viewing: Viewing, startMetri
 	try {
 		await runView(source, table, {
 			delaySeconds,
-			initialView: initialViewState({sortKey: sortColumn?.key ?? 'inState', filter}),
+			initialView: initialViewState({sortKey: (sortOrder ?? troubleOrder).key, filter}),
 			color: !values['no-color'] && !noColorEnv,
 			origin: source instanceof ReplaySource ? replayViewOrigin(source, warnings) : undefined,
 		});
@@ -406,9 +408,9 @@ async function runInteractive(values: OptionValues, viewing: Viewing, startMetri
 }
 
 async function runBatchMode(values: OptionValues, viewing: Viewing, startMetrics: () => Promise<unknown>): Promise<number> {
-	const {delaySeconds, sortColumn, filter, table} = viewing;
+	const {delaySeconds, sortOrder, filter, table} = viewing;
 	const iterations = parsePositiveNumber('iterations', values.iterations, true);
-	const column = sortColumn ?? columns.find(column => column.key === 'inState')!;
+	const order = sortOrder ?? troubleOrder;
 	// One print is one walk of the sockets, printed at once: nothing a tracepoint would see
 	// could reach it.
 	const source = tableSource(values, viewing, warnOnStderr, {passesOnly: iterations === 1});
@@ -419,8 +421,8 @@ async function runBatchMode(values: OptionValues, viewing: Viewing, startMetrics
 		format: values.json ? 'json' : 'text',
 		iterations,
 		delaySeconds,
-		column,
-		descending: column.descendingByDefault,
+		order,
+		descending: order.descendingByDefault,
 		filter,
 		width: outputWidth(),
 		readerGone: source instanceof ReplaySource ? undefined : () => readerGone(1),

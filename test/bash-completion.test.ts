@@ -7,7 +7,7 @@ import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {fileURLToPath} from 'node:url';
 import test from 'ava';
-import {columns, columnNamed} from '../src/model/columns.js';
+import {sortOrderNamed, sortOrders} from '../src/model/sort-orders.js';
 import {compileFilter} from '../src/model/filter.js';
 import {stateWords} from '../src/core/tcp-states.js';
 import {cliOptions} from './helpers/cli-options.js';
@@ -76,10 +76,10 @@ test('a dash offers every option src/cli.ts accepts, long and short, and nothing
 	t.deepEqual(sorted(complete('tcptop --')), sorted(options.map(option => option.long)));
 });
 
-test('--sort offers one name for each column, each a name --sort takes', t => {
+test('--sort offers one name for each order, each a name --sort takes', t => {
 	const names = complete('tcptop --sort ');
-	t.deepEqual(sorted(names.map(name => columnNamed(name)?.key ?? `(${name} is no column)`)), sorted(columns.map(column => column.key)));
-	t.is(names.length, columns.length, 'one name for each column');
+	t.deepEqual(sorted(names.map(name => sortOrderNamed(name)?.key ?? `(${name} is no order)`)), sorted(sortOrders.map(order => order.key)));
+	t.is(names.length, sortOrders.length, 'one name for each order');
 	t.deepEqual(complete('tcptop -b --sort in'), ['in-state']);
 });
 

@@ -104,7 +104,7 @@ kernelTest('-b -n 1 text: the header and a row per connection, in the view\'s co
 	t.regex(lines[0]!, /^tcptop - \d\d:\d\d:\d\d - .* - Linux .* - up \S+ - every 1s$/);
 	t.regex(lines[1]!, /ESTAB [\d,]+ · .*CLOSE-WAIT [\d,]+/);
 	t.regex(lines[2]!, /^tracked [\d,]+ · new .* · lost \d+ · evicted \d+$/);
-	t.is(lines[4], `Sort: IN STATE ▼ · Filter: ${filter} · 15 of ${/tracked ([\d,]+)/.exec(lines[2]!)![1]} shown`);
+	t.is(lines[4], `Sort: TROUBLE ▼ · Filter: ${filter} · 15 of ${/tracked ([\d,]+)/.exec(lines[2]!)![1]} shown`);
 	// CONTAINER only where a row's owner has one (a host running its processes in systemd units).
 	t.regex(lines[5]!, /^\s+PID COMMAND\s+(?:CONTAINER\s+)?LOCAL\s+REMOTE\s+STATE\s+AGE\s+IN STATE\s+TX\/s\s+RX\/s\s+RTT\s+RETRANS\s+RETR\/s(?:\s+QUEUE)?$/);
 	const rows = lines.slice(6).filter(line => line !== '');
@@ -195,7 +195,7 @@ testUsageErrors([
 	[['-b', '-n', 'many'], /--iterations: 'many' is not a positive integer/],
 	[['-b', '-d', '0'], /--delay: '0' is not a positive number/],
 	[['-b', '-d', 'soon'], /--delay: 'soon' is not a positive number/],
-	[['-b', '--sort', 'colour'], /--sort: 'colour' is not a column/],
+	[['-b', '--sort', 'colour'], /--sort: 'colour' is not trouble or a column/],
 	[['-b', 'state', 'bogus'], /filter: .*bogus.* \(at character 7\)/],
 	[['-b', '--filter', 'state established', 'sport', '=', ':80'], /--filter or as arguments, not both/],
 	[['-n', '2'], /-n needs -b/],

@@ -68,7 +68,7 @@ function setUp(sockets: readonly ExistingSocket[]) {
 	});
 	const counter = new IntervalCounter(table.rates, 0);
 	const frame = (nowMs: number, filter?: Filter) => takeFrame(table, counter, {
-		column: inState, descending: true, filter, nowMs, startedAtMs: 0, wallMs: 1_700_000_000_000 + nowMs,
+		order: inState, descending: true, filter, nowMs, startedAtMs: 0, wallMs: 1_700_000_000_000 + nowMs,
 	});
 	return {source, table, frame};
 }
@@ -146,7 +146,7 @@ test('the filter picks the connections; the header figures stay the host\'s', t 
 	t.deepEqual(document.states, {ESTABLISHED: 1, CLOSE_WAIT: 1, LISTEN: 1});
 });
 
-const text: TextOptions = {host: 'db-7', kernel: '6.18.0', delaySeconds: 1, column: inState, descending: true, filter: undefined, width: undefined};
+const text: TextOptions = {host: 'db-7', kernel: '6.18.0', delaySeconds: 1, order: inState, descending: true, filter: undefined, width: undefined};
 
 test('text: header lines, then every column as wide as its widest cell', t => {
 	const long = 'fd00:1234:5678:9abc:def0:1234:5678:9abc';

@@ -6,6 +6,7 @@ import {readFileSync} from 'node:fs';
 import {fileURLToPath} from 'node:url';
 import test from 'ava';
 import {columns, columnNamed} from '../src/model/columns.js';
+import {sortOrderNamed, troubleOrder} from '../src/model/sort-orders.js';
 import {stateWords} from '../src/core/tcp-states.js';
 import {cliOptions} from './helpers/cli-options.js';
 
@@ -71,9 +72,10 @@ test('the page names every option src/cli.ts accepts, long and short', t => {
 	}
 });
 
-test('the page\'s --sort names every column, each a name --sort takes', t => {
+test('the page\'s --sort names the default order and every column, each a name --sort takes', t => {
 	const shown = text().replaceAll(/\s+/g, ' ');
-	const list = /--sort COLUMN: Sort the connections by COLUMN: (.*?)\. /.exec(shown)?.[1];
+	const [, order, list] = /--sort ORDER: Sort the connections in ORDER: (\w+), the default, or by a column: (.*?)\. /.exec(shown) ?? [];
+	t.is(sortOrderNamed(order ?? ''), troubleOrder, 'the default order first');
 	t.truthy(list, 'the --sort entry lists the columns');
 	const names = list!.replaceAll(/\([^)]*\)/g, '').split(/,|\bor\b/).map(name => name.trim()).filter(name => name !== '');
 	const named = names.map(name => columnNamed(name)?.key ?? `(${name} is no column)`);

@@ -122,19 +122,19 @@ test('selectRows sorts by any column in both directions and returns only the top
 	}
 
 	const pid = columnByKey('pid')!;
-	const pidsOf = (descending: boolean, limit: number) => selectRows(table, {column: pid, descending, limit}).rows.map(row => row.pid);
+	const pidsOf = (descending: boolean, limit: number) => selectRows(table, {order: pid, descending, limit, nowMs: 0}).rows.map(row => row.pid);
 	t.deepEqual(pidsOf(false, 3), [100, 200, 300]);
 	t.deepEqual(pidsOf(true, 3), [500, 400, 300]);
 	t.deepEqual(pidsOf(true, 50), [500, 400, 300, 200, 100]);
 
 	const age = columnByKey('age')!;
-	t.deepEqual(selectRows(table, {column: age, descending: age.descendingByDefault, limit: 2}).rows.map(row => row.lport), [1000, 1001], 'oldest first');
+	t.deepEqual(selectRows(table, {order: age, descending: age.descendingByDefault, limit: 2, nowMs: 0}).rows.map(row => row.lport), [1000, 1001], 'oldest first');
 	const local = columnByKey('local')!;
-	t.deepEqual(selectRows(table, {column: local, descending: true, limit: 2}).rows.map(row => row.lport), [1004, 1003]);
+	t.deepEqual(selectRows(table, {order: local, descending: true, limit: 2, nowMs: 0}).rows.map(row => row.lport), [1004, 1003]);
 
 	const filter = compileFilter('pid >= 300');
 	t.true(filter.ok);
-	const filtered = selectRows(table, {column: pid, descending: false, limit: 2, filter: filter.ok ? filter.filter : undefined});
+	const filtered = selectRows(table, {order: pid, descending: false, limit: 2, filter: filter.ok ? filter.filter : undefined, nowMs: 0});
 	t.deepEqual(filtered.rows.map(row => row.pid), [300, 400]);
 	t.is(filtered.matched, 3);
 });
@@ -156,7 +156,7 @@ test('every column sorts a table both ways consistently with its compare', t => 
 	table.forEach(connection => slots.push(connection.slot));
 	for (const column of columns) {
 		for (const descending of [false, true]) {
-			const {rows} = selectRows(table, {column, descending, limit: 10});
+			const {rows} = selectRows(table, {order: column, descending, limit: 10, nowMs: 0});
 			const sign = descending ? -1 : 1;
 			const fullSort = [...slots].sort((x, y) => (sign * column.compare(table.view(x), table.view(y))) || x - y);
 			t.deepEqual(rows.map(row => row.slot), fullSort.slice(0, 10), `${column.key}: the same rows as a full sort`);
@@ -283,7 +283,7 @@ test('LOCAL and REMOTE orders follow a slot given to another connection', t => {
 	const table = new ConnectionTable({lingerMs: 0});
 	const local = columnByKey('local')!;
 	const remote = columnByKey('remote')!;
-	const order = (column = local) => selectRows(table, {column, descending: false, limit: 10}).rows.map(row => `${row.laddr}>${row.raddr}`);
+	const order = (column = local) => selectRows(table, {order: column, descending: false, limit: 10, nowMs: 0}).rows.map(row => `${row.laddr}>${row.raddr}`);
 	established(table, {lport: 1, laddr: '10.0.0.5', raddr: '10.0.0.1'});
 	established(table, {lport: 2, laddr: '10.0.0.9', raddr: '10.0.0.2'});
 	t.deepEqual(order(), ['10.0.0.5>10.0.0.1', '10.0.0.9>10.0.0.2']);

@@ -58,7 +58,7 @@ test('tcptop --replay in tmux: the recording\'s host and times, "Replay ended" u
 	const frame = await until('the end of the replay', () => (screen().includes('Replay ended') ? screen() : undefined));
 	const lines = frame.split('\n');
 	t.regex(lines[0]!, new RegExp(`^tcptop - ${hostname()} - Linux \\S+ - up 1m05s`), 'the recording\'s uptime: 65 s');
-	t.regex(lines[3]!, /^Replay ended, q quits · Sort: IN STATE ▼ {2}3 of 3 shown/);
+	t.regex(lines[3]!, /^Replay ended, q quits · Sort: TROUBLE ▼ {2}3 of 3 shown/);
 	const row = (text: string) => lines.find(line => line.includes(text)) ?? '';
 	t.regex(row(':41234'), /4242 psql\s+127\.0\.0\.1:41234\s+127\.0\.0\.1:5432\s+ESTAB\s+1m04s\s+1m04s/);
 	t.regex(row(':41999'), /postgres\s+127\.0\.0\.1:5432\s+127\.0\.0\.1:41999\s+CLOSE-WAIT\s+1m00s\s+1m00s/);

@@ -21,7 +21,7 @@ const usageErrors: Array<[string[], RegExp]> = [
 	[['dport', '=', ':5432', 'and'], /filter: .* \(at character 18\)/],
 	[['-d', '0'], /--delay: '0' is not a positive number/],
 	[['--delay', 'soon'], /--delay: 'soon' is not a positive number/],
-	[['--sort', 'colour'], /--sort: 'colour' is not a column \(pid, command, container, local, remote, state, age, in state, tx\/s/],
+	[['--sort', 'colour'], /--sort: 'colour' is not trouble or a column \(pid, command, container, local, remote, state, age, in state, tx\/s/],
 	[['--filter', 'state bogus'], /--filter: .*bogus.* \(at character 7\)/],
 	[['--max-conns', '1.5'], /--max-conns: '1.5' is not a positive integer/],
 	[['--transport', 'carrier-pigeon'], /--transport: 'carrier-pigeon' is not ringbuf or perf/],

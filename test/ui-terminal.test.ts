@@ -68,7 +68,7 @@ kernelTest('tcptop in tmux: draws despite CI=true, sorts and filters by key, esc
 		`env CI=true CONTINUOUS_INTEGRATION=1 ${process.execPath} ${tcptop} --delay 0.2; echo "tcptop exited with $?"`);
 	tmux('send-keys', '-t', session, 'Enter');
 	const shell = tmux('display-message', '-p', '-t', session, '#{pane_pid}').trim();
-	await until('the first frame', () => (screen().includes('Sort: IN STATE') ? true : undefined));
+	await until('the first frame', () => (screen().includes('Sort: TROUBLE') ? true : undefined));
 	const pid = Number(readFileSync(`/proc/${shell}/task/${shell}/children`, 'utf8').trim());
 	t.true(pid > 0, 'tcptop runs as the shell\'s child');
 	const links = await until('the programs to attach', () => {

@@ -69,6 +69,19 @@ test('trouble states and lost events are coloured; closed rows dimmed; stuck row
 	t.regex(frame, /\u001B\[33m[^\n]*curl/, 'the stuck CLOSE_WAIT stands out');
 });
 
+test('trouble first (the command line\'s default): a stuck CLOSE_WAIT rises to the top as it becomes stuck; no column is marked', async t => {
+	const view = await ready(t, {sortKey: 'trouble'});
+	t.regex(plain(view.frame()), /Sort: TROUBLE ▼ {2}3 of 3 shown/);
+	const titles = plain(view.frame()).split('\n').find(line => /PID\s+COMMAND/.test(line)) ?? '';
+	t.notRegex(titles, /[▼▲]/, 'no column title marked');
+	// Open and idle: longest in their state first (the CLOSE_WAIT, 5 s, last).
+	t.deepEqual(commands(view.frame()), ['postgres', 'redis-cli', 'curl']);
+	// 30 s later the CLOSE_WAIT has lasted 35 s: stuck, first.
+	view.clock.now += 30_000;
+	view.source.push([]);
+	t.deepEqual(commands(await view.until(frame => commands(frame)[0] === 'curl')), ['curl', 'postgres', 'redis-cli']);
+});
+
 test('quick sorts P S A and invert, with the sorted column marked in the title bar', async t => {
 	const view = await ready(t);
 	t.deepEqual(commands(view.frame()), ['postgres', 'redis-cli', 'curl'], 'longest in state first');

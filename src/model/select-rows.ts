@@ -1,14 +1,16 @@
-// The rows a frame shows: filter, then the first k by a column, through one code path for
-// every column.
-import type {Column} from './columns.js';
+// The rows a frame shows: filter, then the first k in an order (a column's, or trouble first),
+// through one code path for every order.
 import type {Connection} from './connection.js';
 import type {ConnectionTable} from './connection-table.js';
 import type {Filter} from './filter.js';
+import type {OrderMoment, SortOrder} from './sort-orders.js';
 import {TopK} from './top-k.js';
 
 export type RowSelection = {
-	readonly column: Column;
+	readonly order: SortOrder;
 	readonly descending: boolean;
+	/** The frame's time, for the orders that read it. */
+	readonly nowMs: number;
 	/** How many rows to return. */
 	readonly limit: number;
 	readonly filter?: Filter;
@@ -20,18 +22,19 @@ const sampleStride = 64;
 /** Order keys by slot, kept from frame to frame (a million connections: 8 MB not made again). */
 let keys = new Float64Array(0);
 
-/** The first `limit` matching connections in column order; ties keep storage order. */
+/** The first `limit` matching connections in the order; ties keep storage order. */
 export function selectRows(table: ConnectionTable, selection: RowSelection): {rows: Connection[]; matched: number} {
-	const {column, filter, descending} = selection;
+	const {order, filter, descending} = selection;
+	const moment: OrderMoment = {nowMs: selection.nowMs, isStuck: (connection, nowMs) => table.isStuck(connection, nowMs)};
 	const sign = descending ? -1 : 1;
-	// Each connection's order key is read once; the column's compareTied, where it has one,
+	// Each connection's order key is read once; the order's compareTied, where it has one,
 	// runs only on equal keys, and storage order settles the rest.
 	if (keys.length < table.slotCount) {
 		keys = new Float64Array(Math.max(table.slotCount, 2 * keys.length));
 	}
 
 	const slotKeys = keys;
-	const {compareTied} = column;
+	const {compareTied} = order;
 	const a = table.view(0);
 	const b = table.view(0);
 	const top = new TopK(selection.limit, (x, y) => {
@@ -72,7 +75,7 @@ export function selectRows(table: ConnectionTable, selection: RowSelection): {ro
 		}
 
 		matched++;
-		const key = column.orderKey(connection);
+		const key = order.orderKey(connection, moment);
 		slotKeys[slot] = key;
 		// Most connections come after the k-th kept so far: one comparison of numbers.
 		const bar = top.last;

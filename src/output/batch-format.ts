@@ -8,6 +8,7 @@ import type {Filter} from '../model/filter.js';
 import {formatCount, formatDuration, formatRate} from '../core/format.js';
 import type {Interval, IntervalCounter} from '../model/interval-counts.js';
 import {selectRows} from '../model/select-rows.js';
+import type {SortOrder} from '../model/sort-orders.js';
 import {displayStateName} from '../core/tcp-states.js';
 import {RateSeries} from '../model/transition-rates.js';
 import {cell} from '../model/row-text.js';
@@ -19,7 +20,7 @@ export type BatchFormat = 'text' | 'json';
 const rowsPerChunk = 2048;
 
 export type FrameRequest = {
-	readonly column: Column;
+	readonly order: SortOrder;
 	readonly descending: boolean;
 	readonly filter: Filter | undefined;
 	/** Monotonic ms (the clock transitions carry) now, and when the capture started. */
@@ -49,9 +50,9 @@ export type BatchFrame = {
 };
 
 export function takeFrame(table: ConnectionTable, counter: IntervalCounter, request: FrameRequest): BatchFrame {
-	const {column, descending, filter, nowMs} = request;
+	const {order, descending, filter, nowMs} = request;
 	// All of them, as top -b lists every process; the table's cap bounds how many that is.
-	const {rows} = selectRows(table, {column, descending, filter, limit: table.size});
+	const {rows} = selectRows(table, {order, descending, filter, nowMs, limit: table.size});
 	return {
 		nowMs,
 		wallMs: request.wallMs,
@@ -71,7 +72,7 @@ export type TextOptions = {
 	readonly host: string;
 	readonly kernel: string;
 	readonly delaySeconds: number;
-	readonly column: Column;
+	readonly order: SortOrder;
 	readonly descending: boolean;
 	readonly filter: Filter | undefined;
 	/** Line width to fit the columns in; undefined for every column. */
@@ -102,7 +103,7 @@ export function * formatTextPieces(frame: BatchFrame, options: TextOptions): Gen
 			? 'none'
 			: interval.edges.map(({from, to, count}) => `${displayStateName(from)}->${displayStateName(to)} ${formatCount(count)}`).join(' · ')}`,
 		[
-			`Sort: ${options.column.title} ${options.descending ? '▼' : '▲'}`,
+			`Sort: ${options.order.title} ${options.descending ? '▼' : '▲'}`,
 			...(options.filter ? [`Filter: ${sanitize(options.filter.text)}`] : []),
 			`${formatCount(frame.rows.length)} of ${formatCount(frame.tracked)} shown`,
 		].join(' · '),

@@ -2,11 +2,12 @@
 // valid until it next changes, and a paused display must keep showing what it showed.
 import {TcpState, type Transition} from '../core/transition.js';
 import {sanitize} from '../core/sanitize.js';
-import {columnByKey, columns} from '../model/columns.js';
+import {columns} from '../model/columns.js';
 import type {Connection} from '../model/connection.js';
 import type {ConnectionTable, StateCount} from '../model/connection-table.js';
 import {compileFilter, type Filter, type FilterSubject, type TransitionOwner} from '../model/filter.js';
 import {selectRows} from '../model/select-rows.js';
+import {sortOrderByKey, troubleOrder} from '../model/sort-orders.js';
 import type {TransitionLog} from '../model/transition-log.js';
 import {RateSeries} from '../model/transition-rates.js';
 import {connectionDetail, type ConnectionDetail} from './connection-detail.js';
@@ -100,8 +101,8 @@ export function takeSnapshot(table: ConnectionTable, request: SnapshotRequest): 
 
 		matched = countMatching(table, filter);
 	} else {
-		const column = columnByKey(view.sortKey) ?? columns[0]!;
-		const selection = selectRows(table, {column, descending: view.descending, limit, filter});
+		const order = sortOrderByKey(view.sortKey) ?? troubleOrder;
+		const selection = selectRows(table, {order, descending: view.descending, limit, filter, nowMs});
 		rows = selection.rows.map(connection => rowView(table, connection, nowMs));
 		matched = selection.matched;
 	}

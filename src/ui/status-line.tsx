@@ -1,6 +1,6 @@
 import {Text} from 'ink';
 import {sanitize} from '../core/sanitize.js';
-import {columnByKey} from '../model/columns.js';
+import {sortOrderByKey} from '../model/sort-orders.js';
 import {formatCount} from '../core/format.js';
 import {useTheme} from './theme.js';
 import {quickStates, type ViewState} from './view-state.js';
@@ -26,7 +26,7 @@ export function StatusLine({view, matched, tracked, notice}: StatusLineProps) {
 		);
 	}
 
-	const sortTitle = columnByKey(view.sortKey)?.title ?? view.sortKey;
+	const sortTitle = sortOrderByKey(view.sortKey)?.title ?? view.sortKey;
 	const quick = quickStates[view.quickState];
 	return (
 		<Text wrap="truncate">

@@ -1,6 +1,6 @@
 // What the user has chosen (sort, filters, selection, focus, panes, pause, help) and how each
 // action changes it. Pure: the clock and the rows an action needs travel in the action.
-import {columnByKey, columns} from '../model/columns.js';
+import {sortOrderByKey, sortOrders} from '../model/sort-orders.js';
 import {compileFilter, type Filter, type FilterError} from '../model/filter.js';
 import {transitionColumnByKey, transitionColumns} from './transitions-summary.js';
 
@@ -92,7 +92,7 @@ const top: Cursor = {selectedKey: undefined, selectedIndex: 0, offset: 0};
 export function initialViewState(options: {sortKey: string; descending?: boolean; filter?: Filter}): ViewState {
 	return {
 		sortKey: options.sortKey,
-		descending: options.descending ?? columnByKey(options.sortKey)?.descendingByDefault ?? false,
+		descending: options.descending ?? sortOrderByKey(options.sortKey)?.descendingByDefault ?? false,
 		filter: options.filter,
 		quickState: -1,
 		prompt: undefined,
@@ -110,9 +110,9 @@ export function initialViewState(options: {sortKey: string; descending?: boolean
 	};
 }
 
-/** The sort columns of a pane, by key. */
+/** The orders a pane can be sorted in, by key: its columns (the connections' also trouble first). */
 export function sortColumnsOf(pane: Pane): ReadonlyArray<{readonly key: string; readonly title: string}> {
-	return pane === 'connections' ? columns : transitionColumns;
+	return pane === 'connections' ? sortOrders : transitionColumns;
 }
 
 export function reduceView(state: ViewState, action: Action): ViewState {
@@ -132,8 +132,8 @@ export function reduceView(state: ViewState, action: Action): ViewState {
 				return column ? {...state, transitions: {...state.transitions, sortKey: column.key, descending: column.descendingByDefault}} : state;
 			}
 
-			const column = columnByKey(action.sortKey);
-			return column ? {...state, sortKey: column.key, descending: column.descendingByDefault, holdUntilMs: 0} : state;
+			const order = sortOrderByKey(action.sortKey);
+			return order ? {...state, sortKey: order.key, descending: order.descendingByDefault, holdUntilMs: 0} : state;
 		}
 
 		case 'invert': {
