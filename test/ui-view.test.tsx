@@ -140,6 +140,22 @@ test('the selection follows its connection when the order changes, and moves wit
 	t.is(commands(frame).at(-1), 'redis-cli');
 });
 
+test('htop\'s keys: F1 opens help (any key returns), F4 and \\ open the filter as / does', async t => {
+	const view = await ready(t);
+	for (const f1 of ['\u001BOP', '\u001B[11~', '\u001B[[A']) {
+		await view.press(f1);
+		await view.until(frame => frame.includes('Keys (any key returns)'));
+		await view.press('x');
+		await view.until(frame => !frame.includes('Keys (any key returns)'));
+	}
+
+	for (const [opener, port] of [['\u001BOS', 6379], ['\u001B[14~', 5432], ['\\', 443]] as const) {
+		await view.press(opener, ...Array.from({length: 20}, () => keys.backspace), ...`dport = :${port}`, keys.enter);
+		const frame = await view.until(frame => plain(frame).includes(`Filter: dport = :${port} `));
+		t.is(rowLines(frame).length, 1, `filter opened by ${JSON.stringify(opener)}`);
+	}
+});
+
 test('a filter typed after / applies on Enter; a bad one shows its error in place; an empty one clears', async t => {
 	const view = await ready(t);
 	await view.press('/', ...'dport = :6379', keys.enter);

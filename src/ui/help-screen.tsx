@@ -5,14 +5,14 @@ const keys: ReadonlyArray<readonly [string, string]> = [
 	['< > F6', 'sort the focused pane by the previous / next column on screen; F6: from a list'],
 	['I r', 'invert the focused pane\'s sort order'],
 	['P S A T', 'sort by PID, state, age, throughput (TX/s)'],
-	['/', 'filter (ss syntax: state close-wait and dport = :5432); Enter applies, Esc cancels'],
+	['/ \\ F4', 'filter (ss syntax: state close-wait and dport = :5432); Enter applies, Esc cancels'],
 	['s', 'cycle the state filter: all, established, close-wait, syn-sent, time-wait, ...'],
 	['space p', 'pause the display (capture and counts go on)'],
 	['Tab', 'move the focus between Connections and Transitions'],
 	['Enter', 'the selected connection in detail (Esc or q returns)'],
 	['l', 'show or hide the event log (latest transitions that pass the filter)'],
 	['c', 'clear closed connections still shown'],
-	['? h', 'this help'],
+	['? h F1', 'this help'],
 	['q F10 Ctrl-C', 'quit'],
 ];
 

@@ -102,6 +102,15 @@ export function actionForKey(press: KeyPress, view: ViewState, screen: Screen): 
 			return {type: 'openPicker'};
 		}
 
+		// htop's keys for help and filter.
+		case 'f1': {
+			return {type: 'toggleHelp'};
+		}
+
+		case 'f4': {
+			return {type: 'openPrompt'};
+		}
+
 		case 'enter': {
 			const key = pane === 'connections' ? shown.rowKeys[selectedIndexOf(view.cursor, shown.rowKeys)] : undefined;
 			return key === undefined ? undefined : {type: 'openDetail', key};
@@ -125,7 +134,8 @@ export function actionForKey(press: KeyPress, view: ViewState, screen: Screen): 
 			return {type: 'invert', pane};
 		}
 
-		case '/': {
+		case '/':
+		case '\\': {
 			return {type: 'openPrompt'};
 		}
 
