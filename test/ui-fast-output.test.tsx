@@ -75,7 +75,7 @@ test.serial('every screen of the view comes out of the fast Output.get as out of
 			await view.until(frame => frame.includes('Esc or q returns'));
 			await view.press(keys.escape, f6);
 			await view.until(frame => frame.includes('Sort connections by'));
-			await view.press(keys.escape, '/', ...'dport = :5432 and');
+			await view.press(keys.escape, '\\', ...'dport = :5432 and');
 			await view.until(frame => frame.includes('Enter applies'));
 			await view.press(keys.enter, ' ', 's');
 			view.resize(60, 12);

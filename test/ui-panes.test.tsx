@@ -148,7 +148,7 @@ test('l shows the event log: newest first, filtered like the list, process names
 	t.regex(lines[2]!, /CLOSED → SYN-SENT +100 refused/);
 	t.false(frame.includes('\u001B[31mevil'));
 
-	await view.press('/', ...'dport = :5432', keys.enter);
+	await view.press('\\', ...'dport = :5432', keys.enter);
 	frame = await view.until(frame => logLines(frame).every(line => line.includes(':5432')));
 	lines = logLines(frame);
 	t.true(lines.length > 2);
@@ -244,7 +244,7 @@ test('an escape sequence pasted into the filter prompt is ignored, not typed, an
 	traffic(view);
 	await view.until(frame => rowLines(frame).length > 0);
 	// Ctrl-F1 (xterm) makes Ink 6.8's own key reader throw; a mouse report and an unknown CSI for good measure.
-	await view.press('/', 'd', '\u001B[1;5P', 'port', '\u001B[<0;1;1M', '\u001B[99;9z', ' = :6379');
+	await view.press('\\', 'd', '\u001B[1;5P', 'port', '\u001B[<0;1;1M', '\u001B[99;9z', ' = :6379');
 	const frame = plain(await view.until(frame => plain(frame).includes('Filter: dport = :6379')));
 	t.notRegex(frame, /\[1;5P|<0;1|99;9/);
 	await view.press(keys.enter);

@@ -79,7 +79,7 @@ kernelTest('tcptop in tmux: draws despite CI=true, sorts and filters by key, esc
 	tmux('send-keys', '-t', session, 'P');
 	await until('the PID sort', () => (screen().includes('Sort: PID ▲') ? true : undefined));
 
-	tmux('send-keys', '-t', session, '/');
+	tmux('send-keys', '-t', session, '-l', '\\');
 	// Other tests may be making connections by the thousand, and the start-up snapshot shows
 	// the TIME_WAITs they left, some on this port number: the filter keeps only ours.
 	const filter = `state established and dst 127.0.0.1:${server.port}`;
@@ -281,10 +281,10 @@ kernelTest('tcptop in tmux: each frame redraws the whole screen cleanly through 
 	await step('the detail view', ['Enter'], frame => frame.includes('· Esc or q returns'), 'detail');
 	await step('the detail view closed', ['Escape'], frame => !frame.includes('· Esc or q returns'));
 	const narrower = ` and sport = :${clients[0]!.localPort!}`;
-	tmux('send-keys', '-t', session, '/');
+	tmux('send-keys', '-t', session, '-l', '\\');
 	tmux('send-keys', '-t', session, '-l', narrower);
 	await step('a narrower filter', ['Enter'], frame => / 1 of [\d,]+ shown/.test(frame));
-	tmux('send-keys', '-t', session, '/');
+	tmux('send-keys', '-t', session, '-l', '\\');
 	tmux('send-keys', '-t', session, '-N', String(narrower.length), 'BSpace');
 	await step('the filter widened again', ['Enter'], frame => / 60 of [\d,]+ shown/.test(frame));
 	tmux('resize-window', '-t', session, '-x', '100', '-y', '30');

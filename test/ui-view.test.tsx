@@ -140,7 +140,34 @@ test('the selection follows its connection when the order changes, and moves wit
 	t.is(commands(frame).at(-1), 'redis-cli');
 });
 
-test('htop\'s keys: F1 opens help (any key returns), F4 and \\ open the filter as / does', async t => {
+test('/ searches: the selection jumps to the next row showing the text, past the screen; n, N and F3 go on; Esc keeps the last search', async t => {
+	// 30 connections, each in its own port; the list is longer than the screen.
+	const view = renderView(t, {sortKey: 'local', rows: 16});
+	view.source.push(Array.from({length: 30}, (_, index) => established({monoMs: view.clock.now - 1000, pid: 500 + index, comm: index % 10 === 7 ? 'needle' : 'hay', lport: 41_000 + index, rport: 443})).flat());
+	await view.until(frame => frame.includes(':41000'));
+	const selected = (frame: string) => /\u001B\[7m[^\n]*?:(4\d{4})/.exec(frame)?.[1];
+	await view.press('/', ...'needle', keys.enter);
+	let frame = await view.until(frame => selected(frame) === '41007');
+	t.regex(plain(frame), /Search: needle \(n N\)/);
+	await view.press('n');
+	frame = await view.until(frame => selected(frame) === '41017');
+	t.true(plain(frame).includes(':41017'), 'scrolled to it');
+	await view.press('\u001BOR');
+	await view.until(frame => selected(frame) === '41027');
+	await view.press('n');
+	await view.until(frame => selected(frame) === '41007'); // wrapped to the first
+	await view.press('N');
+	await view.until(frame => selected(frame) === '41027'); // N goes back, wrapping
+	// A search for what no row shows: the selection stays, the status says so.
+	await view.press('/', ...Array.from({length: 10}, () => keys.backspace), ...'absent', keys.enter);
+	frame = await view.until(frame => plain(frame).includes('Search: absent (not found)'));
+	t.is(selected(frame), '41027');
+	// Esc leaves the prompt; the last search stays.
+	await view.press('/', 'x', keys.escape);
+	await view.until(frame => plain(frame).includes('Search: absent (not found)'));
+});
+
+test('htop\'s keys: F1 opens help (any key returns), F4 and \\ open the filter', async t => {
 	const view = await ready(t);
 	for (const f1 of ['\u001BOP', '\u001B[11~', '\u001B[[A']) {
 		await view.press(f1);
@@ -156,14 +183,14 @@ test('htop\'s keys: F1 opens help (any key returns), F4 and \\ open the filter a
 	}
 });
 
-test('a filter typed after / applies on Enter; a bad one shows its error in place; an empty one clears', async t => {
+test('a filter typed after \\ applies on Enter; a bad one shows its error in place; an empty one clears', async t => {
 	const view = await ready(t);
-	await view.press('/', ...'dport = :6379', keys.enter);
+	await view.press('\\', ...'dport = :6379', keys.enter);
 	let frame = await view.until(frame => rowLines(frame).length === 1);
 	t.deepEqual(commands(frame), ['redis-cli']);
 	t.regex(plain(frame), /Filter: dport = :6379 {2}1 of 3 shown/);
 
-	await view.press('/', keys.backspace, keys.backspace, keys.backspace, keys.backspace, keys.backspace, ...'bogus', keys.enter);
+	await view.press('\\', keys.backspace, keys.backspace, keys.backspace, keys.backspace, keys.backspace, ...'bogus', keys.enter);
 	frame = plain(await view.until(frame => frame.includes('at character')));
 	t.regex(frame, /Filter: dport = bogus .*found 'bogus' \(at character 9\); Esc cance/);
 	t.deepEqual(commands(frame), ['redis-cli'], 'the view goes on with the filter in force');
@@ -172,14 +199,14 @@ test('a filter typed after / applies on Enter; a bad one shows its error in plac
 	frame = plain(await view.until(frame => plain(frame).includes('Sort:')));
 	t.regex(frame, /Filter: dport = :6379/, 'Esc keeps the filter that was applied');
 
-	await view.press('/', ...Array.from({length: 20}, () => keys.backspace), keys.enter);
+	await view.press('\\', ...Array.from({length: 20}, () => keys.backspace), keys.enter);
 	frame = plain(await view.until(frame => rowLines(frame).length === 3));
 	t.notRegex(frame, /Filter:/);
 });
 
 test('keys that arrive together, as a paste or over a slow link, each count', async t => {
 	const view = await ready(t);
-	await view.press('/dport = :6379\r');
+	await view.press('\\dport = :6379\r');
 	t.deepEqual(commands(await view.until(frame => rowLines(frame).length === 1)), ['redis-cli']);
 	t.regex(plain(view.frame()), /Sort: IN STATE ▼ {2}Filter: dport = :6379/);
 	await view.press('Pq');

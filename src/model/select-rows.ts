@@ -5,6 +5,8 @@ import type {ConnectionTable} from './connection-table.js';
 import type {Filter} from './filter.js';
 import type {OrderMoment, SortOrder} from './sort-orders.js';
 import {TopK} from './top-k.js';
+import {formatEndpoint} from '../core/format.js';
+import {displayStateName} from '../core/tcp-states.js';
 
 export type RowSelection = {
 	readonly order: SortOrder;
@@ -22,22 +24,16 @@ const sampleStride = 64;
 /** Order keys by slot, kept from frame to frame (a million connections: 8 MB not made again). */
 let keys = new Float64Array(0);
 
-/** The first `limit` matching connections in the order; ties keep storage order. */
-export function selectRows(table: ConnectionTable, selection: RowSelection): {rows: Connection[]; matched: number} {
-	const {order, filter, descending} = selection;
-	const moment: OrderMoment = {nowMs: selection.nowMs, isStuck: (connection, nowMs) => table.isStuck(connection, nowMs)};
+/**
+ * The order of two slots whose order keys are in `slotKeys`: by key, then the order's
+ * compareTied, then storage order. True when x comes before y.
+ */
+function slotOrder(table: ConnectionTable, order: SortOrder, descending: boolean, slotKeys: Float64Array): (x: number, y: number) => boolean {
 	const sign = descending ? -1 : 1;
-	// Each connection's order key is read once; the order's compareTied, where it has one,
-	// runs only on equal keys, and storage order settles the rest.
-	if (keys.length < table.slotCount) {
-		keys = new Float64Array(Math.max(table.slotCount, 2 * keys.length));
-	}
-
-	const slotKeys = keys;
 	const {compareTied} = order;
 	const a = table.view(0);
 	const b = table.view(0);
-	const top = new TopK(selection.limit, (x, y) => {
+	return (x, y) => {
 		const kx = slotKeys[x]!;
 		const ky = slotKeys[y]!;
 		if (kx !== ky) {
@@ -47,14 +43,36 @@ export function selectRows(table: ConnectionTable, selection: RowSelection): {ro
 		if (compareTied !== undefined) {
 			a.slot = x;
 			b.slot = y;
-			const order = sign * compareTied(a, b);
-			if (order !== 0) {
-				return order < 0;
+			const tied = sign * compareTied(a, b);
+			if (tied !== 0) {
+				return tied < 0;
 			}
 		}
 
 		return x < y;
-	});
+	};
+}
+
+function momentOf(table: ConnectionTable, nowMs: number): OrderMoment {
+	return {nowMs, isStuck: (connection, atMs) => table.isStuck(connection, atMs)};
+}
+
+function keysFor(table: ConnectionTable): Float64Array {
+	if (keys.length < table.slotCount) {
+		keys = new Float64Array(Math.max(table.slotCount, 2 * keys.length));
+	}
+
+	return keys;
+}
+
+/** The first `limit` matching connections in the order; ties keep storage order. */
+export function selectRows(table: ConnectionTable, selection: RowSelection): {rows: Connection[]; matched: number} {
+	const {order, filter, descending} = selection;
+	const moment = momentOf(table, selection.nowMs);
+	// Each connection's order key is read once; the order's compareTied, where it has one,
+	// runs only on equal keys, and storage order settles the rest.
+	const slotKeys = keysFor(table);
+	const top = new TopK(selection.limit, slotOrder(table, order, descending, slotKeys));
 	let matched = 0;
 	const connection = table.view(0);
 	const end = table.slotCount;
@@ -85,4 +103,72 @@ export function selectRows(table: ConnectionTable, selection: RowSelection): {ro
 	}
 
 	return {rows: top.sorted().map(slot => table.view(slot)), matched};
+}
+
+/**
+ * The next row in the list (order and filter as `selection`) after the row of `fromKey`, or
+ * before it with direction -1, that `wanted` accepts, wrapping around the list (to the row
+ * itself when it is the only one); undefined when none is. With its index in the list.
+ */
+export function findRow(table: ConnectionTable, selection: Omit<RowSelection, 'limit'>, wanted: (connection: Connection) => boolean, fromKey: string | undefined, direction: 1 | -1): {index: number; key: string} | undefined {
+	const {order, filter, descending} = selection;
+	const moment = momentOf(table, selection.nowMs);
+	const slotKeys = keysFor(table);
+	const before = slotOrder(table, order, descending, slotKeys);
+	const from = fromKey === undefined ? undefined : table.get(fromKey)?.slot;
+	const connection = table.view(0);
+	const listed: number[] = [];
+	// The nearest match past the row (in the direction), and the farthest back, for the wrap.
+	let next: number | undefined;
+	let wrapped: number | undefined;
+	for (let slot = 0; slot < table.slotCount; slot++) {
+		if (!table.holds(slot)) {
+			continue;
+		}
+
+		connection.slot = slot;
+		if (filter !== undefined && !filter.matchConnection(connection)) {
+			continue;
+		}
+
+		slotKeys[slot] = order.orderKey(connection, moment);
+		listed.push(slot);
+	}
+
+	const fromListed = from !== undefined && listed.includes(from) ? from : undefined;
+	const ahead = (x: number, y: number) => (direction === 1 ? before(x, y) : before(y, x));
+	for (const slot of listed) {
+		connection.slot = slot;
+		if (!wanted(connection)) {
+			continue;
+		}
+
+		if (fromListed !== undefined && slot !== fromListed && ahead(fromListed, slot)) {
+			if (next === undefined || ahead(slot, next)) {
+				next = slot;
+			}
+		} else if (wrapped === undefined || ahead(slot, wrapped)) {
+			wrapped = slot;
+		}
+	}
+
+	const found = next ?? wrapped;
+	if (found === undefined) {
+		return undefined;
+	}
+
+	let index = 0;
+	for (const slot of listed) {
+		if (before(slot, found)) {
+			index++;
+		}
+	}
+
+	return {index, key: table.view(found).key};
+}
+
+/** Whether a connection's row shows `text` (any case): its PID, command, container, endpoints or state. */
+export function rowShows(text: string): (connection: Connection) => boolean {
+	const needle = text.toLowerCase();
+	return connection => `${connection.pid} ${connection.comm} ${connection.container} ${formatEndpoint(connection.laddr, connection.lport)} ${formatEndpoint(connection.raddr, connection.rport)} ${displayStateName(connection.state)}`.toLowerCase().includes(needle);
 }

@@ -14,7 +14,7 @@ import {HelpScreen} from './help-screen.js';
 import type {KeyPress} from './keys.js';
 import {reduceKeys, selectedIndexOf, type Screen} from './keymap.js';
 import {paneHeights} from './layout.js';
-import {takeSnapshot, type Snapshot} from './snapshot.js';
+import {findConnection, takeSnapshot, type Snapshot} from './snapshot.js';
 import {SortPicker} from './sort-picker.js';
 import {StateCounts} from './state-counts.js';
 import {StatusLine} from './status-line.js';
@@ -108,6 +108,7 @@ export function App({table, log, now, startedAtMs, host, kernel, delaySeconds, i
 			connections: {rowKeys, count: snapshot.matched, height: listHeight, columnKeys: shownKeys},
 			transitions: {rowKeys: edgeKeys, count: edgeKeys.length, height: edgeHeight},
 			nowMs: now(),
+			find: (text, direction, fromKey) => findConnection(table, view, now(), text, direction, fromKey),
 		};
 		dispatch({type: 'keys', presses, screen});
 	};

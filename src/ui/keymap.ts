@@ -22,6 +22,11 @@ export type Screen = {
 	readonly connections: PaneScreen;
 	readonly transitions: PaneScreen;
 	readonly nowMs: number;
+	/**
+	 * The next connection in the list (its order and filters) after the one of `fromKey` (before
+	 * it with -1) whose row shows `text`, wrapping around; undefined when none does.
+	 */
+	readonly find?: (text: string, direction: 1 | -1, fromKey: string | undefined) => {index: number; key: string} | undefined;
 };
 
 /** The selected row's index: where its row is now, else where the selection was. */
@@ -64,7 +69,9 @@ export function actionForKey(press: KeyPress, view: ViewState, screen: Screen): 
 	}
 
 	if (view.prompt) {
-		return promptAction(press, view.prompt.text);
+		return view.prompt.kind === 'search' && press.name === 'enter'
+			? searchAction(view, screen, view.prompt.text, 1)
+			: promptAction(press, view.prompt.text);
 	}
 
 	if (view.help) {
@@ -102,13 +109,17 @@ export function actionForKey(press: KeyPress, view: ViewState, screen: Screen): 
 			return {type: 'openPicker'};
 		}
 
-		// htop's keys for help and filter.
+		// htop's keys for help, search and filter.
 		case 'f1': {
 			return {type: 'toggleHelp'};
 		}
 
+		case 'f3': {
+			return view.search ? searchAction(view, screen, view.search.text, 1) : {type: 'openPrompt', kind: 'search'};
+		}
+
 		case 'f4': {
-			return {type: 'openPrompt'};
+			return {type: 'openPrompt', kind: 'filter'};
 		}
 
 		case 'enter': {
@@ -134,9 +145,17 @@ export function actionForKey(press: KeyPress, view: ViewState, screen: Screen): 
 			return {type: 'invert', pane};
 		}
 
-		case '/':
+		case '/': {
+			return {type: 'openPrompt', kind: 'search'};
+		}
+
 		case '\\': {
-			return {type: 'openPrompt'};
+			return {type: 'openPrompt', kind: 'filter'};
+		}
+
+		case 'n':
+		case 'N': {
+			return view.search ? searchAction(view, screen, view.search.text, text === 'n' ? 1 : -1) : undefined;
 		}
 
 		case 's': {
@@ -240,6 +259,14 @@ function pickerAction({name}: KeyPress, index: number, count: number): Action | 
 			return undefined;
 		}
 	}
+}
+
+/** Looks for `text` from the selected connection on, selecting what is found (see Screen.find). */
+function searchAction(view: ViewState, screen: Screen, text: string, direction: 1 | -1): Action {
+	const shown = screen.connections;
+	const fromKey = view.cursor.selectedKey ?? shown.rowKeys[selectedIndexOf(view.cursor, shown.rowKeys)];
+	const found = text === '' ? undefined : screen.find?.(text, direction, fromKey);
+	return {type: 'searched', text, found, paneHeight: shown.height, nowMs: screen.nowMs};
 }
 
 function promptAction({name, text}: KeyPress, typed: string): Action | undefined {

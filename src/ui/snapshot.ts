@@ -6,7 +6,7 @@ import {columns} from '../model/columns.js';
 import type {Connection} from '../model/connection.js';
 import type {ConnectionTable, StateCount} from '../model/connection-table.js';
 import {compileFilter, type Filter, type FilterSubject, type TransitionOwner} from '../model/filter.js';
-import {selectRows} from '../model/select-rows.js';
+import {findRow, rowShows, selectRows} from '../model/select-rows.js';
 import {sortOrderByKey, troubleOrder} from '../model/sort-orders.js';
 import type {TransitionLog} from '../model/transition-log.js';
 import {RateSeries} from '../model/transition-rates.js';
@@ -157,6 +157,15 @@ function rowView(table: ConnectionTable, connection: Connection, nowMs: number):
 }
 
 /** The typed filter, the quick state filter and `c`'s clearing, as one filter; undefined for none. */
+/**
+ * The next connection in the view's list after the one of `fromKey` (before it with -1) whose
+ * row shows `text`, wrapping around (see findRow): what a search selects.
+ */
+export function findConnection(table: ConnectionTable, view: ViewState, nowMs: number, text: string, direction: 1 | -1, fromKey: string | undefined): {index: number; key: string} | undefined {
+	const order = sortOrderByKey(view.sortKey) ?? troubleOrder;
+	return findRow(table, {order, descending: view.descending, filter: combinedFilter(view), nowMs}, rowShows(text), fromKey, direction);
+}
+
 function combinedFilter(view: ViewState): Filter | undefined {
 	const parts: Array<(connection: Connection) => boolean> = [];
 	const transitionParts: Array<(transition: Transition, owner?: TransitionOwner) => boolean> = [];

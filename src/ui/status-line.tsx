@@ -13,14 +13,14 @@ export type StatusLineProps = {
 	readonly notice?: string;
 };
 
-/** The sort, the filters in force and how many connections pass them; or the filter being typed. */
+/** The sort, the filters in force, the search, and how many connections pass them; or the filter or search being typed. */
 export function StatusLine({view, matched, tracked, notice}: StatusLineProps) {
 	const theme = useTheme();
 	if (view.prompt) {
-		const {text, error} = view.prompt;
+		const {kind, text, error} = view.prompt;
 		return (
 			<Text wrap="truncate">
-				Filter: {sanitize(text)}<Text inverse> </Text>
+				{kind === 'search' ? 'Search' : 'Filter'}: {sanitize(text)}<Text inverse> </Text>
 				{error ? <Text color={theme.alarm} bold>  {error.message} (at character {error.position + 1}); Esc cancels</Text> : '  Enter applies, Esc cancels'}
 			</Text>
 		);
@@ -34,6 +34,7 @@ export function StatusLine({view, matched, tracked, notice}: StatusLineProps) {
 			Sort: {sortTitle} {view.descending ? '▼' : '▲'}
 			{view.filter ? <Text bold>  Filter: {sanitize(view.filter.text)}</Text> : ''}
 			{quick ? <Text bold>  State: {quick}</Text> : ''}
+			{view.search ? <Text bold>  Search: {sanitize(view.search.text)}{view.search.missed ? ' (not found)' : ' (n N)'}</Text> : ''}
 			{'  '}{formatCount(matched)} of {formatCount(tracked)} shown · ? help
 		</Text>
 	);

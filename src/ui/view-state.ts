@@ -15,9 +15,18 @@ export const sortHoldMs = 1000;
 
 export type Pane = 'connections' | 'transitions';
 
-export type FilterPrompt = {
+/** A line being typed: a filter (`\\`, F4) or a search (`/`, F3). */
+export type Prompt = {
+	readonly kind: 'filter' | 'search';
 	readonly text: string;
 	readonly error: FilterError | undefined;
+};
+
+/** The last search: n, N and F3 look for its text again. */
+export type Search = {
+	readonly text: string;
+	/** No row showed the text when last looked for. */
+	readonly missed: boolean;
 };
 
 /** Where a list's selection is: on a row's key, which it follows as rows move. */
@@ -39,12 +48,13 @@ export type SortPicker = {
 export type ViewState = {
 	readonly sortKey: string;
 	readonly descending: boolean;
-	/** The filter typed after `/` (or given with --filter). */
+	/** The filter typed after `\\` or F4 (or given with --filter). */
 	readonly filter: Filter | undefined;
 	/** Index into quickStates, or -1 for all states. */
 	readonly quickState: number;
-	/** Open while a filter is being typed. */
-	readonly prompt: FilterPrompt | undefined;
+	/** Open while a filter or a search is being typed. */
+	readonly prompt: Prompt | undefined;
+	readonly search: Search | undefined;
 	readonly paused: boolean;
 	readonly help: boolean;
 	/** The connection list's selection. */
@@ -69,7 +79,9 @@ export type Action =
 	| {readonly type: 'select'; readonly pane: Pane; readonly index: number; readonly key: string | undefined; readonly paneHeight: number; readonly nowMs: number}
 	| {readonly type: 'sort'; readonly pane: Pane; readonly sortKey: string}
 	| {readonly type: 'invert'; readonly pane: Pane}
-	| {readonly type: 'openPrompt'}
+	| {readonly type: 'openPrompt'; readonly kind: Prompt['kind']}
+	/** A search made (typed, or again): the row found, if any, is selected. */
+	| {readonly type: 'searched'; readonly text: string; readonly found: {readonly index: number; readonly key: string} | undefined; readonly paneHeight: number; readonly nowMs: number}
 	| {readonly type: 'editPrompt'; readonly text: string}
 	| {readonly type: 'applyPrompt'}
 	| {readonly type: 'cancelPrompt'}
@@ -96,6 +108,7 @@ export function initialViewState(options: {sortKey: string; descending?: boolean
 		filter: options.filter,
 		quickState: -1,
 		prompt: undefined,
+		search: undefined,
 		paused: false,
 		help: false,
 		cursor: top,
@@ -143,15 +156,25 @@ export function reduceView(state: ViewState, action: Action): ViewState {
 		}
 
 		case 'openPrompt': {
-			return {...state, prompt: {text: state.filter?.text ?? '', error: undefined}};
+			const text = action.kind === 'filter' ? state.filter?.text : state.search?.text;
+			return {...state, prompt: {kind: action.kind, text: text ?? '', error: undefined}};
 		}
 
 		case 'editPrompt': {
-			return state.prompt ? {...state, prompt: {text: action.text, error: undefined}} : state;
+			return state.prompt ? {...state, prompt: {...state.prompt, text: action.text, error: undefined}} : state;
+		}
+
+		case 'searched': {
+			const search = action.text === '' ? undefined : {text: action.text, missed: action.found === undefined};
+			const searched = {...state, prompt: undefined, search};
+			const {found} = action;
+			return found === undefined
+				? searched
+				: reduceView(searched, {type: 'select', pane: 'connections', index: found.index, key: found.key, paneHeight: action.paneHeight, nowMs: action.nowMs});
 		}
 
 		case 'applyPrompt': {
-			if (!state.prompt) {
+			if (state.prompt?.kind !== 'filter') {
 				return state;
 			}
 
@@ -163,7 +186,7 @@ export function reduceView(state: ViewState, action: Action): ViewState {
 			// A bad expression keeps the prompt open with its error, so it can be fixed in place.
 			return result.ok
 				? {...state, prompt: undefined, filter: result.filter, holdUntilMs: 0}
-				: {...state, prompt: {text: state.prompt.text, error: result.error}};
+				: {...state, prompt: {...state.prompt, error: result.error}};
 		}
 
 		case 'cancelPrompt': {
