@@ -15,7 +15,7 @@ export const sortHoldMs = 1000;
 
 export type Pane = 'connections' | 'transitions';
 
-/** A line being typed: a filter (`\\`, F4) or a search (`/`, F3). */
+/** A line being typed: a filter (`\`, F4) or a search (`/`, F3). */
 export type Prompt = {
 	readonly kind: 'filter' | 'search';
 	readonly text: string;
@@ -48,7 +48,7 @@ export type SortPicker = {
 export type ViewState = {
 	readonly sortKey: string;
 	readonly descending: boolean;
-	/** The filter typed after `\\` or F4 (or given with --filter). */
+	/** The filter typed after `\` or F4 (or given with --filter). */
 	readonly filter: Filter | undefined;
 	/** Index into quickStates, or -1 for all states. */
 	readonly quickState: number;
