@@ -13,6 +13,7 @@ import {ConnectionTable} from '../src/model/connection-table.js';
 import {Ending, OwnerSource} from '../src/model/connection.js';
 import {feedTable} from '../src/model/feed-table.js';
 import {captureDuring, kernelTest} from './helpers/kernel.js';
+import {besideNoLoad} from './helpers/load-lock.js';
 import {connectOpen, openSocketMix, type SocketMix} from './helpers/net.js';
 import {sortedCounts, ssCounts, ssLocalPortsInState} from './helpers/ss.js';
 
@@ -66,7 +67,7 @@ function countingPasses(source: TransitionSource): {source: TransitionSource; af
 }
 
 for (const host of ['127.0.0.1', '::1']) {
-	kernelTest(`${host}: the live table keeps agreeing with ss as connections open and close`, async t => {
+	kernelTest(`${host}: the live table keeps agreeing with ss as connections open and close`, besideNoLoad(async t => {
 		const mix = await openSocketMix(host, {established: 5, closeWait: 7, timeWait: 3});
 		const table = new ConnectionTable();
 		const passes = countingPasses(new KernelSource({passIntervalMs: 40}));
@@ -92,10 +93,10 @@ for (const host of ['127.0.0.1', '::1']) {
 		}
 
 		t.is(failure, undefined);
-	});
+	}));
 }
 
-kernelTest('passes add the sockets the stream never saw, in ss\'s states', async t => {
+kernelTest('passes add the sockets the stream never saw, in ss\'s states', besideNoLoad(async t => {
 	const mix = await openSocketMix('127.0.0.1', {established: 4, closeWait: 3, timeWait: 2});
 	const table = new ConnectionTable();
 	const passes = countingPasses(new KernelSource({passIntervalMs: 40}));
@@ -128,7 +129,7 @@ kernelTest('passes add the sockets the stream never saw, in ss\'s states', async
 		await withoutSnapshot.stop();
 		await mix.close();
 	}
-});
+}));
 
 /** A server in a process of its own that accepts connections and keeps them open. */
 async function serverProcess(host: string): Promise<{port: number; pid: number; stop(): void}> {

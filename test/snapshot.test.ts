@@ -6,6 +6,7 @@ import {KernelSource, type KernelSourceOptions} from '../src/capture/kernel-sour
 import {stateName, TcpState, type ExistingSocket} from '../src/core/transition.js';
 import {bpfLinksOf} from './helpers/cli.js';
 import {kernelTest, kernelTestSerial} from './helpers/kernel.js';
+import {besideNoLoad} from './helpers/load-lock.js';
 import {connectAndClose, listen, openSocketMix, type SocketMix} from './helpers/net.js';
 import {ssCounts, sortedCounts} from './helpers/ss.js';
 
@@ -35,7 +36,7 @@ function startWithSnapshot(options: KernelSourceOptions = {}, source = new Kerne
 }
 
 for (const host of ['127.0.0.1', '::1']) {
-	kernelTest(`${host}: sockets opened before the start are in the snapshot, in ss's states`, async t => {
+	kernelTest(`${host}: sockets opened before the start are in the snapshot, in ss's states`, besideNoLoad(async t => {
 		const mix = await openSocketMix(host, {established: 5, closeWait: 7, timeWait: 3});
 		const {ports} = mix;
 		const {sockets, source} = startWithSnapshot();
@@ -56,7 +57,7 @@ for (const host of ['127.0.0.1', '::1']) {
 		for (const socket of sockets.filter(socket => mix.owns(socket.lport, socket.rport))) {
 			t.is(socket.pid, stateName(socket.state) === 'TIME_WAIT' ? 0 : process.pid, stateName(socket.state));
 		}
-	});
+	}));
 }
 
 kernelTest('the snapshot names each side\'s owner when client and server are different processes', async t => {
@@ -82,7 +83,7 @@ kernelTest('the snapshot names each side\'s owner when client and server are dif
 });
 
 // Serial: the links counted are this process's, and the other tests of the file open sources too.
-kernelTestSerial('loaded on a worker thread (prepare) or at once, passes only or tracing: the same snapshot; passes only attaches nothing', async t => {
+kernelTestSerial('loaded on a worker thread (prepare) or at once, passes only or tracing: the same snapshot; passes only attaches nothing', besideNoLoad(async t => {
 	const mix = await openSocketMix('127.0.0.1', {established: 3, closeWait: 2, timeWait: 2});
 	try {
 		const expected = sortedCounts(ssCounts(mix.ports, mix.owns));
@@ -117,4 +118,4 @@ kernelTestSerial('loaded on a worker thread (prepare) or at once, passes only or
 	} finally {
 		await mix.close();
 	}
-});
+}));
