@@ -172,6 +172,7 @@ public:
 		    InstanceMethod<&Capture::RequestPass>("requestPass"),
 		    InstanceMethod<&Capture::DropCounts>("dropCounts"),
 		    InstanceAccessor<&Capture::AcceptOwners>("acceptOwners"),
+		    InstanceAccessor<&Capture::AcceptOwnersProblem>("acceptOwnersProblem"),
 		});
 	}
 
@@ -270,6 +271,15 @@ private:
 	Napi::Value AcceptOwners(const Napi::CallbackInfo& info)
 	{
 		return Napi::Boolean::New(info.Env(), poller_ && poller_->AcceptOwners());
+	}
+
+	// Why they are not, when asked for (a string), else undefined.
+	Napi::Value AcceptOwnersProblem(const Napi::CallbackInfo& info)
+	{
+		if (!poller_ || poller_->AcceptOwnersProblem().empty()) {
+			return info.Env().Undefined();
+		}
+		return Napi::String::New(info.Env(), poller_->AcceptOwnersProblem());
 	}
 
 	void StopPoller()

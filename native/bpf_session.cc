@@ -208,13 +208,18 @@ bool BpfSession::AttachAcceptOwners()
 	// try covers another tcptop unmounting its own mount between the check and the attach.
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (!EnsureTracefs()) {
+			acceptProblem_ = std::string("tracefs is not mounted and could not be (") + strerror(errno) + ")";
 			return false;
 		}
 		skel_->links.tcptop_accept4 = bpf_program__attach(skel_->progs.tcptop_accept4);
+		int code = skel_->links.tcptop_accept4 == nullptr ? errno : 0;
 		skel_->links.tcptop_accept = bpf_program__attach(skel_->progs.tcptop_accept);
-		if (skel_->links.tcptop_accept4 != nullptr && skel_->links.tcptop_accept != nullptr) {
+		code = code != 0 ? code : (skel_->links.tcptop_accept == nullptr ? errno : 0);
+		if (code == 0) {
+			acceptProblem_.clear();
 			return true;
 		}
+		acceptProblem_ = std::string("cannot attach to the exits of accept() and accept4() (") + strerror(code) + ")";
 		bpf_link__destroy(skel_->links.tcptop_accept4);
 		bpf_link__destroy(skel_->links.tcptop_accept);
 		skel_->links.tcptop_accept4 = nullptr;

@@ -85,6 +85,8 @@ public:
 
 	// Whether accept()/accept4() exits are traced (TCPTOP_RECORD_ACCEPTED records).
 	bool AcceptOwners() const { return acceptOwners_; }
+	// Why they are not, when they were asked for; empty otherwise.
+	const std::string& AcceptOwnersProblem() const { return acceptProblem_; }
 
 	// Readable when the kernel wakes the consumer: the ring buffer past its high mark, or a
 	// CPU's perf buffer three quarters full. Records below that wake no one (Drain on a timer).
@@ -139,6 +141,7 @@ private:
 	std::set<unsigned> strandedCpus_; // offline CPUs whose stage's records were counted lost
 	bool acceptOwners_ = false;
 	bool acceptOwnersAsked_ = false; // loaded, for Attach
+	std::string acceptProblem_;
 	bool perfTransport_ = false;
 	bool passesOnly_ = false;
 	uint32_t onlyNetns_ = 0; // passes walk this namespace only (0: every one)

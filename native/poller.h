@@ -56,6 +56,7 @@ public:
 	void RequestPass(PassKind kind);
 
 	bool AcceptOwners() const { return session_->AcceptOwners(); }
+	const std::string& AcceptOwnersProblem() const { return session_->AcceptOwnersProblem(); }
 
 	// JS thread (see BpfSession::DropCounts).
 	bool DropCounts(std::vector<uint64_t>& counts) const { return session_->DropCounts(counts); }

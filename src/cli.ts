@@ -279,7 +279,7 @@ function openCapture(values: OptionValues, filter: CaptureFilter, warn: (message
 		}
 
 		const transport = parseTransport(values.transport);
-		const source = new KernelSource({...kernel, transport, ...filter});
+		const source = new KernelSource({...kernel, transport, ...filter, warn});
 		// The kernel verifies the programs on a worker thread while the rest of tcptop loads;
 		// the run awaits it before starting (and a failure is reported then).
 		source.prepare().catch(() => undefined);

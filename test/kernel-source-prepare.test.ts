@@ -90,3 +90,36 @@ test('a load that fails fails every prepare and start with its error, and loads 
 	t.is(fake.given.length, 0, 'nothing attached');
 	await source.stop();
 });
+
+test('accept() asked for and not traced: the source says why in one line, at start', async t => {
+	const warned: string[] = [];
+	const addon: CaptureAddon = {
+		...fakeAddon().addon,
+		load: undefined,
+		Capture: class {
+			readonly acceptOwners = false;
+			readonly acceptOwnersProblem = 'cannot attach to the exits of accept() and accept4() (No such file or directory)';
+			readonly #onClose: () => void;
+			constructor(_options: unknown, _onBatch: unknown, onClose: () => void) {
+				this.#onClose = onClose;
+			}
+
+			stop(): void {
+				this.#onClose();
+			}
+
+			snapshot(): ArrayBuffer {
+				return new ArrayBuffer(0);
+			}
+
+			requestPass(): void {}
+		},
+	};
+	for (const acceptOwners of [true, false]) {
+		const source = new KernelSource({acceptOwners, warn: message => warned.push(message)}, addon);
+		source.start(handlers);
+		await source.stop();
+	}
+
+	t.deepEqual(warned, ['--accept-owners: cannot attach to the exits of accept() and accept4() (No such file or directory); the owners of accepted connections come from the socket walks']);
+});

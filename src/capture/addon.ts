@@ -80,6 +80,8 @@ export type NativeCapture = {
 	dropCounts?(): Float64Array | undefined;
 	/** Whether accept()/accept4() are traced, naming the owners of accepted connections. */
 	readonly acceptOwners: boolean;
+	/** Why accept() is not traced though acceptOwners was asked for; undefined otherwise. */
+	readonly acceptOwnersProblem?: string;
 };
 
 /** A session whose programs are loaded and verified, not attached: load()'s, for Capture. */

@@ -23,6 +23,8 @@ export type KernelSourceOptions = Partial<NativeCaptureOptions> & {
 	wallNow?: () => number;
 	/** Reads the namespace's TCP counters for each pass (readNetCounters: /proc/net/snmp and netstat). */
 	netCounters?: () => NetCounters | undefined;
+	/** Told, at start, what was asked for and could not be had (accept() not traced), in one line. */
+	warn?: (message: string) => void;
 };
 
 /** One delivery of the addon (see BatchCallback). */
@@ -106,6 +108,7 @@ export class KernelSource implements TransitionSource {
 	readonly #wallNow: () => number;
 	readonly #netCounters: () => NetCounters | undefined;
 	readonly #addon: CaptureAddon;
+	readonly #warn: (message: string) => void;
 	#capture: NativeCapture | undefined;
 	/** prepare()'s load, once asked for; then what it gave, or why it failed. */
 	#loading: Promise<void> | undefined;
@@ -134,8 +137,9 @@ export class KernelSource implements TransitionSource {
 	/** The kernel's drop reason names by value, read once the first drop needs one. */
 	#dropNames: string[] | undefined;
 
-	constructor({passIntervalMs = 0, wallNow = Date.now, netCounters = readNetCounters, ...options}: KernelSourceOptions = {}, addon: CaptureAddon = loadAddon()) {
+	constructor({passIntervalMs = 0, wallNow = Date.now, netCounters = readNetCounters, warn = () => undefined, ...options}: KernelSourceOptions = {}, addon: CaptureAddon = loadAddon()) {
 		this.#options = {...defaults, ...options};
+		this.#warn = warn;
 		this.#passIntervalMs = passIntervalMs;
 		this.#wallNow = wallNow;
 		this.#netCounters = netCounters;
@@ -292,6 +296,11 @@ export class KernelSource implements TransitionSource {
 
 		this.#capture = new this.#addon.Capture(this.#preparedSession(), onBatch, onClose);
 		this.#closed = closed;
+		const {acceptOwnersProblem} = this.#capture;
+		if (this.#options.acceptOwners && acceptOwnersProblem !== undefined) {
+			this.#warn(`--accept-owners: ${acceptOwnersProblem}; the owners of accepted connections come from the socket walks`);
+		}
+
 		if (handlers.snapshot) {
 			// Taken after the programs attached, so no change falls between the two: a socket
 			// that changes meanwhile is in the snapshot and in the first batch.
