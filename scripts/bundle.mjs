@@ -1,7 +1,7 @@
 // Builds dist/: tcptop and the packages it runs on (Ink, React, lru-cache, ...) bundled by
 // esbuild into the command line, dist/cli.js, and the chunks it loads only when a mode needs
-// them (the live view, metrics, replay): a start reads and compiles a few files, not the six
-// hundred Ink alone spreads over in node_modules. Left out, and so loaded from node_modules:
+// them (the live view, metrics): a start reads and compiles a few files, not the six hundred
+// Ink alone spreads over in node_modules. Left out, and so loaded from node_modules:
 // node-gyp-build (it finds the native addon at run time), prom-client (--metrics only) and
 // react-devtools-core (Ink loads it only in its development mode).
 //
