@@ -7,7 +7,6 @@ import {closeSync, openSync, readFileSync, rmSync, writeSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {setTimeout as delay} from 'node:timers/promises';
-import type {ExecutionContext} from 'ava';
 
 const lock = join(tmpdir(), `tcptop-tests-${process.getuid?.() ?? 0}.load.lock`);
 
@@ -55,13 +54,4 @@ export async function alone<T>(work: () => Promise<T>): Promise<T> {
 	} finally {
 		rmSync(lock, {force: true});
 	}
-}
-
-/**
- * A test body run alone (see above), for the tests that hold loopback sockets up against ss:
- * a full-rate load whose server closes first fills the kernel's TIME_WAIT table (131,072
- * here), and the kernel then keeps no TIME_WAIT socket for a while, a test's own included.
- */
-export function besideNoLoad(body: (t: ExecutionContext) => Promise<void>): (t: ExecutionContext) => Promise<void> {
-	return async t => alone(async () => body(t));
 }

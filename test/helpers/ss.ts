@@ -1,5 +1,6 @@
 // ss from iproute2 as the independent oracle of which sockets exist, and in which state.
 import {execFileSync} from 'node:child_process';
+import {readFileSync} from 'node:fs';
 
 // ss's state names, as the kernel spells them.
 const fromSs: Record<string, string> = {
@@ -90,4 +91,31 @@ export async function ssLocalPortsInState(state: string, rport: number, atLeast:
 /** Counts as sorted [state, count] pairs, for deepEqual. */
 export function sortedCounts(counts: ReadonlyMap<string, number>): Array<[string, number]> {
 	return [...counts].sort(([a], [b]) => a.localeCompare(b));
+}
+
+/**
+ * How many times the host's kernel kept no TIME_WAIT socket because its table was full
+ * (TcpExt TCPTimeWaitOverflow; the table is net.ipv4.tcp_max_tw_buckets, 131,072 here). Another
+ * test's full-rate load fills it, and for the minute its TIME_WAITs last no test's connection
+ * that closes gets one: the kernel closes it at once, after a FIN_WAIT2 -> CLOSE like any other.
+ */
+export function timeWaitOverflows(): number {
+	const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter(line => line.startsWith('TcpExt:'));
+	const names = lines[0]?.split(/\s+/) ?? [];
+	const values = lines[1]?.split(/\s+/) ?? [];
+	return Number(values[names.indexOf('TCPTimeWaitOverflow')] ?? 0);
+}
+
+/**
+ * Counts to hold against each other, without TIME_WAIT when the kernel kept none for a while
+ * since `overflowsBefore` (see timeWaitOverflows): then neither ss nor a table that saw the
+ * closes can say how many there are.
+ */
+export function comparableCounts(counts: ReadonlyMap<string, number>, overflowsBefore: number): Array<[string, number]> {
+	const kept = new Map(counts);
+	if (timeWaitOverflows() !== overflowsBefore) {
+		kept.delete('TIME_WAIT');
+	}
+
+	return sortedCounts(kept);
 }
