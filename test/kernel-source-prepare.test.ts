@@ -4,8 +4,11 @@ import type {CaptureAddon, LoadedCapture, NativeCaptureOptions} from '../src/cap
 import {RECORD_SIZE} from '../src/capture/decode.js';
 import {KernelSource} from '../src/capture/kernel-source.js';
 
-/** An addon whose load() is settled by the test; each Capture made records what it was given. */
-function fakeAddon() {
+/**
+ * An addon whose load() is settled by the test; each Capture made records what it was given,
+ * and says accept() is not traced for `acceptOwnersProblem`, when given.
+ */
+function fakeAddon(acceptOwnersProblem?: string) {
 	const given: Array<NativeCaptureOptions | LoadedCapture> = [];
 	let settle!: {resolve: (loaded: LoadedCapture) => void; reject: (error: Error) => void};
 	let loads = 0;
@@ -20,6 +23,7 @@ function fakeAddon() {
 		},
 		Capture: class {
 			readonly acceptOwners = false;
+			readonly acceptOwnersProblem = acceptOwnersProblem;
 			readonly #onClose: () => void;
 			constructor(options: NativeCaptureOptions | LoadedCapture, _onBatch: unknown, onClose: () => void) {
 				given.push(options);
@@ -93,28 +97,8 @@ test('a load that fails fails every prepare and start with its error, and loads 
 
 test('accept() asked for and not traced: the source says why in one line, at start', async t => {
 	const warned: string[] = [];
-	const addon: CaptureAddon = {
-		...fakeAddon().addon,
-		load: undefined,
-		Capture: class {
-			readonly acceptOwners = false;
-			readonly acceptOwnersProblem = 'cannot attach to the exits of accept() and accept4() (No such file or directory)';
-			readonly #onClose: () => void;
-			constructor(_options: unknown, _onBatch: unknown, onClose: () => void) {
-				this.#onClose = onClose;
-			}
-
-			stop(): void {
-				this.#onClose();
-			}
-
-			snapshot(): ArrayBuffer {
-				return new ArrayBuffer(0);
-			}
-
-			requestPass(): void {}
-		},
-	};
+	// No load(): the source loads at once, as without prepare.
+	const addon: CaptureAddon = {...fakeAddon('cannot attach to the exits of accept() and accept4() (No such file or directory)').addon, load: undefined};
 	for (const acceptOwners of [true, false]) {
 		const source = new KernelSource({acceptOwners, warn: message => warned.push(message)}, addon);
 		source.start(handlers);
