@@ -35,6 +35,12 @@ const volatile bool trace_events = false;
  * hundred thousand, are not copied out every time.
  */
 volatile bool pass_changed_only = false;
+/*
+ * Whether a pass notes what it sent of each connection (pass_sent), for the counters passes
+ * that follow: a run of one pass has none (-b -n 1), and creating that storage on 100,000
+ * sockets costs more than their walk.
+ */
+const volatile bool pass_notes_sent = true;
 /* Set by user space for a listeners pass: the walk ends where the listening sockets do. */
 volatile bool pass_listeners_only = false;
 /* Set by user space before a counters pass: the namespace tcptop_snapshot walks (see tcptop_foreign). */
@@ -923,8 +929,8 @@ int tcptop_snapshot(struct bpf_iter__tcp *ctx)
 	struct tcp_sock *full = skc->skc_state == TCP_TIME_WAIT ? NULL : bpf_skc_to_tcp_sock(skc);
 	struct tcp_sock *tp = state == TCP_LISTEN ? NULL : full;
 	const struct sock *listener = state == TCP_LISTEN && full ? &full->inet_conn.icsk_inet.sk : NULL;
-	struct pass_sent *sent = tp ? bpf_sk_storage_get(&pass_sent, tp, 0,
-							   BPF_LOCAL_STORAGE_GET_F_CREATE) : NULL;
+	struct pass_sent *sent = tp && pass_notes_sent ?
+		bpf_sk_storage_get(&pass_sent, tp, 0, BPF_LOCAL_STORAGE_GET_F_CREATE) : NULL;
 	pass_socket(ctx->meta->seq, skc, state, family, sport, dport, tp, sent, pass_changed_only, true,
 		    listener);
 	return 0;
