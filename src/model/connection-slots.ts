@@ -30,6 +30,8 @@ const dropsHistoryLength = 60;
 const initialCapacity = 1024;
 
 export class ConnectionSlots {
+	/** Told the bytes a connection sent and received between two samples (see Groups). */
+	bytesMoved: ((slot: number, tx: number, rx: number) => void) | undefined;
 	/** The LRU key of the connection in each slot; undefined marks a free slot. */
 	key: Array<string | undefined> = [];
 	comm: string[] = [];
@@ -131,8 +133,11 @@ export class ConnectionSlots {
 		const sampledAtMs = this.statsAtMs[slot]!;
 		const seconds = (atMs - (sampledAtMs < previousPassMs ? previousPassMs : sampledAtMs)) / 1000;
 		if (seconds > 0) {
-			this.txBytesPerSec[slot] = Math.max(0, sample.bytesAcked - this.bytesAcked[slot]!) / seconds;
-			this.rxBytesPerSec[slot] = Math.max(0, sample.bytesReceived - this.bytesReceived[slot]!) / seconds;
+			const tx = Math.max(0, sample.bytesAcked - this.bytesAcked[slot]!);
+			const rx = Math.max(0, sample.bytesReceived - this.bytesReceived[slot]!);
+			this.txBytesPerSec[slot] = tx / seconds;
+			this.rxBytesPerSec[slot] = rx / seconds;
+			this.bytesMoved?.(slot, tx, rx);
 			this.retransmitsPerSec[slot] = Math.max(0, sample.retransmits - this.retransmits[slot]!) / seconds;
 		}
 

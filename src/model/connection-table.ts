@@ -11,13 +11,14 @@
 // Time is the kernel's monotonic clock in ms: transitions carry it (monoMs) and callers pass it
 // to sweep(), so the table never reads a clock of its own.
 import {LRUCache} from 'lru-cache';
-import type {NetCounters, SocketPass, Unfinished} from '../core/source.js';
+import {finishNow, type NetCounters, type SocketPass, type Unfinished} from '../core/source.js';
 import {TcpState, type Accepted, type ExistingSocket, type Reset, type Transition} from '../core/transition.js';
 import {lifecycleOrder, stateCount} from '../core/tcp-states.js';
 import {Connection, Direction, Ending, OwnerSource} from './connection.js';
 import {historyLength, ConnectionSlots} from './connection-slots.js';
 import {connectionKey, flatKey, listenerKey, pendingConnectKey, pendingSockOf, type Tuple} from './connection-key.js';
 import {ExpiryQueue} from './expiry-queue.js';
+import {GroupEvent, Groups, type GroupKind} from './groups.js';
 import {HostStates} from './host-states.js';
 import {Owners} from './owners.js';
 import {isOrphan, SocketPasses} from './socket-passes.js';
@@ -97,6 +98,7 @@ export class ConnectionTable {
 	private readonly timeWaitMs: number;
 	private readonly finTimeoutMs: number;
 	private evictionCount = 0;
+	private grouping: Groups | undefined;
 
 	constructor(options: ConnectionTableOptions = {}) {
 		const max = options.maxConnections ?? 65_536;
@@ -219,6 +221,50 @@ export class ConnectionTable {
 		}
 
 		this.advance(slot, transition);
+		if (this.grouping) {
+			this.grouping.place(slot);
+			if (newstate === TcpState.SYN_SENT ? oldstate === TcpState.CLOSE : (newstate === TcpState.SYN_RECV && oldstate === TcpState.LISTEN)) {
+				this.grouping.count(slot, GroupEvent.opened);
+			}
+		}
+	}
+
+	/**
+	 * Keeps the rows counted by group from now on (nowMs; see Groups); undefined for none. Placing every
+	 * row costs one pass over the table, here and after each complete socket pass (which can
+	 * change owners and ports without a transition); in between, changes place their rows.
+	 */
+	groupBy(kind: GroupKind | undefined, nowMs: number): void {
+		if (kind === undefined) {
+			this.grouping = undefined;
+			this.slots.bytesMoved = undefined;
+			return;
+		}
+
+		if (this.grouping?.kind !== kind) {
+			const grouping = new Groups(kind, nowMs, this.slots, slot => this.owners.servesListener(slot));
+			this.grouping = grouping;
+			this.slots.bytesMoved = (slot, tx, rx) => {
+				grouping.addBytes(slot, tx, rx);
+			};
+			this.regroup();
+		}
+	}
+
+	/** The rows counted by group, when groupBy asked for it. */
+	get groups(): Groups | undefined {
+		return this.grouping;
+	}
+
+	private regroup(): void {
+		const {grouping} = this;
+		if (grouping) {
+			for (let slot = 0; slot < this.slots.end; slot++) {
+				if (this.slots.key[slot] !== undefined) {
+					grouping.place(slot);
+				}
+			}
+		}
 	}
 
 	/**
@@ -326,11 +372,13 @@ export class ConnectionTable {
 		}
 
 		this.owners.replaceGuessed(slot, accepted.pid, accepted.comm, OwnerSource.accept);
+		this.grouping?.place(slot);
 	}
 
 	/** Takes in the start-up snapshot (see SocketPasses.loadSnapshot). */
 	loadSnapshot(pass: SocketPass): void {
 		this.passes.loadSnapshot(pass);
+		this.regroup();
 	}
 
 	/**
@@ -343,7 +391,7 @@ export class ConnectionTable {
 	 * two complete passes in a row find them. See SocketPasses.
 	 */
 	applyPass(pass: SocketPass): void {
-		this.passes.apply(pass);
+		finishNow(this.passInShares(pass));
 	}
 
 	/**
@@ -352,7 +400,15 @@ export class ConnectionTable {
 	 * and sweeps may run between shares).
 	 */
 	passInShares(pass: SocketPass): Unfinished {
-		return this.passes.inShares(pass);
+		const share = this.passes.inShares(pass);
+		return () => {
+			const done = share();
+			if (done && pass.complete) {
+				this.regroup();
+			}
+
+			return done;
+		};
 	}
 
 	/**
@@ -670,6 +726,7 @@ export class ConnectionTable {
 
 			case TcpState.SYN_SENT: {
 				this.rates.count(RateSeries.failedConnects, t.monoMs);
+				this.grouping?.count(slot, GroupEvent.failed);
 				// Without a reset seen (a source that does not report them), guess by the time it took.
 				s.ending[slot] = s.ending[slot] === Ending.resetReceived || msInOldState === null || msInOldState < refusedWithinMs
 					? Ending.refused
@@ -693,6 +750,7 @@ export class ConnectionTable {
 				// reset. The owner's own task on the CPU means its close() sent it (SO_LINGER 0, unread
 				// data); anything else is taken as a reset from the peer.
 				this.rates.count(RateSeries.resets, t.monoMs);
+				this.grouping?.count(slot, GroupEvent.reset);
 				if (s.ending[slot] === Ending.open) {
 					s.ending[slot] = t.pid !== 0 && t.pid === s.pid[slot] ? Ending.resetSent : Ending.resetReceived;
 				}
@@ -728,6 +786,7 @@ export class ConnectionTable {
 	/** Frees a slot the LRU no longer holds. */
 	private release(slot: number): void {
 		const s = this.slots;
+		this.grouping?.leave(slot);
 		this.countRow(slot, s.state[slot]!, -1);
 		if (s.direction[slot] === Direction.listener) {
 			this.owners.notListening(slot);

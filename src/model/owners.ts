@@ -84,6 +84,11 @@ export class Owners {
 		}
 	}
 
+	/** Whether a listener is known on the row's netns and local port (the row serves it). */
+	servesListener(slot: number): boolean {
+		return this.listeners.has(portKey(this.slots, slot));
+	}
+
 	/** A passive connection's owner: its listener's (netns and local port as the slot holds them), if known. */
 	fromListener(slot: number): void {
 		const listener = this.listeners.get(portKey(this.slots, slot));

@@ -1,0 +1,235 @@
+// Connections by group (process, remote host, remote network, local service, container, state):
+// what "which service, which upstream, which container" asks of a host with thousands of
+// sockets. Kept up to date as the table changes (a row is placed in its group when it is made,
+// moves or gets an owner; events and bytes are counted into its group as they come), so a
+// frame reads the groups, never every connection. A sample turns each group's running totals
+// into rates over the time since the sample before.
+import {displayStateName, stateCount} from '../core/tcp-states.js';
+import {Connection, Direction} from './connection.js';
+import type {ConnectionSlots} from './connection-slots.js';
+import {remoteAddressOf} from './connection-key.js';
+
+export const groupKinds = [
+	{key: 'process', title: 'PROCESS', help: 'the owning process (name and PID)'},
+	{key: 'remote', title: 'REMOTE HOST', help: 'the remote address'},
+	{key: 'subnet', title: 'REMOTE NET', help: 'the remote address\'s /24 (IPv4) or /64 (IPv6)'},
+	{key: 'service', title: 'SERVICE', help: 'the local port served (":80"), or the remote port connected to ("to :443")'},
+	{key: 'container', title: 'CONTAINER', help: 'the owner\'s container or systemd unit'},
+	{key: 'state', title: 'STATE', help: 'the TCP state'},
+] as const;
+
+export type GroupKind = (typeof groupKinds)[number];
+export type GroupKindKey = GroupKind['key'];
+
+export function groupKindByKey(key: string): GroupKind | undefined {
+	return groupKinds.find(kind => kind.key === key);
+}
+
+/** The events a group counts, as they happen. */
+export const GroupEvent = {opened: 0, failed: 1, reset: 2} as const;
+export type GroupEvent = (typeof GroupEvent)[keyof typeof GroupEvent];
+
+/** A group as a frame shows it: its members now, and rates since the sample before. */
+export type GroupRow = {
+	readonly key: string;
+	readonly connections: number;
+	/** Members per state, indexed by state number. */
+	readonly states: readonly number[];
+	/** Per second. */
+	readonly opened: number;
+	readonly failed: number;
+	readonly resets: number;
+	readonly txBytesPerSec: number;
+	readonly rxBytesPerSec: number;
+	/** Connects failed or connections reset since the sample before. */
+	readonly trouble: boolean;
+};
+
+class Group {
+	members = 0;
+	readonly states = new Uint32Array(stateCount);
+	readonly totals = new Float64Array(5);
+	readonly sampled = new Float64Array(5);
+	readonly rates = new Float64Array(5);
+	constructor(readonly key: string) {}
+}
+
+const Total = {opened: 0, failed: 1, reset: 2, tx: 3, rx: 4} as const;
+
+/** Below this many ms since the last sample, a sample keeps the last rates (a key press redraws). */
+const minSampleMs = 500;
+
+/** Where a row is counted: its group and the state it is counted in there. */
+export class Groups {
+	private readonly byKey = new Map<string, Group>();
+	private groupOf: Array<Group | undefined> = [];
+	private countedState = new Uint8Array(0);
+	private readonly view: Connection;
+	constructor(
+		readonly kind: GroupKind,
+		/** When the counting began: the first sample's rates are since then. */
+		private sampledAtMs: number,
+		private readonly slots: ConnectionSlots,
+		/** Whether the row's local port has a listener (a connection found mid-life serves it). */
+		private readonly servesListener: (slot: number) => boolean,
+	) {
+		this.view = new Connection(slots, 0);
+	}
+
+	/** The group key of the row in a slot, as it is now. */
+	keyOf(slot: number): string {
+		const s = this.slots;
+		switch (this.kind.key) {
+			case 'process': {
+				const pid = s.pid[slot]!;
+				return pid === 0 ? '(no process)' : `${s.comm[slot]} ${pid}`;
+			}
+
+			case 'remote': {
+				return s.direction[slot] === Direction.listener ? '(listening)' : remoteAddressOf(s.key[slot]!);
+			}
+
+			case 'subnet': {
+				return s.direction[slot] === Direction.listener ? '(listening)' : networkOf(remoteAddressOf(s.key[slot]!));
+			}
+
+			case 'service': {
+				const direction = s.direction[slot]!;
+				const serves = direction === Direction.listener || direction === Direction.passive
+					|| (direction === Direction.unknown && this.servesListener(slot));
+				return serves ? `:${s.lport[slot]}` : `to :${s.rport[slot]}`;
+			}
+
+			case 'container': {
+				this.view.slot = slot;
+				return this.view.container || '(host)';
+			}
+
+			case 'state': {
+				return displayStateName(s.state[slot]!);
+			}
+		}
+	}
+
+	/** Counts the row in its group and state as they are now, moving it if either changed. */
+	place(slot: number): Group {
+		const key = this.keyOf(slot);
+		const state = this.slots.state[slot]!;
+		let group = this.groupOf[slot];
+		if (group?.key === key) {
+			const counted = this.countedState[slot]!;
+			if (counted !== state) {
+				group.states[counted]! -= 1;
+				group.states[state]! += 1;
+				this.countedState[slot] = state;
+			}
+
+			return group;
+		}
+
+		this.leave(slot);
+		group = this.byKey.get(key);
+		if (group === undefined) {
+			group = new Group(key);
+			this.byKey.set(key, group);
+		}
+
+		if (slot >= this.countedState.length) {
+			const grown = new Uint8Array(Math.max(1024, 2 * (slot + 1)));
+			grown.set(this.countedState);
+			this.countedState = grown;
+		}
+
+		this.groupOf[slot] = group;
+		this.countedState[slot] = state;
+		group.members += 1;
+		group.states[state]! += 1;
+		return group;
+	}
+
+	/** The row in a slot is gone. */
+	leave(slot: number): void {
+		const group = this.groupOf[slot];
+		if (group !== undefined) {
+			group.members -= 1;
+			group.states[this.countedState[slot]!]! -= 1;
+			this.groupOf[slot] = undefined;
+		}
+	}
+
+	/** Counts an event of the row in a slot into its group. */
+	count(slot: number, event: GroupEvent): void {
+		const group = this.groupOf[slot] ?? this.place(slot);
+		group.totals[event]! += 1;
+	}
+
+	/** Bytes a row's connection sent (acknowledged) and received since its last sample. */
+	addBytes(slot: number, tx: number, rx: number): void {
+		const group = this.groupOf[slot] ?? this.place(slot);
+		group.totals[Total.tx]! += tx;
+		group.totals[Total.rx]! += rx;
+	}
+
+	/** Groups, with rates since the sample before (kept when that was under half a second ago). */
+	sample(nowMs: number): GroupRow[] {
+		const seconds = (nowMs - this.sampledAtMs) / 1000;
+		const fresh = seconds * 1000 >= minSampleMs;
+		const rows: GroupRow[] = [];
+		for (const group of this.byKey.values()) {
+			let moved = false;
+			if (fresh) {
+				for (let index = 0; index < group.totals.length; index++) {
+					const delta = group.totals[index]! - group.sampled[index]!;
+					moved ||= delta > 0;
+					group.rates[index] = seconds > 0 ? delta / seconds : 0;
+					group.sampled[index] = group.totals[index]!;
+				}
+
+				// A group left empty goes once it has nothing more to report.
+				if (group.members === 0 && !moved) {
+					this.byKey.delete(group.key);
+					continue;
+				}
+			}
+
+			const {rates} = group;
+			rows.push({
+				key: group.key,
+				connections: group.members,
+				states: [...group.states],
+				opened: rates[Total.opened]!,
+				failed: rates[Total.failed]!,
+				resets: rates[Total.reset]!,
+				txBytesPerSec: rates[Total.tx]!,
+				rxBytesPerSec: rates[Total.rx]!,
+				trouble: rates[Total.failed]! > 0 || rates[Total.reset]! > 0,
+			});
+		}
+
+		if (fresh) {
+			this.sampledAtMs = nowMs;
+		}
+
+		return rows;
+	}
+}
+
+/** An address's network: an IPv4 /24 ("10.1.2.0/24"), an IPv6 /64 ("2001:db8:0:1::/64"). */
+export function networkOf(address: string): string {
+	const mapped = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+	if (!mapped.includes(':')) {
+		const last = mapped.lastIndexOf('.');
+		return `${mapped.slice(0, last)}.0/24`;
+	}
+
+	const [head = '', tail] = mapped.split('::');
+	const headParts = head === '' ? [] : head.split(':');
+	const tailParts = tail === undefined || tail === '' ? [] : tail.split(':');
+	const parts = tail === undefined ? headParts : [...headParts, ...Array.from({length: 8 - headParts.length - tailParts.length}, () => '0'), ...tailParts];
+	const prefix = parts.slice(0, 4).map(part => Number.parseInt(part, 16).toString(16));
+	while (prefix.length > 0 && prefix.at(-1) === '0') {
+		prefix.pop();
+	}
+
+	return `${prefix.join(':')}::/64`;
+}
