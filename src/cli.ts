@@ -19,6 +19,7 @@ import {ReplaySource} from './capture/replay-source.js';
 import type {TransitionSource} from './core/source.js';
 import {columns} from './model/columns.js';
 import {sortOrderNamed, troubleOrder, type SortOrder} from './model/sort-orders.js';
+import {groupKindByKey, groupKinds, type GroupKind} from './model/groups.js';
 import {ConnectionTable} from './model/connection-table.js';
 import {compileFilter, type Filter} from './model/filter.js';
 import {runBatch} from './output/batch.js';
@@ -49,6 +50,9 @@ Options for the live view and batch mode:
                      in-state, tx, rx, rtt, retrans, retr (retransmits per second), queue
   --filter EXPR      show only connections matching EXPR (ss syntax, e.g.
                      'state close-wait and dport = :5432')
+  --group-by KEY     groups of connections in place of connections: process, remote
+                     (host), subnet (remote /24 or /64), service (local port served,
+                     or remote port connected to), container, state; none (default)
   --no-color         no colours (also when NO_COLOR is set)
   --max-conns N      keep rows for at most N connections (default 65536); the
                      per-state counts are the host's all the same
@@ -117,6 +121,7 @@ const optionSpec = {
 	debug: {type: 'boolean'},
 	delay: {type: 'string', short: 'd'},
 	sort: {type: 'string'},
+	'group-by': {type: 'string'},
 	filter: {type: 'string'},
 	'no-color': {type: 'boolean'},
 	'max-conns': {type: 'string'},
@@ -212,6 +217,20 @@ function parseSortOrder(text: string | undefined): SortOrder | undefined {
 	}
 
 	return order;
+}
+
+/** A grouping by its name; none for "none". */
+function parseGroupBy(text: string | undefined): GroupKind | undefined {
+	if (text === undefined || text === 'none') {
+		return undefined;
+	}
+
+	const kind = groupKindByKey(text.toLowerCase());
+	if (!kind) {
+		throw new UsageError(`--group-by: '${text}' is not none or one of ${groupKinds.map(group => group.key).join(', ')}`);
+	}
+
+	return kind;
 }
 
 /** The filter, from --filter or the words after the options (as one expression); not both. */
@@ -336,6 +355,7 @@ function tableCaptureFilter(values: OptionValues): CaptureFilter {
 type Viewing = {
 	readonly delaySeconds: number;
 	readonly sortOrder: SortOrder | undefined;
+	readonly groupBy: GroupKind | undefined;
 	readonly filter: Filter | undefined;
 	readonly table: ConnectionTable;
 };
@@ -344,6 +364,7 @@ type Viewing = {
 function parseViewing(values: OptionValues, words: readonly string[]): Viewing {
 	const delaySeconds = parseSeconds('delay', values.delay) ?? 1;
 	const sortOrder = parseSortOrder(values.sort);
+	const groupBy = parseGroupBy(values['group-by']);
 	const filter = parseFilter(values.filter, words);
 	const maxConnections = parsePositiveNumber('max-conns', values['max-conns'], true);
 	// A replay keeps the default: the recorded host's setting is not in the recording.
@@ -351,7 +372,7 @@ function parseViewing(values: OptionValues, words: readonly string[]): Viewing {
 	// A replay's processes and sockets are another host's: their control groups are not known here.
 	const live = values.replay === undefined;
 	const cgroups = {cgroupOf: live ? processCgroups() : undefined, cgroupOfId: live ? cgroupPaths() : undefined};
-	return {delaySeconds, sortOrder, filter, table: new ConnectionTable({maxConnections, finTimeoutMs, ...cgroups})};
+	return {delaySeconds, sortOrder, groupBy, filter, table: new ConnectionTable({maxConnections, finTimeoutMs, ...cgroups})};
 }
 
 /** How long this host keeps an orphaned FIN_WAIT2 (net.ipv4.tcp_fin_timeout); undefined if unreadable. */
@@ -408,8 +429,12 @@ async function runInteractive(values: OptionValues, viewing: Viewing, startMetri
 }
 
 async function runBatchMode(values: OptionValues, viewing: Viewing, startMetrics: () => Promise<unknown>): Promise<number> {
-	const {delaySeconds, sortOrder, filter, table} = viewing;
+	const {delaySeconds, sortOrder, groupBy, filter, table} = viewing;
 	const iterations = parsePositiveNumber('iterations', values.iterations, true);
+	if (groupBy && filter) {
+		throw new UsageError('-b --group-by counts every connection: give it no filter');
+	}
+
 	const order = sortOrder ?? troubleOrder;
 	// One print is one walk of the sockets, printed at once: nothing a tracepoint would see
 	// could reach it.
@@ -424,6 +449,7 @@ async function runBatchMode(values: OptionValues, viewing: Viewing, startMetrics
 		order,
 		descending: order.descendingByDefault,
 		filter,
+		groupBy,
 		width: outputWidth(),
 		readerGone: source instanceof ReplaySource ? undefined : () => readerGone(1),
 	}, process.stdout);

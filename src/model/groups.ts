@@ -29,16 +29,19 @@ export function groupKindByKey(key: string): GroupKind | undefined {
 export const GroupEvent = {opened: 0, failed: 1, reset: 2} as const;
 export type GroupEvent = (typeof GroupEvent)[keyof typeof GroupEvent];
 
-/** A group as a frame shows it: its members now, and rates since the sample before. */
+/** A group as a frame shows it: its members now, and what happened since the sample before. */
 export type GroupRow = {
 	readonly key: string;
 	readonly connections: number;
 	/** Members per state, indexed by state number. */
 	readonly states: readonly number[];
-	/** Per second. */
+	/** How long since the sample before: the span of the counts and rates. */
+	readonly seconds: number;
+	/** Connections opened, connects failed, connections reset, in that span. */
 	readonly opened: number;
 	readonly failed: number;
 	readonly resets: number;
+	/** Bytes per second, over that span. */
 	readonly txBytesPerSec: number;
 	readonly rxBytesPerSec: number;
 	/** Connects failed or connections reset since the sample before. */
@@ -50,7 +53,8 @@ class Group {
 	readonly states = new Uint32Array(stateCount);
 	readonly totals = new Float64Array(5);
 	readonly sampled = new Float64Array(5);
-	readonly rates = new Float64Array(5);
+	/** Since the sample before. */
+	readonly deltas = new Float64Array(5);
 	constructor(readonly key: string) {}
 }
 
@@ -65,6 +69,7 @@ export class Groups {
 	private groupOf: Array<Group | undefined> = [];
 	private countedState = new Uint8Array(0);
 	private readonly view: Connection;
+	private seconds = 0;
 	constructor(
 		readonly kind: GroupKind,
 		/** When the counting began: the first sample's rates are since then. */
@@ -170,10 +175,17 @@ export class Groups {
 		group.totals[Total.rx]! += rx;
 	}
 
-	/** Groups, with rates since the sample before (kept when that was under half a second ago). */
+	/**
+	 * Groups, with what happened since the sample before; when that was under half a second ago
+	 * (a key pressed between refreshes), with what the last sample said.
+	 */
 	sample(nowMs: number): GroupRow[] {
-		const seconds = (nowMs - this.sampledAtMs) / 1000;
-		const fresh = seconds * 1000 >= minSampleMs;
+		const fresh = nowMs - this.sampledAtMs >= minSampleMs;
+		if (fresh) {
+			this.seconds = (nowMs - this.sampledAtMs) / 1000;
+		}
+
+		const {seconds} = this;
 		const rows: GroupRow[] = [];
 		for (const group of this.byKey.values()) {
 			let moved = false;
@@ -181,7 +193,7 @@ export class Groups {
 				for (let index = 0; index < group.totals.length; index++) {
 					const delta = group.totals[index]! - group.sampled[index]!;
 					moved ||= delta > 0;
-					group.rates[index] = seconds > 0 ? delta / seconds : 0;
+					group.deltas[index] = delta;
 					group.sampled[index] = group.totals[index]!;
 				}
 
@@ -192,17 +204,18 @@ export class Groups {
 				}
 			}
 
-			const {rates} = group;
+			const {deltas} = group;
 			rows.push({
 				key: group.key,
 				connections: group.members,
 				states: [...group.states],
-				opened: rates[Total.opened]!,
-				failed: rates[Total.failed]!,
-				resets: rates[Total.reset]!,
-				txBytesPerSec: rates[Total.tx]!,
-				rxBytesPerSec: rates[Total.rx]!,
-				trouble: rates[Total.failed]! > 0 || rates[Total.reset]! > 0,
+				seconds,
+				opened: deltas[Total.opened]!,
+				failed: deltas[Total.failed]!,
+				resets: deltas[Total.reset]!,
+				txBytesPerSec: seconds > 0 ? deltas[Total.tx]! / seconds : 0,
+				rxBytesPerSec: seconds > 0 ? deltas[Total.rx]! / seconds : 0,
+				trouble: deltas[Total.failed]! > 0 || deltas[Total.reset]! > 0,
 			});
 		}
 

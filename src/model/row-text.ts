@@ -2,7 +2,7 @@
 import {columns, type Column} from './columns.js';
 
 /** The cell for one column: padded to its width, cut to it when longer. */
-export function cell(text: string, column: Column): string {
+export function cell(text: string, column: Pick<Column, 'width' | 'align'>): string {
 	const fitted = text.length > column.width ? text.slice(0, column.width) : text;
 	return column.align === 'right' ? fitted.padStart(column.width) : fitted.padEnd(column.width);
 }

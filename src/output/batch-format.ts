@@ -9,9 +9,11 @@ import {formatCount, formatDuration, formatRate} from '../core/format.js';
 import type {Interval, IntervalCounter} from '../model/interval-counts.js';
 import {selectRows} from '../model/select-rows.js';
 import type {SortOrder} from '../model/sort-orders.js';
-import {displayStateName} from '../core/tcp-states.js';
+import {displayStateName, lifecycleOrder} from '../core/tcp-states.js';
 import {RateSeries} from '../model/transition-rates.js';
 import {cell} from '../model/row-text.js';
+import {groupColumns, groupTroubleOrder, perSecond as groupPerSecond, sortGroups} from '../model/group-columns.js';
+import type {GroupKind, GroupRow} from '../model/groups.js';
 import {jsonLine, sanitize} from '../core/sanitize.js';
 
 export type BatchFormat = 'text' | 'json';
@@ -27,6 +29,8 @@ export type FrameRequest = {
 	readonly nowMs: number;
 	readonly startedAtMs: number;
 	readonly wallMs: number;
+	/** Groups instead of connections (the table counts them: see ConnectionTable.groupBy). */
+	readonly groupBy?: GroupKind;
 };
 
 /** One iteration's figures. Its rows are views of the table: format them before it changes. */
@@ -45,15 +49,19 @@ export type BatchFrame = {
 	/** Totals since start. */
 	readonly lost: number;
 	readonly evictions: number;
-	/** Every connection that passes the filter, in sort order. */
+	/** Every connection that passes the filter, in sort order (none when grouped). */
 	readonly rows: readonly Connection[];
+	/** Every group, trouble first, when grouped. */
+	readonly groups?: {readonly kind: GroupKind; readonly rows: readonly GroupRow[]};
 };
 
 export function takeFrame(table: ConnectionTable, counter: IntervalCounter, request: FrameRequest): BatchFrame {
-	const {order, descending, filter, nowMs} = request;
+	const {order, descending, filter, nowMs, groupBy} = request;
+	const grouping = groupBy === undefined ? undefined : table.groups;
 	// All of them, as top -b lists every process; the table's cap bounds how many that is.
-	const {rows} = selectRows(table, {order, descending, filter, nowMs, limit: table.size});
+	const {rows} = grouping ? {rows: []} : selectRows(table, {order, descending, filter, nowMs, limit: table.size});
 	return {
+		groups: grouping && {kind: grouping.kind, rows: sortGroups(grouping.sample(nowMs), groupTroubleOrder, false)},
 		nowMs,
 		wallMs: request.wallMs,
 		uptimeMs: nowMs - request.startedAtMs,
@@ -102,12 +110,19 @@ export function * formatTextPieces(frame: BatchFrame, options: TextOptions): Gen
 		`transitions in ${formatDuration(interval.ms)}: ${interval.edges.length === 0
 			? 'none'
 			: interval.edges.map(({from, to, count}) => `${displayStateName(from)}->${displayStateName(to)} ${formatCount(count)}`).join(' · ')}`,
-		[
-			`Sort: ${options.order.title} ${options.descending ? '▼' : '▲'}`,
-			...(options.filter ? [`Filter: ${sanitize(options.filter.text)}`] : []),
-			`${formatCount(frame.rows.length)} of ${formatCount(frame.tracked)} shown`,
-		].join(' · '),
 	];
+	const {groups} = frame;
+	if (groups) {
+		lines.push(`Group by: ${groups.kind.title} · ${formatCount(groups.rows.length)} groups of ${formatCount(frame.tracked)} connections`);
+		yield * groupTextLines(lines, groups.rows, groupColumns(groups.kind));
+		return;
+	}
+
+	lines.push([
+		`Sort: ${options.order.title} ${options.descending ? '▼' : '▲'}`,
+		...(options.filter ? [`Filter: ${sanitize(options.filter.text)}`] : []),
+		`${formatCount(frame.rows.length)} of ${formatCount(frame.tracked)} shown`,
+	].join(' · '));
 
 	const cells = frame.rows.map(connection => columns.map(column => sanitize(column.format(connection, frame.nowMs))));
 	const shown = textColumns(cells, options.width);
@@ -128,6 +143,14 @@ export function * formatTextPieces(frame: BatchFrame, options: TextOptions): Gen
 	}
 
 	yield piece + '\n\n';
+}
+
+/** The header lines, then a group list: each column as wide as its widest cell. */
+function * groupTextLines(lines: string[], rows: readonly GroupRow[], shown: ReturnType<typeof groupColumns>): Generator<string> {
+	const cells = rows.map(row => shown.map(column => sanitize(column.format(row))));
+	const widths = shown.map((column, index) => Math.max(column.title.length, ...cells.map(texts => texts[index]!.length)));
+	const line = (texts: readonly string[]) => shown.map((column, index) => cell(texts[index]!, {width: widths[index]!, align: column.align})).join(' ').trimEnd();
+	yield [...lines, line(shown.map(column => column.title)), ...cells.map(texts => line(texts))].join('\n') + '\n\n';
 }
 
 /** The interval's drops by reason, most first: " (NO_SOCKET 12, TCP_RESET 3)"; "" without any. */
@@ -163,12 +186,41 @@ export function frameJson(frame: BatchFrame) {
 	return {...documentHead(frame), connections: frame.rows.map(connection => connectionJson(connection, frame.nowMs))};
 }
 
+/** A grouped frame's document: the groups in place of the connections. */
+export function frameGroupsJson(frame: BatchFrame & {groups: NonNullable<BatchFrame['groups']>}) {
+	return {...documentHead(frame), ...groupsJson(frame.groups)};
+}
+
+function groupsJson(groups: NonNullable<BatchFrame['groups']>) {
+	return {
+		group_by: groups.kind.key,
+		groups: groups.rows.map(row => {
+			const counted = (count: number) => ({count, per_second: round(groupPerSecond(row, count))});
+			return {
+				key: row.key,
+				connections: row.connections,
+				states: Object.fromEntries(lifecycleOrder.filter(state => row.states[state]! > 0).map(state => [stateName(state), row.states[state]!])),
+				new: counted(row.opened),
+				failed: counted(row.failed),
+				resets: counted(row.resets),
+				tx_bytes_per_s: round(row.txBytesPerSec),
+				rx_bytes_per_s: round(row.rxBytesPerSec),
+			};
+		}),
+	};
+}
+
 /**
  * frameJson's document as jsonLine writes it, and a newline, in pieces of a few thousand
  * connections: at 65,536 connections the document is 15 MB, and a piece is made, written and
  * let go before the next, where the whole document would be built as objects, then as text.
  */
 export function * frameJsonLine(frame: BatchFrame): Generator<string> {
+	if (frame.groups) {
+		yield jsonLine(frameGroupsJson({...frame, groups: frame.groups})) + '\n';
+		return;
+	}
+
 	const head = jsonLine({...documentHead(frame), connections: []});
 	// The connections are the last field: the head's text ends in its empty list and the brace.
 	let piece = head.slice(0, -2);

@@ -6,6 +6,7 @@ import type {Writable} from 'node:stream';
 import type {Origin} from '../core/origin.js';
 import type {TransitionSource} from '../core/source.js';
 import type {ConnectionTable} from '../model/connection-table.js';
+import type {GroupKind} from '../model/groups.js';
 import {IntervalCounter} from '../model/interval-counts.js';
 import {frameJsonLine, formatTextPieces, takeFrame, type BatchFormat, type TextOptions} from './batch-format.js';
 import {drained} from './drained.js';
@@ -14,6 +15,8 @@ import {runFed} from './run-fed.js';
 
 export type BatchOptions = Omit<TextOptions, 'host' | 'kernel'> & {
 	readonly format: BatchFormat;
+	/** Groups in place of connections (see ConnectionTable.groupBy). */
+	readonly groupBy?: GroupKind;
 	/** How many times to print; undefined runs until stopped. */
 	readonly iterations: number | undefined;
 	/** Whether the reader of the output has gone (see reader-watch.ts); live runs ask it. */
@@ -33,6 +36,10 @@ export async function runBatch(source: TransitionSource, table: ConnectionTable,
 			stop(error.code === 'EPIPE' ? undefined : error);
 		});
 		const counter = new IntervalCounter(table.rates, origin.startedAtMs);
+		if (options.groupBy) {
+			table.groupBy(options.groupBy, origin.startedAtMs);
+		}
+
 		let printed = 0;
 		let firstAtMs: number | undefined;
 		let deliveriesPrinted = 0;
