@@ -50,7 +50,7 @@ Options for the live view and batch mode:
                      in-state, tx, rx, rtt, retrans, retr (retransmits per second), queue
   --filter EXPR      show only connections matching EXPR (ss syntax, e.g.
                      'state close-wait and dport = :5432')
-  --group-by KEY     groups of connections in place of connections: process, remote
+  --group-by KEY     list groups of connections (g in the view): process, remote
                      (host), subnet (remote /24 or /64), service (local port served,
                      or remote port connected to), container, state; none (default)
   --no-color         no colours (also when NO_COLOR is set)
@@ -386,7 +386,7 @@ function hostFinTimeoutMs(): number | undefined {
 }
 
 async function runInteractive(values: OptionValues, viewing: Viewing, startMetrics: () => Promise<unknown>): Promise<number> {
-	const {delaySeconds, sortOrder, filter, table} = viewing;
+	const {delaySeconds, sortOrder, groupBy, filter, table} = viewing;
 	// A replay's warnings show in the view, and on stderr once the terminal is given back.
 	const warnings: string[] = [];
 	const source = tableSource(values, viewing, message => warnings.push(message));
@@ -415,7 +415,7 @@ async function runInteractive(values: OptionValues, viewing: Viewing, startMetri
 	try {
 		await runView(source, table, {
 			delaySeconds,
-			initialView: initialViewState({sortKey: (sortOrder ?? troubleOrder).key, filter}),
+			initialView: initialViewState({sortKey: (sortOrder ?? troubleOrder).key, filter, groupBy: groupBy?.key}),
 			color: !values['no-color'] && !noColorEnv,
 			origin: source instanceof ReplaySource ? replayViewOrigin(source, warnings) : undefined,
 		});

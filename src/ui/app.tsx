@@ -5,6 +5,8 @@ import {Box, useApp} from 'ink';
 import {useCallback, useLayoutEffect, useMemo, useReducer, useRef} from 'react';
 import type {ConnectionTable} from '../model/connection-table.js';
 import {fitColumns} from '../model/columns.js';
+import {groupColumns} from '../model/group-columns.js';
+import {groupKindByKey} from '../model/groups.js';
 import type {TransitionLog} from '../model/transition-log.js';
 import {ConnectionsPane} from './connections-pane.js';
 import {DetailView} from './detail-view.js';
@@ -14,7 +16,8 @@ import {HelpScreen} from './help-screen.js';
 import type {KeyPress} from './keys.js';
 import {reduceKeys, selectedIndexOf, type Screen} from './keymap.js';
 import {paneHeights} from './layout.js';
-import {findConnection, takeSnapshot, type Snapshot} from './snapshot.js';
+import {findConnection, findGroup, takeSnapshot, type Snapshot} from './snapshot.js';
+import {fitGroupColumns, GroupsPane} from './groups-pane.js';
 import {SortPicker} from './sort-picker.js';
 import {StateCounts} from './state-counts.js';
 import {StatusLine} from './status-line.js';
@@ -24,7 +27,7 @@ import {sortTransitions} from './transitions-summary.js';
 import {useKeys} from './use-keys.js';
 import {useRefreshTick} from './use-refresh-tick.js';
 import {useTerminalSize} from './use-terminal-size.js';
-import {scrolledTo, type ViewState} from './view-state.js';
+import {scrolledTo, sortKeyOf, type ViewState} from './view-state.js';
 
 export type AppProps = {
 	readonly table: ConnectionTable;
@@ -76,7 +79,7 @@ export function App({table, log, now, startedAtMs, host, kernel, delaySeconds, i
 		// Not the whole view: the rest of it (selection, focus, prompt, help) does not change what is
 		// copied; and the frozen tick, which moves only while the view is not paused.
 		// eslint-disable-next-line react-hooks/exhaustive-deps
-		[table, log, now, namespaceName, frozenTick.current, view.sortKey, view.descending, view.filter, view.quickState, view.clearedAtMs, view.detail, limit, logLimit],
+		[table, log, now, namespaceName, frozenTick.current, view.sortKey, view.descending, view.filter, view.quickState, view.clearedAtMs, view.detail, limit, logLimit, view.groupBy, view.groupSort, view.drill],
 	);
 	previous.current = snapshot;
 
@@ -93,22 +96,25 @@ export function App({table, log, now, startedAtMs, host, kernel, delaySeconds, i
 	const listHeight = Math.max(1, heights.connections - 1);
 	const edgeHeight = heights.table ? transitionRows.length : Math.max(1, heights.transitions - 1);
 
-	const {rows} = snapshot;
-	const rowKeys = useMemo(() => rows.map(row => row.key), [rows]);
+	const {rows, groups} = snapshot;
+	const listKeys = groups ?? rows;
+	const rowKeys = useMemo(() => listKeys.map(row => row.key), [listKeys]);
 	const edgeKeys = useMemo(() => transitionRows.map(row => row.key), [transitionRows]);
 	const selectedIndex = selectedIndexOf(view.cursor, rowKeys);
 	const offset = scrolledTo(selectedIndex, view.cursor.offset, listHeight);
 	const visible = rows.slice(offset, offset + listHeight);
+	const groupKind = view.groupBy === undefined ? undefined : groupKindByKey(view.groupBy);
+	const shownGroupColumns = useMemo(() => groupKind && fitGroupColumns(groupColumns(groupKind), size.columns), [groupKind, size.columns]);
 	const edgeIndex = selectedIndexOf(view.transitions.cursor, edgeKeys);
 
 	const shown = useMemo(() => fitColumns(size.columns), [size.columns]);
 	const shownKeys = useMemo(() => new Set(shown.map(column => column.key)), [shown]);
 	const onKeys = (presses: readonly KeyPress[]) => {
 		const screen: Screen = {
-			connections: {rowKeys, count: snapshot.matched, height: listHeight, columnKeys: shownKeys},
+			connections: {rowKeys, count: groups ? groups.length : snapshot.matched, height: listHeight, columnKeys: shownKeys},
 			transitions: {rowKeys: edgeKeys, count: edgeKeys.length, height: edgeHeight},
 			nowMs: now(),
-			find: (text, direction, fromKey) => findConnection(table, view, now(), text, direction, fromKey),
+			find: (text, direction, fromKey) => groups ? findGroup(groups, text, direction, fromKey) : findConnection(table, view, now(), text, direction, fromKey),
 		};
 		dispatch({type: 'keys', presses, screen});
 	};
@@ -125,12 +131,23 @@ export function App({table, log, now, startedAtMs, host, kernel, delaySeconds, i
 	if (view.help) {
 		body = <HelpScreen />;
 	} else if (view.picker) {
-		const sortKey = view.picker.pane === 'connections' ? view.sortKey : view.transitions.sortKey;
-		body = <SortPicker picker={view.picker} sortKey={sortKey} height={available} />;
+		const sortKey = sortKeyOf(view, view.picker.pane);
+		body = <SortPicker picker={view.picker} view={view} sortKey={sortKey} height={available} />;
 	} else if (view.detail === undefined) {
 		body = (
 			<>
-				{heights.connections > 0 && (
+				{heights.connections > 0 && groups && shownGroupColumns && (
+					<GroupsPane
+						rows={groups.slice(offset, offset + listHeight)}
+						shown={shownGroupColumns}
+						selectedKey={groups[selectedIndex]?.key}
+						sortKey={view.groupSort.key}
+						descending={view.groupSort.descending}
+						width={size.columns}
+						focused={view.focus === 'connections'}
+					/>
+				)}
+				{heights.connections > 0 && !groups && (
 					<ConnectionsPane
 						rows={visible}
 						shown={shown}
@@ -166,7 +183,7 @@ export function App({table, log, now, startedAtMs, host, kernel, delaySeconds, i
 			<Header host={host} kernel={kernel} uptimeMs={snapshot.nowMs - startedAtMs} delaySeconds={delaySeconds} paused={view.paused} />
 			<StateCounts counts={snapshot.stateCounts} />
 			<Totals snapshot={snapshot} />
-			<StatusLine view={view} matched={snapshot.matched} tracked={snapshot.tracked} notice={notice?.()} />
+			<StatusLine view={view} matched={snapshot.matched} tracked={snapshot.tracked} groups={groups?.length} notice={notice?.()} />
 			{body}
 		</Box>
 	);

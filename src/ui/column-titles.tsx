@@ -3,8 +3,11 @@ import type {Column} from '../model/columns.js';
 import {cell} from '../model/row-text.js';
 import {useTheme} from './theme.js';
 
+/** What a title bar needs of a column (the connection list's, the group list's). */
+type TitledColumn = Pick<Column, 'key' | 'title' | 'width' | 'align'>;
+
 export type ColumnTitlesProps = {
-	readonly shown: readonly Column[];
+	readonly shown: readonly TitledColumn[];
 	readonly sortKey: string;
 	readonly descending: boolean;
 	readonly width: number;
@@ -35,6 +38,6 @@ export function ColumnTitles({shown, sortKey, descending, width, focused}: Colum
 	);
 }
 
-function lineWidth(shown: readonly Column[]): number {
+function lineWidth(shown: readonly TitledColumn[]): number {
 	return shown.reduce((sum, column) => sum + column.width, 0) + Math.max(0, shown.length - 1);
 }

@@ -4,7 +4,7 @@
 // see the ones before them.
 import type {KeyPress} from './keys.js';
 import {neighbourColumn} from './columns-order.js';
-import {cursorOf, reduceView, sortColumnsOf, type Action, type Cursor, type Pane, type ViewState} from './view-state.js';
+import {cursorOf, reduceView, showsGroups, sortColumnsOf, sortKeyOf, type Action, type Cursor, type ViewState} from './view-state.js';
 
 /** What one pane shows this frame. */
 export type PaneScreen = {
@@ -80,7 +80,7 @@ export function actionForKey(press: KeyPress, view: ViewState, screen: Screen): 
 	}
 
 	if (view.picker) {
-		return pickerAction(press, view.picker.index, sortColumnsOf(view.picker.pane).length);
+		return pickerAction(press, view.picker.index, sortColumnsOf(view.picker.pane, view).length);
 	}
 
 	if (view.detail !== undefined) {
@@ -124,7 +124,16 @@ export function actionForKey(press: KeyPress, view: ViewState, screen: Screen): 
 
 		case 'enter': {
 			const key = pane === 'connections' ? shown.rowKeys[selectedIndexOf(view.cursor, shown.rowKeys)] : undefined;
-			return key === undefined ? undefined : {type: 'openDetail', key};
+			if (key === undefined) {
+				return undefined;
+			}
+
+			// On a group: its connections.
+			return showsGroups(view) ? {type: 'drillDown', key} : {type: 'openDetail', key};
+		}
+
+		case 'escape': {
+			return view.drill ? {type: 'drillUp'} : undefined;
 		}
 
 		default:
@@ -137,7 +146,7 @@ export function actionForKey(press: KeyPress, view: ViewState, screen: Screen): 
 
 		case '<':
 		case '>': {
-			return {type: 'sort', pane, sortKey: neighbourColumn(sortColumnsOf(pane), sortKeyOf(view, pane), text === '>' ? 1 : -1, shown.columnKeys)};
+			return {type: 'sort', pane, sortKey: neighbourColumn(sortColumnsOf(pane, view), sortKeyOf(view, pane), text === '>' ? 1 : -1, showsGroups(view) ? undefined : shown.columnKeys)};
 		}
 
 		case 'I':
@@ -160,6 +169,10 @@ export function actionForKey(press: KeyPress, view: ViewState, screen: Screen): 
 
 		case 's': {
 			return {type: 'cycleState'};
+		}
+
+		case 'g': {
+			return {type: 'cycleGroup'};
 		}
 
 		case ' ':
@@ -186,10 +199,6 @@ export function actionForKey(press: KeyPress, view: ViewState, screen: Screen): 
 			return sortKey ? {type: 'sort', pane: 'connections', sortKey} : undefined;
 		}
 	}
-}
-
-function sortKeyOf(view: ViewState, pane: Pane): string {
-	return pane === 'connections' ? view.sortKey : view.transitions.sortKey;
 }
 
 /** The row index a navigation key moves to, or undefined for any other key. */

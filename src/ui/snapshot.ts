@@ -8,6 +8,8 @@ import type {ConnectionTable, StateCount} from '../model/connection-table.js';
 import {compileFilter, type Filter, type FilterSubject, type TransitionOwner} from '../model/filter.js';
 import {findRow, rowShows, selectRows} from '../model/select-rows.js';
 import {sortOrderByKey, troubleOrder} from '../model/sort-orders.js';
+import {groupColumns, groupOrders, groupTroubleOrder, sortGroups} from '../model/group-columns.js';
+import {groupKindByKey} from '../model/groups.js';
 import type {TransitionLog} from '../model/transition-log.js';
 import {RateSeries} from '../model/transition-rates.js';
 import {connectionDetail, type ConnectionDetail} from './connection-detail.js';
@@ -21,6 +23,15 @@ export type RowView = {
 	readonly cells: readonly string[];
 	readonly closed: boolean;
 	readonly stuck: boolean;
+};
+
+/** A group as the list shows it (see model/groups.ts). */
+export type GroupRowView = {
+	readonly key: string;
+	/** Formatted and sanitised, one per entry of groupColumns. */
+	readonly cells: readonly string[];
+	/** Failed connects or resets since the refresh before. */
+	readonly trouble: boolean;
 };
 
 /** Seconds the namespace's counters' rates are taken over: passes, which bring them, may be seconds apart. */
@@ -59,6 +70,8 @@ export type Snapshot = {
 	readonly log: readonly LogLine[];
 	/** The connection of the open detail view. */
 	readonly detail: ConnectionDetail | undefined;
+	/** Every group in the group list's order, while the list shows groups (see showsGroups). */
+	readonly groups: readonly GroupRowView[] | undefined;
 };
 
 const quickStateFilters = quickStates.map(word => {
@@ -86,10 +99,21 @@ export type SnapshotRequest = {
 
 export function takeSnapshot(table: ConnectionTable, request: SnapshotRequest): Snapshot {
 	const {view, nowMs, limit, previous, log, logLimit = 0, namespaceName} = request;
-	const filter = combinedFilter(view);
+	// The table counts groups only while the view is grouped.
+	const kind = view.groupBy === undefined ? undefined : groupKindByKey(view.groupBy);
+	table.groupBy(kind, nowMs);
+	const filter = combinedFilter(view, table);
 	let rows: RowView[];
 	let matched: number;
-	if (previous && nowMs < view.holdUntilMs && limit <= previous.rows.length) {
+	let groups: GroupRowView[] | undefined;
+	if (kind && table.groups && view.drill === undefined) {
+		const order = groupOrders(kind).find(candidate => candidate.key === view.groupSort.key) ?? groupTroubleOrder;
+		const shown = groupColumns(kind);
+		groups = sortGroups(table.groups.sample(nowMs), order, view.groupSort.descending)
+			.map(row => ({key: row.key, cells: shown.map(column => sanitize(column.format(row))), trouble: row.trouble}));
+		rows = [];
+		matched = table.size;
+	} else if (previous && nowMs < view.holdUntilMs && limit <= previous.rows.length) {
 		// Same connections in the same order, with fresh values; the ones gone since drop out.
 		rows = [];
 		for (const {key} of previous.rows) {
@@ -142,6 +166,7 @@ export function takeSnapshot(table: ConnectionTable, request: SnapshotRequest): 
 		matched,
 		edges: summariseTransitions(rates, table.netCounters !== undefined),
 		// A change is judged by its connection's container, as the row knows it.
+		groups,
 		log: log && logLimit > 0 ? log.recent(logLimit, filter && (t => filter.matchTransition(t, change => table.find(change)))).map(logLine) : [],
 		detail,
 	};
@@ -163,10 +188,24 @@ function rowView(table: ConnectionTable, connection: Connection, nowMs: number):
  */
 export function findConnection(table: ConnectionTable, view: ViewState, nowMs: number, text: string, direction: 1 | -1, fromKey: string | undefined): {index: number; key: string} | undefined {
 	const order = sortOrderByKey(view.sortKey) ?? troubleOrder;
-	return findRow(table, {order, descending: view.descending, filter: combinedFilter(view), nowMs}, rowShows(text), fromKey, direction);
+	return findRow(table, {order, descending: view.descending, filter: combinedFilter(view, table), nowMs}, rowShows(text), fromKey, direction);
 }
 
-function combinedFilter(view: ViewState): Filter | undefined {
+/** The next group in the list after `fromKey` (before it with -1) whose name holds `text`, wrapping around. */
+export function findGroup(groups: readonly GroupRowView[], text: string, direction: 1 | -1, fromKey: string | undefined): {index: number; key: string} | undefined {
+	const from = groups.findIndex(group => group.key === fromKey);
+	const needle = text.toLowerCase();
+	for (let step = 1; step <= groups.length; step++) {
+		const index = (((from + (direction * step)) % groups.length) + groups.length) % groups.length;
+		if (groups[index]!.cells.some(cell => cell.toLowerCase().includes(needle))) {
+			return {index, key: groups[index]!.key};
+		}
+	}
+
+	return undefined;
+}
+
+function combinedFilter(view: ViewState, table: ConnectionTable): Filter | undefined {
 	const parts: Array<(connection: Connection) => boolean> = [];
 	const transitionParts: Array<(transition: Transition, owner?: TransitionOwner) => boolean> = [];
 	if (view.filter) {
@@ -180,6 +219,18 @@ function combinedFilter(view: ViewState): Filter | undefined {
 		transitionParts.push(quick.matchTransition);
 	}
 
+	const {drill} = view;
+	const kind = view.groupBy === undefined ? undefined : groupKindByKey(view.groupBy);
+	const grouping = table.groups;
+	if (drill && kind && grouping) {
+		// The group opened: its connections, as the table counts them in it.
+		parts.push(connection => grouping.keyOf(connection.slot) === drill.key);
+		transitionParts.push(transition => {
+			const connection = table.find(transition);
+			return connection !== undefined && grouping.keyOf(connection.slot) === drill.key;
+		});
+	}
+
 	if (view.clearedAtMs > Number.NEGATIVE_INFINITY) {
 		const {clearedAtMs} = view;
 		parts.push(connection => !(connection.state === TcpState.CLOSE && connection.stateSinceMs <= clearedAtMs));
@@ -190,7 +241,7 @@ function combinedFilter(view: ViewState): Filter | undefined {
 	}
 
 	return {
-		text: [view.filter?.text, quick?.text].filter(Boolean).join(' and '),
+		text: [view.filter?.text, quick?.text, drill && kind ? `${kind.key} ${drill.key}` : undefined].filter(Boolean).join(' and '),
 		// selectRows and countMatching hand it connections, never bare subjects.
 		matchConnection: (subject: FilterSubject) => parts.every(part => part(subject as Connection)),
 		// A transition is judged by the state it enters; `c` clears connections, not the log.

@@ -1,6 +1,8 @@
 // What the user has chosen (sort, filters, selection, focus, panes, pause, help) and how each
 // action changes it. Pure: the clock and the rows an action needs travel in the action.
 import {sortOrderByKey, sortOrders} from '../model/sort-orders.js';
+import {groupOrders, groupTroubleOrder} from '../model/group-columns.js';
+import {groupKindByKey, groupKinds, type GroupKindKey} from '../model/groups.js';
 import {compileFilter, type Filter, type FilterError} from '../model/filter.js';
 import {transitionColumnByKey, transitionColumns} from './transitions-summary.js';
 
@@ -71,6 +73,12 @@ export type ViewState = {
 	/** The key of the connection whose detail view is open. */
 	readonly detail: string | undefined;
 	readonly picker: SortPicker | undefined;
+	/** The connections pane lists groups of this kind (`g`); undefined: connections. */
+	readonly groupBy: GroupKindKey | undefined;
+	/** The group list's order. */
+	readonly groupSort: {readonly key: string; readonly descending: boolean};
+	/** The group whose connections are listed (Enter on a group), and the group list's selection to go back to. */
+	readonly drill: {readonly key: string; readonly groupCursor: Cursor} | undefined;
 	/** The user asked to leave; the app exits. */
 	readonly quit: boolean;
 };
@@ -97,11 +105,14 @@ export type Action =
 	| {readonly type: 'pickSort'}
 	| {readonly type: 'cancelPicker'}
 	| {readonly type: 'clearClosed'; readonly nowMs: number}
+	| {readonly type: 'cycleGroup'}
+	| {readonly type: 'drillDown'; readonly key: string}
+	| {readonly type: 'drillUp'}
 	| {readonly type: 'quit'};
 
 const top: Cursor = {selectedKey: undefined, selectedIndex: 0, offset: 0};
 
-export function initialViewState(options: {sortKey: string; descending?: boolean; filter?: Filter}): ViewState {
+export function initialViewState(options: {sortKey: string; descending?: boolean; filter?: Filter; groupBy?: GroupKindKey}): ViewState {
 	return {
 		sortKey: options.sortKey,
 		descending: options.descending ?? sortOrderByKey(options.sortKey)?.descendingByDefault ?? false,
@@ -119,13 +130,35 @@ export function initialViewState(options: {sortKey: string; descending?: boolean
 		log: false,
 		detail: undefined,
 		picker: undefined,
+		groupBy: options.groupBy,
+		groupSort: {key: groupTroubleOrder.key, descending: false},
+		drill: undefined,
 		quit: false,
 	};
 }
 
-/** The orders a pane can be sorted in, by key: its columns (the connections' also trouble first). */
-export function sortColumnsOf(pane: Pane): ReadonlyArray<{readonly key: string; readonly title: string}> {
-	return pane === 'connections' ? sortOrders : transitionColumns;
+/** Whether the connections pane lists groups (grouped, and no group opened). */
+export function showsGroups(state: ViewState): boolean {
+	return state.groupBy !== undefined && state.drill === undefined;
+}
+
+/** The orders a pane can be sorted in, by key: its columns (the connections' and groups' also trouble first). */
+export function sortColumnsOf(pane: Pane, state: ViewState): ReadonlyArray<{readonly key: string; readonly title: string; readonly descendingByDefault: boolean}> {
+	if (pane === 'transitions') {
+		return transitionColumns;
+	}
+
+	const kind = showsGroups(state) && state.groupBy ? groupKindByKey(state.groupBy) : undefined;
+	return kind ? groupOrders(kind) : sortOrders;
+}
+
+/** The key the pane is sorted by now. */
+export function sortKeyOf(state: ViewState, pane: Pane): string {
+	if (pane === 'transitions') {
+		return state.transitions.sortKey;
+	}
+
+	return showsGroups(state) ? state.groupSort.key : state.sortKey;
 }
 
 export function reduceView(state: ViewState, action: Action): ViewState {
@@ -145,11 +178,20 @@ export function reduceView(state: ViewState, action: Action): ViewState {
 				return column ? {...state, transitions: {...state.transitions, sortKey: column.key, descending: column.descendingByDefault}} : state;
 			}
 
+			if (showsGroups(state)) {
+				const order = sortColumnsOf('connections', state).find(column => column.key === action.sortKey);
+				return order ? {...state, groupSort: {key: order.key, descending: order.descendingByDefault}} : state;
+			}
+
 			const order = sortOrderByKey(action.sortKey);
 			return order ? {...state, sortKey: order.key, descending: order.descendingByDefault, holdUntilMs: 0} : state;
 		}
 
 		case 'invert': {
+			if (action.pane === 'connections' && showsGroups(state)) {
+				return {...state, groupSort: {...state.groupSort, descending: !state.groupSort.descending}};
+			}
+
 			return action.pane === 'connections'
 				? {...state, descending: !state.descending, holdUntilMs: 0}
 				: {...state, transitions: {...state.transitions, descending: !state.transitions.descending}};
@@ -224,8 +266,8 @@ export function reduceView(state: ViewState, action: Action): ViewState {
 
 		case 'openPicker': {
 			const pane = state.focus;
-			const sortKey = pane === 'connections' ? state.sortKey : state.transitions.sortKey;
-			return {...state, picker: {pane, index: Math.max(0, sortColumnsOf(pane).findIndex(column => column.key === sortKey))}};
+			const sortKey = sortKeyOf(state, pane);
+			return {...state, picker: {pane, index: Math.max(0, sortColumnsOf(pane, state).findIndex(column => column.key === sortKey))}};
 		}
 
 		case 'movePicker': {
@@ -233,7 +275,7 @@ export function reduceView(state: ViewState, action: Action): ViewState {
 				return state;
 			}
 
-			const count = sortColumnsOf(state.picker.pane).length;
+			const count = sortColumnsOf(state.picker.pane, state).length;
 			return {...state, picker: {...state.picker, index: Math.max(0, Math.min(count - 1, action.index))}};
 		}
 
@@ -244,7 +286,7 @@ export function reduceView(state: ViewState, action: Action): ViewState {
 
 			const {pane, index} = state.picker;
 			const closed = {...state, picker: undefined};
-			return reduceView(closed, {type: 'sort', pane, sortKey: sortColumnsOf(pane)[index]!.key});
+			return reduceView(closed, {type: 'sort', pane, sortKey: sortColumnsOf(pane, state)[index]!.key});
 		}
 
 		case 'cancelPicker': {
@@ -253,6 +295,19 @@ export function reduceView(state: ViewState, action: Action): ViewState {
 
 		case 'clearClosed': {
 			return {...state, clearedAtMs: action.nowMs, holdUntilMs: 0};
+		}
+
+		case 'cycleGroup': {
+			const next = groupKinds.findIndex(kind => kind.key === state.groupBy) + 1;
+			return {...state, groupBy: groupKinds[next]?.key, drill: undefined, cursor: top, holdUntilMs: 0};
+		}
+
+		case 'drillDown': {
+			return state.groupBy === undefined ? state : {...state, drill: {key: action.key, groupCursor: state.cursor}, cursor: top, holdUntilMs: 0};
+		}
+
+		case 'drillUp': {
+			return state.drill ? {...state, cursor: state.drill.groupCursor, drill: undefined, holdUntilMs: 0} : state;
 		}
 
 		case 'quit': {

@@ -1,0 +1,74 @@
+// tsconfig.json covers src/ only, so tsx compiles this file without its jsx setting.
+/** @jsxRuntime automatic @jsxImportSource react */
+import './helpers/ui-env.js';
+import test from 'ava';
+import {TcpState} from '../src/core/transition.js';
+import {established, keys, plain, renderView, rowLines, transition} from './helpers/ui.js';
+
+/** The group list's rows: the lines after its title bar (PROCESS, SERVICE, ...) up to the next pane. */
+function groupLines(frame: string, title: string): string[] {
+	const lines = plain(frame).split('\n');
+	const at = lines.findIndex(line => line.startsWith(title) && line.includes('CONNS'));
+	if (at === -1) {
+		return [];
+	}
+
+	const end = lines.findIndex((line, index) => index > at && (line.trim() === '' || line.startsWith('TRANSITION')));
+	return lines.slice(at + 1, end === -1 ? undefined : end);
+}
+
+test('g groups the list by process, trouble first; Enter opens a group\'s connections, Esc goes back to the groups', async t => {
+	const view = renderView(t, {columns: 120, rows: 30});
+	await view.press('g');
+	await view.until(frame => plain(frame).includes('Groups: PROCESS'));
+	const start = view.clock.now;
+	view.source.push([
+		...[0, 1, 2].flatMap(index => established({monoMs: start + 10, pid: 500, comm: 'curl', lport: 41_000 + index, rport: 443})),
+		...[0, 1].flatMap(index => established({monoMs: start + 10, pid: 600, comm: 'psql', lport: 42_000 + index, rport: 5432})),
+		// One of psql's is reset by its peer: psql's group is in trouble.
+		transition({oldstate: TcpState.ESTABLISHED, newstate: TcpState.CLOSE, monoMs: start + 20, lport: 42_000, rport: 5432, pid: 0, comm: 'swapper/0'}),
+	]);
+	view.clock.now = start + 1000;
+	let frame = await view.until(frame => groupLines(frame, 'PROCESS').length === 2 && plain(frame).includes('RST/s'));
+	const [first, second] = groupLines(frame, 'PROCESS');
+	t.regex(first!, /^psql 600 +2 +2\.0 +0 +1\.0 .*ESTAB 1 · CLOSED 1/, 'the group with a reset first');
+	t.regex(second!, /^curl 500 +3 +3\.0 +0 +0 .*ESTAB 3/);
+	t.regex(plain(frame), /2 groups of 5 connections/);
+
+	// Enter on the selected group (the first): psql's connections only.
+	await view.press(keys.enter);
+	frame = await view.until(frame => plain(frame).includes('Group: PROCESS psql 600 (Esc back)'));
+	const rows = rowLines(frame);
+	t.is(rows.length, 2);
+	t.true(rows.every(row => row.includes('psql')));
+	// Esc: the groups again, the selection where it was.
+	await view.press(keys.down, keys.escape);
+	frame = await view.until(frame => plain(frame).includes('Groups: PROCESS'));
+	t.true(/\u001B\[7m[^\n]*psql 600/.test(frame), 'psql\'s group still selected');
+
+	// g again: the next grouping; F6 lists the groups' orders; > sorts by the next column.
+	await view.press('g');
+	frame = await view.until(frame => plain(frame).includes('Groups: REMOTE HOST'));
+	t.deepEqual(groupLines(frame, 'REMOTE HOST').map(line => line.split(/ +/)[0]), ['127.0.0.1']);
+	await view.press('\u001B[17~');
+	frame = await view.until(frame => plain(frame).includes('Sort groups by'));
+	t.regex(plain(frame), /TROUBLE[\s\S]*REMOTE HOST[\s\S]*CONNS[\s\S]*NEW\/s/);
+	await view.press(keys.escape, '>');
+	await view.until(frame => /REMOTE HOST▲/.test(plain(frame)));
+	// Round the kinds to none: the connection list again.
+	await view.press('g', 'g', 'g', 'g', 'g');
+	frame = await view.until(frame => rowLines(frame).length === 5);
+	t.false(plain(frame).includes('Groups:'));
+});
+
+test('/ in the group list finds a group by name', async t => {
+	const view = renderView(t, {columns: 120, rows: 30});
+	await view.press('g');
+	await view.until(frame => plain(frame).includes('Groups: PROCESS'));
+	view.source.push(['alpha', 'bravo', 'charlie'].flatMap((comm, index) => established({monoMs: view.clock.now, pid: 700 + index, comm, lport: 43_000 + index})));
+	view.clock.now += 1000;
+	await view.until(frame => groupLines(frame, 'PROCESS').length === 3);
+	await view.press('/', ...'bravo', keys.enter);
+	const frame = await view.until(frame => /\u001B\[7m[^\n]*bravo 701/.test(frame));
+	t.regex(plain(frame), /Search: bravo \(n N\)/);
+});
