@@ -72,3 +72,33 @@ test('/ in the group list finds a group by name', async t => {
 	const frame = await view.until(frame => /\u001B\[7m[^\n]*bravo 701/.test(frame));
 	t.regex(plain(frame), /Search: bravo \(n N\)/);
 });
+
+test('the Transitions pane shows a timed edge\'s p50 and p99; Enter on it opens its distribution', async t => {
+	const view = renderView(t, {columns: 140, rows: 40});
+	const start = view.clock.now;
+	// Five handshakes: four of 2 ms, one of 30 ms.
+	view.source.push([0, 1, 2, 3, 4].flatMap(index => {
+		const sock = 900 + index;
+		const lport = 44_000 + index;
+		return [
+			transition({sock, oldstate: TcpState.CLOSE, newstate: TcpState.SYN_SENT, monoMs: start + index, lport: 0}),
+			transition({sock, oldstate: TcpState.SYN_SENT, newstate: TcpState.ESTABLISHED, monoMs: start + index + (index === 4 ? 30 : 2), lport}),
+		];
+	}));
+	view.clock.now = start + 1000;
+	// HdrHistogram gives a value's bucket's top: 2 ms is 2.00-2.02 ms.
+	let frame = await view.until(frame => /SYN-SENT → ESTAB.*2\.0\dms/.test(plain(frame)));
+	const edgeLine = plain(frame).split('\n').find(line => line.includes('SYN-SENT → ESTAB'))!;
+	t.regex(edgeLine, /2\.0\dms +30ms/, 'p50 and p99 on the edge\'s row');
+	t.notRegex(plain(frame).split('\n').find(line => line.includes('CLOSED → SYN-SENT'))!, /ms/, 'an edge without times has none');
+	// Tab to the pane, down to the edge (after the four named rows and CLOSED -> SYN-SENT), Enter.
+	await view.press('\t', keys.down, keys.down, keys.down, keys.down, keys.down, keys.enter);
+	frame = await view.until(frame => plain(frame).includes('handshake (client)'));
+	t.regex(plain(frame), /SYN-SENT → ESTAB: handshake \(client\), the time in SYN-SENT/);
+	t.regex(plain(frame), /last 60s +5 +2\.0\dms +30ms +30ms +30ms/);
+	// Bars: four in the 2 ms bucket, one in the 30 ms one.
+	t.regex(plain(frame), /1\.02ms–2\.05ms █+ 4/);
+	t.regex(plain(frame), /16ms–33ms █+ 1/);
+	await view.press(keys.escape);
+	await view.until(frame => !plain(frame).includes('handshake (client)'));
+});

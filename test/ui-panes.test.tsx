@@ -48,11 +48,12 @@ function cells(line: string): string[] {
 }
 
 test('the Transitions pane: each edge and named series with its total and its rates over 1, 10 and 60 s', async t => {
-	const view = renderView(t, {columns: 120, rows: 40});
+	// Wide enough for the times and a full minute of sparkline.
+	const view = renderView(t, {columns: 140, rows: 40});
 	traffic(view);
 	const frame = await view.until(frame => transitionLines(frame).some(line => line.includes('SYN-SENT → CLOSED')));
 	const lines = transitionLines(frame);
-	t.regex(lines[0]!, /^TRANSITION▲ +TOTAL +1s +10s +60s LAST 60s/);
+	t.regex(lines[0]!, /^TRANSITION▲ +TOTAL +1s +10s +60s +p50 +p99 LAST 60s/);
 	t.deepEqual(cells(lineOf(lines, 'CLOSED → SYN-SENT')), ['CLOSED → SYN-SENT', '31', '4.0', '3.1', '0.52']);
 	t.deepEqual(cells(lineOf(lines, 'SYN-SENT → ESTAB')), ['SYN-SENT → ESTAB', '30', '3.0', '3.0', '0.50']);
 	t.deepEqual(cells(lineOf(lines, 'SYN-SENT → CLOSED')), ['SYN-SENT → CLOSED', '1', '1.0', '0.10', '0.02']);
@@ -128,7 +129,7 @@ test('with the focus and room enough, the Transitions pane is a bordered table',
 	const frame = plain(await view.until(frame => frame.includes('┌')));
 	const lines = transitionLines(frame);
 	t.regex(lines[0]!, /^Transitions/);
-	t.regex(lines[2]!, /│ TRANSITION▲ +│ TOTAL │ +1s │ +10s │ +60s │ LAST 60s +│/);
+	t.regex(lines[2]!, /│ TRANSITION▲ +│ TOTAL │ +1s │ +10s │ +60s │ +p50 │ +p99 │ LAST 60s +│/);
 	t.deepEqual(cells(lineOf(lines.map(line => line.replace(/^│/, '')), 'SYN-SENT → ESTAB')), ['SYN-SENT → ESTAB', '30', '3.0', '3.0', '0.50']);
 	t.true(frame.split('\n').every(line => line.length <= 120));
 	t.true(rowLines(frame).length > 0, 'the connections still show');
@@ -235,7 +236,7 @@ test('F6 picks the sort column from a list; Esc cancels', async t => {
 	await view.press('\t', f6);
 	frame = plain(await view.until(frame => frame.includes('Sort transitions by')));
 	t.regex(frame, /\* TRANSITION/);
-	await view.press(keys.end, keys.enter);
+	await view.press(keys.end, keys.up, keys.up, keys.enter);
 	await view.until(frame => plain(frame).includes('60s▼'));
 });
 

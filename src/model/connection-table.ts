@@ -17,6 +17,7 @@ import {lifecycleOrder, stateCount} from '../core/tcp-states.js';
 import {Connection, Direction, Ending, OwnerSource} from './connection.js';
 import {historyLength, ConnectionSlots} from './connection-slots.js';
 import {connectionKey, flatKey, listenerKey, pendingConnectKey, pendingSockOf, type Tuple} from './connection-key.js';
+import {EdgeDurations, isHandshake} from './durations.js';
 import {ExpiryQueue} from './expiry-queue.js';
 import {GroupEvent, Groups, type GroupKind} from './groups.js';
 import {HostStates} from './host-states.js';
@@ -70,6 +71,8 @@ const refusedWithinMs = 1000;
 
 export class ConnectionTable {
 	readonly rates = new TransitionRates();
+	/** How long connections took to connect and to close, and stayed in CLOSE-WAIT (see durations.ts). */
+	readonly durations = new EdgeDurations();
 	private readonly host: HostStates;
 	private readonly slots: ConnectionSlots;
 	private readonly lru: LRUCache<string, number>;
@@ -220,9 +223,17 @@ export class ConnectionTable {
 				?? this.continuing(transition);
 		}
 
-		this.advance(slot, transition);
+		const ms = this.advance(slot, transition);
+		if (ms !== null) {
+			this.durations.record(oldstate, newstate, monoMs, ms);
+		}
+
 		if (this.grouping) {
 			this.grouping.place(slot);
+			if (ms !== null && isHandshake(oldstate, newstate)) {
+				this.grouping.recordHandshake(slot, monoMs, ms);
+			}
+
 			if (newstate === TcpState.SYN_SENT ? oldstate === TcpState.CLOSE : (newstate === TcpState.SYN_RECV && oldstate === TcpState.LISTEN)) {
 				this.grouping.count(slot, GroupEvent.opened);
 			}
@@ -675,8 +686,8 @@ export class ConnectionTable {
 		return slot;
 	}
 
-	/** Moves a connection along one transition. */
-	private advance(slot: number, t: Transition): void {
+	/** Moves a connection along one transition; returns the time it spent in the old state, if known. */
+	private advance(slot: number, t: Transition): number | null {
 		const s = this.slots;
 		const {oldstate, monoMs} = t;
 		// Time in the old state: the kernel's figure, else ours if we saw the state begin.
@@ -698,6 +709,7 @@ export class ConnectionTable {
 		this.countRow(slot, newstate, 1);
 		s.state[slot] = newstate;
 		s.stateSinceMs[slot] = monoMs;
+		return ms;
 	}
 
 	/** Records how a connection ended and queues its removal; returns the state it ends in. */

@@ -1,6 +1,6 @@
 // The group list's columns and orders (see groups.ts), as the connection list's are data in
 // columns.ts: the view and batch mode show and sort groups through these.
-import {formatBytes, formatPerSecond} from '../core/format.js';
+import {formatBytes, formatMicroseconds, formatPerSecond} from '../core/format.js';
 import {lifecycleOrder} from '../core/tcp-states.js';
 import {TcpState} from '../core/transition.js';
 import type {GroupKind, GroupRow} from './groups.js';
@@ -31,8 +31,15 @@ const figureColumns: readonly GroupColumn[] = [
 	{key: 'resets', title: 'RST/s', width: 7, align: 'right', descendingByDefault: true, format: row => formatPerSecond(perSecond(row, row.resets)), compare: byNumber(row => row.resets / Math.max(row.seconds, 1e-9))},
 	{key: 'tx', title: 'TX/s', width: 7, align: 'right', descendingByDefault: true, format: row => formatBytes(row.txBytesPerSec), compare: byNumber(row => row.txBytesPerSec)},
 	{key: 'rx', title: 'RX/s', width: 7, align: 'right', descendingByDefault: true, format: row => formatBytes(row.rxBytesPerSec), compare: byNumber(row => row.rxBytesPerSec)},
+	{key: 'hs50', title: 'HS p50', width: 7, align: 'right', descendingByDefault: true, format: row => latency(row.handshake()?.p50), compare: byNumber(row => row.handshake()?.p50 ?? -1)},
+	{key: 'hs99', title: 'HS p99', width: 7, align: 'right', descendingByDefault: true, format: row => latency(row.handshake()?.p99), compare: byNumber(row => row.handshake()?.p99 ?? -1)},
 	{key: 'states', title: 'STATES', width: 40, align: 'left', descendingByDefault: false, format: row => statesText(row.states), compare: byNumber(row => row.connections)},
 ];
+
+/** A duration in ms as a narrow cell: "85us", "1.20ms", "340ms"; "-" for none. */
+export function latency(ms: number | undefined): string {
+	return ms === undefined ? '-' : formatMicroseconds(Math.round(ms * 1000));
+}
 
 /** The group list's columns for a grouping: its name first, titled as the grouping is. */
 export function groupColumns(kind: GroupKind): GroupColumn[] {

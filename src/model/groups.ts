@@ -8,6 +8,7 @@ import {displayStateName, stateCount} from '../core/tcp-states.js';
 import {Connection, Direction} from './connection.js';
 import type {ConnectionSlots} from './connection-slots.js';
 import {remoteAddressOf} from './connection-key.js';
+import {longWindowMs, WindowedDurations, type Quantiles} from './durations.js';
 
 export const groupKinds = [
 	{key: 'process', title: 'PROCESS', help: 'the owning process (name and PID)'},
@@ -46,6 +47,8 @@ export type GroupRow = {
 	readonly rxBytesPerSec: number;
 	/** Connects failed or connections reset since the sample before. */
 	readonly trouble: boolean;
+	/** Handshake times over the last minute, worked out when first asked (undefined: none). */
+	handshake(): Quantiles | undefined;
 };
 
 class Group {
@@ -55,6 +58,8 @@ class Group {
 	readonly sampled = new Float64Array(5);
 	/** Since the sample before. */
 	readonly deltas = new Float64Array(5);
+	/** Handshakes of its connections, when it has had any: sparse histograms, as a host has many groups. */
+	handshakes: WindowedDurations | undefined;
 	constructor(readonly key: string) {}
 }
 
@@ -175,6 +180,13 @@ export class Groups {
 		group.totals[Total.rx]! += rx;
 	}
 
+	/** A handshake of the row in a slot took `ms`, ending at atMs. */
+	recordHandshake(slot: number, atMs: number, ms: number): void {
+		const group = this.groupOf[slot] ?? this.place(slot);
+		group.handshakes ??= new WindowedDurations(30_000, 3, true);
+		group.handshakes.record(atMs, ms);
+	}
+
 	/**
 	 * Groups, with what happened since the sample before; when that was under half a second ago
 	 * (a key pressed between refreshes), with what the last sample said.
@@ -198,14 +210,24 @@ export class Groups {
 				}
 
 				// A group left empty goes once it has nothing more to report.
-				if (group.members === 0 && !moved) {
+				if (group.members === 0 && !moved && group.handshakes?.quantiles(nowMs, longWindowMs) === undefined) {
 					this.byKey.delete(group.key);
 					continue;
 				}
 			}
 
-			const {deltas} = group;
+			const {deltas, handshakes} = group;
+			let handshake: Quantiles | undefined;
+			let worked = false;
 			rows.push({
+				handshake() {
+					if (!worked) {
+						handshake = handshakes?.quantiles(nowMs, longWindowMs);
+						worked = true;
+					}
+
+					return handshake;
+				},
 				key: group.key,
 				connections: group.members,
 				states: [...group.states],

@@ -12,8 +12,9 @@ import type {SortOrder} from '../model/sort-orders.js';
 import {displayStateName, lifecycleOrder} from '../core/tcp-states.js';
 import {RateSeries} from '../model/transition-rates.js';
 import {cell} from '../model/row-text.js';
-import {groupColumns, groupTroubleOrder, perSecond as groupPerSecond, sortGroups} from '../model/group-columns.js';
+import {groupColumns, groupTroubleOrder, latency, perSecond as groupPerSecond, sortGroups} from '../model/group-columns.js';
 import type {GroupKind, GroupRow} from '../model/groups.js';
+import {longWindowMs, timedEdges, type Quantiles} from '../model/durations.js';
 import {jsonLine, sanitize} from '../core/sanitize.js';
 
 export type BatchFormat = 'text' | 'json';
@@ -51,6 +52,8 @@ export type BatchFrame = {
 	readonly evictions: number;
 	/** Every connection that passes the filter, in sort order (none when grouped). */
 	readonly rows: readonly Connection[];
+	/** A timed edge's time in its old state over the last minute (see durations.ts); undefined for others or none. */
+	readonly edgeTimes: (from: number, to: number) => Quantiles | undefined;
 	/** Every group, trouble first, when grouped. */
 	readonly groups?: {readonly kind: GroupKind; readonly rows: readonly GroupRow[]};
 };
@@ -62,6 +65,7 @@ export function takeFrame(table: ConnectionTable, counter: IntervalCounter, requ
 	const {rows} = grouping ? {rows: []} : selectRows(table, {order, descending, filter, nowMs, limit: table.size});
 	return {
 		groups: grouping && {kind: grouping.kind, rows: sortGroups(grouping.sample(nowMs), groupTroubleOrder, false)},
+		edgeTimes: (from, to) => table.durations.of(from, to)?.quantiles(nowMs, longWindowMs),
 		nowMs,
 		wallMs: request.wallMs,
 		uptimeMs: nowMs - request.startedAtMs,
@@ -111,6 +115,14 @@ export function * formatTextPieces(frame: BatchFrame, options: TextOptions): Gen
 			? 'none'
 			: interval.edges.map(({from, to, count}) => `${displayStateName(from)}->${displayStateName(to)} ${formatCount(count)}`).join(' · ')}`,
 	];
+	const times = timedEdges.flatMap(({from, to, what}) => {
+		const quantiles = frame.edgeTimes(from, to);
+		return quantiles ? [`${what} p50 ${latency(quantiles.p50)} p99 ${latency(quantiles.p99)}`] : [];
+	});
+	if (times.length > 0) {
+		lines.push(`times in the last 60s: ${times.join(' · ')}`);
+	}
+
 	const {groups} = frame;
 	if (groups) {
 		lines.push(`Group by: ${groups.kind.title} · ${formatCount(groups.rows.length)} groups of ${formatCount(frame.tracked)} connections`);
@@ -205,6 +217,8 @@ function groupsJson(groups: NonNullable<BatchFrame['groups']>) {
 				resets: counted(row.resets),
 				tx_bytes_per_s: round(row.txBytesPerSec),
 				rx_bytes_per_s: round(row.rxBytesPerSec),
+				// Over the last minute; null without a handshake in it.
+				handshake_ms: quantilesJson(row.handshake()),
 			};
 		}),
 	};
@@ -247,7 +261,8 @@ function documentHead(frame: BatchFrame) {
 		states: Object.fromEntries(frame.stateCounts
 			.filter(({state, count}) => count > 0 && state !== TcpState.CLOSE)
 			.map(({state, count}) => [stateName(state), count])),
-		transitions: interval.edges.map(({from, to, count}) => ({from: stateName(from), to: stateName(to), ...counted(count)})),
+		// ms: the time in the old state over the last minute, for the timed edges (handshakes, closes, CLOSE-WAIT).
+		transitions: interval.edges.map(({from, to, count}) => ({from: stateName(from), to: stateName(to), ...counted(count), ms: quantilesJson(frame.edgeTimes(from, to))})),
 		new: counted(interval.opened),
 		closes: counted(interval.closed),
 		failed: counted(interval.failedConnects),
@@ -302,6 +317,12 @@ function listenerJson(queue: Connection['queue']) {
 		drops: queue.drops,
 		drops_per_s: round(queue.dropsPerSec),
 		synack_retransmits: queue.synAckRetransmits ?? null,
+	};
+}
+
+function quantilesJson(quantiles: Quantiles | undefined) {
+	return quantiles === undefined ? null : {
+		p50: round(quantiles.p50), p90: round(quantiles.p90), p99: round(quantiles.p99), max: round(quantiles.max), count: quantiles.count,
 	};
 }
 

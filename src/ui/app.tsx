@@ -10,6 +10,7 @@ import {groupKindByKey} from '../model/groups.js';
 import type {TransitionLog} from '../model/transition-log.js';
 import {ConnectionsPane} from './connections-pane.js';
 import {DetailView} from './detail-view.js';
+import {EdgeDetailView} from './edge-detail.js';
 import {EventLogPane} from './event-log-pane.js';
 import {Header} from './header.js';
 import {HelpScreen} from './help-screen.js';
@@ -79,7 +80,7 @@ export function App({table, log, now, startedAtMs, host, kernel, delaySeconds, i
 		// Not the whole view: the rest of it (selection, focus, prompt, help) does not change what is
 		// copied; and the frozen tick, which moves only while the view is not paused.
 		// eslint-disable-next-line react-hooks/exhaustive-deps
-		[table, log, now, namespaceName, frozenTick.current, view.sortKey, view.descending, view.filter, view.quickState, view.clearedAtMs, view.detail, limit, logLimit, view.groupBy, view.groupSort, view.drill],
+		[table, log, now, namespaceName, frozenTick.current, view.sortKey, view.descending, view.filter, view.quickState, view.clearedAtMs, view.detail, limit, logLimit, view.groupBy, view.groupSort, view.drill, view.edgeDetail],
 	);
 	previous.current = snapshot;
 
@@ -133,6 +134,8 @@ export function App({table, log, now, startedAtMs, host, kernel, delaySeconds, i
 	} else if (view.picker) {
 		const sortKey = sortKeyOf(view, view.picker.pane);
 		body = <SortPicker picker={view.picker} view={view} sortKey={sortKey} height={available} />;
+	} else if (view.edgeDetail !== undefined) {
+		body = <EdgeDetailView detail={snapshot.edgeDetail} height={available} width={size.columns} />;
 	} else if (view.detail === undefined) {
 		body = (
 			<>

@@ -83,7 +83,7 @@ export function actionForKey(press: KeyPress, view: ViewState, screen: Screen): 
 		return pickerAction(press, view.picker.index, sortColumnsOf(view.picker.pane, view).length);
 	}
 
-	if (view.detail !== undefined) {
+	if (view.detail !== undefined || view.edgeDetail !== undefined) {
 		if (name === 'escape' || name === 'enter' || text === 'q') {
 			return {type: 'closeDetail'};
 		}
@@ -123,7 +123,12 @@ export function actionForKey(press: KeyPress, view: ViewState, screen: Screen): 
 		}
 
 		case 'enter': {
-			const key = pane === 'connections' ? shown.rowKeys[selectedIndexOf(view.cursor, shown.rowKeys)] : undefined;
+			if (pane === 'transitions') {
+				const edge = shown.rowKeys[selectedIndexOf(view.transitions.cursor, shown.rowKeys)];
+				return edge?.startsWith('edge ') ? {type: 'openEdge', key: edge} : undefined;
+			}
+
+			const key = shown.rowKeys[selectedIndexOf(view.cursor, shown.rowKeys)];
 			if (key === undefined) {
 				return undefined;
 			}

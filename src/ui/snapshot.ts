@@ -10,9 +10,11 @@ import {findRow, rowShows, selectRows} from '../model/select-rows.js';
 import {sortOrderByKey, troubleOrder} from '../model/sort-orders.js';
 import {groupColumns, groupOrders, groupTroubleOrder, sortGroups} from '../model/group-columns.js';
 import {groupKindByKey} from '../model/groups.js';
+import {longWindowMs} from '../model/durations.js';
 import type {TransitionLog} from '../model/transition-log.js';
 import {RateSeries} from '../model/transition-rates.js';
 import {connectionDetail, type ConnectionDetail} from './connection-detail.js';
+import {edgeDetail, type EdgeDetail} from './edge-detail.js';
 import {logLine, type LogLine} from './log-line.js';
 import {summariseTransitions, type TransitionRow} from './transitions-summary.js';
 import {quickStates, type ViewState} from './view-state.js';
@@ -70,6 +72,8 @@ export type Snapshot = {
 	readonly log: readonly LogLine[];
 	/** The connection of the open detail view. */
 	readonly detail: ConnectionDetail | undefined;
+	/** The distribution of the open edge detail view. */
+	readonly edgeDetail: EdgeDetail | undefined;
 	/** Every group in the group list's order, while the list shows groups (see showsGroups). */
 	readonly groups: readonly GroupRowView[] | undefined;
 };
@@ -164,9 +168,10 @@ export function takeSnapshot(table: ConnectionTable, request: SnapshotRequest): 
 		evictions: table.evictions,
 		rows,
 		matched,
-		edges: summariseTransitions(rates, table.netCounters !== undefined),
+		edges: summariseTransitions(rates, table.netCounters !== undefined, (from, to) => table.durations.of(from, to)?.quantiles(nowMs, longWindowMs)),
 		// A change is judged by its connection's container, as the row knows it.
 		groups,
+		edgeDetail: view.edgeDetail === undefined ? undefined : edgeDetail(view.edgeDetail, (from, to) => table.durations.of(from, to), nowMs),
 		log: log && logLimit > 0 ? log.recent(logLimit, filter && (t => filter.matchTransition(t, change => table.find(change)))).map(logLine) : [],
 		detail,
 	};

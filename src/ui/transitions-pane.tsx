@@ -2,6 +2,7 @@ import {Table, type CellProps} from '@alcalzone/ink-table';
 import {Box, Text} from 'ink';
 import {createContext, useContext, type PropsWithChildren} from 'react';
 import {formatCount} from '../core/format.js';
+import {latency} from '../model/group-columns.js';
 import {sparkline} from './sparkline.js';
 import {useTheme} from './theme.js';
 import {formatEdgeRate, sparklineSeconds, transitionColumns, type TransitionRow} from './transitions-summary.js';
@@ -20,25 +21,36 @@ export type TransitionsPaneProps = {
 	readonly descending: boolean;
 };
 
-/** The cells of one row, by column title; the sparkline is added to fit the width. */
-function cellsOf(row: TransitionRow): string[] {
-	return [row.label, formatCount(row.total), formatEdgeRate(row.rate1), formatEdgeRate(row.rate10), formatEdgeRate(row.rate60)];
+/** Below this width the times (p50, p99) give their room to the sparkline. */
+const timesFromWidth = 100;
+
+/** The columns shown at a width: the times only where they leave the sparkline room. */
+function columnCount(width: number): number {
+	return width >= timesFromWidth ? transitionColumns.length : transitionColumns.length - 2;
 }
 
-function headings(sortKey: string, descending: boolean): string[] {
-	return transitionColumns.map(column => (column.key === sortKey ? `${column.title}${descending ? '▼' : '▲'}` : column.title));
+/** The cells of one row, by column title; the sparkline is added to fit the width. */
+function cellsOf(row: TransitionRow, width: number): string[] {
+	const cells = [row.label, formatCount(row.total), formatEdgeRate(row.rate1), formatEdgeRate(row.rate10), formatEdgeRate(row.rate60), row.p50 === undefined ? '' : latency(row.p50), row.p99 === undefined ? '' : latency(row.p99)];
+	return cells.slice(0, columnCount(width));
+}
+
+function headings(sortKey: string, descending: boolean, width: number): string[] {
+	return transitionColumns.slice(0, columnCount(width)).map(column => (column.key === sortKey ? `${column.title}${descending ? '▼' : '▲'}` : column.title));
 }
 
 const sparklineTitle = `LAST ${sparklineSeconds}s`;
 
 /** Widths of the dense list's columns; the sparkline takes what is left, up to a character a second. */
-const denseWidths = [25, 9, 7, 7, 7];
-const denseFixed = denseWidths.reduce((sum, width) => sum + width + 1, 0);
+const denseWidths = [25, 9, 7, 7, 7, 7, 7];
+function denseFixed(width: number): number {
+	return denseWidths.slice(0, columnCount(width)).reduce((sum, columnWidth) => sum + columnWidth + 1, 0);
+}
 
 /** The room the bordered table leaves for the sparkline (each cell is padded by one on both sides). */
 export function tableSparklineWidth(rows: readonly TransitionRow[], width: number, sortKey: string, descending: boolean): number {
-	const titles = headings(sortKey, descending);
-	const cells = rows.map(row => cellsOf(row));
+	const titles = headings(sortKey, descending, width);
+	const cells = rows.map(row => cellsOf(row, width));
 	let used = titles.length + 2;
 	for (const [index, title] of titles.entries()) {
 		used += Math.max(title.length, ...cells.map(row => row[index]!.length)) + 2;
@@ -80,11 +92,11 @@ export function TransitionsPane({rows, height, width, table, focused, selectedKe
 	const titleStyle = focused
 		? {inverse: theme.titleBackground === undefined, backgroundColor: theme.titleBackground, color: theme.titleBackground ? 'black' : undefined}
 		: {};
-	const titles = headings(sortKey, descending);
+	const titles = headings(sortKey, descending, width);
 	if (table) {
 		const spark = tableSparklineWidth(rows, width, sortKey, descending);
 		const data = rows.map(row => {
-			const cells = cellsOf(row);
+			const cells = cellsOf(row, width);
 			const entry: Record<string, string> = {};
 			for (const [index, title] of titles.entries()) {
 				entry[title] = cells[index]!;
@@ -110,7 +122,7 @@ export function TransitionsPane({rows, height, width, table, focused, selectedKe
 		);
 	}
 
-	const spark = Math.min(sparklineSeconds, width - denseFixed);
+	const spark = Math.min(sparklineSeconds, width - denseFixed(width));
 	const line = (cells: readonly string[], sparkText: string) => cells.map((text, index) => {
 		const cut = text.slice(0, denseWidths[index]);
 		return index === 0 ? cut.padEnd(denseWidths[index]!) : cut.padStart(denseWidths[index]!);
@@ -123,7 +135,7 @@ export function TransitionsPane({rows, height, width, table, focused, selectedKe
 				const failure = isActiveFailure(row);
 				return (
 					<Text key={row.key} wrap="truncate" inverse={focused && row.key === selectedKey} bold={failure} color={failure ? theme.trouble : undefined}>
-						{line(cellsOf(row), sparkline(row.history, spark))}
+						{line(cellsOf(row, width), sparkline(row.history, spark))}
 					</Text>
 				);
 			})}

@@ -6,6 +6,7 @@ import {formatCount} from '../core/format.js';
 import {TcpState} from '../core/transition.js';
 import {displayStateName} from '../core/tcp-states.js';
 import {RateSeries, type TransitionRates} from '../model/transition-rates.js';
+import type {Quantiles} from '../model/durations.js';
 
 export type TransitionRow = {
 	/** Stable across frames: the selection follows it. */
@@ -22,6 +23,9 @@ export type TransitionRow = {
 	readonly rate60: number;
 	/** Per-second counts over the last minute, oldest first. */
 	readonly history: readonly number[];
+	/** A timed edge's time in its old state over the last minute, in ms (see durations.ts); undefined otherwise. */
+	readonly p50?: number;
+	readonly p99?: number;
 };
 
 export const sparklineSeconds = 60;
@@ -58,7 +62,7 @@ export function isFailureEdge(from: number, to: number): boolean {
  * `counters`: whether the source reads the namespace's counters (retransmits, listen drops);
  * the kernel's TCP drops follow them, a row per reason seen.
  */
-export function summariseTransitions(rates: TransitionRates, counters = false): TransitionRow[] {
+export function summariseTransitions(rates: TransitionRates, counters = false, times: (from: number, to: number) => Quantiles | undefined = () => undefined): TransitionRow[] {
 	const rows: TransitionRow[] = [...namedSeries, ...(counters ? counterSeries : [])].map(({series, label, failure}, index) => ({
 		key: `series ${series}`,
 		label,
@@ -87,7 +91,10 @@ export function summariseTransitions(rates: TransitionRates, counters = false): 
 	}
 
 	for (const {from, to} of rates.edges()) {
+		const quantiles = times(from, to);
 		rows.push({
+			p50: quantiles?.p50,
+			p99: quantiles?.p99,
 			key: `edge ${from} ${to}`,
 			label: `${displayStateName(from)} → ${displayStateName(to)}`,
 			series: false,
@@ -123,6 +130,8 @@ export const transitionColumns: readonly TransitionColumn[] = [
 	{key: 'rate1', title: '1s', compare: (a, b) => a.rate1 - b.rate1, descendingByDefault: true},
 	{key: 'rate10', title: '10s', compare: (a, b) => a.rate10 - b.rate10, descendingByDefault: true},
 	{key: 'rate60', title: '60s', compare: (a, b) => a.rate60 - b.rate60, descendingByDefault: true},
+	{key: 'p50', title: 'p50', compare: (a, b) => (a.p50 ?? -1) - (b.p50 ?? -1), descendingByDefault: true},
+	{key: 'p99', title: 'p99', compare: (a, b) => (a.p99 ?? -1) - (b.p99 ?? -1), descendingByDefault: true},
 ];
 
 export function transitionColumnByKey(key: string): TransitionColumn | undefined {

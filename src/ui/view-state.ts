@@ -72,6 +72,8 @@ export type ViewState = {
 	readonly log: boolean;
 	/** The key of the connection whose detail view is open. */
 	readonly detail: string | undefined;
+	/** The Transitions row whose distribution is open (Enter on a timed edge). */
+	readonly edgeDetail: string | undefined;
 	readonly picker: SortPicker | undefined;
 	/** The connections pane lists groups of this kind (`g`); undefined: connections. */
 	readonly groupBy: GroupKindKey | undefined;
@@ -100,6 +102,7 @@ export type Action =
 	| {readonly type: 'focusNext'}
 	| {readonly type: 'openDetail'; readonly key: string}
 	| {readonly type: 'closeDetail'}
+	| {readonly type: 'openEdge'; readonly key: string}
 	| {readonly type: 'openPicker'}
 	| {readonly type: 'movePicker'; readonly index: number}
 	| {readonly type: 'pickSort'}
@@ -129,6 +132,7 @@ export function initialViewState(options: {sortKey: string; descending?: boolean
 		transitions: {sortKey: 'transition', descending: false, cursor: top},
 		log: false,
 		detail: undefined,
+		edgeDetail: undefined,
 		picker: undefined,
 		groupBy: options.groupBy,
 		groupSort: {key: groupTroubleOrder.key, descending: false},
@@ -261,7 +265,11 @@ export function reduceView(state: ViewState, action: Action): ViewState {
 		}
 
 		case 'closeDetail': {
-			return {...state, detail: undefined};
+			return {...state, detail: undefined, edgeDetail: undefined};
+		}
+
+		case 'openEdge': {
+			return {...state, edgeDetail: action.key};
 		}
 
 		case 'openPicker': {
