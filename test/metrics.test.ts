@@ -268,3 +268,31 @@ kernelTest('over the real capture: each counter rises by exactly the connections
 
 	t.is(rose(after, 'tcptop_events_lost_total'), 0);
 });
+
+test('tcptop_handshake_seconds: each handshake in its bucket and the ones above, by side, with their sum', async t => {
+	const table = new ConnectionTable();
+	const registry = metricsRegistry(table, () => 10_000);
+	// Three client handshakes of 2 ms, one server handshake of 300 ms.
+	for (const atMs of [1000, 2000, 3000]) {
+		const port = nextPort++;
+		table.apply(transition(CLOSE, SYN_SENT, atMs, {lport: 0, sock: port, pid: 5, comm: 'curl'}));
+		table.apply(transition(SYN_SENT, ESTABLISHED, atMs + 2, {lport: port, sock: port}));
+	}
+
+	const port = nextPort++;
+	table.apply(transition(LISTEN, SYN_RECV, 4000, {lport: 443, rport: port, sock: port}));
+	table.apply(transition(SYN_RECV, ESTABLISHED, 4300, {lport: 443, rport: port, sock: port}));
+	const families = parseExposition(await registry.metrics());
+	const bucket = (side: string, le: string) => value(families, 'tcptop_handshake_seconds', {side, le});
+	t.is(families.get('tcptop_handshake_seconds')?.type, 'histogram');
+	t.is(bucket('client', '0.001'), 0);
+	t.is(bucket('client', '0.0025'), 3);
+	t.is(bucket('client', '+Inf'), 3);
+	t.is(bucket('server', '0.25'), 0);
+	t.is(bucket('server', '0.5'), 1);
+	t.is(bucket('server', '+Inf'), 1);
+	const sample = (name: string, side: string) => families.get('tcptop_handshake_seconds')?.samples.find(candidate => candidate.name === name && candidate.labels.side === side)?.value;
+	t.is(sample('tcptop_handshake_seconds_count', 'client'), 3);
+	t.true(Math.abs(sample('tcptop_handshake_seconds_sum', 'client')! - 0.006) < 1e-9);
+	t.true(Math.abs(sample('tcptop_handshake_seconds_sum', 'server')! - 0.3) < 1e-9);
+});

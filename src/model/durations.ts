@@ -128,12 +128,39 @@ export const timedEdges: ReadonlyArray<{readonly from: number; readonly to: numb
 
 const timedIndex = new Map(timedEdges.map(({from, to}, index) => [edgeIndex(from, to), index]));
 
+/** Upper bounds (seconds) of the Prometheus histogram of handshakes (see HandshakeCounts). */
+export const handshakeBounds: readonly number[] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * Handshakes since start, client and server, counted in fixed buckets (each bucket the
+ * handshakes up to its bound, as Prometheus' histograms count), with their sum.
+ */
+export class HandshakeCounts {
+	/** Per side (0 client, 1 server): one count per bound, then +Inf. */
+	readonly buckets = [new Float64Array(handshakeBounds.length + 1), new Float64Array(handshakeBounds.length + 1)] as const;
+	readonly sums = new Float64Array(2);
+
+	observe(side: 0 | 1, seconds: number): void {
+		const buckets = this.buckets[side];
+		for (let index = 0; index < handshakeBounds.length; index++) {
+			if (seconds <= handshakeBounds[index]!) {
+				buckets[index]! += 1;
+			}
+		}
+
+		buckets[handshakeBounds.length]! += 1;
+		this.sums[side]! += seconds;
+	}
+}
+
 /** Windows the distributions are read over. */
 export const shortWindowMs = 10_000;
 export const longWindowMs = 60_000;
 
 /** The distributions of the timed edges: 60 s in slices of 5 s. */
 export class EdgeDurations {
+	/** Every handshake since start, for the metrics. */
+	readonly handshakes = new HandshakeCounts();
 	private readonly windows = timedEdges.map(() => new WindowedDurations(5000, 13));
 
 	/** Records a change's time in its old state, when the edge is a timed one. */
@@ -141,6 +168,9 @@ export class EdgeDurations {
 		const index = timedIndex.get(edgeIndex(from, to));
 		if (index !== undefined) {
 			this.windows[index]!.record(atMs, ms);
+			if (to === TcpState.ESTABLISHED) {
+				this.handshakes.observe(from === TcpState.SYN_SENT ? 0 : 1, ms / 1000);
+			}
 		}
 	}
 

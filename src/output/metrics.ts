@@ -9,6 +9,7 @@ import {stateName, TcpState} from '../core/transition.js';
 import type {TransitionSource} from '../core/source.js';
 import type {ConnectionTable} from '../model/connection-table.js';
 import {RateSeries} from '../model/transition-rates.js';
+import {handshakeBounds} from '../model/durations.js';
 import {runFed} from './run-fed.js';
 
 export type MetricsAddress = {
@@ -151,6 +152,34 @@ export function metricsRegistry(table: ConnectionTable, now: () => number): Regi
 			advance(this, 'evicted', table.evictions);
 		},
 	});
+	// Handshakes as a histogram: the table counts them in Prometheus' buckets as they happen
+	// (model/durations.ts HandshakeCounts); a scrape reports those counts, as prom-client's own
+	// histograms give theirs to the registry.
+	const handshakeMetric = {
+		name: 'tcptop_handshake_seconds',
+		help: 'TCP handshakes since tcptop started: connect() to ESTABLISHED (side="client"), SYN received to ESTABLISHED (side="server")',
+		type: 'histogram',
+		aggregator: 'sum',
+		labelNames: ['side', 'le'],
+		reset() {
+			// The counts are the table's.
+		},
+		async get() {
+			const counts = table.durations.handshakes;
+			const values = (['client', 'server'] as const).flatMap((side, index) => {
+				const buckets = counts.buckets[index]!;
+				return [
+					...[...handshakeBounds, '+Inf'].map((le, at) => ({labels: {le, side}, value: buckets[at]!, metricName: 'tcptop_handshake_seconds_bucket'})),
+					{labels: {side}, value: counts.sums[index]!, metricName: 'tcptop_handshake_seconds_sum'},
+					{labels: {side}, value: buckets[handshakeBounds.length]!, metricName: 'tcptop_handshake_seconds_count'},
+				];
+			});
+			return {name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values};
+		},
+	};
+	// prom-client's typings call for one of its metric classes; the registry asks only for these fields and get().
+	registry.registerMetric(handshakeMetric as unknown as Parameters<Registry['registerMetric']>[0]);
+
 	return registry;
 }
 
