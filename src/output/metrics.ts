@@ -164,7 +164,7 @@ export function metricsRegistry(table: ConnectionTable, now: () => number): Regi
 		reset() {
 			// The counts are the table's.
 		},
-		async get() {
+		get() {
 			const counts = table.durations.handshakes;
 			const values = (['client', 'server'] as const).flatMap((side, index) => {
 				const buckets = counts.buckets[index]!;
@@ -174,7 +174,7 @@ export function metricsRegistry(table: ConnectionTable, now: () => number): Regi
 					{labels: {side}, value: buckets[handshakeBounds.length]!, metricName: 'tcptop_handshake_seconds_count'},
 				];
 			});
-			return {name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values};
+			return Promise.resolve({name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values});
 		},
 	};
 	// prom-client's typings call for one of its metric classes; the registry asks only for these fields and get().
