@@ -10,6 +10,7 @@ import test from 'ava';
 import {sortOrderNamed, sortOrders} from '../src/model/sort-orders.js';
 import {compileFilter} from '../src/model/filter.js';
 import {stateWords} from '../src/core/tcp-states.js';
+import {groupKinds} from '../src/model/groups.js';
 import {cliOptions} from './helpers/cli-options.js';
 
 const script = fileURLToPath(new URL('../contrib/bash-completion/tcptop', import.meta.url));
@@ -88,13 +89,18 @@ test('--sort=, split at the \'=\' as bash splits it, completes the same', t => {
 	t.deepEqual(complete('tcptop --sort = in'), ['in-state']);
 });
 
+test('--group-by offers none and each grouping', t => {
+	t.deepEqual(complete('tcptop -b --group-by '), ['none', ...groupKinds.map(kind => kind.key)]);
+	t.deepEqual(complete('tcptop --group-by se'), ['service']);
+});
+
 test('--transport offers its two values', t => {
 	t.deepEqual(complete('tcptop trace --transport '), ['ringbuf', 'perf']);
 });
 
 test('the options that take a value are those of src/cli.ts: after one, no filter word is offered', t => {
 	// Those completed with values of their own are checked by the tests above and below.
-	const ownValues = new Set(['--sort', '--transport', '--record', '--replay', '--netns']);
+	const ownValues = new Set(['--sort', '--group-by', '--transport', '--record', '--replay', '--netns']);
 	for (const option of options) {
 		for (const flag of option.short ? [option.long, option.short] : [option.long]) {
 			const offered = complete(`tcptop ${flag} `);

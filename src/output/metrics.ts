@@ -155,8 +155,9 @@ export function metricsRegistry(table: ConnectionTable, now: () => number): Regi
 	// Handshakes as a histogram: the table counts them in Prometheus' buckets as they happen
 	// (model/durations.ts HandshakeCounts); a scrape reports those counts, as prom-client's own
 	// histograms give theirs to the registry.
+	const handshakeName = 'tcptop_handshake_seconds';
 	const handshakeMetric = {
-		name: 'tcptop_handshake_seconds',
+		name: handshakeName,
 		help: 'TCP handshakes since tcptop started: connect() to ESTABLISHED (side="client"), SYN received to ESTABLISHED (side="server")',
 		type: 'histogram',
 		aggregator: 'sum',
@@ -169,9 +170,9 @@ export function metricsRegistry(table: ConnectionTable, now: () => number): Regi
 			const values = (['client', 'server'] as const).flatMap((side, index) => {
 				const buckets = counts.buckets[index]!;
 				return [
-					...[...handshakeBounds, '+Inf'].map((le, at) => ({labels: {le, side}, value: buckets[at]!, metricName: 'tcptop_handshake_seconds_bucket'})),
-					{labels: {side}, value: counts.sums[index]!, metricName: 'tcptop_handshake_seconds_sum'},
-					{labels: {side}, value: buckets[handshakeBounds.length]!, metricName: 'tcptop_handshake_seconds_count'},
+					...[...handshakeBounds, '+Inf'].map((le, at) => ({labels: {le, side}, value: buckets[at]!, metricName: `${handshakeName}_bucket`})),
+					{labels: {side}, value: counts.sums[index]!, metricName: `${handshakeName}_sum`},
+					{labels: {side}, value: buckets[handshakeBounds.length]!, metricName: `${handshakeName}_count`},
 				];
 			});
 			return Promise.resolve({name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values});
