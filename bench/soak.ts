@@ -22,7 +22,7 @@
 // Needs root and the load generator: bash bench/run.sh builds both (or cc -O2 -pthread
 // bench/loadgen.c -o /tmp/tcptop-loadgen).
 //
-//   node --import=tsx bench/soak.ts [--seconds 120] [--variant single/graceful]... [--mode view|batch|metrics]... [--hold N] [--idle-only] [--baseline DIR]
+//   node --import=tsx bench/soak.ts [--seconds 120] [--variant single/graceful]... [--mode view|batch|metrics]... [--hold N] [--idle-only] [--baseline DIR] [--view-args='--group-by service']
 import {execFileSync, spawn} from 'node:child_process';
 import {once} from 'node:events';
 import {closeSync, createReadStream, mkdtempSync, openSync, readFileSync, rmSync} from 'node:fs';
@@ -45,6 +45,8 @@ const {values} = parseArgs({
 		'idle-only': {type: 'boolean', default: false},
 		baseline: {type: 'string'},
 		loadgen: {type: 'string', default: '/tmp/tcptop-loadgen'},
+		// Arguments for this tree's view only (`--group-by service`: a grouped view against the baseline's list).
+		'view-args': {type: 'string', default: ''},
 	},
 });
 
@@ -133,7 +135,8 @@ async function soak(label: string, variant: string, pid: number, sampler: Sample
 async function inView(name: string, tree: string, body: (pid: number, view: Terminal) => Promise<void>): Promise<void> {
 	const view = terminal(name);
 	const {tmux, session} = view;
-	tmux('new-session', '-d', '-s', session, '-x', '200', '-y', '50', `exec env -u CI NODE_ENV=production ${process.execPath} ${binary(tree)}`);
+	const extra = tree === here ? ` ${values['view-args']}` : '';
+	tmux('new-session', '-d', '-s', session, '-x', '200', '-y', '50', `exec env -u CI NODE_ENV=production ${process.execPath} ${binary(tree)}${extra}`);
 	try {
 		await body(Number(tmux('display-message', '-p', '-t', session, '#{pane_pid}').trim()), view);
 		tmux('send-keys', '-t', session, 'q');

@@ -36,10 +36,13 @@ test('a window forgets what is older than it, a slice at a time', t => {
 	const durations = new WindowedDurations(5000, 13);
 	durations.record(1000, 900);
 	durations.record(61_000, 2);
-	// At 62 s, the last 10 s hold the 2 ms one alone; the last 60 s hold it and the 900 ms (its slice, 0-5 s, is 12 slices back: forgotten).
-	t.is(durations.quantiles(62_000, 10_000)!.count, 1);
-	t.is(durations.quantiles(62_000, 60_000)!.count, 1);
-	t.true(durations.quantiles(62_000, 60_000)!.max < 3);
+	// A window is whole slices of 5 s, the one under way and those before it that cover the
+	// window: at 62 s, the last 60 s reach back to 0 s, and hold both.
+	t.is(durations.quantiles(62_000, 60_000)!.count, 2);
+	t.is(durations.quantiles(62_000, 10_000)!.count, 1, 'the last 10 s (from 50 s): the 2 ms one');
+	// At 66 s the 0-5 s slice is out of the minute: forgotten.
+	t.is(durations.quantiles(66_000, 60_000)!.count, 1);
+	t.true(durations.quantiles(66_000, 60_000)!.max < 3);
 	durations.record(64_000, 4);
 	t.is(durations.quantiles(64_000, 10_000)!.count, 2);
 	// Long after: nothing.

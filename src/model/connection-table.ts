@@ -234,7 +234,8 @@ export class ConnectionTable {
 				this.grouping.recordHandshake(slot, monoMs, ms);
 			}
 
-			if (newstate === TcpState.SYN_SENT ? oldstate === TcpState.CLOSE : (newstate === TcpState.SYN_RECV && oldstate === TcpState.LISTEN)) {
+			const opened = (oldstate === TcpState.CLOSE && newstate === TcpState.SYN_SENT) || (oldstate === TcpState.LISTEN && newstate === TcpState.SYN_RECV);
+			if (opened) {
 				this.grouping.count(slot, GroupEvent.opened);
 			}
 		}

@@ -2,9 +2,9 @@
 // distributions over the last 10 and 60 seconds: the handshake (SYN-SENT -> ESTABLISHED for a
 // client, SYN-RECV -> ESTABLISHED for a server), the time to the first close (ESTABLISHED ->
 // FIN-WAIT-1 or CLOSE-WAIT) and the time in CLOSE-WAIT (-> LAST-ACK). HdrHistogram keeps each
-// (hdr-histogram-js, its plain-JavaScript histograms only): a window is a ring of slices of a
-// few seconds, merged when read, so an old slice is dropped whole as time moves on.
-// Its two histogram modules alone: the package's index loads its WebAssembly build and codecs.
+// (hdr-histogram-js, its plain-JavaScript histograms only: the package's index would load its
+// WebAssembly build and codecs too): a window is a ring of slices of a few seconds, merged when
+// read, so an old slice is dropped whole as time moves on.
 import int32Module from 'hdr-histogram-js/dist/Int32Histogram.js';
 import packedModule from 'hdr-histogram-js/dist/PackedHistogram.js';
 import {TcpState} from '../core/transition.js';
@@ -100,8 +100,9 @@ export class WindowedDurations {
 	}
 
 	private merged(nowMs: number, windowMs: number): Int32Histogram | undefined {
+		// The slice under way and enough whole ones before it to cover the window.
 		const newest = Math.floor(nowMs / this.sliceMs);
-		const oldest = newest - Math.ceil(windowMs / this.sliceMs);
+		const oldest = newest - Math.ceil(windowMs / this.sliceMs) - 1;
 		let merged: Int32Histogram | undefined;
 		for (const [index, histogram] of this.histograms.entries()) {
 			const slice = this.sliceOf[index]!;

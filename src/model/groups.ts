@@ -11,12 +11,12 @@ import {remoteAddressOf} from './connection-key.js';
 import {longWindowMs, WindowedDurations, type Quantiles} from './durations.js';
 
 export const groupKinds = [
-	{key: 'process', title: 'PROCESS', help: 'the owning process (name and PID)'},
-	{key: 'remote', title: 'REMOTE HOST', help: 'the remote address'},
-	{key: 'subnet', title: 'REMOTE NET', help: 'the remote address\'s /24 (IPv4) or /64 (IPv6)'},
-	{key: 'service', title: 'SERVICE', help: 'the local port served (":80"), or the remote port connected to ("to :443")'},
-	{key: 'container', title: 'CONTAINER', help: 'the owner\'s container or systemd unit'},
-	{key: 'state', title: 'STATE', help: 'the TCP state'},
+	{key: 'process', title: 'PROCESS'},
+	{key: 'remote', title: 'REMOTE HOST'},
+	{key: 'subnet', title: 'REMOTE NET'},
+	{key: 'service', title: 'SERVICE'},
+	{key: 'container', title: 'CONTAINER'},
+	{key: 'state', title: 'STATE'},
 ] as const;
 
 export type GroupKind = (typeof groupKinds)[number];
@@ -210,7 +210,7 @@ export class Groups {
 				}
 
 				// A group left empty goes once it has nothing more to report.
-				if (group.members === 0 && !moved && group.handshakes?.quantiles(nowMs, longWindowMs) === undefined) {
+				if (group.members === 0 && !moved) {
 					this.byKey.delete(group.key);
 					continue;
 				}
