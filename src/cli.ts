@@ -54,6 +54,8 @@ Options for the live view and batch mode:
                      (host), subnet (remote /24 or /64), service (local port served,
                      or remote port connected to), container, state; none (default)
   --no-color         no colours (also when NO_COLOR is set)
+  --no-mouse         leave the terminal's mouse alone (the view: click a row to select it,
+                     a column title to sort by it, the wheel to scroll)
   --max-conns N      keep rows for at most N connections (default 65536); the
                      per-state counts are the host's all the same
   --transport KIND   ringbuf (default) or perf
@@ -124,6 +126,7 @@ const optionSpec = {
 	'group-by': {type: 'string'},
 	filter: {type: 'string'},
 	'no-color': {type: 'boolean'},
+	'no-mouse': {type: 'boolean'},
 	'max-conns': {type: 'string'},
 	'accept-owners': {type: 'boolean'},
 	batch: {type: 'boolean', short: 'b'},
@@ -417,6 +420,7 @@ async function runInteractive(values: OptionValues, viewing: Viewing, startMetri
 			delaySeconds,
 			initialView: initialViewState({sortKey: (sortOrder ?? troubleOrder).key, filter, groupBy: groupBy?.key}),
 			color: !values['no-color'] && !noColorEnv,
+			mouse: !values['no-mouse'],
 			origin: source instanceof ReplaySource ? replayViewOrigin(source, warnings) : undefined,
 		});
 	} finally {

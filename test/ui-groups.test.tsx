@@ -102,3 +102,28 @@ test('the Transitions pane shows a timed edge\'s p50 and p99; Enter on it opens 
 	await view.press(keys.escape);
 	await view.until(frame => !plain(frame).includes('handshake (client)'));
 });
+
+test('the mouse: a click on a row selects it, on a column title sorts by it (again: the other way), the wheel moves the selection', async t => {
+	const view = renderView(t, {columns: 120, rows: 30, sortKey: 'local'});
+	view.source.push(Array.from({length: 12}, (_, index) => established({monoMs: view.clock.now - 1000, pid: 800 + index, comm: 'app', lport: 45_000 + index})).flat());
+	await view.until(frame => rowLines(frame).length === 12);
+	const selected = (frame: string) => /\u001B\[7m[^\n]*?:(45\d{3})/.exec(frame)?.[1];
+	const mouse = (button: number, x: number, y: number) => [`\u001B[<${button};${x};${y}M`, `\u001B[<${button};${x};${y}m`];
+	// Rows 1-4 are the header, 5 the list's title; the fourth row is on line 9.
+	await view.press(...mouse(0, 30, 9));
+	await view.until(frame => selected(frame) === '45003');
+	await view.press(...mouse(65, 30, 9));
+	await view.until(frame => selected(frame) === '45006');
+	await view.press(...mouse(64, 30, 9), ...mouse(64, 30, 9));
+	await view.until(frame => selected(frame) === '45000');
+	// PID is the first column (x 1-7): sorted by it; clicked again, the other way.
+	await view.press(...mouse(0, 3, 5));
+	await view.until(frame => plain(frame).includes('Sort: PID ▲'));
+	await view.press(...mouse(0, 3, 5));
+	let frame = await view.until(frame => plain(frame).includes('Sort: PID ▼'));
+	t.regex(rowLines(frame)[0]!, /^ +811 /);
+	// Grouped, a click on CONNS (after the 24-column name) sorts the groups by it.
+	await view.press('g', ...mouse(0, 28, 5));
+	frame = await view.until(frame => plain(frame).includes('Sort: CONNS ▼'));
+	t.regex(plain(frame), /Groups: PROCESS/);
+});

@@ -19,9 +19,17 @@ test('keys: named keys, typed text one character each, control characters and un
 	t.deepEqual(decodeKeys('Pq\r'), [{text: 'P'}, {text: 'q'}, {name: 'enter'}]);
 	t.deepEqual(decodeKeys('a\u0007\u009Bb\u007F'), [{text: 'a'}, {text: 'b'}, {name: 'backspace'}]);
 	t.deepEqual(decodeKeys('\u0003'), [{name: 'ctrlC'}]);
-	for (const unknown of ['\u001B[1;5P', '\u001B[<0;1;1M', '\u001B[200~', '\u001Bx', '\u001B]']) {
+	for (const unknown of ['\u001B[1;5P', '\u001B[<0;1', '\u001B[<0;1;1X', '\u001B[200~', '\u001Bx', '\u001B]']) {
 		t.deepEqual(decodeKeys(unknown), [], JSON.stringify(unknown));
 	}
+});
+
+test('keys: SGR mouse reports, press and release, the wheel, with the modifier bits left out', t => {
+	t.deepEqual(decodeKeys('\u001B[<0;12;7M'), [{name: 'mouse', mouse: {button: 0, x: 12, y: 7, release: false}}]);
+	t.deepEqual(decodeKeys('\u001B[<0;12;7m'), [{name: 'mouse', mouse: {button: 0, x: 12, y: 7, release: true}}]);
+	t.deepEqual(decodeKeys('\u001B[<65;1;30M'), [{name: 'mouse', mouse: {button: 65, x: 1, y: 30, release: false}}]);
+	// Ctrl (16) and Shift (4) held: the same button.
+	t.deepEqual(decodeKeys('\u001B[<20;3;4M'), [{name: 'mouse', mouse: {button: 0, x: 3, y: 4, release: false}}]);
 });
 
 test('keys: the body of a pasted control string is never typed, and keys after it are keys', t => {

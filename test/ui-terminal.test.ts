@@ -79,6 +79,19 @@ kernelTest('tcptop in tmux: draws despite CI=true, sorts and filters by key, esc
 	tmux('send-keys', '-t', session, 'P');
 	await until('the PID sort', () => (screen().includes('Sort: PID ▲') ? true : undefined));
 
+	// The view asks for mouse reports (SGR); a click on the PID title (row 5, below the header's
+	// four lines), as the terminal reports it, sorts the other way, and a second back again.
+	const flags = () => tmux('display-message', '-p', '-t', session, '#{mouse_standard_flag}#{mouse_sgr_flag}').trim();
+	t.is(flags(), '11', 'mouse reports on');
+	const click = (x: number, y: number) => {
+		tmux('send-keys', '-t', session, '-l', `\u001B[<0;${x};${y}M\u001B[<0;${x};${y}m`);
+	};
+
+	click(3, 5);
+	await until('the click on PID', () => (screen().includes('Sort: PID ▼') ? true : undefined));
+	click(3, 5);
+	await until('the second click', () => (screen().includes('Sort: PID ▲') ? true : undefined));
+
 	tmux('send-keys', '-t', session, '-l', '\\');
 	// Other tests may be making connections by the thousand, and the start-up snapshot shows
 	// the TIME_WAITs they left, some on this port number: the filter keeps only ours.
@@ -123,6 +136,7 @@ kernelTest('tcptop in tmux: draws despite CI=true, sorts and filters by key, esc
 
 	tmux('send-keys', '-t', session, 'q');
 	await until('tcptop to exit', () => (screen().includes('tcptop exited with 0') ? true : undefined));
+	t.is(flags(), '00', 'mouse reports off again');
 	const remaining = new Set(bpfLinksOnHost());
 	t.deepEqual(links.filter(id => remaining.has(id)), [], 'no BPF link of tcptop remains');
 

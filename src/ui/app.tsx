@@ -110,8 +110,26 @@ export function App({table, log, now, startedAtMs, host, kernel, delaySeconds, i
 
 	const shown = useMemo(() => fitColumns(size.columns), [size.columns]);
 	const shownKeys = useMemo(() => new Set(shown.map(column => column.key)), [shown]);
+	const grouped = groups !== undefined;
+	const layout = useMemo(() => {
+		const listColumns = grouped ? shownGroupColumns ?? [] : shown;
+		let from = 1;
+		const columns = listColumns.map(column => {
+			const span = {key: column.key, from, to: from + column.width - 1};
+			from += column.width + 1;
+			return span;
+		});
+		// Below the header's four lines: the connection list's title, then its rows; then the Transitions pane.
+		return {
+			listTitleRow: heights.connections > 0 ? headerLines + 1 : 0,
+			listOffset: offset,
+			transitionsRow: heights.transitions > 0 ? headerLines + 1 + heights.connections : 0,
+			columns,
+		};
+	}, [grouped, shownGroupColumns, shown, heights.connections, heights.transitions, offset]);
 	const onKeys = (presses: readonly KeyPress[]) => {
 		const screen: Screen = {
+			layout,
 			connections: {rowKeys, count: groups ? groups.length : snapshot.matched, height: listHeight, columnKeys: shownKeys},
 			transitions: {rowKeys: edgeKeys, count: edgeKeys.length, height: edgeHeight},
 			nowMs: now(),

@@ -2,7 +2,7 @@
 // a key, the view and what the screen shows, the action to take (or none). The view is the
 // reducer's latest, not the last drawn: keys typed or pasted faster than frames are drawn each
 // see the ones before them.
-import type {KeyPress} from './keys.js';
+import type {KeyPress, MouseReport} from './keys.js';
 import {neighbourColumn} from './columns-order.js';
 import {cursorOf, reduceView, showsGroups, sortColumnsOf, sortKeyOf, type Action, type Cursor, type ViewState} from './view-state.js';
 
@@ -18,10 +18,23 @@ export type PaneScreen = {
 	readonly columnKeys?: ReadonlySet<string>;
 };
 
+/** Where the lists are on the terminal, for the mouse (rows and columns from 1, as reports give them). */
+export type ScreenLayout = {
+	/** The connection list's title bar; its rows follow. */
+	readonly listTitleRow: number;
+	/** The first row shown (the list scrolled). */
+	readonly listOffset: number;
+	/** The Transitions pane's first line (its title); 0 when it is not shown. */
+	readonly transitionsRow: number;
+	/** The list's columns: sort key and the terminal columns its title spans. */
+	readonly columns: ReadonlyArray<{readonly key: string; readonly from: number; readonly to: number}>;
+};
+
 export type Screen = {
 	readonly connections: PaneScreen;
 	readonly transitions: PaneScreen;
 	readonly nowMs: number;
+	readonly layout?: ScreenLayout;
 	/**
 	 * The next connection in the list (its order and filters) after the one of `fromKey` (before
 	 * it with -1) whose row shows `text`, wrapping around; undefined when none does.
@@ -66,6 +79,11 @@ export function actionForKey(press: KeyPress, view: ViewState, screen: Screen): 
 	const {name, text} = press;
 	if (name === 'ctrlC' || name === 'f10') {
 		return {type: 'quit'};
+	}
+
+	if (press.mouse) {
+		const busy = view.prompt !== undefined || view.help || view.picker !== undefined || view.detail !== undefined || view.edgeDetail !== undefined;
+		return busy || !screen.layout ? undefined : mouseAction(press.mouse, view, screen, screen.layout);
 	}
 
 	if (view.prompt) {
@@ -204,6 +222,44 @@ export function actionForKey(press: KeyPress, view: ViewState, screen: Screen): 
 			return sortKey ? {type: 'sort', pane: 'connections', sortKey} : undefined;
 		}
 	}
+}
+
+/** Rows the wheel moves the selection by. */
+const wheelRows = 3;
+
+/**
+ * The mouse on the lists: the wheel moves the selection of the pane under it; a click on a
+ * row of the connection (or group) list selects it, on its title sorts by that column (again:
+ * the other way).
+ */
+function mouseAction(mouse: MouseReport, view: ViewState, screen: Screen, layout: ScreenLayout): Action | undefined {
+	const pane = layout.transitionsRow > 0 && mouse.y >= layout.transitionsRow ? 'transitions' : 'connections';
+	const shown = screen[pane];
+	if (mouse.button === 64 || mouse.button === 65) {
+		const at = selectedIndexOf(cursorOf(view, pane), shown.rowKeys) + (mouse.button === 64 ? -wheelRows : wheelRows);
+		const index = Math.max(0, Math.min(at, shown.count - 1));
+		return {type: 'select', pane, index, key: shown.rowKeys[index], paneHeight: shown.height, nowMs: screen.nowMs, focus: true};
+	}
+
+	if (mouse.button !== 0 || mouse.release || pane !== 'connections') {
+		return undefined;
+	}
+
+	if (mouse.y === layout.listTitleRow) {
+		const column = layout.columns.find(candidate => mouse.x >= candidate.from && mouse.x <= candidate.to);
+		if (!column) {
+			return undefined;
+		}
+
+		return column.key === sortKeyOf(view, 'connections') ? {type: 'invert', pane: 'connections'} : {type: 'sort', pane: 'connections', sortKey: column.key};
+	}
+
+	const index = layout.listOffset + (mouse.y - layout.listTitleRow - 1);
+	if (mouse.y <= layout.listTitleRow || mouse.y > layout.listTitleRow + shown.height || index >= shown.count) {
+		return undefined;
+	}
+
+	return {type: 'select', pane: 'connections', index, key: shown.rowKeys[index], paneHeight: shown.height, nowMs: screen.nowMs, focus: true};
 }
 
 /** The row index a navigation key moves to, or undefined for any other key. */

@@ -9,8 +9,27 @@ export type NamedKey =
 	| 'up' | 'down' | 'left' | 'right' | 'pageUp' | 'pageDown' | 'home' | 'end'
 	| 'enter' | 'escape' | 'tab' | 'backTab' | 'backspace' | 'delete' | 'f1' | 'f3' | 'f4' | 'f6' | 'f10' | 'ctrlC';
 
-/** A named key, or one printable character. */
-export type KeyPress = {readonly name: NamedKey; readonly text?: undefined} | {readonly text: string; readonly name?: undefined};
+/** A mouse report (SGR, as xterm sends it once asked to): x and y from 1, the top left cell. */
+export type MouseReport = {
+	/** 0 left, 1 middle, 2 right; 64 wheel up, 65 wheel down (modifier bits removed). */
+	readonly button: number;
+	readonly x: number;
+	readonly y: number;
+	readonly release: boolean;
+};
+
+/** A named key, one printable character, or the mouse. */
+export type KeyPress =
+	| {readonly name: NamedKey; readonly text?: undefined; readonly mouse?: undefined}
+	| {readonly text: string; readonly name?: undefined; readonly mouse?: undefined}
+	| {readonly name: 'mouse'; readonly mouse: MouseReport; readonly text?: undefined};
+
+// ESC [ < button ; x ; y M (press) or m (release).
+const mouseReport = /^\u001B\[<(\d+);(\d+);(\d+)([Mm])$/;
+
+/** Terminal modes tcptop turns on for the mouse (press and release reports, SGR encoding), and off. */
+export const mouseOn = '\u001B[?1000h\u001B[?1006h';
+export const mouseOff = '\u001B[?1006l\u001B[?1000l';
 
 const sequences: ReadonlyMap<string, NamedKey> = new Map<string, NamedKey>([
 	['\u001B', 'escape'], ['\u001B\u001B', 'escape'],
@@ -87,7 +106,9 @@ export function decodeKeys(data: string): KeyPress[] {
 	}
 
 	if (data.startsWith('\u001B')) {
-		return [];
+		const mouse = mouseReport.exec(data);
+		// Shift, Alt and Ctrl (4, 8, 16) are left out; motion reports (32) are not asked for.
+		return mouse ? [{name: 'mouse', mouse: {button: Number(mouse[1]) & ~28, x: Number(mouse[2]), y: Number(mouse[3]), release: mouse[4] === 'm'}}] : [];
 	}
 
 	const presses: KeyPress[] = [];

@@ -1,6 +1,7 @@
 // `tcptop` on a terminal: the connection table fed by a source, drawn by the interactive view
-// until the user quits, a signal arrives, or the source fails. Every way out unmounts Ink (which
-// gives the terminal back: cursor, raw mode) and stops the source (which detaches the programs).
+// until the user quits, a signal arrives, or the source fails. Every way out turns the mouse
+// reports off, unmounts Ink (which gives the terminal back: cursor, raw mode) and stops the
+// source (which detaches the programs).
 import {render} from 'ink';
 import {runLifecycle} from '../core/run-lifecycle.js';
 import type {TransitionSource} from '../core/source.js';
@@ -10,6 +11,7 @@ import {App} from './app.js';
 import {installFastOutput} from './fast-output.js';
 import {FrameWriter} from './frame-writer.js';
 import {inkInternals} from './ink-internals.js';
+import {mouseOff, mouseOn} from './keys.js';
 import {boundInkTextCache} from './ink-text-cache.js';
 import {feedTable} from '../model/feed-table.js';
 import {colorTheme, plainTheme, ThemeContext} from './theme.js';
@@ -20,6 +22,8 @@ export type ViewOptions = {
 	readonly delaySeconds: number;
 	readonly initialView: ViewState;
 	readonly color: boolean;
+	/** Ask the terminal for mouse reports (clicks and the wheel); --no-mouse leaves them off. */
+	readonly mouse: boolean;
 	/** A replay's host and clock; this host's when not given. */
 	readonly origin?: ViewOrigin;
 };
@@ -64,11 +68,20 @@ export async function runView(source: TransitionSource, table: ConnectionTable, 
 				? {stdout: frames as unknown as NodeJS.WriteStream, debug: true, exitOnCtrlC: false, patchConsole: false}
 				: {exitOnCtrlC: false, patchConsole: false},
 		);
+		// Mouse reports, turned off again before the terminal is given back, however the view ends.
+		if (options.mouse) {
+			process.stdout.write(mouseOn);
+		}
+
 		// The user quit (q, Ctrl-C) or the app failed.
 		instance.waitUntilExit().then(() => {
 			stop();
 		}, stop);
 		return async () => {
+			if (options.mouse) {
+				process.stdout.write(mouseOff);
+			}
+
 			// Unmounting gives the terminal back (cursor, raw mode) before the programs detach.
 			instance.unmount();
 			await instance.waitUntilExit().catch(() => undefined);

@@ -86,7 +86,8 @@ export type ViewState = {
 };
 
 export type Action =
-	| {readonly type: 'select'; readonly pane: Pane; readonly index: number; readonly key: string | undefined; readonly paneHeight: number; readonly nowMs: number}
+	/** focus: the pane takes the focus too (the mouse). */
+	| {readonly type: 'select'; readonly pane: Pane; readonly index: number; readonly key: string | undefined; readonly paneHeight: number; readonly nowMs: number; readonly focus?: boolean}
 	| {readonly type: 'sort'; readonly pane: Pane; readonly sortKey: string}
 	| {readonly type: 'invert'; readonly pane: Pane}
 	| {readonly type: 'openPrompt'; readonly kind: Prompt['kind']}
@@ -171,9 +172,10 @@ export function reduceView(state: ViewState, action: Action): ViewState {
 			const index = Math.max(0, action.index);
 			const height = Math.max(1, action.paneHeight);
 			const cursor = {selectedIndex: index, selectedKey: action.key, offset: scrolledTo(index, cursorOf(state, action.pane).offset, height)};
+			const focus = action.focus ? action.pane : state.focus;
 			return action.pane === 'connections'
-				? {...state, cursor, holdUntilMs: action.nowMs + sortHoldMs}
-				: {...state, transitions: {...state.transitions, cursor}};
+				? {...state, focus, cursor, holdUntilMs: action.nowMs + sortHoldMs}
+				: {...state, focus, transitions: {...state.transitions, cursor}};
 		}
 
 		case 'sort': {
