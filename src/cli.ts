@@ -18,7 +18,8 @@ import {withRecording} from './capture/recording-source.js';
 import {ReplaySource} from './capture/replay-source.js';
 import type {TransitionSource} from './core/source.js';
 import {columns} from './model/columns.js';
-import {sortOrderNamed, troubleOrder, type SortOrder} from './model/sort-orders.js';
+import {sortOrderByKey, sortOrderNamed, troubleOrder, type SortOrder} from './model/sort-orders.js';
+import {loadSettings, saveSettings} from './ui/settings.js';
 import {groupKindByKey, groupKinds, type GroupKind} from './model/groups.js';
 import {ConnectionTable} from './model/connection-table.js';
 import {compileFilter, type Filter} from './model/filter.js';
@@ -389,10 +390,15 @@ function hostFinTimeoutMs(): number | undefined {
 }
 
 async function runInteractive(values: OptionValues, viewing: Viewing, startMetrics: () => Promise<unknown>): Promise<number> {
-	const {delaySeconds, sortOrder, groupBy, filter, table} = viewing;
 	// A replay's warnings show in the view, and on stderr once the terminal is given back.
 	const warnings: string[] = [];
-	const source = tableSource(values, viewing, message => warnings.push(message));
+	// The saved settings (tcptoprc, the setup screen's), where the command line says nothing.
+	const settings = loadSettings(message => warnings.push(message));
+	const delaySeconds = values.delay === undefined ? settings.delaySeconds : viewing.delaySeconds;
+	const sortOrder = viewing.sortOrder ?? sortOrderByKey(settings.sortKey) ?? troubleOrder;
+	const groupBy = values['group-by'] === undefined ? settings.groupBy : viewing.groupBy?.key;
+	const {filter, table} = viewing;
+	const source = tableSource(values, {...viewing, delaySeconds}, message => warnings.push(message));
 	if (!process.stdout.isTTY) {
 		throw new UsageError('the live view needs a terminal on stdout; to a pipe or file, \'tcptop -b\' prints it and \'tcptop trace\' streams transitions');
 	}
@@ -418,8 +424,16 @@ async function runInteractive(values: OptionValues, viewing: Viewing, startMetri
 	try {
 		await runView(source, table, {
 			delaySeconds,
-			initialView: initialViewState({sortKey: (sortOrder ?? troubleOrder).key, filter, groupBy: groupBy?.key}),
-			color: !values['no-color'] && !noColorEnv,
+			initialView: initialViewState({sortKey: sortOrder.key, filter, groupBy, settings: {...settings, sortKey: sortOrder.key, groupBy}}),
+			color: !values['no-color'] && !noColorEnv && settings.color,
+			saveSettings(edited) {
+				try {
+					saveSettings(edited);
+					return undefined;
+				} catch (error) {
+					return `settings not saved: ${(error as Error).message}`;
+				}
+			},
 			mouse: !values['no-mouse'],
 			origin: source instanceof ReplaySource ? replayViewOrigin(source, warnings) : undefined,
 		});

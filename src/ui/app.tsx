@@ -2,9 +2,9 @@
 // event log) or a full view in their place (help, a connection's detail, the sort picker),
 // redrawn on each refresh tick and after each key.
 import {Box, useApp} from 'ink';
-import {useCallback, useLayoutEffect, useMemo, useReducer, useRef} from 'react';
+import {useCallback, useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState} from 'react';
 import type {ConnectionTable} from '../model/connection-table.js';
-import {fitColumns} from '../model/columns.js';
+import {columnByKey, fitColumns, type Column} from '../model/columns.js';
 import {groupColumns} from '../model/group-columns.js';
 import {groupKindByKey} from '../model/groups.js';
 import type {TransitionLog} from '../model/transition-log.js';
@@ -20,6 +20,9 @@ import {paneHeights} from './layout.js';
 import {findConnection, findGroup, takeSnapshot, type Snapshot} from './snapshot.js';
 import {fitGroupColumns, GroupsPane} from './groups-pane.js';
 import {SortPicker} from './sort-picker.js';
+import {SetupScreen} from './setup-screen.js';
+import {settingsPath, type Settings} from './settings.js';
+import {colorTheme, plainTheme, ThemeContext, useTheme} from './theme.js';
 import {StateCounts} from './state-counts.js';
 import {StatusLine} from './status-line.js';
 import {Totals} from './totals.js';
@@ -45,6 +48,8 @@ export type AppProps = {
 	readonly notice?: () => string | undefined;
 	/** What the host calls a network namespace (the detail view); none for a replay. */
 	readonly namespaceName?: (inode: number) => string | undefined;
+	/** Keeps the settings when the setup screen closes; returns what went wrong, if anything. None: not kept. */
+	readonly saveSettings?: (settings: Settings) => string | undefined;
 };
 
 /** Header, counts, totals, status: the lines above the panes. */
@@ -52,15 +57,21 @@ const headerLines = 4;
 // Ink ends a frame with a newline: a frame as tall as the terminal would scroll it by a line.
 const bottomMargin = 1;
 
-export function App({table, log, now, startedAtMs, host, kernel, delaySeconds, initialView, notice, namespaceName}: AppProps) {
+export function App({table, log, now, startedAtMs, host, kernel, delaySeconds, initialView, notice, namespaceName, saveSettings}: AppProps) {
 	const {exit} = useApp();
 	const size = useTerminalSize();
-	const [view, dispatch] = useReducer(reduceKeys, initialView);
+	// The refresh and the colours start as given; the setup screen (F2) may change them.
+	const outerTheme = useTheme();
+	const [view, dispatch] = useReducer(reduceKeys, initialView, initial => ({
+		...initial,
+		settings: {...initial.settings, delaySeconds, color: outerTheme !== plainTheme},
+	}));
+	const refreshSeconds = view.settings.delaySeconds;
 	// The model moves on every tick, paused or not: closed connections leave, rates advance.
 	const sweep = useCallback(() => {
 		table.sweep(now());
 	}, [table, now]);
-	const tick = useRefreshTick(delaySeconds * 1000, sweep);
+	const tick = useRefreshTick(refreshSeconds * 1000, sweep);
 
 	// Less than a title bar and one row is left only on tiny terminals; it still draws.
 	const available = Math.max(2, size.rows - headerLines - bottomMargin);
@@ -108,7 +119,8 @@ export function App({table, log, now, startedAtMs, host, kernel, delaySeconds, i
 	const shownGroupColumns = useMemo(() => groupKind && fitGroupColumns(groupColumns(groupKind), size.columns), [groupKind, size.columns]);
 	const edgeIndex = selectedIndexOf(view.transitions.cursor, edgeKeys);
 
-	const shown = useMemo(() => fitColumns(size.columns), [size.columns]);
+	const columnKeys = view.settings.columns;
+	const shown = useMemo(() => fitColumns(size.columns, columnKeys.map(key => columnByKey(key)).filter((column): column is Column => column !== undefined)), [size.columns, columnKeys]);
 	const shownKeys = useMemo(() => new Set(shown.map(column => column.key)), [shown]);
 	const grouped = groups !== undefined;
 	const layout = useMemo(() => {
@@ -139,6 +151,17 @@ export function App({table, log, now, startedAtMs, host, kernel, delaySeconds, i
 	};
 
 	useKeys(onKeys);
+	// The setup screen closed: its settings are kept (tcptoprc), or why not is said.
+	const [saveProblem, setSaveProblem] = useState<string | undefined>(undefined);
+	const setupOpen = view.setup !== undefined;
+	const wasOpen = useRef(false);
+	useEffect(() => {
+		if (wasOpen.current && !setupOpen && saveSettings) {
+			setSaveProblem(saveSettings(view.settings));
+		}
+
+		wasOpen.current = setupOpen;
+	}, [setupOpen, saveSettings, view.settings]);
 	// Right after the frame that saw the key, before another tick can draw.
 	useLayoutEffect(() => {
 		if (view.quit) {
@@ -149,6 +172,8 @@ export function App({table, log, now, startedAtMs, host, kernel, delaySeconds, i
 	let body;
 	if (view.help) {
 		body = <HelpScreen />;
+	} else if (view.setup) {
+		body = <SetupScreen settings={view.settings} index={view.setup.index} height={available} path={settingsPath()} />;
 	} else if (view.picker) {
 		const sortKey = sortKeyOf(view, view.picker.pane);
 		body = <SortPicker picker={view.picker} view={view} sortKey={sortKey} height={available} />;
@@ -200,12 +225,14 @@ export function App({table, log, now, startedAtMs, host, kernel, delaySeconds, i
 	}
 
 	return (
-		<Box flexDirection="column" width={size.columns}>
-			<Header host={host} kernel={kernel} uptimeMs={snapshot.nowMs - startedAtMs} delaySeconds={delaySeconds} paused={view.paused} />
-			<StateCounts counts={snapshot.stateCounts} />
-			<Totals snapshot={snapshot} />
-			<StatusLine view={view} matched={snapshot.matched} tracked={snapshot.tracked} groups={groups?.length} notice={notice?.()} />
-			{body}
-		</Box>
+		<ThemeContext.Provider value={view.settings.color ? colorTheme : plainTheme}>
+			<Box flexDirection="column" width={size.columns}>
+				<Header host={host} kernel={kernel} uptimeMs={snapshot.nowMs - startedAtMs} delaySeconds={refreshSeconds} paused={view.paused} />
+				<StateCounts counts={snapshot.stateCounts} />
+				<Totals snapshot={snapshot} />
+				<StatusLine view={view} matched={snapshot.matched} tracked={snapshot.tracked} groups={groups?.length} notice={saveProblem ?? notice?.()} />
+				{body}
+			</Box>
+		</ThemeContext.Provider>
 	);
 }

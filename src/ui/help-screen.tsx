@@ -8,6 +8,7 @@ const keys: ReadonlyArray<readonly [string, string]> = [
 	['/ F3', 'search: the next row showing the text; n N F3 next, previous'],
 	['\\ F4', 'filter (ss syntax: state close-wait and dport = :5432); / searches now, as in htop'],
 	['s', 'cycle the state filter: all, established, close-wait, syn-sent, time-wait, ...'],
+	['F2', 'setup: columns shown and their order, refresh, sort, grouping, colours (saved to tcptoprc)'],
 	['g', 'group the list: by process, remote host, remote net, service, container, state, none'],
 	['space p', 'pause the display (capture and counts go on)'],
 	['Tab', 'move the focus between Connections and Transitions'],

@@ -82,7 +82,7 @@ export function actionForKey(press: KeyPress, view: ViewState, screen: Screen): 
 	}
 
 	if (press.mouse) {
-		const busy = view.prompt !== undefined || view.help || view.picker !== undefined || view.detail !== undefined || view.edgeDetail !== undefined;
+		const busy = view.prompt !== undefined || view.help || view.picker !== undefined || view.detail !== undefined || view.edgeDetail !== undefined || view.setup !== undefined;
 		return busy || !screen.layout ? undefined : mouseAction(press.mouse, view, screen, screen.layout);
 	}
 
@@ -99,6 +99,10 @@ export function actionForKey(press: KeyPress, view: ViewState, screen: Screen): 
 
 	if (view.picker) {
 		return pickerAction(press, view.picker.index, sortColumnsOf(view.picker.pane, view).length);
+	}
+
+	if (view.setup) {
+		return setupAction(press, view.setup.index);
 	}
 
 	if (view.detail !== undefined || view.edgeDetail !== undefined) {
@@ -125,6 +129,10 @@ export function actionForKey(press: KeyPress, view: ViewState, screen: Screen): 
 
 		case 'f6': {
 			return {type: 'openPicker'};
+		}
+
+		case 'f2': {
+			return {type: 'openSetup'};
 		}
 
 		// htop's keys for help, search and filter.
@@ -233,6 +241,11 @@ const wheelRows = 3;
  * the other way).
  */
 function mouseAction(mouse: MouseReport, view: ViewState, screen: Screen, layout: ScreenLayout): Action | undefined {
+	// Presses only: a click acts as the button goes down (as htop's), and the wheel has none to release.
+	if (mouse.release) {
+		return undefined;
+	}
+
 	const pane = layout.transitionsRow > 0 && mouse.y >= layout.transitionsRow ? 'transitions' : 'connections';
 	const shown = screen[pane];
 	if (mouse.button === 64 || mouse.button === 65) {
@@ -241,7 +254,7 @@ function mouseAction(mouse: MouseReport, view: ViewState, screen: Screen, layout
 		return {type: 'select', pane, index, key: shown.rowKeys[index], paneHeight: shown.height, nowMs: screen.nowMs, focus: true};
 	}
 
-	if (mouse.button !== 0 || mouse.release || pane !== 'connections') {
+	if (mouse.button !== 0 || pane !== 'connections') {
 		return undefined;
 	}
 
@@ -290,6 +303,51 @@ function movement({name, text}: KeyPress, at: number, shown: PaneScreen): number
 
 		case 'end': {
 			return shown.count - 1;
+		}
+
+		default: {
+			return undefined;
+		}
+	}
+}
+
+/** The setup screen's keys: ↑ ↓ choose, ← → (and space, Enter) change, [ ] move a column, Esc F2 q close. */
+function setupAction({name, text}: KeyPress, index: number): Action | undefined {
+	switch (name ?? text) {
+		case 'up':
+		case 'k': {
+			return {type: 'moveSetup', index: index - 1};
+		}
+
+		case 'down':
+		case 'j': {
+			return {type: 'moveSetup', index: index + 1};
+		}
+
+		case 'left': {
+			return {type: 'changeSetup', step: -1};
+		}
+
+		case 'right':
+		case 'enter':
+		case ' ': {
+			return {type: 'changeSetup', step: 1};
+		}
+
+		case '[':
+		case '-': {
+			return {type: 'moveColumn', step: -1};
+		}
+
+		case ']':
+		case '+': {
+			return {type: 'moveColumn', step: 1};
+		}
+
+		case 'escape':
+		case 'f2':
+		case 'q': {
+			return {type: 'closeSetup'};
 		}
 
 		default: {

@@ -7,7 +7,7 @@
 
 export type NamedKey =
 	| 'up' | 'down' | 'left' | 'right' | 'pageUp' | 'pageDown' | 'home' | 'end'
-	| 'enter' | 'escape' | 'tab' | 'backTab' | 'backspace' | 'delete' | 'f1' | 'f3' | 'f4' | 'f6' | 'f10' | 'ctrlC';
+	| 'enter' | 'escape' | 'tab' | 'backTab' | 'backspace' | 'delete' | 'f1' | 'f2' | 'f3' | 'f4' | 'f6' | 'f10' | 'ctrlC';
 
 /** A mouse report (SGR, as xterm sends it once asked to): x and y from 1, the top left cell. */
 export type MouseReport = {
@@ -41,8 +41,9 @@ const sequences: ReadonlyMap<string, NamedKey> = new Map<string, NamedKey>([
 	['\u001B[H', 'home'], ['\u001BOH', 'home'], ['\u001B[1~', 'home'], ['\u001B[7~', 'home'],
 	['\u001B[F', 'end'], ['\u001BOF', 'end'], ['\u001B[4~', 'end'], ['\u001B[8~', 'end'],
 	['\u001B[3~', 'delete'], ['\u001B[Z', 'backTab'],
-	// F1, F3 and F4 as xterm (SS3), the VT220 family and the Linux console send them.
+	// F1 to F4 as xterm (SS3), the VT220 family and the Linux console send them.
 	['\u001BOP', 'f1'], ['\u001B[11~', 'f1'], ['\u001B[[A', 'f1'],
+	['\u001BOQ', 'f2'], ['\u001B[12~', 'f2'], ['\u001B[[B', 'f2'],
 	['\u001BOR', 'f3'], ['\u001B[13~', 'f3'], ['\u001B[[C', 'f3'],
 	['\u001BOS', 'f4'], ['\u001B[14~', 'f4'], ['\u001B[[D', 'f4'],
 	['\u001B[17~', 'f6'],

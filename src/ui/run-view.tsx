@@ -17,6 +17,7 @@ import {feedTable} from '../model/feed-table.js';
 import {colorTheme, plainTheme, ThemeContext} from './theme.js';
 import {liveOrigin, type ViewOrigin} from './view-origin.js';
 import type {ViewState} from './view-state.js';
+import type {Settings} from './settings.js';
 
 export type ViewOptions = {
 	readonly delaySeconds: number;
@@ -26,6 +27,8 @@ export type ViewOptions = {
 	readonly mouse: boolean;
 	/** A replay's host and clock; this host's when not given. */
 	readonly origin?: ViewOrigin;
+	/** Keeps the setup screen's settings (see App). */
+	readonly saveSettings?: (settings: Settings) => string | undefined;
 };
 
 /** Resolves once the view has closed and the source is stopped; rejects with what ended it. */
@@ -59,6 +62,7 @@ export async function runView(source: TransitionSource, table: ConnectionTable, 
 					namespaceName={origin.namespaceName}
 					delaySeconds={options.delaySeconds}
 					initialView={options.initialView}
+					saveSettings={options.saveSettings}
 				/>
 			</ThemeContext.Provider>,
 			// Ctrl-C is a key like q, so every way out takes the same path. Ink's debug mode hands

@@ -5,6 +5,8 @@ import {groupOrders, groupTroubleOrder} from '../model/group-columns.js';
 import {groupKindByKey, groupKinds, type GroupKindKey} from '../model/groups.js';
 import {compileFilter, type Filter, type FilterError} from '../model/filter.js';
 import {transitionColumnByKey, transitionColumns} from './transitions-summary.js';
+import {columns as allColumns} from '../model/columns.js';
+import {defaultSettings, delayChoices, type Settings} from './settings.js';
 
 /** The `s` key's cycle, after "all": the states an SRE looks for first, then the rest. */
 export const quickStates = [
@@ -79,6 +81,10 @@ export type ViewState = {
 	readonly groupBy: GroupKindKey | undefined;
 	/** The group list's order. */
 	readonly groupSort: {readonly key: string; readonly descending: boolean};
+	/** What the setup screen (F2) edits, and tcptoprc keeps: columns, refresh, sort, grouping, colours. */
+	readonly settings: Settings;
+	/** The setup screen, open on its highlighted line. */
+	readonly setup: {readonly index: number} | undefined;
 	/** The group whose connections are listed (Enter on a group), and the group list's selection to go back to. */
 	readonly drill: {readonly key: string; readonly groupCursor: Cursor} | undefined;
 	/** The user asked to leave; the app exits. */
@@ -110,13 +116,20 @@ export type Action =
 	| {readonly type: 'cancelPicker'}
 	| {readonly type: 'clearClosed'; readonly nowMs: number}
 	| {readonly type: 'cycleGroup'}
+	| {readonly type: 'openSetup'}
+	| {readonly type: 'closeSetup'}
+	| {readonly type: 'moveSetup'; readonly index: number}
+	/** The highlighted setting to its next (1) or previous (-1) value; a column shown or not. */
+	| {readonly type: 'changeSetup'; readonly step: 1 | -1}
+	/** The highlighted column, shown, one place earlier (-1) or later (1) in the list. */
+	| {readonly type: 'moveColumn'; readonly step: 1 | -1}
 	| {readonly type: 'drillDown'; readonly key: string}
 	| {readonly type: 'drillUp'}
 	| {readonly type: 'quit'};
 
 const top: Cursor = {selectedKey: undefined, selectedIndex: 0, offset: 0};
 
-export function initialViewState(options: {sortKey: string; descending?: boolean; filter?: Filter; groupBy?: GroupKindKey}): ViewState {
+export function initialViewState(options: {sortKey: string; descending?: boolean; filter?: Filter; groupBy?: GroupKindKey; settings?: Settings}): ViewState {
 	return {
 		sortKey: options.sortKey,
 		descending: options.descending ?? sortOrderByKey(options.sortKey)?.descendingByDefault ?? false,
@@ -136,6 +149,8 @@ export function initialViewState(options: {sortKey: string; descending?: boolean
 		edgeDetail: undefined,
 		picker: undefined,
 		groupBy: options.groupBy,
+		settings: options.settings ?? defaultSettings,
+		setup: undefined,
 		groupSort: {key: groupTroubleOrder.key, descending: false},
 		drill: undefined,
 		quit: false,
@@ -320,8 +335,95 @@ export function reduceView(state: ViewState, action: Action): ViewState {
 			return state.drill ? {...state, cursor: state.drill.groupCursor, drill: undefined, holdUntilMs: 0} : state;
 		}
 
+		case 'openSetup': {
+			return {...state, setup: {index: 0}};
+		}
+
+		case 'closeSetup': {
+			return {...state, setup: undefined};
+		}
+
+		case 'moveSetup': {
+			return state.setup ? {...state, setup: {index: Math.max(0, Math.min(setupLines(state.settings).length - 1, action.index))}} : state;
+		}
+
+		case 'changeSetup': {
+			return state.setup ? changeSetting(state, setupLines(state.settings)[state.setup.index]!, action.step) : state;
+		}
+
+		case 'moveColumn': {
+			if (!state.setup) {
+				return state;
+			}
+
+			const line = setupLines(state.settings)[state.setup.index]!;
+			const shown = [...state.settings.columns];
+			const at = line.kind === 'column' ? shown.indexOf(line.key) : -1;
+			const to = at + action.step;
+			if (at === -1 || to < 0 || to >= shown.length) {
+				return state;
+			}
+
+			[shown[at], shown[to]] = [shown[to]!, shown[at]!];
+			return {...state, settings: {...state.settings, columns: shown}, setup: {index: state.setup.index + action.step}};
+		}
+
 		case 'quit': {
 			return {...state, quit: true};
+		}
+	}
+}
+
+/** A line of the setup screen: a setting, or a column (shown ones first, in their order). */
+export type SetupLine =
+	| {readonly kind: 'delay' | 'sort' | 'groupBy' | 'color'}
+	| {readonly kind: 'column'; readonly key: string; readonly shown: boolean};
+
+export function setupLines(settings: Settings): SetupLine[] {
+	return [
+		{kind: 'delay'}, {kind: 'sort'}, {kind: 'groupBy'}, {kind: 'color'},
+		...settings.columns.map(key => ({kind: 'column' as const, key, shown: true})),
+		...allColumns.filter(column => !settings.columns.includes(column.key)).map(column => ({kind: 'column' as const, key: column.key, shown: false})),
+	];
+}
+
+/** The next (or previous) in a list, wrapping around. */
+function stepIn<T>(list: readonly T[], current: T, step: 1 | -1): T {
+	const at = list.indexOf(current);
+	return list[(((at === -1 ? 0 : at + step) % list.length) + list.length) % list.length]!;
+}
+
+/** A setting changed from the setup screen; sort and grouping apply to the view at once, as the rest. */
+function changeSetting(state: ViewState, line: SetupLine, step: 1 | -1): ViewState {
+	const {settings} = state;
+	switch (line.kind) {
+		case 'delay': {
+			return {...state, settings: {...settings, delaySeconds: stepIn(delayChoices, settings.delaySeconds, step)}};
+		}
+
+		case 'sort': {
+			const sortKey = stepIn(sortOrders.map(order => order.key), settings.sortKey, step);
+			const sorted = reduceView({...state, drill: undefined, groupBy: undefined}, {type: 'sort', pane: 'connections', sortKey});
+			return {...state, sortKey: sorted.sortKey, descending: sorted.descending, holdUntilMs: 0, settings: {...settings, sortKey}};
+		}
+
+		case 'groupBy': {
+			const groupBy = stepIn<GroupKindKey | undefined>([undefined, ...groupKinds.map(kind => kind.key)], settings.groupBy, step);
+			return {...state, groupBy, drill: undefined, cursor: top, settings: {...settings, groupBy}};
+		}
+
+		case 'color': {
+			return {...state, settings: {...settings, color: !settings.color}};
+		}
+
+		case 'column': {
+			// The last column shown stays.
+			if (line.shown && settings.columns.length === 1) {
+				return state;
+			}
+
+			const columns = line.shown ? settings.columns.filter(key => key !== line.key) : [...settings.columns, line.key];
+			return {...state, settings: {...settings, columns}};
 		}
 	}
 }

@@ -13,6 +13,7 @@ import {feedTable} from '../../src/model/feed-table.js';
 import {colorTheme, plainTheme, ThemeContext} from '../../src/ui/theme.js';
 import {initialViewState} from '../../src/ui/view-state.js';
 import type {Filter} from '../../src/model/filter.js';
+import type {Settings} from '../../src/ui/settings.js';
 
 /** A source the test pushes hand-built transitions through. */
 export class FakeSource implements TransitionSource {
@@ -94,6 +95,9 @@ export type HarnessOptions = {
 	host?: string;
 	/** What the host calls a network namespace (Origin.namespaceName). */
 	namespaceName?: (inode: number) => string | undefined;
+	/** Settings to start with (tcptoprc's), and where the setup screen's go when it closes. */
+	settings?: Settings;
+	saveSettings?: (settings: Settings) => string | undefined;
 };
 
 /** Renders the view for one test, unmounted when the test ends (or its timer keeps the process alive). */
@@ -116,8 +120,9 @@ export function renderView(t: ExecutionContext, options: HarnessOptions = {}): V
 				host={options.host ?? 'testhost'}
 				kernel="6.18.0-test"
 				delaySeconds={tickSeconds}
-				initialView={initialViewState({sortKey: options.sortKey ?? 'inState', filter: options.filter})}
+				initialView={initialViewState({sortKey: options.sortKey ?? 'inState', filter: options.filter, settings: options.settings})}
 				namespaceName={options.namespaceName}
+				saveSettings={options.saveSettings}
 			/>
 		</ThemeContext.Provider>
 	);
