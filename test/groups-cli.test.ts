@@ -2,11 +2,10 @@
 // their members, and the opens and failed connects of an interval counted into their group.
 import {execFileSync} from 'node:child_process';
 import {createInterface} from 'node:readline';
-import type net from 'node:net';
 import test from 'ava';
 import {kernelTest} from './helpers/kernel.js';
 import {run, start, finish} from './helpers/cli.js';
-import {closedPort, connectAndClose, connectOpen, connectRefused, listen} from './helpers/net.js';
+import {closedPort, connectAndClose, connectRefused, listen, serverWithClients} from './helpers/net.js';
 
 type Group = {
 	key: string; connections: number; states: Record<string, number>;
@@ -39,18 +38,7 @@ function groupOf(document: Document, key: string): Group {
 }
 
 kernelTest('-b -n 1 --group-by service: a listener\'s accepted connections under its port, its clients under "to" the port, as ss counts them', async t => {
-	const server = await listen('127.0.0.1');
-	const clients: net.Socket[] = [];
-	t.teardown(async () => {
-		for (const client of clients) {
-			client.destroy();
-		}
-
-		await server.close();
-	});
-	for (let index = 0; index < 3; index++) {
-		clients.push(await connectOpen('127.0.0.1', server.port));
-	}
+	const {server} = await serverWithClients(t, '127.0.0.1', 3);
 
 	const {code, stdout, stderr} = await run(['-b', '-n', '1', '--json', '--group-by', 'service', ...roomy]);
 	t.is(code, 0, stderr);
@@ -67,9 +55,9 @@ kernelTest('-b -n 1 --group-by service: a listener\'s accepted connections under
 	const text = await run(['-b', '-n', '1', '--group-by', 'service', ...roomy]);
 	const lines = text.stdout.split('\n');
 	const title = lines.findIndex(line => line.startsWith('SERVICE'));
-	t.regex(lines[title] ?? '', /^SERVICE +CONNS +NEW\/s +FAIL\/s +RST\/s +TX\/s +RX\/s +HS p50 +HS p99 +STATES$/);
+	t.regex(lines[title] ?? '', /^SERVICE +CONNS +NEW\/s +FAIL\/s +RST\/s +RETR\/s +TX\/s +RX\/s +HS p50 +HS p99 +STATES$/);
 	// One walk, no change seen: no handshake timed.
-	t.regex(lines.find(line => line.startsWith(`:${server.port} `)) ?? '', /^:\d+ +4 +0 +0 +0 +0 +0 +- +- +ESTAB 3 · LISTEN 1$/);
+	t.regex(lines.find(line => line.startsWith(`:${server.port} `)) ?? '', /^:\d+ +4 +0 +0 +0 +0 +0 +0 +- +- +ESTAB 3 · LISTEN 1$/);
 
 	// By process: this test's own process holds all seven.
 	const byProcess = JSON.parse((await run(['-b', '-n', '1', '--json', '--group-by', 'process', ...roomy])).stdout) as Document;

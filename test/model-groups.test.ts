@@ -126,12 +126,14 @@ test('connections found by the snapshot are grouped, those of a port with a list
 	table.applyPass(pass(3000, [
 		{...ssh, figures: figures(3000, 1500)},
 		listener,
-		{...out, figures: figures(0, 4_000_000)},
+		{...out, figures: {...figures(0, 4_000_000), retransmits: 6}},
 	]));
 	rows = table.groups!.sample(3000);
 	t.is(rowOf(rows, ':22').txBytesPerSec, 1000, '2,000 bytes over 2 s');
 	t.is(rowOf(rows, ':22').rxBytesPerSec, 500);
 	t.is(rowOf(rows, 'to :443').rxBytesPerSec, 2_000_000);
+	t.is(rowOf(rows, 'to :443').retransmits, 6, 'segments retransmitted between the passes');
+	t.is(rowOf(rows, ':22').retransmits, 0);
 });
 
 test('switching the grouping places every row once; other kinds group as named', t => {

@@ -30,8 +30,8 @@ const dropsHistoryLength = 60;
 const initialCapacity = 1024;
 
 export class ConnectionSlots {
-	/** Told the bytes a connection sent and received between two samples (see Groups). */
-	bytesMoved: ((slot: number, tx: number, rx: number) => void) | undefined;
+	/** Told the bytes a connection sent and received, and the segments it retransmitted, between two samples (see Groups). */
+	countersMoved: ((slot: number, tx: number, rx: number, retransmits: number) => void) | undefined;
 	/** The LRU key of the connection in each slot; undefined marks a free slot. */
 	key: Array<string | undefined> = [];
 	comm: string[] = [];
@@ -135,10 +135,11 @@ export class ConnectionSlots {
 		if (seconds > 0) {
 			const tx = Math.max(0, sample.bytesAcked - this.bytesAcked[slot]!);
 			const rx = Math.max(0, sample.bytesReceived - this.bytesReceived[slot]!);
+			const retransmits = Math.max(0, sample.retransmits - this.retransmits[slot]!);
 			this.txBytesPerSec[slot] = tx / seconds;
 			this.rxBytesPerSec[slot] = rx / seconds;
-			this.bytesMoved?.(slot, tx, rx);
-			this.retransmitsPerSec[slot] = Math.max(0, sample.retransmits - this.retransmits[slot]!) / seconds;
+			this.retransmitsPerSec[slot] = retransmits / seconds;
+			this.countersMoved?.(slot, tx, rx, retransmits);
 		}
 
 		this.statsAtMs[slot] = atMs;

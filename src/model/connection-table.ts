@@ -249,15 +249,15 @@ export class ConnectionTable {
 	groupBy(kind: GroupKind | undefined, nowMs: number): void {
 		if (kind === undefined) {
 			this.grouping = undefined;
-			this.slots.bytesMoved = undefined;
+			this.slots.countersMoved = undefined;
 			return;
 		}
 
 		if (this.grouping?.kind !== kind) {
 			const grouping = new Groups(kind, nowMs, this.slots, slot => this.owners.servesListener(slot));
 			this.grouping = grouping;
-			this.slots.bytesMoved = (slot, tx, rx) => {
-				grouping.addBytes(slot, tx, rx);
+			this.slots.countersMoved = (slot, tx, rx, retransmits) => {
+				grouping.addCounters(slot, tx, rx, retransmits);
 			};
 			this.regroup();
 		}

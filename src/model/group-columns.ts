@@ -29,6 +29,7 @@ const figureColumns: readonly GroupColumn[] = [
 	{key: 'new', title: 'NEW/s', width: 7, align: 'right', descendingByDefault: true, format: row => formatPerSecond(perSecond(row, row.opened)), compare: byNumber(row => row.opened / Math.max(row.seconds, 1e-9))},
 	{key: 'failed', title: 'FAIL/s', width: 7, align: 'right', descendingByDefault: true, format: row => formatPerSecond(perSecond(row, row.failed)), compare: byNumber(row => row.failed / Math.max(row.seconds, 1e-9))},
 	{key: 'resets', title: 'RST/s', width: 7, align: 'right', descendingByDefault: true, format: row => formatPerSecond(perSecond(row, row.resets)), compare: byNumber(row => row.resets / Math.max(row.seconds, 1e-9))},
+	{key: 'retr', title: 'RETR/s', width: 7, align: 'right', descendingByDefault: true, format: row => formatPerSecond(perSecond(row, row.retransmits)), compare: byNumber(row => row.retransmits / Math.max(row.seconds, 1e-9))},
 	{key: 'tx', title: 'TX/s', width: 7, align: 'right', descendingByDefault: true, format: row => formatBytes(row.txBytesPerSec), compare: byNumber(row => row.txBytesPerSec)},
 	{key: 'rx', title: 'RX/s', width: 7, align: 'right', descendingByDefault: true, format: row => formatBytes(row.rxBytesPerSec), compare: byNumber(row => row.rxBytesPerSec)},
 	{key: 'hs50', title: 'HS p50', width: 7, align: 'right', descendingByDefault: true, format: row => latency(row.handshake()?.p50), compare: byNumber(row => row.handshake()?.p50 ?? -1)},

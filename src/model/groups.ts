@@ -45,6 +45,8 @@ export type GroupRow = {
 	/** Bytes per second, over that span. */
 	readonly txBytesPerSec: number;
 	readonly rxBytesPerSec: number;
+	/** Segments retransmitted in that span, as socket walks read them. */
+	readonly retransmits: number;
 	/** Connects failed or connections reset since the sample before. */
 	readonly trouble: boolean;
 	/** Handshake times over the last minute, worked out when first asked (undefined: none). */
@@ -54,16 +56,16 @@ export type GroupRow = {
 class Group {
 	members = 0;
 	readonly states = new Uint32Array(stateCount);
-	readonly totals = new Float64Array(5);
-	readonly sampled = new Float64Array(5);
+	readonly totals = new Float64Array(6);
+	readonly sampled = new Float64Array(6);
 	/** Since the sample before. */
-	readonly deltas = new Float64Array(5);
+	readonly deltas = new Float64Array(6);
 	/** Handshakes of its connections, when it has had any: sparse histograms, as a host has many groups. */
 	handshakes: WindowedDurations | undefined;
 	constructor(readonly key: string) {}
 }
 
-const Total = {opened: 0, failed: 1, reset: 2, tx: 3, rx: 4} as const;
+const Total = {opened: 0, failed: 1, reset: 2, tx: 3, rx: 4, retransmits: 5} as const;
 
 /** Below this many ms since the last sample, a sample keeps the last rates (a key press redraws). */
 const minSampleMs = 500;
@@ -173,11 +175,12 @@ export class Groups {
 		group.totals[event]! += 1;
 	}
 
-	/** Bytes a row's connection sent (acknowledged) and received since its last sample. */
-	addBytes(slot: number, tx: number, rx: number): void {
+	/** Bytes a row's connection sent (acknowledged) and received, and segments it retransmitted, since its last sample. */
+	addCounters(slot: number, tx: number, rx: number, retransmits: number): void {
 		const group = this.groupOf[slot] ?? this.place(slot);
 		group.totals[Total.tx]! += tx;
 		group.totals[Total.rx]! += rx;
+		group.totals[Total.retransmits]! += retransmits;
 	}
 
 	/** A handshake of the row in a slot took `ms`, ending at atMs. */
@@ -237,6 +240,7 @@ export class Groups {
 				resets: deltas[Total.reset]!,
 				txBytesPerSec: seconds > 0 ? deltas[Total.tx]! / seconds : 0,
 				rxBytesPerSec: seconds > 0 ? deltas[Total.rx]! / seconds : 0,
+				retransmits: deltas[Total.retransmits]!,
 				trouble: deltas[Total.failed]! > 0 || deltas[Total.reset]! > 0,
 			});
 		}

@@ -215,6 +215,7 @@ function groupsJson(groups: NonNullable<BatchFrame['groups']>) {
 				new: counted(row.opened),
 				failed: counted(row.failed),
 				resets: counted(row.resets),
+				retransmits: counted(row.retransmits),
 				tx_bytes_per_s: round(row.txBytesPerSec),
 				rx_bytes_per_s: round(row.rxBytesPerSec),
 				// Over the last minute; null without a handshake in it.

@@ -132,7 +132,9 @@ export function loadSettings(warn: (message: string) => void, path = settingsPat
 	try {
 		text = readFileSync(path, 'utf8');
 	} catch (error) {
-		if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+		// None there, or a home that is not this user's (sudo -u keeps HOME): no settings, quietly.
+		const {code} = error as NodeJS.ErrnoException;
+		if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'EACCES') {
 			warn(`cannot read ${path} (${(error as Error).message}); the default settings are used`);
 		}
 

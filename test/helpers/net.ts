@@ -193,3 +193,21 @@ export async function buildLandscape(host: string): Promise<SocketMix> {
 export const landscapeCounts: ReadonlyArray<[string, number]> = [
 	['CLOSE_WAIT', 7], ['ESTABLISHED', 10], ['FIN_WAIT2', 7], ['LISTEN', 3], ['TIME_WAIT', 3],
 ];
+
+/** A loopback server and `count` clients connected to it, all closed when the test ends. */
+export async function serverWithClients(t: {teardown(fn: () => Promise<void>): void}, host: string, count: number): Promise<{server: Server; clients: net.Socket[]}> {
+	const server = await listen(host);
+	const clients: net.Socket[] = [];
+	t.teardown(async () => {
+		for (const client of clients) {
+			client.destroy();
+		}
+
+		await server.close();
+	});
+	for (let index = 0; index < count; index++) {
+		clients.push(await connectOpen(host, server.port));
+	}
+
+	return {server, clients};
+}
