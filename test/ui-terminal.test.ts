@@ -1,7 +1,8 @@
 // The live view in a real terminal: tmux runs tcptop as a user would, keys go in through
 // send-keys, the screen comes back through capture-pane.
 import {spawn} from 'node:child_process';
-import {readFileSync} from 'node:fs';
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs';
+import {tmpdir} from 'node:os';
 import {stripVTControlCharacters} from 'node:util';
 import net from 'node:net';
 import {once} from 'node:events';
@@ -306,4 +307,67 @@ kernelTest('tcptop in tmux: each frame redraws the whole screen cleanly through 
 	tmux('resize-window', '-t', session, '-x', '140', '-y', '45');
 	await step('a larger terminal', [], frame => frame.split('\n').length >= 45 && frame.includes('RTT'));
 	tmux('send-keys', '-t', session, 'q');
+});
+
+kernelTest('tcptop in tmux: groups, a group opened and closed again, and the setup saved and found by the next start', async t => {
+	const {tmux, screen, styledScreen, until, session, server, clients} = await liveSetting(t, 'groups');
+	const config = mkdtempSync(`${tmpdir()}/tcptop-config-`);
+	t.teardown(() => {
+		rmSync(config, {recursive: true});
+	});
+	for (let index = 0; index < 3; index++) {
+		clients.push(await connectOpen('127.0.0.1', server.port));
+	}
+
+	tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '40', 'sh');
+	tmux('set-option', '-t', session, 'remain-on-exit', 'on');
+	const run = () => {
+		tmux('send-keys', '-t', session, '-l', `env XDG_CONFIG_HOME=${config} ${process.execPath} ${tcptop} --delay 0.2 --max-conns 1000000; echo "tcptop exited with $?"`);
+		tmux('send-keys', '-t', session, 'Enter');
+	};
+
+	run();
+	await until('the first frame', () => (screen().includes('Sort: TROUBLE') ? true : undefined));
+	// g four times: process, remote host, remote net, service.
+	tmux('send-keys', '-t', session, 'g', 'g', 'g', 'g');
+	const service = `:${server.port}`;
+	const groupRow = (frame: string) => frame.split('\n').find(line => line.startsWith(`${service} `));
+	await until('the groups by service', () => (screen().includes('Groups: SERVICE') && groupRow(screen()) ? true : undefined));
+	t.regex(groupRow(screen())!, /^:\d+ +4 .*ESTAB 3 · LISTEN 1/);
+	// Found by name, opened: its four sockets; Esc: the groups again.
+	// "to :PORT" (the clients' group) shows the text too: n until the selection is on ":PORT".
+	const selectedGroup = () => stripVTControlCharacters(styledScreen().split('\n').find(line => line.includes('\u001B[7m')) ?? '');
+	tmux('send-keys', '-t', session, '-l', `/${service}`);
+	tmux('send-keys', '-t', session, 'Enter');
+	await until('the search', () => (screen().includes(`Search: ${service}`) ? true : undefined));
+	for (let tries = 0; tries < 4 && !selectedGroup().startsWith(`${service} `); tries++) {
+		tmux('send-keys', '-t', session, 'n');
+		await delay(300);
+	}
+
+	t.true(selectedGroup().startsWith(`${service} `), selectedGroup());
+	tmux('send-keys', '-t', session, 'Enter');
+	const opened = await until('the group opened', () => (screen().includes(`Group: SERVICE ${service} (Esc back)`) ? screen() : undefined));
+	t.regex(opened, /4 of [\d,]+ shown/);
+	tmux('send-keys', '-t', session, 'Escape');
+	await until('the groups again', () => (screen().includes('Groups: SERVICE') ? true : undefined));
+
+	// F2: the first column, PID, hidden; Esc saves. The next start has no PID column.
+	tmux('send-keys', '-t', session, 'F2');
+	await until('the setup screen', () => (screen().includes('Setup (') ? true : undefined));
+	tmux('send-keys', '-t', session, 'Down', 'Down', 'Down', 'Down', 'Space', 'Escape');
+	await until('the setup closed', () => (screen().includes('Groups: SERVICE') ? true : undefined));
+	tmux('send-keys', '-t', session, 'q');
+	await until('tcptop to exit', () => (screen().includes('tcptop exited with 0') ? true : undefined));
+	t.regex(readFileSync(`${config}/tcptop/tcptoprc`, 'utf8'), /^columns=comm,/m);
+	t.regex(readFileSync(`${config}/tcptop/tcptoprc`, 'utf8'), /^group_by=service$/m);
+	tmux('send-keys', '-t', session, 'clear', 'Enter');
+	run();
+	// Grouped by service, as the view was when saved; g past container and state: the list.
+	await until('the second start', () => (screen().includes('Groups: SERVICE') ? true : undefined));
+	tmux('send-keys', '-t', session, 'g', 'g', 'g');
+	const list = await until('the list', () => (screen().includes('Sort: TROUBLE') ? screen() : undefined));
+	t.regex(list, /^COMMAND +/m, 'no PID column');
+	tmux('send-keys', '-t', session, 'q');
+	await until('tcptop to exit again', () => (screen().includes('tcptop exited with 0') ? true : undefined));
 });

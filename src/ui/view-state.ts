@@ -336,7 +336,8 @@ export function reduceView(state: ViewState, action: Action): ViewState {
 		}
 
 		case 'openSetup': {
-			return {...state, setup: {index: 0}};
+			// It starts from the view as it is: saved, the sort and grouping are what is shown.
+			return {...state, setup: {index: 0}, settings: {...state.settings, sortKey: state.sortKey, groupBy: state.groupBy}};
 		}
 
 		case 'closeSetup': {
