@@ -128,3 +128,24 @@ test('the mouse: a click on a row selects it, on a column title sorts by it (aga
 	frame = await view.until(frame => plain(frame).includes('Sort: CONNS ▼'));
 	t.regex(plain(frame), /Groups: PROCESS/);
 });
+
+test('i on a group opens its detail: its figures, and its handshakes over 10 and 60 s as quantiles and bars', async t => {
+	const view = renderView(t, {columns: 140, rows: 40});
+	await view.press('g');
+	await view.until(frame => plain(frame).includes('Groups: PROCESS'));
+	const start = view.clock.now;
+	view.source.push([0, 1, 2, 3, 4].flatMap(index => [
+		transition({sock: 950 + index, oldstate: TcpState.CLOSE, newstate: TcpState.SYN_SENT, monoMs: start + index, lport: 0, pid: 321, comm: 'fetcher'}),
+		transition({sock: 950 + index, oldstate: TcpState.SYN_SENT, newstate: TcpState.ESTABLISHED, monoMs: start + index + (index === 4 ? 30 : 2), lport: 47_000 + index}),
+	]));
+	view.clock.now = start + 1000;
+	await view.until(frame => plain(frame).includes('fetcher 321'));
+	await view.press('i');
+	const frame = plain(await view.until(frame => plain(frame).includes('PROCESS fetcher 321: handshakes')));
+	t.regex(frame, /CONNS 5 · NEW\/s 5\.0 ·/);
+	t.regex(frame, /last 10s +5 +2\.0\dms +30ms +30ms +30ms/);
+	t.regex(frame, /last 60s +5 +2\.0\dms/);
+	t.regex(frame, /1\.02ms–2\.05ms █+ 4/);
+	await view.press(keys.escape);
+	await view.until(frame => plain(frame).includes('Groups: PROCESS') && !plain(frame).includes(': handshakes'));
+});

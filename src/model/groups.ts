@@ -186,8 +186,14 @@ export class Groups {
 	/** A handshake of the row in a slot took `ms`, ending at atMs. */
 	recordHandshake(slot: number, atMs: number, ms: number): void {
 		const group = this.groupOf[slot] ?? this.place(slot);
-		group.handshakes ??= new WindowedDurations(30_000, 3, true);
+		// A minute in slices of 10 s, so the last 10 s can be read too (see WindowedDurations).
+		group.handshakes ??= new WindowedDurations(10_000, 7, true);
 		group.handshakes.record(atMs, ms);
+	}
+
+	/** A group's handshakes, for its detail view; undefined when it has none or is gone. */
+	handshakesOf(key: string): WindowedDurations | undefined {
+		return this.byKey.get(key)?.handshakes;
 	}
 
 	/**

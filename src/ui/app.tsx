@@ -91,7 +91,7 @@ export function App({table, log, now, startedAtMs, host, kernel, delaySeconds, i
 		// Not the whole view: the rest of it (selection, focus, prompt, help) does not change what is
 		// copied; and the frozen tick, which moves only while the view is not paused.
 		// eslint-disable-next-line react-hooks/exhaustive-deps
-		[table, log, now, namespaceName, frozenTick.current, view.sortKey, view.descending, view.filter, view.quickState, view.clearedAtMs, view.detail, limit, logLimit, view.groupBy, view.groupSort, view.drill, view.edgeDetail],
+		[table, log, now, namespaceName, frozenTick.current, view.sortKey, view.descending, view.filter, view.quickState, view.clearedAtMs, view.detail, limit, logLimit, view.groupBy, view.groupSort, view.drill, view.edgeDetail, view.groupDetail],
 	);
 	previous.current = snapshot;
 
@@ -178,7 +178,9 @@ export function App({table, log, now, startedAtMs, host, kernel, delaySeconds, i
 		const sortKey = sortKeyOf(view, view.picker.pane);
 		body = <SortPicker picker={view.picker} view={view} sortKey={sortKey} height={available} />;
 	} else if (view.edgeDetail !== undefined) {
-		body = <EdgeDetailView detail={snapshot.edgeDetail} height={available} width={size.columns} />;
+		body = <EdgeDetailView detail={snapshot.edgeDetail} height={available} width={size.columns} missing="This row has no times kept: handshakes, closes and CLOSE-WAIT do." />;
+	} else if (view.groupDetail !== undefined) {
+		body = <EdgeDetailView detail={snapshot.groupDetail} height={available} width={size.columns} missing="The group is gone." />;
 	} else if (view.detail === undefined) {
 		body = (
 			<>

@@ -6,6 +6,8 @@ import {latency} from '../model/group-columns.js';
 /** A timed edge's distributions, as the view shows them (Enter on the edge in the Transitions pane). */
 export type EdgeDetail = {
 	readonly title: string;
+	/** A line of figures under the title (a group's). */
+	readonly facts?: string;
 	/** Over the last 10 and 60 seconds. */
 	readonly short: Quantiles | undefined;
 	readonly long: Quantiles | undefined;
@@ -32,10 +34,21 @@ export function edgeDetail(key: string, of: (from: number, to: number) => Window
 	};
 }
 
+/** A group's detail (i on it): its figures, and its handshakes over the last 10 and 60 seconds. */
+export function groupDetail(title: string, key: string, facts: string, handshakes: WindowedDurations | undefined, nowMs: number): EdgeDetail {
+	return {
+		title: `${title} ${key}: handshakes (connect() or the SYN received, to ESTABLISHED)`,
+		facts,
+		short: handshakes?.quantiles(nowMs, shortWindowMs),
+		long: handshakes?.quantiles(nowMs, longWindowMs),
+		buckets: handshakes?.buckets(nowMs, longWindowMs) ?? [],
+	};
+}
+
 /** Quantiles for both windows, then the last minute's distribution as bars on a doubling (log) scale. */
-export function EdgeDetailView({detail, height, width}: {readonly detail: EdgeDetail | undefined; readonly height: number; readonly width: number}) {
+export function EdgeDetailView({detail, height, width, missing}: {readonly detail: EdgeDetail | undefined; readonly height: number; readonly width: number; readonly missing: string}) {
 	if (!detail) {
-		return <Text wrap="truncate">This row has no times kept: handshakes, closes and CLOSE-WAIT do. Esc or q returns.</Text>;
+		return <Text wrap="truncate">{missing} Esc or q returns.</Text>;
 	}
 
 	const row = (label: string, quantiles: Quantiles | undefined) => quantiles
@@ -50,6 +63,7 @@ export function EdgeDetailView({detail, height, width}: {readonly detail: EdgeDe
 		return `${range.padStart(labelWidth - 1)} ${bar} ${bucket.count}`;
 	});
 	const lines = [
+		...(detail.facts ? [detail.facts, ''] : []),
 		`${''.padEnd(10)}${'count'.padStart(8)}${['p50', 'p90', 'p99', 'max'].map(title => title.padStart(9)).join('')}`,
 		row('last 10s', detail.short),
 		row('last 60s', detail.long),

@@ -10,6 +10,7 @@ const keys: ReadonlyArray<readonly [string, string]> = [
 	['s', 'cycle the state filter: all, established, close-wait, syn-sent, time-wait, ...'],
 	['F2', 'setup: columns shown and their order, refresh, sort, grouping, colours (saved to tcptoprc)'],
 	['g', 'group the list: by process, remote host, remote net, service, container, state, none'],
+	['i', 'on a group: its detail, with its handshakes as quantiles and bars'],
 	['space p', 'pause the display (capture and counts go on)'],
 	['Tab', 'move the focus between Connections and Transitions'],
 	['Enter', 'the selected connection in detail (Esc or q returns); on a group, its connections (Esc back)'],

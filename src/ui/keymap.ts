@@ -82,7 +82,7 @@ export function actionForKey(press: KeyPress, view: ViewState, screen: Screen): 
 	}
 
 	if (press.mouse) {
-		const busy = view.prompt !== undefined || view.help || view.picker !== undefined || view.detail !== undefined || view.edgeDetail !== undefined || view.setup !== undefined;
+		const busy = view.prompt !== undefined || view.help || view.picker !== undefined || view.detail !== undefined || view.edgeDetail !== undefined || view.groupDetail !== undefined || view.setup !== undefined;
 		return busy || !screen.layout ? undefined : mouseAction(press.mouse, view, screen, screen.layout);
 	}
 
@@ -105,7 +105,7 @@ export function actionForKey(press: KeyPress, view: ViewState, screen: Screen): 
 		return setupAction(press, view.setup.index);
 	}
 
-	if (view.detail !== undefined || view.edgeDetail !== undefined) {
+	if (view.detail !== undefined || view.edgeDetail !== undefined || view.groupDetail !== undefined) {
 		if (name === 'escape' || name === 'enter' || text === 'q') {
 			return {type: 'closeDetail'};
 		}
@@ -204,6 +204,12 @@ export function actionForKey(press: KeyPress, view: ViewState, screen: Screen): 
 
 		case 'g': {
 			return {type: 'cycleGroup'};
+		}
+
+		case 'i': {
+			// A group's detail: its figures and its handshakes' distribution.
+			const key = showsGroups(view) ? screen.connections.rowKeys[selectedIndexOf(view.cursor, screen.connections.rowKeys)] : undefined;
+			return key === undefined ? undefined : {type: 'openGroupDetail', key};
 		}
 
 		case ' ':

@@ -14,7 +14,7 @@ import {longWindowMs} from '../model/durations.js';
 import type {TransitionLog} from '../model/transition-log.js';
 import {RateSeries} from '../model/transition-rates.js';
 import {connectionDetail, type ConnectionDetail} from './connection-detail.js';
-import {edgeDetail, type EdgeDetail} from './edge-detail.js';
+import {edgeDetail, groupDetail, type EdgeDetail} from './edge-detail.js';
 import {logLine, type LogLine} from './log-line.js';
 import {summariseTransitions, type TransitionRow} from './transitions-summary.js';
 import {quickStates, type ViewState} from './view-state.js';
@@ -74,6 +74,8 @@ export type Snapshot = {
 	readonly detail: ConnectionDetail | undefined;
 	/** The distribution of the open edge detail view. */
 	readonly edgeDetail: EdgeDetail | undefined;
+	/** The open group detail view's (i on a group); undefined when the group has gone. */
+	readonly groupDetail: EdgeDetail | undefined;
 	/** Every group in the group list's order, while the list shows groups (see showsGroups). */
 	readonly groups: readonly GroupRowView[] | undefined;
 };
@@ -172,6 +174,7 @@ export function takeSnapshot(table: ConnectionTable, request: SnapshotRequest): 
 		// A change is judged by its connection's container, as the row knows it.
 		groups,
 		edgeDetail: view.edgeDetail === undefined ? undefined : edgeDetail(view.edgeDetail, (from, to) => table.durations.of(from, to), nowMs),
+		groupDetail: groupDetailOf(view, table, groups, nowMs),
 		log: log && logLimit > 0 ? log.recent(logLimit, filter && (t => filter.matchTransition(t, change => table.find(change)))).map(logLine) : [],
 		detail,
 	};
@@ -184,6 +187,19 @@ function rowView(table: ConnectionTable, connection: Connection, nowMs: number):
 		closed: connection.state === TcpState.CLOSE,
 		stuck: table.isStuck(connection, nowMs),
 	};
+}
+
+/** The open group detail: the group's row as the list shows it, and its handshakes. */
+function groupDetailOf(view: ViewState, table: ConnectionTable, groups: readonly GroupRowView[] | undefined, nowMs: number): EdgeDetail | undefined {
+	const kind = view.groupBy === undefined ? undefined : groupKindByKey(view.groupBy);
+	const row = groups?.find(group => group.key === view.groupDetail);
+	if (!kind || !row || !table.groups) {
+		return undefined;
+	}
+
+	const shown = groupColumns(kind);
+	const facts = shown.slice(1).map((column, index) => `${column.title} ${row.cells[index + 1]}`).join(' · ');
+	return groupDetail(kind.title, row.key, facts, table.groups.handshakesOf(row.key), nowMs);
 }
 
 /** The typed filter, the quick state filter and `c`'s clearing, as one filter; undefined for none. */

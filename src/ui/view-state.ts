@@ -76,6 +76,8 @@ export type ViewState = {
 	readonly detail: string | undefined;
 	/** The Transitions row whose distribution is open (Enter on a timed edge). */
 	readonly edgeDetail: string | undefined;
+	/** The group whose detail is open (i on a group). */
+	readonly groupDetail: string | undefined;
 	readonly picker: SortPicker | undefined;
 	/** The connections pane lists groups of this kind (`g`); undefined: connections. */
 	readonly groupBy: GroupKindKey | undefined;
@@ -110,6 +112,7 @@ export type Action =
 	| {readonly type: 'openDetail'; readonly key: string}
 	| {readonly type: 'closeDetail'}
 	| {readonly type: 'openEdge'; readonly key: string}
+	| {readonly type: 'openGroupDetail'; readonly key: string}
 	| {readonly type: 'openPicker'}
 	| {readonly type: 'movePicker'; readonly index: number}
 	| {readonly type: 'pickSort'}
@@ -147,6 +150,7 @@ export function initialViewState(options: {sortKey: string; descending?: boolean
 		log: false,
 		detail: undefined,
 		edgeDetail: undefined,
+		groupDetail: undefined,
 		picker: undefined,
 		groupBy: options.groupBy,
 		settings: options.settings ?? defaultSettings,
@@ -282,11 +286,15 @@ export function reduceView(state: ViewState, action: Action): ViewState {
 		}
 
 		case 'closeDetail': {
-			return {...state, detail: undefined, edgeDetail: undefined};
+			return {...state, detail: undefined, edgeDetail: undefined, groupDetail: undefined};
 		}
 
 		case 'openEdge': {
 			return {...state, edgeDetail: action.key};
+		}
+
+		case 'openGroupDetail': {
+			return {...state, groupDetail: action.key};
 		}
 
 		case 'openPicker': {
