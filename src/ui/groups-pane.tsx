@@ -2,19 +2,11 @@ import {Box, Text} from 'ink';
 import type {GroupColumn} from '../model/group-columns.js';
 import {cell} from '../model/row-text.js';
 import {ColumnTitles} from './column-titles.js';
+import type {ListPaneProps} from './connections-pane.js';
 import type {GroupRowView} from './snapshot.js';
 import {useTheme} from './theme.js';
 
-export type GroupsPaneProps = {
-	/** The rows to show, already scrolled. */
-	readonly rows: readonly GroupRowView[];
-	readonly shown: readonly GroupColumn[];
-	readonly selectedKey: string | undefined;
-	readonly sortKey: string;
-	readonly descending: boolean;
-	readonly width: number;
-	readonly focused: boolean;
-};
+export type GroupsPaneProps = ListPaneProps<GroupRowView, GroupColumn>;
 
 /** The group list (`g`): a title bar, then one line per group, trouble groups in trouble colour. */
 export function GroupsPane({rows, shown, selectedKey, sortKey, descending, width, focused}: GroupsPaneProps) {
