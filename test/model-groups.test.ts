@@ -3,6 +3,9 @@ import type {SocketPass} from '../src/core/source.js';
 import {TcpState, type ExistingSocket, type Transition} from '../src/core/transition.js';
 import {ConnectionTable} from '../src/model/connection-table.js';
 import {groupKindByKey, networkOf, type GroupRow} from '../src/model/groups.js';
+import {IntervalCounter} from '../src/model/interval-counts.js';
+import {sortOrderByKey} from '../src/model/sort-orders.js';
+import {takeFrame} from '../src/output/batch-format.js';
 
 const {CLOSE, SYN_SENT, SYN_RECV, ESTABLISHED, FIN_WAIT1, CLOSE_WAIT, LAST_ACK, LISTEN} = TcpState;
 const netns = 4_026_531_840;
@@ -166,4 +169,27 @@ test('networkOf: /24 for IPv4 (and IPv4-mapped), /64 for IPv6', t => {
 	t.is(networkOf('2001:db8::1'), '2001:db8::/64');
 	t.is(networkOf('::1'), '::/64');
 	t.is(networkOf('fe80::1:2:3:4'), 'fe80::/64');
+});
+
+test('-b --group-by lists groups trouble first, or by --sort where groups have the column (tx, rx, retr)', t => {
+	const table = new ConnectionTable();
+	const kind = groupKindByKey('remote')!;
+	table.groupBy(kind, 1000);
+	const figures = (bytesReceived: number) => ({bytesAcked: 0, bytesReceived, srttUs: 100, retransmits: 0});
+	const sockets = ['10.0.0.2', '10.0.0.3', '10.0.0.4'].map((raddr, index) => existing({state: ESTABLISHED, sock: 10 + index, raddr, lport: 41_000 + index, pid: 5, comm: 'app', figures: figures(0)}));
+	table.loadSnapshot(pass(1000, sockets));
+	// 10.0.0.3 receives most; 10.0.0.4 has a connection reset.
+	table.applyPass(pass(2000, sockets.map((socket, index) => ({...socket, figures: figures([1000, 9000, 10][index]!)}))));
+	connect(table, 1500, {pid: 5, comm: 'app', raddr: '10.0.0.4', rport: 443, lport: 42_000});
+	table.apply(transition({oldstate: ESTABLISHED, newstate: CLOSE, monoMs: 1600, raddr: '10.0.0.4', rport: 443, lport: 42_000}));
+	const counter = new IntervalCounter(table.rates, 1000);
+	const keys = (order: string) => {
+		const sortOrder = sortOrderByKey(order)!;
+		const frame = takeFrame(table, counter, {order: sortOrder, descending: sortOrder.descendingByDefault, filter: undefined, nowMs: 3000, startedAtMs: 1000, wallMs: 0, groupBy: kind});
+		return frame.groups!.rows.map(row => row.key);
+	};
+
+	t.deepEqual(keys('trouble'), ['10.0.0.4', '10.0.0.3', '10.0.0.2'], 'the reset first, then the busiest');
+	t.deepEqual(keys('rx'), ['10.0.0.3', '10.0.0.2', '10.0.0.4'], 'by RX/s, most first');
+	t.deepEqual(keys('pid'), ['10.0.0.4', '10.0.0.3', '10.0.0.2'], 'a column groups lack: trouble first');
 });

@@ -51,18 +51,18 @@ export function groupColumns(kind: GroupKind): GroupColumn[] {
 }
 
 /**
- * Trouble first, as the connection list's default: groups with failed connects or resets in
- * the last span (most first), then the busiest (TX/s + RX/s), then the biggest.
+ * Trouble first, as the connection list's default (and, like it, descending): groups with
+ * failed connects or resets in the last span (most first), then the busiest (TX/s + RX/s),
+ * then the biggest; ascending is the reverse.
  */
 export const groupTroubleOrder = {
 	key: 'trouble',
 	title: 'TROUBLE',
-	descendingByDefault: false,
+	descendingByDefault: true,
 	compare(a: GroupRow, b: GroupRow): number {
-		return (b.failed + b.resets) - (a.failed + a.resets)
-			|| (b.txBytesPerSec + b.rxBytesPerSec) - (a.txBytesPerSec + a.rxBytesPerSec)
-			|| b.connections - a.connections
-			|| (a.key < b.key ? -1 : (a.key > b.key ? 1 : 0));
+		return (a.failed + a.resets) - (b.failed + b.resets)
+			|| (a.txBytesPerSec + a.rxBytesPerSec) - (b.txBytesPerSec + b.rxBytesPerSec)
+			|| a.connections - b.connections;
 	},
 } as const;
 

@@ -12,7 +12,7 @@ import type {SortOrder} from '../model/sort-orders.js';
 import {displayStateName, lifecycleOrder} from '../core/tcp-states.js';
 import {RateSeries} from '../model/transition-rates.js';
 import {cell} from '../model/row-text.js';
-import {groupColumns, groupTroubleOrder, latency, perSecond as groupPerSecond, sortGroups} from '../model/group-columns.js';
+import {groupColumns, groupOrders, groupTroubleOrder, latency, perSecond as groupPerSecond, sortGroups} from '../model/group-columns.js';
 import type {GroupKind, GroupRow} from '../model/groups.js';
 import {longWindowMs, timedEdges, type Quantiles} from '../model/durations.js';
 import {jsonLine, sanitize} from '../core/sanitize.js';
@@ -33,6 +33,15 @@ export type FrameRequest = {
 	/** Groups instead of connections (the table counts them: see ConnectionTable.groupBy). */
 	readonly groupBy?: GroupKind;
 };
+
+/**
+ * Groups in the order --sort names, where a group has that column too (tx, rx, retr; trouble),
+ * else trouble first.
+ */
+function sortGroupRows(rows: GroupRow[], kind: GroupKind, order: SortOrder, descending: boolean): GroupRow[] {
+	const groupOrder = groupOrders(kind).find(candidate => candidate.key === order.key);
+	return groupOrder ? sortGroups(rows, groupOrder, descending) : sortGroups(rows, groupTroubleOrder, true);
+}
 
 /** One iteration's figures. Its rows are views of the table: format them before it changes. */
 export type BatchFrame = {
@@ -64,7 +73,7 @@ export function takeFrame(table: ConnectionTable, counter: IntervalCounter, requ
 	// All of them, as top -b lists every process; the table's cap bounds how many that is.
 	const {rows} = grouping ? {rows: []} : selectRows(table, {order, descending, filter, nowMs, limit: table.size});
 	return {
-		groups: grouping && {kind: grouping.kind, rows: sortGroups(grouping.sample(nowMs), groupTroubleOrder, false)},
+		groups: grouping && {kind: grouping.kind, rows: sortGroupRows(grouping.sample(nowMs), grouping.kind, order, descending)},
 		edgeTimes: (from, to) => table.durations.of(from, to)?.quantiles(nowMs, longWindowMs),
 		nowMs,
 		wallMs: request.wallMs,

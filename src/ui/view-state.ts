@@ -155,7 +155,7 @@ export function initialViewState(options: {sortKey: string; descending?: boolean
 		groupBy: options.groupBy,
 		settings: options.settings ?? defaultSettings,
 		setup: undefined,
-		groupSort: {key: groupTroubleOrder.key, descending: false},
+		groupSort: {key: groupTroubleOrder.key, descending: groupTroubleOrder.descendingByDefault},
 		drill: undefined,
 		quit: false,
 	};
