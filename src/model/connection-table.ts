@@ -273,7 +273,7 @@ export class ConnectionTable {
 		if (grouping) {
 			for (let slot = 0; slot < this.slots.end; slot++) {
 				if (this.slots.key[slot] !== undefined) {
-					grouping.place(slot);
+					grouping.place(slot, true);
 				}
 			}
 		}

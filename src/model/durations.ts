@@ -8,7 +8,7 @@
 import int32Module from 'hdr-histogram-js/dist/Int32Histogram.js';
 import packedModule from 'hdr-histogram-js/dist/PackedHistogram.js';
 import {TcpState} from '../core/transition.js';
-import {edgeIndex} from './transition-rates.js';
+import {edgeCount, edgeIndex} from './transition-rates.js';
 
 /** Milliseconds. */
 export type Quantiles = {
@@ -127,7 +127,11 @@ export const timedEdges: ReadonlyArray<{readonly from: number; readonly to: numb
 	{from: TcpState.CLOSE_WAIT, to: TcpState.LAST_ACK, what: 'time in CLOSE-WAIT'},
 ];
 
-const timedIndex = new Map(timedEdges.map(({from, to}, index) => [edgeIndex(from, to), index]));
+// Each edge's index in timedEdges, -1 for the others: read on every change.
+const timedIndex = new Int8Array(edgeCount).fill(-1);
+for (const [index, {from, to}] of timedEdges.entries()) {
+	timedIndex[edgeIndex(from, to)] = index;
+}
 
 /** Upper bounds (seconds) of the Prometheus histogram of handshakes (see HandshakeCounts). */
 export const handshakeBounds: readonly number[] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -166,8 +170,8 @@ export class EdgeDurations {
 
 	/** Records a change's time in its old state, when the edge is a timed one. */
 	record(from: number, to: number, atMs: number, ms: number): void {
-		const index = timedIndex.get(edgeIndex(from, to));
-		if (index !== undefined) {
+		const index = timedIndex[edgeIndex(from, to)]!;
+		if (index >= 0) {
 			this.windows[index]!.record(atMs, ms);
 			if (to === TcpState.ESTABLISHED) {
 				this.handshakes.observe(from === TcpState.SYN_SENT ? 0 : 1, ms / 1000);
@@ -177,8 +181,8 @@ export class EdgeDurations {
 
 	/** The edge's distribution (undefined: not a timed edge). */
 	of(from: number, to: number): WindowedDurations | undefined {
-		const index = timedIndex.get(edgeIndex(from, to));
-		return index === undefined ? undefined : this.windows[index];
+		const index = timedIndex[edgeIndex(from, to)] ?? -1;
+		return index < 0 ? undefined : this.windows[index];
 	}
 }
 

@@ -75,6 +75,8 @@ export class Groups {
 	private readonly byKey = new Map<string, Group>();
 	private groupOf: Array<Group | undefined> = [];
 	private countedState = new Uint8Array(0);
+	/** What each row's key was made from when it was placed (see inputOf). */
+	private placedBy = new Float64Array(0);
 	private readonly view: Connection;
 	private seconds = 0;
 	constructor(
@@ -123,12 +125,49 @@ export class Groups {
 		}
 	}
 
-	/** Counts the row in its group and state as they are now, moving it if either changed. */
-	place(slot: number): Group {
-		const key = this.keyOf(slot);
+	/**
+	 * What a row's group key is made from, as a number: while it is the same, so is the key, and
+	 * a change need not build the key again (see place). The remote address of a row never
+	 * changes; whether its port has a listener is looked at again by a full placing (regroup).
+	 */
+	private inputOf(slot: number): number {
+		const s = this.slots;
+		switch (this.kind.key) {
+			case 'process': {
+				return s.pid[slot]!;
+			}
+
+			case 'remote':
+			case 'subnet': {
+				return 0;
+			}
+
+			case 'service': {
+				return (s.lport[slot]! * 4) + s.direction[slot]!;
+			}
+
+			case 'container': {
+				return s.cgroup[slot]!;
+			}
+
+			case 'state': {
+				return s.state[slot]!;
+			}
+		}
+	}
+
+	/**
+	 * Counts the row in its group and state as they are now, moving it if either changed. Unless
+	 * `fully`, a row whose key is made from the same as when it was placed keeps its group
+	 * without its key being built again (a change of state, on every event).
+	 */
+	place(slot: number, fully = false): Group {
 		const state = this.slots.state[slot]!;
+		const input = this.inputOf(slot);
 		let group = this.groupOf[slot];
+		const key = !fully && group !== undefined && this.placedBy[slot] === input ? group.key : this.keyOf(slot);
 		if (group?.key === key) {
+			this.placedBy[slot] = input;
 			const counted = this.countedState[slot]!;
 			if (counted !== state) {
 				group.states[counted]! -= 1;
@@ -147,13 +186,18 @@ export class Groups {
 		}
 
 		if (slot >= this.countedState.length) {
-			const grown = new Uint8Array(Math.max(1024, 2 * (slot + 1)));
+			const capacity = Math.max(1024, 2 * (slot + 1));
+			const grown = new Uint8Array(capacity);
 			grown.set(this.countedState);
 			this.countedState = grown;
+			const inputs = new Float64Array(capacity);
+			inputs.set(this.placedBy);
+			this.placedBy = inputs;
 		}
 
 		this.groupOf[slot] = group;
 		this.countedState[slot] = state;
+		this.placedBy[slot] = input;
 		group.members += 1;
 		group.states[state]! += 1;
 		return group;

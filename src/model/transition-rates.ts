@@ -29,7 +29,7 @@ export type RateSeries = (typeof RateSeries)[keyof typeof RateSeries];
 
 const seriesCount = 10;
 /** Kernel state numbers fit in 4 bits, so an edge is from * 16 + to. */
-const edgeCount = 256;
+export const edgeCount = 256;
 
 /** An edge's index among the edgeCount: from * 16 + to. */
 export function edgeIndex(from: number, to: number): number {
