@@ -145,17 +145,21 @@ struct {
 } first_saw SEC(".maps");
 
 /*
- * Per connection, what the last pass sent of it. A pass with pass_changed_only leaves out a
- * connection whose counters and state are still these (state 0: never sent). Freed with the
- * socket.
+ * Per connection, what the last pass sent of it: a pass with pass_changed_only leaves out a
+ * connection whose counters, drops and state are still these (state 0: never sent). And the
+ * packets the kernel dropped for it since tcptop started, counted by tcptop_drop, with the last
+ * one's reason. Freed with the socket.
  */
 struct pass_sent {
 	__u64 bytes_acked;
 	__u64 bytes_received;
 	__u32 srtt_us;
 	__u32 total_retrans;
+	__u32 drops;       /* counted by tcptop_drop */
+	__u32 drop_reason; /* the last drop's, enum skb_drop_reason */
+	__u32 drops_sent;  /* drops as the last pass sent them */
 	__u8 state;
-	__u8 pad[7];
+	__u8 pad[3];
 };
 
 struct {
@@ -610,6 +614,17 @@ int BPF_PROG(tcptop_drop, struct sk_buff *skb, void *location, enum skb_drop_rea
 	__u64 *value = bpf_map_lookup_elem(&drops, &slot);
 	if (value)
 		*value += 1;
+	/*
+	 * A connection's own count, for the passes to send with its counters: kept on the socket
+	 * (a full one: a timewait or request socket has no storage, and gets NULL; a listener has
+	 * its own count). Not in a run of one pass, which reads none.
+	 */
+	struct pass_sent *notes = sk && pass_notes_sent && sk->__sk_common.skc_state != TCP_LISTEN ?
+		bpf_sk_storage_get(&pass_sent, (struct sock *)sk, 0, BPF_LOCAL_STORAGE_GET_F_CREATE) : NULL;
+	if (notes) {
+		__sync_fetch_and_add(&notes->drops, 1);
+		notes->drop_reason = reason;
+	}
 	if (trace_events && sk)
 		submit_event(ctx, sk, TCPTOP_RECORD_DROP, reason);
 	return 0;
@@ -784,11 +799,12 @@ static __always_inline void pass_socket(struct seq_file *seq, const struct sock_
 		srtt_us = tp->srtt_us >> 3;
 		total_retrans = tp->total_retrans;
 	}
+	__u32 drops = sent ? sent->drops : 0;
 	/* A listener is sent by every pass: its queue is what changes (and a host has few). */
 	if (changed_only && !listener) {
 		if (!tp || (sent && sent->state == state && sent->bytes_acked == bytes_acked &&
 			    sent->bytes_received == bytes_received && sent->srtt_us == srtt_us &&
-			    sent->total_retrans == total_retrans)) {
+			    sent->total_retrans == total_retrans && sent->drops_sent == drops)) {
 			if (counted)
 				count_in_pass(state);
 			return;
@@ -842,6 +858,19 @@ static __always_inline void pass_socket(struct seq_file *seq, const struct sock_
 	}
 	if (bpf_seq_write(seq, &rec, sizeof(rec)) != 0)
 		return;
+	/*
+	 * A connection the kernel dropped packets for: a second record, right after the socket's.
+	 * (Neither is kept when this one does not fit: the socket is shown again whole.)
+	 */
+	if (sent && drops != 0) {
+		rec.type = TCPTOP_RECORD_SOCKET_DROPS;
+		rec.flags = 0;
+		rec.drops = drops;
+		__builtin_memset(&rec.dropped, 0, sizeof(rec.dropped));
+		rec.dropped.reason = sent->drop_reason;
+		if (bpf_seq_write(seq, &rec, sizeof(rec)) != 0)
+			return;
+	}
 	if (counted)
 		count_in_pass(state);
 	if (sent) {
@@ -849,6 +878,7 @@ static __always_inline void pass_socket(struct seq_file *seq, const struct sock_
 		sent->bytes_received = bytes_received;
 		sent->srtt_us = srtt_us;
 		sent->total_retrans = total_retrans;
+		sent->drops_sent = drops;
 		sent->state = state;
 	}
 }

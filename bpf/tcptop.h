@@ -40,6 +40,11 @@
 #define TCPTOP_RECORD_COUNTS 7         /* a namespace's sockets per state (state_counts), after them */
 #define TCPTOP_RECORD_RETRANSMIT 8     /* the socket, in newstate, retransmitted a segment */
 #define TCPTOP_RECORD_DROP 9           /* the kernel dropped a packet for the socket, in newstate; delta_ns: the reason */
+/*
+ * Right after a full socket's SOCKET record, in a pass, when the kernel dropped packets for it
+ * since tcptop started: drops, and dropped.reason (the last one's).
+ */
+#define TCPTOP_RECORD_SOCKET_DROPS 10
 
 /* States a pass counts: 1 (ESTABLISHED) to 12 (NEW_SYN_RECV), at state_counts[state - 1]. */
 #define TCPTOP_COUNTED_STATES 12
@@ -71,6 +76,12 @@ struct tcptop_queue {
 	__u32 drops;          /* 92: connection attempts dropped since the socket listened */
 };
 
+/* What a SOCKET_DROPS record carries in place of comm. */
+struct tcptop_dropped {
+	__u32 reason;      /* 80: the last drop's (enum skb_drop_reason) */
+	__u32 reserved[3]; /* 84 */
+};
+
 struct tcptop_record {
 	__u64 ts_ns;    /*  0: bpf_ktime_get_ns(), CLOCK_MONOTONIC */
 	__u64 skaddr;   /*  8: kernel address of the socket */
@@ -79,6 +90,8 @@ struct tcptop_record {
 		__u64 bytes_acked; /* 16: SOCKET records with TCPTOP_FLAG_FIGURES */
 		/* 16: SOCKET records with TCPTOP_FLAG_QUEUE: SYN-ACKs the listener retransmitted since tcptop started */
 		__u64 synack_retransmits;
+		/* 16: SOCKET_DROPS records: packets the kernel dropped for the socket since tcptop started */
+		__u64 drops;
 	};
 	union {
 		struct {
@@ -103,6 +116,7 @@ struct tcptop_record {
 		char comm[TCPTOP_COMM_LEN];     /* 80: the task's name (not in SOCKET records) */
 		struct tcptop_figures figures;  /* 80: SOCKET records with TCPTOP_FLAG_FIGURES */
 		struct tcptop_queue queue;      /* 80: SOCKET records with TCPTOP_FLAG_QUEUE */
+		struct tcptop_dropped dropped;  /* 80: SOCKET_DROPS records */
 	};
 };
 

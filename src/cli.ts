@@ -48,7 +48,8 @@ Options for the live view and batch mode:
   --sort ORDER       trouble (the default: stuck, failing, dropping and retransmitting
                      connections first, then the busiest, TIME-WAIT and closed last),
                      or a column: pid, command, container, local, remote, state, age,
-                     in-state, tx, rx, rtt, retrans, retr (retransmits per second), queue
+                     in-state, tx, rx, rtt, retrans, retr (retransmits per second), drops,
+                     queue
   --filter EXPR      show only connections matching EXPR (ss syntax, e.g.
                      'state close-wait and dport = :5432')
   --group-by KEY     list groups of connections (g in the view): process, remote

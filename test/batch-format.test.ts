@@ -92,7 +92,7 @@ test('JSON: sockets per state, the connections with their counters, null where t
 	const byPort = new Map(document.connections.map(connection => [connection.rport, connection]));
 	t.deepEqual(byPort.get(50_000), {
 		pid: 42, comm: 'postgres', cgroup: null, container: null, pod: null, family: 4, netns, laddr: '10.0.0.1', lport: 5432, raddr: '10.0.0.2', rport: 50_000,
-		state: 'ESTABLISHED', age_s: 0.5, state_s: 0.5, tx_bytes: 1000, rx_bytes: 2000, rtt_us: 150, retransmits: 1, retransmits_per_s: null,
+		state: 'ESTABLISHED', age_s: 0.5, state_s: 0.5, tx_bytes: 1000, rx_bytes: 2000, rtt_us: 150, retransmits: 1, retransmits_per_s: null, drops: null,
 		listener: null,
 	});
 	t.like(byPort.get(50_001), {state: 'CLOSE_WAIT', tx_bytes: null, rx_bytes: null, rtt_us: null, retransmits: null});

@@ -189,6 +189,27 @@ test('a full socket\'s counters decode from a pass; sockets without them have no
 	t.is(other!.figures, undefined);
 });
 
+test('the packets dropped for a socket follow its record in a pass: their count and the last reason, named by the caller', t => {
+	const full = (skaddr: bigint) => {
+		const bytes = record({type: 2, skaddr, oldstate: TcpState.ESTABLISHED, newstate: TcpState.ESTABLISHED, deltaNs: null});
+		new DataView(bytes.buffer).setUint8(45, 0x2); // TCPTOP_FLAG_FIGURES
+		return bytes;
+	};
+
+	const dropped = (skaddr: bigint, count: bigint, reason: number) => {
+		const bytes = record({type: 10, skaddr, deltaNs: count, comm: ''});
+		new DataView(bytes.buffer).setUint32(80, reason, true);
+		return bytes;
+	};
+
+	const names = (value: number) => (value === 5 ? 'QDISC_DROP' : 'OTHER');
+	const {sockets} = decodePass(block(full(a), dropped(a, 2n ** 33n, 5), full(b)), 0, names);
+	t.is(sockets.length, 2);
+	t.like(sockets[0]!.figures, {drops: 2 ** 33, dropReason: 'QDISC_DROP'});
+	t.like(sockets[1]!.figures, {drops: 0, dropReason: ''});
+	t.throws(() => decodePass(block(full(a), dropped(b, 1n, 5)), 0), {instanceOf: DecodeError, message: /drops of a socket not just listed/});
+});
+
 /** A namespace's per-state counts record: TCPTOP_RECORD_COUNTS, family 0. */
 function countsRecord(netns: number, counts: Partial<Record<number, number>>): Uint8Array {
 	const bytes = new Uint8Array(RECORD_SIZE);

@@ -1,9 +1,11 @@
-// TCP packets the kernel drops, by reason, against the kernel: connects to a closed port in a
-// network namespace of the test's own. Each connect's SYN finds no socket, and the kernel drops
-// it (after answering with a reset) with reason NO_SOCKET: the test's own count is the oracle.
-import {spawnSync} from 'node:child_process';
+// TCP packets the kernel drops, by reason, against the kernel, in network namespaces of the
+// test's own: connects to a closed port (each SYN finds no socket, and the kernel drops it, after
+// answering with a reset, with reason NO_SOCKET: the test's own count is the oracle); and a
+// connection whose packets a queue that holds none drops (the queue's own count is the oracle).
+import {spawn, spawnSync} from 'node:child_process';
 import {once} from 'node:events';
 import {createInterface} from 'node:readline';
+import {setTimeout as delay} from 'node:timers/promises';
 import test from 'ava';
 import {TransitionRates} from '../src/model/transition-rates.js';
 import {IntervalCounter} from '../src/model/interval-counts.js';
@@ -50,6 +52,72 @@ kernelTest('-b: refused connects in a namespace are dropped as NO_SOCKET, each c
 	const noSocket = documents.flatMap(document => document.drops!).filter(drop => drop.reason === 'NO_SOCKET');
 	t.is(noSocket.reduce((sum, drop) => sum + drop.count, 0), connects, 'one SYN dropped for each connect');
 	t.true(noSocket.every(drop => drop.per_second > 0));
+});
+
+// A server and a client connected to it on the namespace's loopback; the client sends 10 kB
+// when its stdin has a line.
+const pairScript = `
+import socket, sys
+server = socket.socket()
+server.bind(('127.0.0.1', 7400))
+server.listen()
+client = socket.create_connection(('127.0.0.1', 7400))
+accepted, _ = server.accept()
+print(client.getsockname()[1], flush=True)
+sys.stdin.readline()
+client.send(b'x' * 10000)
+sys.stdin.readline()
+`;
+
+function qdiscDropped(namespace: string): number {
+	const stats = spawnSync('ip', ['netns', 'exec', namespace, 'tc', '-s', 'qdisc', 'show', 'dev', 'lo'], {encoding: 'utf8'}).stdout;
+	return Number(/dropped (\d+)/.exec(stats)?.[1] ?? Number.NaN);
+}
+
+type Row = {lport: number; rport: number; state: string; drops: {count: number; per_second: number | null; reason: string} | null};
+
+kernelTest('-b: a connection\'s own drops, as many as the queue that dropped them counts, with their reason', async t => {
+	if (!tracesDrops) {
+		t.pass('Linux before 6.11: drops are not counted per connection');
+		return;
+	}
+
+	const namespace = testNamespace(t, 'cdrops');
+	const pair = spawn('ip', ['netns', 'exec', namespace, 'python3', '-c', pairScript], {stdio: ['pipe', 'pipe', 'inherit']});
+	t.teardown(() => pair.kill());
+	const pairLines = createInterface({input: pair.stdout});
+	const [clientPort] = await once(pairLines, 'line') as [string];
+	const tcptop = start(['-b', '-d', '1', '--json', '--netns', namespace, 'sport = 7400 or dport = 7400']);
+	t.teardown(() => tcptop.kill('SIGKILL'));
+	const prints: Row[][] = [];
+	const lines = createInterface({input: tcptop.stdout});
+	lines.on('line', line => prints.push((JSON.parse(line) as {connections: Row[]}).connections));
+	await once(lines, 'line');
+
+	// A queue that holds nothing on the loopback: the 10 kB and each retransmit of it are dropped
+	// there (the qdisc counts them), until it holds packets again.
+	const tc = (action: string, limit: number) => spawnSync('ip', ['netns', 'exec', namespace, 'tc', 'qdisc', action, 'dev', 'lo', 'root', 'pfifo', 'limit', String(limit)], {encoding: 'utf8'});
+	t.is(tc('add', 0).status, 0);
+	pair.stdin.write('send\n');
+	for (let waited = 0; waited < 20_000 && !(qdiscDropped(namespace) >= 3); waited += 100) {
+		await delay(100);
+	}
+
+	t.is(tc('change', 1000).status, 0);
+	const dropped = qdiscDropped(namespace);
+	t.true(dropped >= 3, `the queue dropped ${dropped}`);
+	const client = (rows: Row[]) => rows.find(row => row.lport === Number(clientPort) && row.rport === 7400);
+	const seen = prints.length;
+	for (let waited = 0; waited < 20_000 && client(prints.at(-1)!)?.drops?.count !== dropped; waited += 100) {
+		await delay(100);
+	}
+
+	const last = prints.at(-1)!;
+	t.deepEqual(client(last)?.drops?.count, dropped, 'every packet the queue dropped, on the connection that sent it');
+	t.is(client(last)?.drops?.reason, 'QDISC_DROP');
+	t.is(last.find(row => row.lport === 7400 && row.state === 'ESTABLISHED')?.drops, null, 'the server\'s end dropped none');
+	t.true(prints.slice(seen - 1).some(rows => (client(rows)?.drops?.per_second ?? 0) > 0), 'per second while it happened');
+	t.is(client(prints[0]!)?.drops, null, 'none before');
 });
 
 test('drops by reason: rates per reason, interval counts, and a Transitions row per reason', t => {

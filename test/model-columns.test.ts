@@ -7,7 +7,9 @@ import {ConnectionTable} from '../src/model/connection-table.js';
 import {compileFilter} from '../src/model/filter.js';
 import {formatBytes, formatDuration, formatEndpoint, formatMicroseconds} from '../src/core/format.js';
 import {selectRows} from '../src/model/select-rows.js';
+import {sortOrders} from '../src/model/sort-orders.js';
 import {TopK} from '../src/model/top-k.js';
+import {connectionDetail} from '../src/ui/connection-detail.js';
 
 const {ESTABLISHED, SYN_RECV, CLOSE_WAIT, LISTEN, CLOSE} = TcpState;
 
@@ -20,7 +22,7 @@ function established(table: ConnectionTable, fields: Partial<Transition> & {lpor
 }
 
 test('the column table holds every column the list shows, with unique keys', t => {
-	t.deepEqual(columns.map(column => column.title), ['PID', 'COMMAND', 'CONTAINER', 'LOCAL', 'REMOTE', 'STATE', 'AGE', 'IN STATE', 'TX/s', 'RX/s', 'RTT', 'RETRANS', 'RETR/s', 'QUEUE']);
+	t.deepEqual(columns.map(column => column.title), ['PID', 'COMMAND', 'CONTAINER', 'LOCAL', 'REMOTE', 'STATE', 'AGE', 'IN STATE', 'TX/s', 'RX/s', 'RTT', 'RETRANS', 'RETR/s', 'DROPS', 'QUEUE']);
 	t.is(new Set(columns.map(column => column.key)).size, columns.length);
 	t.is(columnByKey('rtt')?.title, 'RTT');
 	t.is(columnByKey('nope'), undefined);
@@ -44,8 +46,61 @@ test('columns format a connection', t => {
 	t.deepEqual(cells, {
 		pid: '-', comm: '-', container: '-', local: '[::1]:8080', remote: '[::1]:51000', state: 'CLOSE-WAIT',
 		// First seen mid-life: at least that old.
-		age: '>1m12s', inState: '1m12s', tx: '1.5K', rx: '100', rtt: '0.35ms', retrans: '3', retransRate: '0', queue: '-',
+		age: '>1m12s', inState: '1m12s', tx: '1.5K', rx: '100', rtt: '0.35ms', retrans: '3', retransRate: '0', drops: '-', queue: '-',
 	});
+});
+
+test('a connection\'s drops: counted since the start, per second between passes, the last reason; in trouble while they grow', t => {
+	const table = new ConnectionTable();
+	for (const lport of [8080, 8081]) {
+		established(table, {lport, monoMs: 500});
+	}
+
+	const figures = {bytesAcked: 0, bytesReceived: 0, srttUs: 100, retransmits: 0};
+	const pass = (monoMs: number, drops: ReadonlyMap<string, number> | undefined, dropped: SocketFigures): SocketPass => ({
+		monoMs, wallMs: 0, namespaces: [1], owners: false, complete: false, drops, sockets: [8080, 8081].map(lport => ({
+			monoMs, wallMs: 0, sock: lport, netns: 1, family: 4 as const, laddr: '10.0.0.1', lport, raddr: '10.0.0.2', rport: 80, state: ESTABLISHED, pid: 0, comm: '',
+			figures: lport === 8081 ? dropped : {...figures, drops: 0, dropReason: ''},
+		})),
+	});
+	const find = (lport: number) => table.find({netns: 1, laddr: '10.0.0.1', lport, raddr: '10.0.0.2', rport: 80})!;
+	const drops = columnByKey('drops')!;
+	const detail = (lport: number) => {
+		const {value, trouble} = connectionDetail(find(lport), 9000, false).fields.find(field => field.label === 'drops')!;
+		return {value, trouble};
+	};
+
+	const troubleFirst = () => selectRows(table, {order: sortOrders[0]!, descending: true, limit: 10, nowMs: 9000}).rows.map(c => c.lport);
+
+	// A source that does not count them (an old kernel, an old recording): not known.
+	table.applyPass(pass(1000, undefined, figures));
+	t.is(find(8081).drops, undefined);
+	t.is(find(8081).dropsPerSec, undefined);
+	t.is(drops.format(find(8081), 0), '-');
+	t.is(detail(8081).value, '-');
+
+	table.applyPass(pass(2000, new Map(), {...figures, drops: 0, dropReason: ''}));
+	t.is(find(8081).drops, 0);
+	t.is(find(8081).dropsPerSec, 0);
+	table.applyPass(pass(3000, new Map([['QDISC_DROP', 6]]), {...figures, drops: 6, dropReason: 'QDISC_DROP'}));
+	table.applyPass(pass(5000, new Map([['QDISC_DROP', 10]]), {...figures, drops: 10, dropReason: 'NETFILTER_DROP'}));
+	const dropping = find(8081);
+	t.is(dropping.drops, 10);
+	t.is(dropping.dropsPerSec, 2, '4 over the 2 s between the passes');
+	t.is(dropping.dropReason, 'NETFILTER_DROP');
+	t.is(drops.format(dropping, 0), '10');
+	t.is(drops.format(find(8080), 0), '-', 'none');
+	t.is(find(8080).drops, 0);
+	t.deepEqual(troubleFirst(), [8081, 8080], 'dropping now: trouble');
+	t.deepEqual(detail(8081), {value: '10 packets dropped (2.0/s lately), the last NETFILTER_DROP', trouble: true});
+	t.deepEqual(detail(8080), {value: 'none', trouble: false});
+	t.deepEqual(selectRows(table, {order: drops, descending: true, limit: 10, nowMs: 9000}).rows.map(c => c.lport), [8081, 8080]);
+
+	// A pass that leaves it out: its counters and drops did not move since.
+	table.applyPass({...pass(6000, new Map([['QDISC_DROP', 10]]), figures), sockets: []});
+	t.is(find(8081).dropsPerSec, 0);
+	t.is(find(8081).drops, 10, 'kept');
+	t.deepEqual(detail(8081), {value: '10 packets dropped, the last NETFILTER_DROP', trouble: false});
 });
 
 test('formatters', t => {
@@ -217,8 +272,11 @@ function variedTable(): {table: ConnectionTable; all: number[]} {
 		}
 	});
 	const counters = (monoMs: number, scale: number): SocketPass => ({
-		monoMs, wallMs: 0, namespaces: [1], owners: false, complete: false,
-		sockets: sampled.map(socket => ({...socket, figures: {bytesAcked: scale * (socket.lport % 13), bytesReceived: scale * (socket.lport % 7), srttUs: socket.lport % 4, retransmits: scale * (socket.lport % 3)}})),
+		monoMs, wallMs: 0, namespaces: [1], owners: false, complete: false, drops: new Map(),
+		sockets: sampled.map(socket => ({...socket, figures: {
+			bytesAcked: scale * (socket.lport % 13), bytesReceived: scale * (socket.lport % 7), srttUs: socket.lport % 4, retransmits: scale * (socket.lport % 3),
+			drops: scale * (socket.lport % 5), dropReason: 'QDISC_DROP',
+		}})),
 	});
 	table.applyPass(counters(1000, 1));
 	table.applyPass(counters(2000, 3));
@@ -264,6 +322,7 @@ test('each column orders by its value: text as strings, endpoints by address as 
 		rtt: (a, b) => optional(a.srttUs, b.srttUs),
 		retrans: (a, b) => optional(a.retransmits, b.retransmits),
 		retransRate: (a, b) => optional(a.retransmitsPerSec, b.retransmitsPerSec),
+		drops: (a, b) => optional(a.drops, b.drops),
 		queue: (a, b) => optional(a.queue?.acceptQueue, b.queue?.acceptQueue),
 	};
 	t.deepEqual(Object.keys(byValue), columns.map(column => column.key));

@@ -14,6 +14,7 @@ const RECORD_ACCEPTED = 6;
 const RECORD_COUNTS = 7;
 const RECORD_RETRANSMIT = 8;
 const RECORD_DROP = 9;
+const RECORD_SOCKET_DROPS = 10;
 /** States a COUNTS record counts: 1 (ESTABLISHED) to 12 (NEW_SYN_RECV). */
 const countedStates = 12;
 const FLAG_DELTA_KNOWN = 0x1;
@@ -31,6 +32,8 @@ const Offset = {
 	synAckRetransmits: 16,
 	/** A DROP record's reason, where a change has its delta_ns. */
 	dropReason: 16,
+	socketDrops: 16,
+	socketDropReason: 80,
 	pid: 24,
 	tid: 28,
 	netns: 32,
@@ -149,6 +152,8 @@ type PassBlock = {
 	readonly view: DataView;
 	readonly bytes: Uint8Array;
 	readonly wallOffsetMs: number;
+	/** A drop reason's name, from the kernel's value. */
+	readonly dropReason: (value: number) => string;
 };
 
 /**
@@ -161,6 +166,8 @@ class KernelSocket implements ExistingSocket, SocketFigures {
 	readonly #offset: number;
 	/** Where the owner record the pass joined to it starts (see decodePass); -1 for none. */
 	ownerOffset = -1;
+	/** Where the record of the packets the kernel dropped for it starts; -1 for none (no drops). */
+	dropsOffset = -1;
 	#laddr: string | undefined;
 	#raddr: string | undefined;
 
@@ -241,6 +248,14 @@ class KernelSocket implements ExistingSocket, SocketFigures {
 
 	get retransmits(): number {
 		return this.#pass.view.getUint32(this.#offset + Offset.totalRetrans, true);
+	}
+
+	get drops(): number {
+		return this.dropsOffset < 0 ? 0 : readU64(this.#pass.view, this.dropsOffset + Offset.socketDrops);
+	}
+
+	get dropReason(): string {
+		return this.dropsOffset < 0 ? '' : this.#pass.dropReason(this.#pass.view.getUint32(this.dropsOffset + Offset.socketDropReason, true));
 	}
 
 	/** A full socket's control group id (its pid and tid fields carry it); 0 when none is known. */
@@ -347,8 +362,8 @@ export type DecodedPass = {
  * full socket's counters) and its per-state counts; then, in complete passes, owner records (a
  * process that holds a socket open), joined by socket identity.
  */
-export function decodePass(block: ArrayBuffer, wallOffsetMs: number): DecodedPass {
-	const steps = decodePassSteps(block, wallOffsetMs);
+export function decodePass(block: ArrayBuffer, wallOffsetMs: number, dropReason = unnamedDropReason): DecodedPass {
+	const steps = decodePassSteps(block, wallOffsetMs, dropReason);
 	for (;;) {
 		const step = steps.next();
 		if (step.done) {
@@ -360,8 +375,12 @@ export function decodePass(block: ArrayBuffer, wallOffsetMs: number): DecodedPas
 /** Records decodePassSteps decodes between two yields. */
 const recordsPerStep = 16_384;
 
+function unnamedDropReason(value: number): string {
+	return `REASON_${value}`;
+}
+
 /** decodePass in steps of a few thousand records (a pass of 100,000 sockets is 200,000 records). */
-export function * decodePassSteps(block: ArrayBuffer, wallOffsetMs: number): Generator<void, DecodedPass> {
+export function * decodePassSteps(block: ArrayBuffer, wallOffsetMs: number, dropReason = unnamedDropReason): Generator<void, DecodedPass> {
 	const sockets: KernelSocket[] = [];
 	/** Where each socket's owner record starts, by socket identity. */
 	const owners = new Map<number, number>();
@@ -370,8 +389,16 @@ export function * decodePassSteps(block: ArrayBuffer, wallOffsetMs: number): Gen
 	const namespaces: number[] = [];
 	const visit = (type: number, view: DataView, bytes: Uint8Array, offset: number) => {
 		if (type === RECORD_SOCKET) {
-			pass ??= {view, bytes, wallOffsetMs};
+			pass ??= {view, bytes, wallOffsetMs, dropReason};
 			sockets.push(new KernelSocket(pass, offset));
+		} else if (type === RECORD_SOCKET_DROPS) {
+			// Written right after its socket's record.
+			const socket = sockets.at(-1);
+			if (socket?.sock !== readSock(view, offset)) {
+				throw new DecodeError(`record ${offset / RECORD_SIZE}: drops of a socket not just listed`);
+			}
+
+			socket.dropsOffset = offset;
 		} else if (type === RECORD_OWNER) {
 			const sock = readSock(view, offset);
 			const known = owners.get(sock);

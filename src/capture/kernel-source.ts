@@ -201,6 +201,7 @@ export class KernelSource implements TransitionSource {
 
 		const readNetCountersNow = this.#netCounters;
 		const readDrops = () => this.#drops();
+		const dropReason = (value: number) => this.#dropReason(value);
 		/** A pass, decoded and handed over in shares; what each share cost is added up. */
 		const passWork = ({block, errno, passMs, complete, passCpuMs, listenersOnly}: Delivery): Unfinished => {
 			const steps = (function * (): Generator<void> {
@@ -209,7 +210,7 @@ export class KernelSource implements TransitionSource {
 				}
 
 				const wallOffsetMs = wallOffset.ms;
-				const {sockets, counts, namespaces} = yield * decodePassSteps(block, wallOffsetMs);
+				const {sockets, counts, namespaces} = yield * decodePassSteps(block, wallOffsetMs, dropReason);
 				const netCounters = readNetCountersNow();
 				const drops = readDrops();
 				const rest = handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, counts, namespaces, owners: complete, complete, listenersOnly, netCounters, drops});
@@ -308,7 +309,7 @@ export class KernelSource implements TransitionSource {
 				const startedMs = performance.now();
 				const monoMs = monotonicNow();
 				const wallOffsetMs = wallOffset.ms;
-				const {sockets, counts, namespaces} = decodePass(this.#capture.snapshot(), wallOffsetMs);
+				const {sockets, counts, namespaces} = decodePass(this.#capture.snapshot(), wallOffsetMs, value => this.#dropReason(value));
 				handlers.snapshot({monoMs, wallMs: monoMs + wallOffsetMs, sockets, counts, namespaces, owners: true, complete: true, netCounters: this.#netCounters(), drops: this.#drops()});
 				this.#completeDone(performance.now() - startedMs);
 			} catch (error) {

@@ -120,6 +120,13 @@ export type SocketFigures = {
 	readonly srttUs: number;
 	/** Segments retransmitted over the socket's life (tcpi_total_retrans). */
 	readonly retransmits: number;
+	/**
+	 * Packets the kernel dropped for the socket since tcptop started (the skb:kfree_skb
+	 * tracepoint), and the last one's reason (the kernel's name; '' before any); undefined where
+	 * the source does not count them (Linux before 6.11, a recording made before it).
+	 */
+	readonly drops?: number;
+	readonly dropReason?: string;
 };
 
 /**

@@ -149,6 +149,12 @@ export const columns: readonly Column[] = ([
 		orderKey: c => optionalKey(c.retransmitsPerSec),
 	},
 	{
+		// Packets the kernel dropped for it since tcptop started; '-' for none (or not counted).
+		key: 'drops', title: 'DROPS', width: 6, priority: 9, align: 'right', descendingByDefault: true, onlyWhenKnown: true,
+		format: c => (c.drops ? (c.drops < 10_000 ? String(c.drops) : formatPerSecond(c.drops)) : '-'),
+		orderKey: c => optionalKey(c.drops),
+	},
+	{
 		// A listener's accept queue over its backlog, as ss shows them (Recv-Q/Send-Q).
 		key: 'queue', title: 'QUEUE', width: 7, priority: 8, align: 'right', descendingByDefault: true, onlyWhenKnown: true,
 		format: c => queueText(c.queue),

@@ -21,6 +21,16 @@ export type QueueState = ListenerQueue & {
 	readonly atMs: number;
 };
 
+/** Packets the kernel dropped for a connection, as the last pass that sampled it read them. */
+export type SocketDrops = {
+	/** Since tcptop started. */
+	readonly count: number;
+	/** The last one's reason, the kernel's name for it. */
+	readonly reason: string;
+	/** Per second between the last two passes that sampled the row; NaN after one. */
+	readonly perSec: number;
+};
+
 /** Transitions kept per connection (a ring; the oldest are overwritten). */
 export const historyLength = 4;
 
@@ -76,6 +86,10 @@ export class ConnectionSlots {
 	lastPassMs = Number.NaN;
 	/** Listeners' queues by slot (a host has few listeners: kept beside the arrays, not in them). */
 	readonly queues = new Map<number, QueueState>();
+	/** Drops by slot, of the connections the kernel dropped packets for (few, as queues). */
+	readonly drops = new Map<number, SocketDrops>();
+	/** Whether the passes count drops per connection (the kernel's drop counts come with them). */
+	dropsCounted = false;
 	bytesAcked = new Float64Array(0);
 	bytesReceived = new Float64Array(0);
 	txBytesPerSec = new Float32Array(0);
@@ -119,6 +133,7 @@ export class ConnectionSlots {
 	free(slot: number): void {
 		this.key[slot] = undefined;
 		this.queues.delete(slot);
+		this.drops.delete(slot);
 		this.comm[slot] = '';
 		this.generation[slot]!++;
 		this.freeSlots.push(slot);
@@ -140,6 +155,14 @@ export class ConnectionSlots {
 			this.rxBytesPerSec[slot] = rx / seconds;
 			this.retransmitsPerSec[slot] = retransmits / seconds;
 			this.countersMoved?.(slot, tx, rx, retransmits);
+		}
+
+		const drops = sample.drops ?? 0;
+		const known = this.drops.get(slot);
+		if (drops > 0 || known) {
+			// The kernel's count only grows; a smaller one is another socket's (a reused address).
+			const moved = Math.max(0, drops - (known?.count ?? 0));
+			this.drops.set(slot, {count: drops, reason: sample.dropReason ?? '', perSec: seconds > 0 ? moved / seconds : Number.NaN});
 		}
 
 		this.statsAtMs[slot] = atMs;

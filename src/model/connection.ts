@@ -225,6 +225,30 @@ export class Connection {
 		return this.rate(this.slots.retransmitsPerSec);
 	}
 
+	/**
+	 * Packets the kernel dropped for it since tcptop started, and the last one's reason ('' for
+	 * none); undefined until a pass sampled it, and where they are not counted (see
+	 * SocketFigures.drops).
+	 */
+	get drops(): number | undefined {
+		return this.sampled && this.slots.dropsCounted ? this.slots.drops.get(this.slot)?.count ?? 0 : undefined;
+	}
+
+	get dropReason(): string {
+		return this.slots.drops.get(this.slot)?.reason ?? '';
+	}
+
+	/** Packets dropped for it per second between the last two passes; undefined until two have sampled it. */
+	get dropsPerSec(): number | undefined {
+		const drops = this.slots.drops.get(this.slot);
+		if (drops === undefined) {
+			// None yet: known as its other rates are.
+			return this.slots.dropsCounted && this.retransmitsPerSec !== undefined ? 0 : undefined;
+		}
+
+		return Number.isNaN(drops.perSec) ? undefined : (this.slots.statsAtMs[this.slot]! < this.slots.lastPassMs ? 0 : drops.perSec);
+	}
+
 	/** Undefined also while the kernel has no measurement (0: before the first ACK). */
 	get srttUs(): number | undefined {
 		const srtt = this.stat(this.slots.srttUs);
@@ -251,8 +275,12 @@ export class Connection {
 		};
 	}
 
+	private get sampled(): boolean {
+		return !Number.isNaN(this.slots.statsAtMs[this.slot]);
+	}
+
 	private stat(values: Float64Array | Uint32Array): number | undefined {
-		return Number.isNaN(this.slots.statsAtMs[this.slot]) ? undefined : values[this.slot];
+		return this.sampled ? values[this.slot] : undefined;
 	}
 
 	private rate(values: Float32Array): number | undefined {

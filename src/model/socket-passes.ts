@@ -324,6 +324,7 @@ export class SocketPasses {
 			}
 
 			this.lastDrops = drops;
+			this.slots.dropsCounted = true;
 		}
 
 		this.table.takeHostCounts(pass);

@@ -49,7 +49,7 @@ function troubleKey(connection: Connection, {nowMs, isStuck}: OrderMoment): numb
 		return failedEndings.has(connection.ending) ? (3 * tierSize) + inStateMs : inStateMs;
 	}
 
-	if (isStuck(connection, nowMs) || (connection.retransmitsPerSec ?? 0) > 0) {
+	if (isStuck(connection, nowMs) || (connection.retransmitsPerSec ?? 0) > 0 || (connection.dropsPerSec ?? 0) > 0) {
 		return (3 * tierSize) + inStateMs;
 	}
 

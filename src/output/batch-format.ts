@@ -313,10 +313,17 @@ function connectionJson(c: Connection, nowMs: number) {
 		rtt_us: c.srttUs ?? null,
 		retransmits: c.retransmits ?? null,
 		retransmits_per_s: c.retransmitsPerSec === undefined ? null : round(c.retransmitsPerSec),
+		drops: dropsJson(c),
 		// A listener's queues and what it dropped since tcptop started; null for other sockets
 		// (one field, not five nulls, in documents of a hundred thousand connections).
 		listener: listenerJson(c.queue),
 	};
+}
+
+/** Packets the kernel dropped for it, when there were any (one field, as listener). */
+function dropsJson(c: Connection) {
+	const {drops, dropsPerSec} = c;
+	return drops ? {count: drops, per_second: dropsPerSec === undefined ? null : round(dropsPerSec), reason: c.dropReason} : null;
 }
 
 function listenerJson(queue: Connection['queue']) {

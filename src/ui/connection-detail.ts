@@ -82,6 +82,7 @@ export function connectionDetail(connection: Connection, nowMs: number, stuck: b
 			value: `${optional(connection.srttUs, formatMicroseconds)}, ${optional(connection.retransmits, String)} retransmits${connection.retransmitsPerSec ? ` (${formatRate(connection.retransmitsPerSec)}/s lately)` : ''}`,
 			trouble: (connection.retransmitsPerSec ?? 0) > 0,
 		},
+		{label: 'drops', value: dropsText(connection), trouble: (connection.dropsPerSec ?? 0) > 0},
 		{label: 'transitions', value: `${connection.transitionCount} seen`, trouble: false},
 		...queueFields(connection.queue),
 	];
@@ -92,6 +93,16 @@ export function connectionDetail(connection: Connection, nowMs: number, stuck: b
 		timeline: timeline(connection, nowMs),
 		gone: false,
 	};
+}
+
+/** Packets the kernel dropped for a connection: how many, how fast lately, the last one's reason. */
+function dropsText(connection: Connection): string {
+	const {drops, dropsPerSec} = connection;
+	if (!drops) {
+		return drops === 0 ? 'none' : '-';
+	}
+
+	return `${formatCount(drops)} packets dropped${dropsPerSec ? ` (${formatRate(dropsPerSec)}/s lately)` : ''}, the last ${sanitize(connection.dropReason)}`;
 }
 
 /** A listener's queues and drops (ss -lnt's Recv-Q and Send-Q, and skmem's drops). */
