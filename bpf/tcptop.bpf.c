@@ -190,6 +190,20 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
+/*
+ * By socket, the segments each connection retransmitted and the packets dropped for it since
+ * user space last took them (it takes and empties the map at each refresh): per-connection
+ * rates every refresh, without a walk of every socket. Holds the connections that moved only;
+ * beyond TCPTOP_LIVE_SOCKETS of them in one refresh the rest are counted (LIVE_FULL).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, TCPTOP_LIVE_SOCKETS);
+	__type(key, __u64);
+	__type(value, struct tcptop_live);
+} live_counts SEC(".maps");
+
 /* Per-CPU event counters, indexed by TCPTOP_COUNTER_*, read by the addon. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -561,6 +575,41 @@ static __always_inline void submit_event(void *ctx, const struct sock *sk, __u8 
 }
 
 /*
+ * A full socket's retransmits or drops, added to live_counts (see there), filtered as its
+ * changes are (the pid setting aside: user space keeps the rows it has).
+ */
+static __always_inline void count_live(const struct sock *sk, __u32 retransmits, __u32 drops)
+{
+	int state = sk->__sk_common.skc_state;
+	if (state == TCP_NEW_SYN_RECV || state == TCP_TIME_WAIT || state == TCP_LISTEN)
+		return;
+	__u16 family, sport, dport;
+	if (!tcp_socket_wanted(sk, &family, &sport, &dport))
+		return;
+	__u64 key = (__u64)sk;
+	struct tcptop_live *live = bpf_map_lookup_elem(&live_counts, &key);
+	if (!live) {
+		struct tcptop_live first = {.retransmits = retransmits, .drops = drops};
+		if (bpf_map_update_elem(&live_counts, &key, &first, BPF_NOEXIST) == 0)
+			return;
+		/* Another CPU made it meanwhile (counted there), or the map is full. */
+		live = bpf_map_lookup_elem(&live_counts, &key);
+		if (!live) {
+			count(TCPTOP_COUNTER_LIVE_FULL);
+			return;
+		}
+	}
+	/*
+	 * User space takes entries and deletes them in one step; one taken between the lookup above
+	 * and this add loses the add (a window of nanoseconds, once a refresh at most).
+	 */
+	if (retransmits)
+		__sync_fetch_and_add(&live->retransmits, retransmits);
+	if (drops)
+		__sync_fetch_and_add(&live->drops, drops);
+}
+
+/*
  * TCP packets the kernel dropped, counted by reason in the kernel: the tracepoint fires for
  * every packet of every protocol dropped, so nothing leaves the kernel but the counts. A
  * packet is TCP's when the socket it was for (rx_sk on receive, the sender's on transmit) is
@@ -617,13 +666,14 @@ int BPF_PROG(tcptop_drop, struct sk_buff *skb, void *location, enum skb_drop_rea
 	/*
 	 * A connection's own count, for the passes to send with its counters: kept on the socket
 	 * (a full one: a timewait or request socket has no storage, and gets NULL; a listener has
-	 * its own count). Not in a run of one pass, which reads none.
+	 * its own count); and for its rate, in live_counts.
 	 */
-	struct pass_sent *notes = sk && pass_notes_sent && sk->__sk_common.skc_state != TCP_LISTEN ?
+	struct pass_sent *notes = sk && sk->__sk_common.skc_state != TCP_LISTEN ?
 		bpf_sk_storage_get(&pass_sent, (struct sock *)sk, 0, BPF_LOCAL_STORAGE_GET_F_CREATE) : NULL;
 	if (notes) {
 		__sync_fetch_and_add(&notes->drops, 1);
 		notes->drop_reason = reason;
+		count_live(sk, 0, 1);
 	}
 	if (trace_events && sk)
 		submit_event(ctx, sk, TCPTOP_RECORD_DROP, reason);
@@ -656,24 +706,22 @@ int BPF_PROG(tcptop_synack, const struct sock *sk)
 }
 
 /*
- * trace --events: a segment a socket retransmitted. Loaded only when asked for: the stream
- * carries it, the counts come from the namespace's counters and the socket walks. Where the
- * tracepoint says how the attempt went (its err argument, on recent kernels), only those that went out count, as
- * the socket's own count does (an attempt the device or the host's queues refused is tried
- * again); the addon loads the copy that fits the kernel.
+ * A segment a socket retransmitted: counted in live_counts, and for trace --events a record
+ * of its own. Where the tracepoint says how the attempt went (its err argument, on kernels
+ * whose event has an err field), only those that went out count, as the socket's own count
+ * does (an attempt the device or the host's queues refused is tried again). On a kernel
+ * without it the relocation makes the test false, and the verifier never reaches the read of
+ * an argument the tracepoint does not have.
  */
 SEC("tp_btf/tcp_retransmit_skb")
-int BPF_PROG(tcptop_retransmit, const struct sock *sk, const struct sk_buff *skb, int err)
+int BPF_PROG(tcptop_retransmit, const struct sock *sk)
 {
-	if (sk && err == 0)
-		submit_event(ctx, sk, TCPTOP_RECORD_RETRANSMIT, 0);
-	return 0;
-}
-
-SEC("tp_btf/tcp_retransmit_skb")
-int BPF_PROG(tcptop_retransmit_attempt, const struct sock *sk)
-{
-	if (sk)
+	if (!sk)
+		return 0;
+	if (bpf_core_field_exists(struct trace_event_raw_tcp_retransmit_skb, err) && (int)ctx[2] != 0)
+		return 0;
+	count_live(sk, 1, 0);
+	if (trace_events)
 		submit_event(ctx, sk, TCPTOP_RECORD_RETRANSMIT, 0);
 	return 0;
 }

@@ -21,7 +21,8 @@
 /* Indexes of the per-CPU counters map. */
 #define TCPTOP_COUNTER_DROPPED 0 /* records the buffer had no room for */
 #define TCPTOP_COUNTER_RESCUED 1 /* changes tcptop_state missed and tcptop_state2 handled */
-#define TCPTOP_COUNTERS 2
+#define TCPTOP_COUNTER_LIVE_FULL 2 /* retransmits and drops live_counts had no room for */
+#define TCPTOP_COUNTERS 3
 
 /*
  * Slots of the per-CPU drops map, indexed by the kernel's enum skb_drop_reason; a reason past
@@ -29,6 +30,15 @@
  * (SKB_NOT_DROPPED_YET).
  */
 #define TCPTOP_DROP_SLOTS 256
+
+/* Connections live_counts holds at most between two readings. */
+#define TCPTOP_LIVE_SOCKETS 16384
+
+/* A connection's retransmits and drops since user space last took them (live_counts). */
+struct tcptop_live {
+	__u32 retransmits;
+	__u32 drops;
+};
 
 /* record.type */
 #define TCPTOP_RECORD_STATE 1  /* a state change: oldstate -> newstate */

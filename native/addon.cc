@@ -171,6 +171,7 @@ public:
 		    InstanceMethod<&Capture::Snapshot>("snapshot"),
 		    InstanceMethod<&Capture::RequestPass>("requestPass"),
 		    InstanceMethod<&Capture::DropCounts>("dropCounts"),
+		    InstanceMethod<&Capture::TakeLive>("takeLive"),
 		    InstanceAccessor<&Capture::AcceptOwners>("acceptOwners"),
 		    InstanceAccessor<&Capture::AcceptOwnersProblem>("acceptOwnersProblem"),
 		});
@@ -265,6 +266,30 @@ private:
 			array[i] = static_cast<double>(counts[i]);
 		}
 		return array;
+	}
+
+	// JS thread. takeLive(): the connections that retransmitted or had packets dropped since the
+	// last call, {counts: Float64Array of (socket, retransmits, drops) triples, missed: the
+	// retransmits and drops since the start that found no room}; undefined when the session has
+	// none. A socket is its address's low 48 bits, as the records carry it (src/capture/decode.ts).
+	Napi::Value TakeLive(const Napi::CallbackInfo& info)
+	{
+		Napi::Env env = info.Env();
+		std::vector<uint64_t> sockets;
+		std::vector<tcptop_live> counts;
+		if (!poller_ || !poller_->TakeLive(sockets, counts)) {
+			return env.Undefined();
+		}
+		Napi::Float64Array array = Napi::Float64Array::New(env, sockets.size() * 3);
+		for (size_t i = 0; i < sockets.size(); i++) {
+			array[i * 3] = static_cast<double>(sockets[i] & 0xffff'ffff'ffffULL);
+			array[i * 3 + 1] = counts[i].retransmits;
+			array[i * 3 + 2] = counts[i].drops;
+		}
+		Napi::Object taken = Napi::Object::New(env);
+		taken.Set("counts", array);
+		taken.Set("missed", Napi::Number::New(env, static_cast<double>(poller_->LiveMissed())));
+		return taken;
 	}
 
 	// Whether accepted connections are attributed to the accepting process.

@@ -53,30 +53,6 @@ size_t PerfPagesPerCpu(int cpus)
 constexpr uint32_t kCapPerfmon = 38;
 constexpr uint32_t kCapBpf = 39;
 
-// How many arguments a tracepoint hands a tp_btf program, as the kernel's BTF declares it
-// (its btf_trace_NAME typedef: a pointer to a function whose first argument is the probe's
-// data, not the tracepoint's); -1 when the BTF cannot say. Parses the kernel's BTF (tens of
-// milliseconds): for what only some runs need.
-int TracepointArguments(const char* name)
-{
-	btf* kernel = btf__load_vmlinux_btf();
-	if (kernel == nullptr) {
-		return -1;
-	}
-	int arguments = -1;
-	int id = btf__find_by_name_kind(kernel, (std::string("btf_trace_") + name).c_str(), BTF_KIND_TYPEDEF);
-	const btf_type* type = id > 0 ? btf__type_by_id(kernel, id) : nullptr;
-	if (type != nullptr) {
-		const btf_type* pointer = btf__type_by_id(kernel, type->type);
-		const btf_type* function = pointer != nullptr && btf_is_ptr(pointer) ? btf__type_by_id(kernel, pointer->type) : nullptr;
-		if (function != nullptr && btf_is_func_proto(function)) {
-			arguments = static_cast<int>(btf_vlen(function)) - 1;
-		}
-	}
-	btf__free(kernel);
-	return arguments;
-}
-
 // The hook of the first program that should have attached and did not ("tp_btf/kfree_skb"),
 // for the message of a failed attach: the skeleton attaches them in order, and stops at the first
 // that fails.
@@ -324,12 +300,9 @@ std::unique_ptr<BpfSession> BpfSession::Load(const CaptureOptions& options, Capt
 	// skb:kfree_skb names the receiving socket (rx_sk) from Linux 6.11: before, no drops.
 	session->dropsTraced_ = KernelAtLeast(6, 11);
 	bpf_program__set_autoload(skel->progs.tcptop_drop, session->dropsTraced_);
-	// Retransmits as records of their own only for the stream that asks (trace --events), by
-	// the copy of the handler that fits the tracepoint's arguments.
+	// Retransmits are counted by connection (live_counts), and are records of their own for the
+	// stream that asks (trace --events).
 	skel->rodata->trace_events = options.traceEvents;
-	bool retransmitErr = options.traceEvents && TracepointArguments("tcp_retransmit_skb") >= 3;
-	bpf_program__set_autoload(skel->progs.tcptop_retransmit, retransmitErr);
-	bpf_program__set_autoload(skel->progs.tcptop_retransmit_attempt, options.traceEvents && !retransmitErr);
 	skel->rodata->use_perf = perf;
 	bpf_program__set_autoload(skel->progs.tcptop_flush, perf);
 	bpf_program__set_autoattach(skel->progs.tcptop_flush, false);
@@ -445,6 +418,7 @@ bool BpfSession::Attach(CaptureError& error)
 
 	countersFd_ = bpf_map__fd(skel->maps.counters);
 	dropsFd_ = bpf_map__fd(skel->maps.drops);
+	liveFd_ = passesOnly_ ? -1 : bpf_map__fd(skel->maps.live_counts);
 	cpus_ = libbpf_num_possible_cpus();
 	if (cpus_ < 1) {
 		cpus_ = 1;
@@ -879,6 +853,38 @@ bool BpfSession::DropCounts(std::vector<uint64_t>& counts) const
 		}
 	}
 	return true;
+}
+
+bool BpfSession::TakeLive(std::vector<uint64_t>& sockets, std::vector<tcptop_live>& counts) const
+{
+	if (liveFd_ < 0) {
+		return false;
+	}
+	sockets.clear();
+	counts.clear();
+	// Taken and deleted a batch at a time; the kernel adds entries meanwhile (taken next time).
+	constexpr uint32_t kBatch = 4096;
+	std::vector<uint64_t> keys(kBatch);
+	std::vector<tcptop_live> values(kBatch);
+	uint64_t inBatch = 0;
+	uint64_t outBatch = 0;
+	bool first = true;
+	for (;;) {
+		uint32_t read = kBatch;
+		LIBBPF_OPTS(bpf_map_batch_opts, options);
+		int err = bpf_map_lookup_and_delete_batch(liveFd_, first ? nullptr : &inBatch, &outBatch, keys.data(),
+		                                          values.data(), &read, &options);
+		if (err != 0 && errno != ENOENT) {
+			return false;
+		}
+		sockets.insert(sockets.end(), keys.begin(), keys.begin() + read);
+		counts.insert(counts.end(), values.begin(), values.begin() + read);
+		if (err != 0) {
+			return true; // ENOENT: the last batch
+		}
+		inBatch = outBatch;
+		first = false;
+	}
 }
 
 std::vector<std::string> DropReasonNames()

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "net_namespaces.h"
+#include "tcptop.h"
 
 struct tcptop_bpf;
 
@@ -104,6 +105,13 @@ public:
 	// false when the kernel cannot say (before Linux 6.11) or the map cannot be read.
 	bool DropCounts(std::vector<uint64_t>& counts) const;
 
+	// Any thread. Takes what live_counts holds (see bpf/tcptop.bpf.c): the connections that
+	// retransmitted or had packets dropped since the last call, by socket address, and how
+	// many; false when the session has none (a run of passes only) or the map cannot be read.
+	bool TakeLive(std::vector<uint64_t>& sockets, std::vector<tcptop_live>& counts) const;
+	// Retransmits and drops live_counts had no room for (summed over CPUs).
+	uint64_t LiveMissed() const { return Counter(TCPTOP_COUNTER_LIVE_FULL); }
+
 	// Poller thread. Records the perf buffer reported lost (always 0 for the ring buffer).
 	uint64_t Lost() const { return lost_; }
 
@@ -131,6 +139,7 @@ private:
 	int countersFd_ = -1;
 	bool dropsTraced_ = false;
 	int dropsFd_ = -1;
+	int liveFd_ = -1;
 	int cpus_ = 1;
 	// The perf buffer's per-CPU stages (struct perf_stage in bpf/tcptop.bpf.c), mapped
 	// read-only, and the flush program run on a CPU whose stage holds records.

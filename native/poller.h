@@ -60,6 +60,12 @@ public:
 
 	// JS thread (see BpfSession::DropCounts).
 	bool DropCounts(std::vector<uint64_t>& counts) const { return session_->DropCounts(counts); }
+	// JS thread (see BpfSession::TakeLive).
+	bool TakeLive(std::vector<uint64_t>& sockets, std::vector<tcptop_live>& counts) const
+	{
+		return session_->TakeLive(sockets, counts);
+	}
+	uint64_t LiveMissed() const { return session_->LiveMissed(); }
 
 private:
 	void Run(); // poller thread

@@ -103,6 +103,37 @@ test('a connection\'s drops: counted since the start, per second between passes,
 	t.deepEqual(detail(8081), {value: '10 packets dropped, the last NETFILTER_DROP', trouble: false});
 });
 
+test('retransmits and drops per second as the kernel counted them (live), at every pass, passes of the listeners alone included', t => {
+	const table = new ConnectionTable();
+	for (const lport of [8080, 8081, 8082]) {
+		established(table, {lport, monoMs: 500});
+	}
+
+	const figures = {bytesAcked: 0, bytesReceived: 0, srttUs: 100, retransmits: 0, drops: 0, dropReason: ''};
+	// 8082 is never read by a pass: it has no counters.
+	table.applyPass({
+		monoMs: 1000, wallMs: 0, namespaces: [1], owners: false, complete: false, drops: new Map(),
+		live: {fromMs: 0, toMs: 1000, counts: [8081, 3, 1], missed: 0},
+		sockets: [8080, 8081].map(lport => ({
+			monoMs: 1000, wallMs: 0, sock: lport, netns: 1, family: 4 as const, laddr: '10.0.0.1', lport, raddr: '10.0.0.2', rport: 80, state: ESTABLISHED, pid: 0, comm: '', figures,
+		})),
+	});
+	const find = (lport: number) => table.find({netns: 1, laddr: '10.0.0.1', lport, raddr: '10.0.0.2', rport: 80})!;
+	const rates = () => [8080, 8081, 8082].map(lport => [find(lport).retransmitsPerSec, find(lport).dropsPerSec]);
+	t.deepEqual(rates(), [[0, 0], [3, 1], [undefined, undefined]]);
+	const troubleFirst = () => selectRows(table, {order: sortOrders[0]!, descending: true, limit: 10, nowMs: 2000}).rows.map(c => c.lport);
+	t.is(troubleFirst()[0], 8081);
+
+	// A pass of the listeners alone reads no connection: the rates still come, over its span.
+	table.applyPass({
+		monoMs: 3000, wallMs: 0, namespaces: [1], owners: false, complete: false, listenersOnly: true, drops: new Map(), sockets: [],
+		live: {fromMs: 1000, toMs: 3000, counts: [8080, 4, 0, 8082, 2, 0, 999, 5, 5], missed: 0},
+	});
+	t.deepEqual(rates(), [[2, 0], [0, 0], [1, 0]], 'a socket no row has is left out; 8082 retransmits before any counters are read');
+	t.is(troubleFirst()[0], 8080);
+	t.is(columnByKey('retransRate')!.format(find(8080), 0), '2.0');
+});
+
 test('formatters', t => {
 	t.is(formatDuration(0), '0ms');
 	t.is(formatDuration(850.7), '850ms');

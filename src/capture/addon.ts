@@ -78,6 +78,11 @@ export type NativeCapture = {
 	 * reason value (index 0: reasons past the last index); undefined where the kernel cannot say.
 	 */
 	dropCounts?(): Float64Array | undefined;
+	/**
+	 * Takes the connections that retransmitted or had packets dropped since the last call
+	 * (see LiveCounts); undefined where the capture does not count them (a run of passes only).
+	 */
+	takeLive?(): {counts: Float64Array; missed: number} | undefined;
 	/** Whether accept()/accept4() are traced, naming the owners of accepted connections. */
 	readonly acceptOwners: boolean;
 	/** Why accept() is not traced though acceptOwners was asked for; undefined otherwise. */

@@ -1,7 +1,7 @@
 // Transitions from the kernel, through the native addon.
 import {loadAddon, PassKind, type CaptureAddon, type LoadedCapture, type NativeCapture, type NativeCaptureOptions} from './addon.js';
 import {decodeBlock, decodePass, decodePassSteps, InStateClock, RECORD_SIZE} from './decode.js';
-import type {NetCounters, SourceHandlers, TransitionSource, Unfinished} from '../core/source.js';
+import type {LiveCounts, NetCounters, SourceHandlers, TransitionSource, Unfinished} from '../core/source.js';
 import {errnoName} from './errno.js';
 import {readNetCounters} from './net-counters.js';
 import {monotonicNow} from '../core/origin.js';
@@ -201,6 +201,19 @@ export class KernelSource implements TransitionSource {
 
 		const readNetCountersNow = this.#netCounters;
 		const readDrops = () => this.#drops();
+		/** When the span of the next live counts began: the last taking, or the capture's start. */
+		let liveFromMs = Number.NaN;
+		const readLive = (): LiveCounts | undefined => {
+			const taken = this.#capture?.takeLive?.();
+			if (taken === undefined) {
+				return undefined;
+			}
+
+			const toMs = monotonicNow();
+			const live = {fromMs: liveFromMs, toMs, counts: taken.counts, missed: taken.missed};
+			liveFromMs = toMs;
+			return live;
+		};
 		const dropReason = (value: number) => this.#dropReason(value);
 		/** A pass, decoded and handed over in shares; what each share cost is added up. */
 		const passWork = ({block, errno, passMs, complete, passCpuMs, listenersOnly}: Delivery): Unfinished => {
@@ -213,7 +226,8 @@ export class KernelSource implements TransitionSource {
 				const {sockets, counts, namespaces} = yield * decodePassSteps(block, wallOffsetMs, dropReason);
 				const netCounters = readNetCountersNow();
 				const drops = readDrops();
-				const rest = handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, counts, namespaces, owners: complete, complete, listenersOnly, netCounters, drops});
+				const live = readLive();
+				const rest = handlers.pass?.({monoMs: passMs, wallMs: passMs + wallOffsetMs, sockets, counts, namespaces, owners: complete, complete, listenersOnly, netCounters, drops, live});
 				while (rest && !rest()) {
 					yield;
 				}
@@ -296,6 +310,7 @@ export class KernelSource implements TransitionSource {
 		};
 
 		this.#capture = new this.#addon.Capture(this.#preparedSession(), onBatch, onClose);
+		liveFromMs = monotonicNow();
 		this.#closed = closed;
 		const {acceptOwnersProblem} = this.#capture;
 		if (this.#options.acceptOwners && acceptOwnersProblem !== undefined) {

@@ -79,16 +79,13 @@ function queueRecord(q: ListenerQueue) {
 }
 
 function figuresRecord(f: SocketFigures) {
-	return {
-		bytesAcked: f.bytesAcked, bytesReceived: f.bytesReceived, srttUs: f.srttUs, retransmits: f.retransmits,
-		...(f.drops ? {drops: f.drops, dropReason: f.dropReason ?? ''} : {}),
-	};
+	return {bytesAcked: f.bytesAcked, bytesReceived: f.bytesReceived, srttUs: f.srttUs, retransmits: f.retransmits};
 }
 
 // What a replay checks of each item: every field's type and range, as the kernel can report
 // it. Enough for the model to run on it (a state or a port out of range would corrupt its typed
 // arrays) and for a damaged or foreign file to be refused where it goes wrong.
-export type FieldType = 'time' | 'duration|null' | 'sock' | 'uint32' | 'port' | 'state' | 'count' | 'string' | 'boolean' | 'boolean|absent' | 'count|absent' | 'string|absent' | 'family' | 'figures' | 'queue|absent';
+export type FieldType = 'time' | 'duration|null' | 'sock' | 'uint32' | 'port' | 'state' | 'count' | 'string' | 'boolean' | 'boolean|absent' | 'count|absent' | 'family' | 'figures' | 'queue|absent';
 export type Shape = Readonly<Record<string, FieldType>>;
 
 /** How far `at` (or a pass's monoMs) may be before the header's monoStartMs. */
@@ -108,8 +105,7 @@ export const resetShape: Shape = {...eventShape, pid: 'uint32', comm: 'string', 
 export const acceptedShape: Shape = {...eventShape, pid: 'uint32', tid: 'uint32', comm: 'string'};
 // A listener's `queue` came after the format's first release: absent in recordings made before it.
 export const socketShape: Shape = {...eventShape, state: 'state', pid: 'uint32', comm: 'string', figures: 'figures', queue: 'queue|absent'};
-// `drops` and `dropReason` came after `queue`: absent where there were none, and in recordings made before them.
-const figuresShape: Shape = {bytesAcked: 'count', bytesReceived: 'count', srttUs: 'uint32', retransmits: 'uint32', drops: 'count|absent', dropReason: 'string|absent'};
+const figuresShape: Shape = {bytesAcked: 'count', bytesReceived: 'count', srttUs: 'uint32', retransmits: 'uint32'};
 // `synAckRetransmits` came after `queue`: absent in recordings made before it.
 const queueShape: Shape = {acceptQueue: 'uint32', acceptBacklog: 'uint32', synQueue: 'uint32', drops: 'uint32', synAckRetransmits: 'count|absent'};
 /** The fields that hold an object of their own: its shape, and the value that stands for none. */
@@ -162,10 +158,6 @@ function fits(value: unknown, type: Exclude<FieldType, NestedType>): boolean {
 			return value === undefined || integerIn(value, 0, Number.MAX_SAFE_INTEGER);
 		}
 
-		case 'string|absent': {
-			return value === undefined || typeof value === 'string';
-		}
-
 		default: {
 			return typeof value === type;
 		}
@@ -185,7 +177,6 @@ export const fieldTypeNames: Readonly<Record<FieldType, string>> = {
 	boolean: 'true or false',
 	'boolean|absent': 'true, false or absent',
 	'count|absent': 'a count (an integer from 0 to 2^53-1) or absent',
-	'string|absent': 'a string or absent',
 	family: '4 or 6',
 	figures: 'counters or null',
 	'queue|absent': 'a queue or absent',

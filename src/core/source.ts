@@ -56,11 +56,32 @@ export type SocketPass = {
 	 */
 	readonly drops?: ReadonlyMap<string, number>;
 	/**
+	 * The connections that retransmitted segments or had packets dropped since the pass before
+	 * (or the capture's start), counted by the kernel as it happened: rates of every connection
+	 * at every pass, passes that read no connection included. Undefined where the source does
+	 * not count them (a recorded pass made before them, a run of one pass).
+	 */
+	readonly live?: LiveCounts;
+	/**
 	 * Every socket of each namespace walked, by state, those a pass that is not complete leaves
 	 * out of `sockets` included: the host's figures, whatever the connection table holds.
 	 * Undefined where the source does not know them (a recorded pass).
 	 */
 	readonly counts?: readonly NamespaceCounts[];
+};
+
+/** What connections retransmitted and had dropped in a span, by socket (see SocketPass.live). */
+export type LiveCounts = {
+	/** The span, in monotonic milliseconds. */
+	readonly fromMs: number;
+	readonly toMs: number;
+	/** (sock, retransmits, drops) for each connection with any, sock as SocketEvent.sock has it. */
+	readonly counts: ArrayLike<number>;
+	/**
+	 * Retransmits and drops since the capture started that were not counted by connection: the
+	 * kernel holds at most 16,384 connections between two passes.
+	 */
+	readonly missed: number;
 };
 
 /** A namespace's sockets by state (index: state number), as a walk of its socket tables counted them. */

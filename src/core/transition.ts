@@ -123,7 +123,7 @@ export type SocketFigures = {
 	/**
 	 * Packets the kernel dropped for the socket since tcptop started (the skb:kfree_skb
 	 * tracepoint), and the last one's reason (the kernel's name; '' before any); undefined where
-	 * the source does not count them (Linux before 6.11, a recording made before it).
+	 * the source does not count them (Linux before 6.11, a recording: they are the capture's).
 	 */
 	readonly drops?: number;
 	readonly dropReason?: string;

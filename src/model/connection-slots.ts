@@ -31,6 +31,12 @@ export type SocketDrops = {
 	readonly perSec: number;
 };
 
+/** A connection's retransmits and drops per second, as they were counted when they happened. */
+export type LiveRates = {
+	readonly retransmits: number;
+	readonly drops: number;
+};
+
 /** Transitions kept per connection (a ring; the oldest are overwritten). */
 export const historyLength = 4;
 
@@ -90,6 +96,12 @@ export class ConnectionSlots {
 	readonly drops = new Map<number, SocketDrops>();
 	/** Whether the passes count drops per connection (the kernel's drop counts come with them). */
 	dropsCounted = false;
+	/**
+	 * Retransmits and drops per second by slot over the last pass's live counts, of the rows
+	 * with any (see SocketPass.live); undefined where the source has none: rates then come from
+	 * the counters two passes read.
+	 */
+	liveRates: Map<number, LiveRates> | undefined;
 	bytesAcked = new Float64Array(0);
 	bytesReceived = new Float64Array(0);
 	txBytesPerSec = new Float32Array(0);
@@ -134,6 +146,7 @@ export class ConnectionSlots {
 		this.key[slot] = undefined;
 		this.queues.delete(slot);
 		this.drops.delete(slot);
+		this.liveRates?.delete(slot);
 		this.comm[slot] = '';
 		this.generation[slot]!++;
 		this.freeSlots.push(slot);

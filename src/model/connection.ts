@@ -220,8 +220,17 @@ export class Connection {
 		return this.rate(this.slots.rxBytesPerSec);
 	}
 
-	/** Segments retransmitted per second between the last two passes; undefined until two have sampled it. */
+	/**
+	 * Segments retransmitted per second: over the span before the last pass, counted as they
+	 * happened, where the source counts them so (see SocketPass.live; undefined for rows without
+	 * counters); else between the last two passes that sampled it (undefined until two have).
+	 */
 	get retransmitsPerSec(): number | undefined {
+		const live = this.slots.liveRates;
+		if (live !== undefined) {
+			return live.get(this.slot)?.retransmits ?? (this.sampled ? 0 : undefined);
+		}
+
 		return this.rate(this.slots.retransmitsPerSec);
 	}
 
@@ -238,8 +247,13 @@ export class Connection {
 		return this.slots.drops.get(this.slot)?.reason ?? '';
 	}
 
-	/** Packets dropped for it per second between the last two passes; undefined until two have sampled it. */
+	/** Packets dropped for it per second, as retransmitsPerSec; undefined where drops are not counted. */
 	get dropsPerSec(): number | undefined {
+		const live = this.slots.liveRates;
+		if (live !== undefined) {
+			return this.slots.dropsCounted ? live.get(this.slot)?.drops ?? (this.sampled ? 0 : undefined) : undefined;
+		}
+
 		const drops = this.slots.drops.get(this.slot);
 		if (drops === undefined) {
 			// None yet: known as its other rates are.

@@ -5,11 +5,11 @@
 //
 // Rows are made, moved and removed through the table's row operations (PassRows), so a
 // connection's lifecycle stays the table's; this unit decides when.
-import {finishNow, type NetCounters, type SocketPass, type Unfinished} from '../core/source.js';
+import {finishNow, type LiveCounts, type NetCounters, type SocketPass, type Unfinished} from '../core/source.js';
 import {TcpState, type ExistingSocket} from '../core/transition.js';
 import {OwnerSource} from './connection.js';
 import {connectionKey, listenerKey} from './connection-key.js';
-import type {ConnectionSlots} from './connection-slots.js';
+import type {ConnectionSlots, LiveRates} from './connection-slots.js';
 import type {Owners} from './owners.js';
 import {RateSeries, type TransitionRates} from './transition-rates.js';
 
@@ -141,6 +141,27 @@ export class SocketPasses {
 		}
 
 		yield * (pass.complete ? this.reconcile(pass, previousPassMs) : this.sample(pass, previousPassMs));
+		if (pass.live) {
+			this.takeLive(pass.live);
+		}
+	}
+
+	/**
+	 * The connections' retransmits and drops per second over the live counts' span (those not
+	 * listed had none), for their rates until the next pass.
+	 */
+	private takeLive(live: LiveCounts): void {
+		const seconds = (live.toMs - live.fromMs) / 1000;
+		const rates = new Map<number, LiveRates>();
+		const {counts} = live;
+		for (let index = 0; index + 2 < counts.length; index += 3) {
+			const slot = this.table.slotOfSock(counts[index]!);
+			if (slot !== undefined && seconds > 0) {
+				rates.set(slot, {retransmits: counts[index + 1]! / seconds, drops: counts[index + 2]! / seconds});
+			}
+		}
+
+		this.slots.liveRates = rates;
 	}
 
 	/**

@@ -38,10 +38,10 @@ export async function run(args: string[], options: {prefix?: string[]} = {}): Pr
 
 /**
  * BPF links tcptop holds: two state-change handlers, two reset handlers, the SYN-ACK
- * retransmits handler, and from Linux 6.11 the drops handler (--accept-owners adds two
- * accept() exits).
+ * retransmits handler, the retransmits handler, and from Linux 6.11 the drops handler
+ * (--accept-owners adds two accept() exits).
  */
-export const linksWhileTracing = tracesDrops ? 6 : 5;
+export const linksWhileTracing = tracesDrops ? 7 : 6;
 
 /** Resolves with the ids of the child's BPF links once all its programs are attached. */
 export async function attached(child: ChildProcessWithoutNullStreams): Promise<number[]> {
