@@ -198,7 +198,6 @@ struct {
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, TCPTOP_LIVE_SOCKETS);
 	__type(key, __u64);
 	__type(value, struct tcptop_live);
