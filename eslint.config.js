@@ -40,7 +40,8 @@ export default tseslint.config(
 		},
 	},
 	{
-		files: ['**/*.js', '**/*.mjs'],
+		// (The declarations of a script's module, beside it, are not in the type-checked project.)
+		files: ['**/*.js', '**/*.mjs', '**/*.d.mts'],
 		...tseslint.configs.disableTypeChecked,
 		languageOptions: {globals: {process: 'readonly', console: 'readonly'}},
 	},

@@ -5,13 +5,17 @@
 // node-gyp-build (it finds the native addon at run time), prom-client (--metrics only) and
 // react-devtools-core (Ink loads it only in its development mode).
 //
+// Three packages' Unicode data (ICU segmenters, the emoji pattern) are made when first needed,
+// not as the view loads: scripts/deferred-unicode.mjs.
+//
 // Ink's internals gate (src/ui/ink-internals.ts) needs two of Ink's private modules and its
 // version: src/ui/ink-modules.ts finds them in node_modules; here it is replaced by a module that
 // imports those files statically, so that they are the modules of the Ink in the bundle.
 import {readFileSync, rmSync} from 'node:fs';
 import {dirname, join} from 'node:path';
-import {fileURLToPath} from 'node:url';
+import {fileURLToPath, URL} from 'node:url';
 import {build} from 'esbuild';
+import {deferredUnicode} from './deferred-unicode.mjs';
 
 const inkBuild = dirname(fileURLToPath(import.meta.resolve('ink')));
 const inkVersion = JSON.parse(readFileSync(join(inkBuild, '..', 'package.json'), 'utf8')).version;
@@ -49,7 +53,8 @@ await build({
 	chunkNames: 'chunks/[name]-[hash]',
 	// Bundled CommonJS (React) calls require for Node's own modules.
 	banner: {js: 'import {createRequire as tcptopCreateRequire} from \'node:module\'; const require = tcptopCreateRequire(import.meta.url);'},
-	plugins: [bundledInk],
+	// string-width's, ansi-tokenize's and slice-ansi's Unicode data made when first needed (see there).
+	plugins: [bundledInk, deferredUnicode(new URL('..', import.meta.url))],
 	// React's production build only (the view sets NODE_ENV so when run from the sources), and
 	// minified: half the code to read and compile at start (the view's chunk 1.5 MB -> 0.35 MB).
 	define: {'process.env.NODE_ENV': '"production"'},

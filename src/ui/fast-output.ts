@@ -18,6 +18,7 @@ import {inkInternals, type InkOutput, type InkOutputGet as Get} from './ink-inte
 
 // Characters the view draws beyond ASCII: separators, sort markers, arrows, the transitions
 // table's borders, the sparkline's blocks. Each is one cell wide and a grapheme of its own.
+// The bundle's build reads this line (scripts/deferred-unicode.mjs): keep it one quoted string.
 export const singleCellSymbols = '·▲▼→←↑↓…─│┌┐└┘├┤┬┴┼╭╮╯╰▁▂▃▄▅▆▇█';
 const symbolCodes = new Set([...singleCellSymbols].map(symbol => symbol.codePointAt(0)!));
 

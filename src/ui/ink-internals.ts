@@ -236,7 +236,9 @@ function findTextCache(measureText: unknown): Map<unknown, unknown> | string {
 		return 'no measureText function';
 	}
 
-	const probe = '\u0000tcptop probe';
+	// Printable ASCII, which is measured without Unicode data (see scripts/deferred-unicode.mjs),
+	// and a text no frame shows.
+	const probe = '{tcptop probe of measureText}';
 	// Called with .call on the Map it belongs to.
 	// eslint-disable-next-line @typescript-eslint/unbound-method
 	const nativeSet = Map.prototype.set;
