@@ -228,7 +228,9 @@ export class Connection {
 	get retransmitsPerSec(): number | undefined {
 		const live = this.slots.liveRates;
 		if (live !== undefined) {
-			return live.get(this.slot)?.retransmits ?? (this.sampled ? 0 : undefined);
+			// (Read for every row of a frame in the default order: the Map only when it holds any.)
+			const rates = live.size === 0 ? undefined : live.get(this.slot);
+			return rates === undefined ? (this.sampled ? 0 : undefined) : rates.retransmits;
 		}
 
 		return this.rate(this.slots.retransmitsPerSec);
@@ -249,15 +251,20 @@ export class Connection {
 
 	/** Packets dropped for it per second, as retransmitsPerSec; undefined where drops are not counted. */
 	get dropsPerSec(): number | undefined {
-		const live = this.slots.liveRates;
-		if (live !== undefined) {
-			return this.slots.dropsCounted ? live.get(this.slot)?.drops ?? (this.sampled ? 0 : undefined) : undefined;
+		if (!this.slots.dropsCounted) {
+			return undefined;
 		}
 
-		const drops = this.slots.drops.get(this.slot);
+		const live = this.slots.liveRates;
+		if (live !== undefined) {
+			const rates = live.size === 0 ? undefined : live.get(this.slot);
+			return rates === undefined ? (this.sampled ? 0 : undefined) : rates.drops;
+		}
+
+		const drops = this.slots.drops.size === 0 ? undefined : this.slots.drops.get(this.slot);
 		if (drops === undefined) {
 			// None yet: known as its other rates are.
-			return this.slots.dropsCounted && this.retransmitsPerSec !== undefined ? 0 : undefined;
+			return this.retransmitsPerSec === undefined ? undefined : 0;
 		}
 
 		return Number.isNaN(drops.perSec) ? undefined : (this.slots.statsAtMs[this.slot]! < this.slots.lastPassMs ? 0 : drops.perSec);
