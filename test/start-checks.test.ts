@@ -132,6 +132,8 @@ async function tcptopUnder(child: ChildProcess): Promise<number | undefined> {
 
 /** bpftool perf show runs that failed or were cut off (said when the links were not seen). */
 let bpftoolFailures = 0;
+/** What bpftool listed for tcptop's process, for a failure's message: each run's hook names. */
+const listedForTcptop: string[] = [];
 
 /**
  * The accept() and accept4() exits a process has BPF programs on (bpftool perf show): libbpf
@@ -157,7 +159,9 @@ function acceptExitsTracedBy(pid: number): number {
 		return 0;
 	}
 
-	return entries.filter(entry => entry.pid === pid && (entry.tracepoint === 'sys_exit_accept' || entry.tracepoint === 'sys_exit_accept4')).length;
+	const ours = entries.filter(entry => entry.pid === pid);
+	listedForTcptop.push(`${ours.length}${ours.some(entry => entry.tracepoint?.startsWith('sys_exit_accept')) ? '+accept' : ''}`);
+	return ours.filter(entry => entry.tracepoint === 'sys_exit_accept' || entry.tracepoint === 'sys_exit_accept4').length;
 }
 
 rootTest('--accept-owners on a host without tracefs: tcptop mounts it for its run, traces accept() and unmounts it', async t => {
@@ -175,7 +179,7 @@ rootTest('--accept-owners on a host without tracefs: tcptop mounts it for its ru
 	const {code, stderr} = await finished;
 	t.is(stderr, '', 'no complaint, and tracefs not left mounted');
 	t.is(code, 0);
-	t.is(links, 2, `the exits of accept() and accept4() attached (tcptop ${tcptopPid === undefined ? 'not found running' : `pid ${tcptopPid}`}; bpftool failed ${bpftoolFailures} times)`);
+	t.is(links, 2, `the exits of accept() and accept4() attached (tcptop ${tcptopPid === undefined ? 'not found running' : `pid ${tcptopPid}`}; bpftool failed ${bpftoolFailures} times; hooks it listed for that pid, run by run: ${listedForTcptop.slice(-40).join(' ')})`);
 });
 
 rootTest('--accept-owners where tracefs cannot be mounted: one line saying what to do, exit 1; without it tcptop runs', async t => {
