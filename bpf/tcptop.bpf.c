@@ -549,17 +549,28 @@ int BPF_PROG(tcptop_reset_received, const struct sock *sk)
 }
 
 /*
+ * Whether something that happened to a socket other than a state change is wanted: a full
+ * socket's (request and timewait sockets, which have no sk_protocol, are left out), filtered as
+ * its changes are. Reads its state, family and ports.
+ */
+static __always_inline bool full_socket_wanted(const struct sock *sk, int *state, __u16 *family,
+					       __u16 *sport, __u16 *dport)
+{
+	*state = sk->__sk_common.skc_state;
+	if (*state == TCP_NEW_SYN_RECV || *state == TCP_TIME_WAIT)
+		return false;
+	return tcp_socket_wanted(sk, family, sport, dport);
+}
+
+/*
  * A record of something that happened to a full socket other than a state change (trace
- * --events), in its state, filtered as its changes are: request and timewait sockets (which
- * have no sk_protocol) are left out. `detail` goes in delta_ns.
+ * --events), in its state (see full_socket_wanted). `detail` goes in delta_ns.
  */
 static __always_inline void submit_event(void *ctx, const struct sock *sk, __u8 type, __u64 detail)
 {
-	int state = sk->__sk_common.skc_state;
-	if (state == TCP_NEW_SYN_RECV || state == TCP_TIME_WAIT)
-		return;
+	int state;
 	__u16 family, sport, dport;
-	if (!tcp_socket_wanted(sk, &family, &sport, &dport))
+	if (!full_socket_wanted(sk, &state, &family, &sport, &dport))
 		return;
 	/* Softirq runs on whatever task: the socket's owner decides, as for its changes. */
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -574,16 +585,14 @@ static __always_inline void submit_event(void *ctx, const struct sock *sk, __u8 
 }
 
 /*
- * A full socket's retransmits or drops, added to live_counts (see there), filtered as its
- * changes are (the pid setting aside: user space keeps the rows it has).
+ * A connection's retransmits or drops, added to live_counts (see there), filtered as its
+ * changes are (see full_socket_wanted; the pid setting aside: user space keeps the rows it has).
  */
 static __always_inline void count_live(const struct sock *sk, __u32 retransmits, __u32 drops)
 {
-	int state = sk->__sk_common.skc_state;
-	if (state == TCP_NEW_SYN_RECV || state == TCP_TIME_WAIT || state == TCP_LISTEN)
-		return;
+	int state;
 	__u16 family, sport, dport;
-	if (!tcp_socket_wanted(sk, &family, &sport, &dport))
+	if (!full_socket_wanted(sk, &state, &family, &sport, &dport) || state == TCP_LISTEN)
 		return;
 	__u64 key = (__u64)sk;
 	struct tcptop_live *live = bpf_map_lookup_elem(&live_counts, &key);

@@ -154,9 +154,9 @@ export class SocketPasses {
 		const seconds = (live.toMs - live.fromMs) / 1000;
 		const rates = new Map<number, LiveRates>();
 		const {counts} = live;
-		for (let index = 0; index + 2 < counts.length; index += 3) {
+		for (let index = 0; seconds > 0 && index + 2 < counts.length; index += 3) {
 			const slot = this.table.slotOfSock(counts[index]!);
-			if (slot !== undefined && seconds > 0) {
+			if (slot !== undefined) {
 				rates.set(slot, {retransmits: counts[index + 1]! / seconds, drops: counts[index + 2]! / seconds});
 			}
 		}
