@@ -360,6 +360,23 @@ export class ConnectionTable {
 	}
 
 	/**
+	 * By state, how long a connection (not a listener) may stay in it before it is stuck, as
+	 * isStuck reads it (Infinity: it may last); to be read, not written (see columns).
+	 */
+	get stuckAfterMs(): Float64Array {
+		return this.stuckPolicy.thresholds;
+	}
+
+	/**
+	 * The slots, to be read, not written: for code that reads every row of the table at once
+	 * (SortOrder.orderKeys), where a view per row (Connection) costs more than the reading. A
+	 * slot below slotCount is a row where holds(slot).
+	 */
+	get columns(): ConnectionSlots {
+		return this.slots;
+	}
+
+	/**
 	 * Records a reset the kernel saw, so how the connection ended is a fact, not a guess: a
 	 * reset received in SYN_SENT makes the failed connect refused (however long it waited),
 	 * and an abort's reset, which the kernel sends just after the change to CLOSE, makes the

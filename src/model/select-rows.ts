@@ -18,7 +18,7 @@ export type RowSelection = {
 	readonly filter?: Filter;
 };
 
-/** One slot in this many is visited first (see selectRows). */
+/** One slot in this many is visited first (see selectRows); a power of two. */
 const sampleStride = 64;
 
 /** Order keys by slot, kept from frame to frame (a million connections: 8 MB not made again). */
@@ -80,6 +80,31 @@ export function selectRows(table: ConnectionTable, selection: RowSelection): {ro
 	// as they open, so AGE is in order), and met in that order every row would beat the rows
 	// kept so far. A sample across the table sets a bar near the final one at once.
 	const sampled = Math.ceil(end / sampleStride);
+	if (order.orderKeys !== undefined && filter === undefined) {
+		// The keys alone (NaN, which no comparison passes, where no row is): a million in 2 ms.
+		order.orderKeys(table, moment, slotKeys);
+		// The bar's key: a row must come before it to be kept (no bar yet: every row is). No
+		// closure reads it, so it stays in a register: offering is written out twice.
+		let barKey = descending ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+		for (let slot = 0; slot < end; slot += sampleStride) {
+			if (descending ? slotKeys[slot]! >= barKey : slotKeys[slot]! <= barKey) {
+				top.offer(slot);
+				barKey = top.last === undefined ? barKey : slotKeys[top.last]!;
+			}
+		}
+
+		// The others, in the order of the loop below, without its division a row.
+		for (let slot = 0; slot < end; slot++) {
+			const key = slotKeys[slot]!;
+			if ((descending ? key >= barKey : key <= barKey) && (slot & (sampleStride - 1)) !== 0) {
+				top.offer(slot);
+				barKey = top.last === undefined ? barKey : slotKeys[top.last]!;
+			}
+		}
+
+		return {rows: top.sorted().map(slot => table.view(slot)), matched: table.size};
+	}
+
 	for (let index = 0; index < end; index++) {
 		const rest = index - sampled;
 		const slot = rest < 0 ? index * sampleStride : rest + Math.floor(rest / (sampleStride - 1)) + 1;
@@ -114,6 +139,7 @@ export function findRow(table: ConnectionTable, selection: Omit<RowSelection, 'l
 	const {order, filter, descending} = selection;
 	const moment = momentOf(table, selection.nowMs);
 	const slotKeys = keysFor(table);
+	order.orderKeys?.(table, moment, slotKeys);
 	const before = slotOrder(table, order, descending, slotKeys);
 	const from = fromKey === undefined ? undefined : table.get(fromKey)?.slot;
 	const connection = table.view(0);
@@ -131,7 +157,10 @@ export function findRow(table: ConnectionTable, selection: Omit<RowSelection, 'l
 			continue;
 		}
 
-		slotKeys[slot] = order.orderKey(connection, moment);
+		if (!order.orderKeys) {
+			slotKeys[slot] = order.orderKey(connection, moment);
+		}
+
 		listed.push(slot);
 	}
 

@@ -17,7 +17,11 @@ export const defaultStuckThresholds: StuckThresholds = {
 };
 
 export class StuckPolicy {
-	private readonly thresholds = new Float64Array(stateCount).fill(Number.POSITIVE_INFINITY);
+	/**
+	 * Milliseconds after which a connection is stuck, by state (Infinity for a state that may
+	 * last); to be read, not written (see ConnectionTable.stuckAfterMs).
+	 */
+	readonly thresholds = new Float64Array(stateCount).fill(Number.POSITIVE_INFINITY);
 
 	constructor(thresholds: StuckThresholds = defaultStuckThresholds) {
 		for (const [state, ms] of Object.entries(thresholds)) {
