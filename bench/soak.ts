@@ -137,8 +137,9 @@ async function inView(name: string, tree: string, body: (pid: number, view: Term
 	const {tmux, session} = view;
 	const extra = tree === here ? ` ${values['view-args']}` : '';
 	tmux('new-session', '-d', '-s', session, '-x', '200', '-y', '50', `exec env -u CI NODE_ENV=production ${process.execPath} ${binary(tree)}${extra}`);
+	const pid = Number(tmux('display-message', '-p', '-t', session, '#{pane_pid}').trim());
 	try {
-		await body(Number(tmux('display-message', '-p', '-t', session, '#{pane_pid}').trim()), view);
+		await body(pid, view);
 		tmux('send-keys', '-t', session, 'q');
 		await delay(500);
 	} finally {
@@ -147,6 +148,30 @@ async function inView(name: string, tree: string, body: (pid: number, view: Term
 		} catch {
 			// The server had already gone with its last session.
 		}
+
+		await gone(pid, `${name} view`);
+	}
+}
+
+/** Resolves once process pid has exited (so that the next run has the machine to itself); says so if it took over a second. */
+async function gone(pid: number, what: string): Promise<void> {
+	const started = performance.now();
+	const running = () => {
+		try {
+			process.kill(pid, 0);
+			return true;
+		} catch {
+			return false;
+		}
+	};
+
+	while (running() && performance.now() - started < 30_000) {
+		await delay(50);
+	}
+
+	const seconds = (performance.now() - started) / 1000;
+	if (seconds > 1) {
+		console.log(`(${what} took ${seconds.toFixed(1)} s to exit after it was told to${running() ? ', and still runs' : ''})`);
 	}
 }
 
