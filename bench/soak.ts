@@ -156,10 +156,10 @@ async function inView(name: string, tree: string, body: (pid: number, view: Term
 /** Resolves once process pid has exited (so that the next run has the machine to itself); says so if it took over a second. */
 async function gone(pid: number, what: string): Promise<void> {
 	const started = performance.now();
+	// Exited once it is a zombie too (tmux reaps its pane's process when it gets to it).
 	const running = () => {
 		try {
-			process.kill(pid, 0);
-			return true;
+			return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
 		} catch {
 			return false;
 		}
