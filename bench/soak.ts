@@ -260,7 +260,10 @@ async function batchSoak(name: string, tree: string, variant: string): Promise<v
 
 				// A print that never came counts too: from the last one to now.
 				const stall = Math.max(...documents.slice(1).map(d => d.interval), runSeconds - (documents.at(-1)?.uptime ?? 0));
-				return {stall, lost: documents.at(-1)?.lost ?? -1, notes: `${documents.length} documents`};
+				// When events were lost: the prints at which the count grew.
+				const losing = documents.filter((d, index) => index > 0 && d.lost > documents[index - 1]!.lost);
+				const when = losing.length === 0 ? '' : `, lost between ${losing[0]!.uptime.toFixed(0)} s and ${losing.at(-1)!.uptime.toFixed(0)} s of uptime (${losing.length} prints)`;
+				return {stall, lost: documents.at(-1)?.lost ?? -1, notes: `${documents.length} documents${when}`};
 			},
 		});
 	} finally {
