@@ -159,3 +159,30 @@ test('the trouble order\'s keys read from the columns are its keys read through 
 		}
 	}
 });
+
+test('rows gone since the last frame are not picked, whatever keys their slots had', t => {
+	const table = new ConnectionTable();
+	for (let lport = 1; lport <= 300; lport++) {
+		table.apply(transition(lport, SYN_RECV, ESTABLISHED, lport));
+	}
+
+	const pid = columnByKey('pid')!;
+	for (const order of [pid, troubleOrder]) {
+		t.is(selectRows(table, {order, descending: false, limit: 1000, nowMs: 1000}).rows.length, 300);
+	}
+
+	// Every third ends, and is gone once the closed linger (3 s) is over: its slot is free.
+	for (let lport = 3; lport <= 300; lport += 3) {
+		table.apply(transition(lport, ESTABLISHED, CLOSE, 2000));
+	}
+
+	table.sweep(10_000);
+	t.is(table.size, 200);
+	for (const order of [pid, troubleOrder]) {
+		for (const descending of [false, true]) {
+			const {rows, matched} = selectRows(table, {order, descending, limit: 1000, nowMs: 10_000});
+			t.is(matched, 200);
+			t.deepEqual(rows.map(row => row.lport).sort((a, b) => a - b), Array.from({length: 300}, (_, index) => index + 1).filter(lport => lport % 3 !== 0));
+		}
+	}
+});
