@@ -71,8 +71,8 @@ test('the trouble order by its name; a column by its key or title; the picker li
 /**
  * Every kind of row the trouble order tells apart, 400 of them: listeners (one with a full
  * queue), connects stuck or not, connections idle, busy, retransmitting, dropping, left out
- * of the last pass or never sampled, CLOSE_WAIT, TIME-WAIT, closed by FIN, reset or timeout,
- * and rows gone (free slots); with each pass's retransmits and drops counted live or not.
+ * of the last pass or never sampled, CLOSE_WAIT, TIME-WAIT, closed by a reset or a connect
+ * that failed, and rows gone (free slots); with each pass's retransmits and drops counted live or not.
  */
 function variedHost(live: boolean): ConnectionTable {
 	const table = new ConnectionTable();
@@ -114,7 +114,7 @@ function variedHost(live: boolean): ConnectionTable {
 	table.applyPass(pass(10_000, 2, () => false, liveCounts));
 	// The last pass leaves out every ninth connection: its counters did not move.
 	table.applyPass(pass(11_000, 3, lport => lport % 9 === 0, liveCounts));
-	// Some end: by FIN, reset or a connect that timed out; a few are gone already.
+	// Some end: reset, or a connect that failed; those that ended first are gone already.
 	for (const lport of ports.filter(lport => lport % 17 === 0)) {
 		table.apply(transition(lport, kind(lport) === 0 ? SYN_SENT : ESTABLISHED, CLOSE, 12_000 + (lport % 3 === 0 ? 0 : 5000)));
 	}
